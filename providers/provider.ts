@@ -1,0 +1,116 @@
+import type { z } from 'zod';
+
+/**
+ * Every provider kind the broker knows. Tables keyed by kind are `Record<ProviderKind, …>`,
+ * so adding a kind here fails to compile until every table has it.
+ */
+export const PROVIDER_KINDS = ['jwt'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+
+export type Check = { ok: true } | { ok: false; reason: string };
+
+export interface Health {
+  ok: boolean;
+  detail?: string;
+}
+
+/** Task a credential is bound to (already validated: length- and charset-checked). */
+export interface TaskRef {
+  id: string;
+  intent: string;
+  tool?: string;
+}
+
+export interface MintRequest<Scope> {
+  leaseId: string;
+  /** Workload id the credential is for. */
+  workload: string;
+  /** Verified subject of the workload identity. */
+  subject: string;
+  /** Verified actor (RFC 8693), when the request carried one. */
+  actor?: { subject: string; issuer: string };
+  task: TaskRef;
+  scope: Scope;
+  /** Broker's expiry (ms since epoch, from the lease store's clock). */
+  expiresAt: number;
+  issuedAt: number;
+}
+
+/**
+ * What the provider needs later to revoke the credential. JSON-serialisable. Handles that
+ * are secret (a GitHub token) are sealed before they are stored; none is ever logged.
+ */
+export type RevocationHandle = Record<string, unknown>;
+
+export interface Minted<Credential> {
+  credential: Credential;
+  handle: RevocationHandle;
+  /** The provider's own expiry (ms since epoch): the backstop when the broker is gone. */
+  providerExpiresAt: number;
+}
+
+export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unknown> {
+  readonly kind: ProviderKind;
+  /** The configured target name (`jwt-internal`, `pg-app`). */
+  readonly target: string;
+  /** What a request may ask for. */
+  readonly scope: z.ZodType<Scope>;
+  /** What a policy may allow. */
+  readonly ceiling: z.ZodType<Ceiling>;
+  /** `scope ⊆ ceiling`, with a reason when not. */
+  within(scope: Scope, ceiling: Ceiling): Check;
+  mint(req: MintRequest<Scope>): Promise<Minted<Credential>>;
+  /** Idempotent: a credential that is already gone is success. */
+  revoke(handle: RevocationHandle, leaseId: string): Promise<void>;
+  /** Only where the provider can extend; absent means `not_renewable`. */
+  renew?(
+    handle: RevocationHandle,
+    leaseId: string,
+    expiresAt: number,
+  ): Promise<RenewResult<Credential>>;
+  check(): Promise<Health>;
+  /** Concurrency of revocations toward this target (kill switch, reaper). */
+  readonly revokeConcurrency: number;
+  close?(): Promise<void>;
+}
+
+export interface RenewResult<Credential> {
+  /** A provider that reissues (jwt) returns the new credential; others return nothing. */
+  credential?: Credential;
+  handle?: RevocationHandle;
+}
+
+export type ProviderErrorCode =
+  | 'provider_unavailable'
+  | 'provider_rejected'
+  | 'provider_misconfigured'
+  | 'not_renewable'
+  | 'invalid_scope';
+
+/**
+ * Providers never throw HTTP errors. Messages must be scrubbed of anything secret the
+ * provider handled (passwords, tokens, private keys) before the error is constructed.
+ */
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  readonly code: ProviderErrorCode;
+  readonly retryable: boolean;
+  constructor(code: ProviderErrorCode, message: string, retryable: boolean) {
+    super(message);
+    this.code = code;
+    this.retryable = retryable;
+  }
+}
+
+export interface ProviderContext {
+  /** The broker's own public URL: `iss` of broker-signed tokens. */
+  brokerUrl: string;
+}
+
+/** A factory validates its own target config and builds the provider. */
+export interface ProviderFactory {
+  readonly kind: ProviderKind;
+  /** Target config schema (the target's YAML entry, `name` and `provider` included). */
+  readonly config: z.ZodType<{ name: string; provider: ProviderKind }>;
+  create(config: unknown, ctx: ProviderContext): Provider;
+}

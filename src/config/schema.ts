@@ -1,0 +1,263 @@
+import { z } from 'zod';
+import { duration } from './duration.js';
+
+/**
+ * The broker's configuration file. Target entries are checked here only for `name` and
+ * `provider`; each provider factory validates the rest of its entry, and policy `allow`
+ * blocks are validated against the target's ceiling schema (see `load.ts`).
+ */
+
+const name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[a-z0-9][a-z0-9._-]*$/, 'lowercase letters, digits, ".", "_" and "-" only');
+
+export const TIERS = ['read', 'write', 'admin'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const JWS_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const serverSchema = z
+  .object({
+    host: z.string().default('127.0.0.1'),
+    port: z.number().int().min(0).max(65535).default(8080),
+    /** The broker's own URL: `iss` of the tokens it signs, base of the JWKS. */
+    public_url: z.url().optional(),
+    body_limit: z.number().int().positive().max(1_048_576).default(65_536),
+    trust_proxy: z.boolean().default(false),
+    tls: z
+      .object({ cert: z.string().min(1), key: z.string().min(1) })
+      .strict()
+      .optional(),
+    /** When set, `/metrics` requires `Authorization: Bearer <token>`. */
+    metrics_token: z.string().min(16).optional(),
+  })
+  .strict();
+
+const redisSchema = z
+  .object({
+    url: z.string().default('redis://127.0.0.1:6379'),
+    mode: z.enum(['standalone', 'sentinel', 'cluster']).default('standalone'),
+    key_prefix: z
+      .string()
+      .regex(/^[A-Za-z0-9:_-]{1,32}$/)
+      .default('jit'),
+    /** Refuse to start when Redis keeps no append-only file. */
+    require_aof: z.boolean().default(false),
+    nodes: z.array(z.object({ host: z.string(), port: z.number().int() }).strict()).optional(),
+    sentinel: z
+      .object({
+        name: z.string(),
+        sentinels: z.array(z.object({ host: z.string(), port: z.number().int() }).strict()),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export const issuerSchema = z
+  .object({
+    name,
+    profile: z.enum(['oidc', 'kubernetes', 'github-actions', 'spiffe']).default('oidc'),
+    /** Exact `iss` value the tokens carry. */
+    issuer: z.string().min(1),
+    /** The audience workload tokens must carry for this broker. */
+    audience: z.string().min(1),
+    /** One of: OpenID discovery from `issuer`, an explicit `jwks_uri`, or a local JWKS file. */
+    discovery: z.boolean().default(false),
+    jwks_uri: z.url().optional(),
+    jwks_file: z.string().optional(),
+    algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
+    clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+    max_token_age: duration.optional(),
+    /** Plain-HTTP discovery/JWKS is refused unless this is set, and then only on loopback. */
+    allow_insecure_loopback: z.boolean().default(false),
+  })
+  .strict()
+  .refine((i) => i.discovery || i.jwks_uri !== undefined || i.jwks_file !== undefined, {
+    message: 'set one of discovery: true, jwks_uri or jwks_file',
+  });
+export type IssuerConfig = z.infer<typeof issuerSchema>;
+
+export const workloadSchema = z
+  .object({
+    id: name,
+    issuer: name,
+    /** Exact subject, or a glob where `*` matches within one `:`/`/` segment and `**` across. */
+    subject: z.string().min(1),
+    /** Further claims that must match (string equality, or any of a list). */
+    claims: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
+    tier: z.enum(TIERS),
+    max_active_leases: z.number().int().positive().max(1_000_000).default(10_000),
+  })
+  .strict();
+export type WorkloadConfig = z.infer<typeof workloadSchema>;
+
+export const targetBaseSchema = z.looseObject({ name, provider: z.string() });
+
+export const policySchema = z
+  .object({
+    name,
+    /** Workload ids, or `tier:<tier>` to grant every workload of a tier. */
+    workloads: z.array(z.string().min(1)).min(1),
+    target: name,
+    /** The scope ceiling, in the target provider's own terms. */
+    allow: z.unknown(),
+    intents: z.array(z.string().min(1).max(64)).min(1),
+    default_ttl: duration,
+    max_ttl: duration,
+    /** Optional CEL condition over workload, claims, actor, task, scope, request. */
+    when: z.string().max(4096).optional(),
+    /** Require a verified actor/task assertion (RFC 8693 actor_token). */
+    require_actor: z.boolean().default(false),
+  })
+  .strict()
+  .refine((p) => p.default_ttl <= p.max_ttl, { message: 'default_ttl exceeds max_ttl' })
+  .refine((p) => p.default_ttl >= 1000, { message: 'default_ttl must be at least 1s' });
+export type PolicyConfig = z.infer<typeof policySchema>;
+
+const operatorIssuerSchema = z
+  .object({
+    name,
+    issuer: z.string().min(1),
+    /** Must differ from every workload audience, so a workload token is never an operator's. */
+    audience: z.string().min(1),
+    discovery: z.boolean().default(false),
+    jwks_uri: z.url().optional(),
+    jwks_file: z.string().optional(),
+    algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
+    clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+    allow_insecure_loopback: z.boolean().default(false),
+    /** Claim holding the roles (string or array); values viewer, revoker, admin. */
+    roles_claim: z.string().default('roles'),
+  })
+  .strict()
+  .refine((i) => i.discovery || i.jwks_uri !== undefined || i.jwks_file !== undefined, {
+    message: 'set one of discovery: true, jwks_uri or jwks_file',
+  });
+export type OperatorIssuerConfig = z.infer<typeof operatorIssuerSchema>;
+
+export const OPERATOR_ROLES = ['viewer', 'revoker', 'admin'] as const;
+export type OperatorRole = (typeof OPERATOR_ROLES)[number];
+
+const breakGlassSchema = z
+  .object({
+    name,
+    /** `sha256:<64 hex>` of the token printed by `jit-broker operators token`. */
+    hash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'expected sha256:<64 lowercase hex>'),
+    role: z.enum(OPERATOR_ROLES),
+    expires_at: z.iso.datetime({ offset: true }),
+  })
+  .strict();
+export type BreakGlassConfig = z.infer<typeof breakGlassSchema>;
+
+const operatorsSchema = z
+  .object({
+    issuers: z.array(operatorIssuerSchema).default([]),
+    break_glass: z.array(breakGlassSchema).default([]),
+  })
+  .strict();
+
+const sinkMode = z.enum(['required', 'best_effort']);
+const eventsSchema = z
+  .object({
+    stdout: z
+      .object({
+        enabled: z.boolean().default(true),
+        format: z.enum(['json', 'ocsf']).default('json'),
+        mode: sinkMode.default('best_effort'),
+      })
+      .strict()
+      .default({ enabled: true, format: 'json', mode: 'best_effort' }),
+    redis_stream: z
+      .object({
+        enabled: z.boolean().default(true),
+        stream: z.string().default('events'),
+        retention: duration.default(7 * 86_400_000),
+        format: z.enum(['json', 'ocsf']).default('json'),
+        mode: sinkMode.default('required'),
+      })
+      .strict()
+      .default({
+        enabled: true,
+        stream: 'events',
+        retention: 7 * 86_400_000,
+        format: 'json',
+        mode: 'required',
+      }),
+  })
+  .strict();
+
+const encryptionSchema = z
+  .object({
+    /** AES-256 keys, base64 (32 bytes). The first is used to seal; all open. */
+    keys: z
+      .array(
+        z
+          .object({
+            id: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/),
+            key: z.string().min(1),
+          })
+          .strict(),
+      )
+      .min(1),
+  })
+  .strict();
+
+const leasesSchema = z
+  .object({
+    /** Finished leases stay readable this long, then expire. */
+    retention: duration.default(86_400_000),
+    /** A lease still `pending` this long after creation is treated as a crashed mint. */
+    pending_timeout: duration.default(120_000),
+    reaper: z
+      .object({
+        interval: duration.default(1_000),
+        batch: z.number().int().positive().max(10_000).default(500),
+        claim_timeout: duration.default(60_000),
+        max_attempts: z.number().int().min(1).max(50).default(8),
+        backoff_base: duration.default(1_000),
+        backoff_max: duration.default(300_000),
+      })
+      .strict()
+      .default({
+        interval: 1_000,
+        batch: 500,
+        claim_timeout: 60_000,
+        max_attempts: 8,
+        backoff_base: 1_000,
+        backoff_max: 300_000,
+      }),
+    /** Deadline of a kill-switch call; what is left is finished by the reaper. */
+    kill_switch_deadline: duration.default(10_000),
+  })
+  .strict();
+
+export const configSchema = z
+  .object({
+    server: serverSchema.default(serverSchema.parse({})),
+    redis: redisSchema.default(redisSchema.parse({})),
+    issuers: z.array(issuerSchema).default([]),
+    workloads: z.array(workloadSchema).default([]),
+    targets: z.array(targetBaseSchema).default([]),
+    policies: z.array(policySchema).default([]),
+    operators: operatorsSchema.default({ issuers: [], break_glass: [] }),
+    events: eventsSchema.default(eventsSchema.parse({})),
+    encryption: encryptionSchema,
+    leases: leasesSchema.default(leasesSchema.parse({})),
+  })
+  .strict();
+
+export type BrokerConfig = z.infer<typeof configSchema>;
