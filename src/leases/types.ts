@@ -94,6 +94,8 @@ export type RevokeRequest =
   /** Another replica holds the claim. */
   | { status: 'in_progress'; lease: Lease }
   | { status: 'done'; lease: Lease }
+  /** `retry` of a lease that is not `revoke_failed`. */
+  | { status: 'not_retryable'; lease: Lease }
   | { status: 'not_found' };
 
 export type RevokeOutcome =

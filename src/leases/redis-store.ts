@@ -1,0 +1,459 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Cluster, Redis } from 'ioredis';
+import { BrokerError } from '../errors.js';
+import { newLeaseId } from '../lib/ids.js';
+import { decodeLease, newLeaseFields } from './codec.js';
+import { LeaseKeys } from './keys.js';
+import { decodeCursor, encodeCursor, matchesFilter } from './listing.js';
+import * as lua from './scripts.js';
+import type {
+  ActivateResult,
+  Claim,
+  FinishResult,
+  Lease,
+  LeaseFilter,
+  LeasePage,
+  LeaseStore,
+  NewLease,
+  RevokeOutcome,
+  RevokeReason,
+  RevokeRequest,
+  StoreSettings,
+  WorkloadRevocation,
+  WorkloadSummary,
+} from './types.js';
+
+export type RedisClient = Redis | Cluster;
+
+class Script {
+  readonly sha: string;
+  constructor(readonly source: string) {
+    this.sha = createHash('sha1').update(source).digest('hex');
+  }
+}
+
+const SCRIPTS = {
+  create: new Script(lua.CREATE),
+  activate: new Script(lua.ACTIVATE),
+  requestRevoke: new Script(lua.REQUEST_REVOKE),
+  finish: new Script(lua.FINISH),
+  dueIds: new Script(lua.DUE_IDS),
+  claimDue: new Script(lua.CLAIM_DUE),
+  revokeWorkload: new Script(lua.REVOKE_WORKLOAD),
+  hintDue: new Script(lua.HINT_DUE),
+  hintTake: new Script(lua.HINT_TAKE),
+  time: new Script(lua.TIME),
+} as const;
+
+/** Server replies that mean "Redis cannot serve right now", not a bug of ours. */
+const UNAVAILABLE = /^(LOADING|CLUSTERDOWN|MASTERDOWN|READONLY|TRYAGAIN|BUSY|NOREPLICAS)/;
+
+/** Keys per script call when revoking many leases of one workload. */
+const CHUNK = 500;
+
+function claimToken(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * The production lease store. See `scripts.ts` for the transitions and `keys.ts` for the
+ * key layout; `memory-store.ts` implements the same contract for dev mode and unit tests.
+ */
+export class RedisLeaseStore implements LeaseStore {
+  readonly #redis: RedisClient;
+  readonly #keys: LeaseKeys;
+  readonly #settings: StoreSettings;
+
+  constructor(redis: RedisClient, prefix: string, settings: StoreSettings) {
+    this.#redis = redis;
+    this.#keys = new LeaseKeys(prefix);
+    this.#settings = settings;
+  }
+
+  async #eval(
+    script: Script,
+    keys: readonly string[],
+    args: readonly (string | number)[],
+  ): Promise<unknown> {
+    try {
+      try {
+        return await this.#redis.evalsha(script.sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+        return await this.#redis.eval(script.source, keys.length, ...keys, ...args);
+      }
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async #call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  async now(): Promise<number> {
+    return Number(await this.#eval(SCRIPTS.time, [this.#keys.frozen], []));
+  }
+
+  async create(input: NewLease): Promise<Lease> {
+    const id = newLeaseId();
+    const k = this.#keys;
+    const w = input.workload;
+    const ownerTtl =
+      input.maxTtlMs +
+      this.#settings.pendingTimeoutMs +
+      this.#settings.retentionMs +
+      30 * 86_400_000;
+    // The owner lookup and the hints go first: a crash after the lease is written must
+    // still leave the reaper a way to find it.
+    await this.#call(() =>
+      Promise.all([
+        this.#redis.set(k.owner(id), w, 'PX', ownerTtl),
+        this.#redis.sadd(k.workloads, w),
+        this.#redis.zadd(k.hint, 'LT', Date.now() + this.#settings.pendingTimeoutMs, w),
+      ]),
+    );
+    const reply = (await this.#eval(
+      SCRIPTS.create,
+      [k.lease(w, id), k.due(w), k.meta(w), k.task(w, input.task.id)],
+      [
+        id,
+        input.ttlMs,
+        input.maxTtlMs,
+        this.#settings.pendingTimeoutMs,
+        input.maxLive,
+        ...newLeaseFields(input),
+      ],
+    )) as [string, string?, string[]?];
+    switch (reply[0]) {
+      case 'blocked':
+        await this.#call(() => this.#redis.del(k.owner(id)));
+        throw new BrokerError('workload_blocked', `workload ${w} is blocked`);
+      case 'cap':
+        await this.#call(() => this.#redis.del(k.owner(id)));
+        throw new BrokerError(
+          'lease_cap_reached',
+          `workload ${w} has reached its cap of ${input.maxLive} live leases`,
+          {
+            retryAfter: 30,
+          },
+        );
+      case 'ok':
+        await this.#hint(w, Number(reply[1]));
+        return decodeLease(reply[2] ?? []);
+      default:
+        throw new Error(`lease create: unexpected reply ${String(reply[0])}`);
+    }
+  }
+
+  async #hint(workload: string, due: number | string): Promise<void> {
+    if (due === '' || Number.isNaN(Number(due))) return;
+    await this.#call(() => this.#redis.zadd(this.#keys.hint, 'LT', Number(due), workload));
+  }
+
+  async #owner(id: string): Promise<string | null> {
+    return this.#call(() => this.#redis.get(this.#keys.owner(id)));
+  }
+
+  async activate(id: string, sealedHandle: string): Promise<ActivateResult> {
+    const w = await this.#owner(id);
+    if (w === null) return { outcome: 'missing' };
+    const k = this.#keys;
+    const token = claimToken();
+    const reply = (await this.#eval(
+      SCRIPTS.activate,
+      [k.lease(w, id), k.due(w), k.meta(w)],
+      [id, sealedHandle, token, this.#settings.claimTimeoutMs],
+    )) as [string, string, string[]];
+    if (reply[0] === 'missing') return { outcome: 'missing' };
+    const lease = decodeLease(reply[2]);
+    await this.#hint(w, reply[1]);
+    if (reply[0] === 'active') return { outcome: 'active', lease };
+    return {
+      outcome: 'revoke',
+      claim: { lease, token, reason: lease.revokeReason ?? 'activation_failed' },
+    };
+  }
+
+  async get(id: string): Promise<Lease | null> {
+    const w = await this.#owner(id);
+    if (w === null) return null;
+    const raw = await this.#call(() => this.#redis.hgetall(this.#keys.lease(w, id)));
+    return Object.keys(raw).length === 0 ? null : decodeLease(raw);
+  }
+
+  async #workloadIds(workload: string): Promise<string[]> {
+    const k = this.#keys;
+    const [live, done] = await this.#call(() =>
+      Promise.all([
+        this.#redis.zrange(k.due(workload), 0, -1),
+        this.#redis.zrange(k.done(workload), 0, -1),
+      ]),
+    );
+    return [...new Set([...live, ...done])].sort();
+  }
+
+  async list(filter: LeaseFilter, limit: number, cursor?: string): Promise<LeasePage> {
+    const start = cursor === undefined ? undefined : decodeCursor(cursor);
+    const workloads =
+      filter.workload !== undefined
+        ? [filter.workload]
+        : (await this.#call(() => this.#redis.smembers(this.#keys.workloads))).sort();
+    const leases: Lease[] = [];
+    for (const w of workloads) {
+      if (start && w < start.workload) continue;
+      const ids = (await this.#workloadIds(w)).filter(
+        (id) => !start || w > start.workload || id > start.id,
+      );
+      for (let i = 0; i < ids.length; i += 100) {
+        const batch = ids.slice(i, i + 100);
+        const raws = await this.#call(() =>
+          Promise.all(batch.map((id) => this.#redis.hgetall(this.#keys.lease(w, id)))),
+        );
+        for (const raw of raws) {
+          if (Object.keys(raw).length === 0) continue;
+          const lease = decodeLease(raw);
+          if (!matchesFilter(lease, filter)) continue;
+          leases.push(lease);
+          if (leases.length === limit) return { leases, cursor: encodeCursor(w, lease.id) };
+        }
+      }
+    }
+    return { leases };
+  }
+
+  async requestRevoke(ids: readonly string[], reason: RevokeReason): Promise<RevokeRequest[]> {
+    return this.#requestRevoke(ids, reason, false);
+  }
+
+  async #requestRevoke(
+    ids: readonly string[],
+    reason: RevokeReason,
+    onlyFailed: boolean,
+  ): Promise<RevokeRequest[]> {
+    const owners = await this.#call(() =>
+      Promise.all(ids.map((id) => this.#redis.get(this.#keys.owner(id)))),
+    );
+    const results: RevokeRequest[] = new Array(ids.length);
+    const groups = new Map<string, number[]>();
+    owners.forEach((w, i) => {
+      if (w === null) results[i] = { status: 'not_found' };
+      else groups.set(w, [...(groups.get(w) ?? []), i]);
+    });
+    await Promise.all(
+      [...groups].map(async ([w, indexes]) => {
+        for (let c = 0; c < indexes.length; c += CHUNK) {
+          const chunk = indexes.slice(c, c + CHUNK);
+          const tokens = chunk.map(() => claimToken());
+          const args: (string | number)[] = [
+            reason,
+            this.#settings.claimTimeoutMs,
+            onlyFailed ? '1' : '0',
+          ];
+          chunk.forEach((idx, j) => args.push(ids[idx] as string, tokens[j] as string));
+          const reply = (await this.#eval(
+            SCRIPTS.requestRevoke,
+            [this.#keys.due(w), ...chunk.map((idx) => this.#keys.lease(w, ids[idx] as string))],
+            args,
+          )) as [string, string[]?][];
+          chunk.forEach((idx, j) => {
+            const [status, fields] = reply[j] ?? ['not_found'];
+            results[idx] = toRequest(status, fields, tokens[j] as string, reason);
+          });
+          const next = reply[reply.length - 1];
+          if (next?.[0] === 'next') await this.#hint(w, next[1] as unknown as string);
+        }
+      }),
+    );
+    return results;
+  }
+
+  async taskLeases(workload: string, taskId: string): Promise<string[]> {
+    return this.#call(() => this.#redis.smembers(this.#keys.task(workload, taskId)));
+  }
+
+  async revokeWorkload(
+    workload: string,
+    options: { block: boolean; reason: string },
+  ): Promise<WorkloadRevocation> {
+    const k = this.#keys;
+    await this.#call(() => this.#redis.sadd(k.workloads, workload));
+    const [epoch, ids] = (await this.#eval(
+      SCRIPTS.revokeWorkload,
+      [k.meta(workload), k.due(workload)],
+      [options.block ? '1' : '0', options.reason || 'blocked'],
+    )) as [string, string[]];
+    return { epoch: Number(epoch), ...(await this.#claimAll(ids)) };
+  }
+
+  async #claimAll(ids: readonly string[]): Promise<Omit<WorkloadRevocation, 'epoch'>> {
+    const requests = await this.requestRevoke(ids, 'workload_revoked');
+    const out = { claims: [] as Claim[], deferred: 0, inProgress: 0 };
+    for (const r of requests) {
+      if (r.status === 'claimed') out.claims.push(r.claim);
+      else if (r.status === 'deferred') out.deferred += 1;
+      else if (r.status === 'in_progress') out.inProgress += 1;
+    }
+    return out;
+  }
+
+  async unblock(workload: string): Promise<boolean> {
+    return (await this.#call(() => this.#redis.hdel(this.#keys.meta(workload), 'blocked'))) === 1;
+  }
+
+  async isBlocked(workload: string): Promise<boolean> {
+    return (
+      (await this.#call(() => this.#redis.hexists(this.#keys.meta(workload), 'blocked'))) === 1
+    );
+  }
+
+  async finish(claim: Claim, outcome: RevokeOutcome): Promise<FinishResult> {
+    const { lease } = claim;
+    const w = lease.workload;
+    const k = this.#keys;
+    const s = this.#settings;
+    const reply = (await this.#eval(
+      SCRIPTS.finish,
+      [k.lease(w, lease.id), k.due(w), k.done(w), k.task(w, lease.task.id)],
+      [
+        lease.id,
+        claim.token,
+        outcome.ok ? '1' : '0',
+        outcome.ok ? '' : outcome.error.slice(0, 500),
+        outcome.ok ? 0 : Math.max(0, Math.round(outcome.retryInMs)),
+        s.maxAttempts,
+        s.failedRetryMs,
+        s.retentionMs,
+      ],
+    )) as [string, string, string[]?];
+    const transition = reply[0] as FinishResult['transition'];
+    const current = reply[2] ? decodeLease(reply[2]) : lease;
+    if (transition === 'revoked' || transition === 'expired') {
+      await this.#call(() => this.#redis.pexpire(k.owner(lease.id), s.retentionMs));
+    } else if (transition === 'retry' || transition === 'revoke_failed') {
+      await this.#hint(w, reply[1]);
+    }
+    return { lease: current, transition };
+  }
+
+  async dueWorkloads(limit: number): Promise<string[]> {
+    return (await this.#eval(SCRIPTS.hintDue, [this.#keys.hint], [limit])) as string[];
+  }
+
+  async claimDue(workload: string, limit: number): Promise<Claim[]> {
+    const k = this.#keys;
+    // Take the hint before reading the workload's leases: a concurrent create writes its
+    // lease first and its hint second, so one of the two always sees the other.
+    await this.#eval(SCRIPTS.hintTake, [k.hint], [workload]);
+    const ids = (await this.#eval(SCRIPTS.dueIds, [k.due(workload)], [limit])) as string[];
+    const tokens = ids.map(() => claimToken());
+    const args: (string | number)[] = [this.#settings.claimTimeoutMs];
+    ids.forEach((id, j) => args.push(id, tokens[j] as string));
+    const [next, claimed] = (await this.#eval(
+      SCRIPTS.claimDue,
+      [k.due(workload), ...ids.map((id) => k.lease(workload, id))],
+      args,
+    )) as [string, string[][]];
+    await this.#hint(workload, next);
+    const byId = new Map(ids.map((id, j) => [id, tokens[j] as string]));
+    return claimed.map((fields) => {
+      const lease = decodeLease(fields);
+      return { lease, token: byId.get(lease.id) ?? '', reason: lease.revokeReason ?? 'expired' };
+    });
+  }
+
+  async retry(id: string): Promise<RevokeRequest> {
+    const [result] = await this.#requestRevoke([id], 'operator', true);
+    return result ?? { status: 'not_found' };
+  }
+
+  async repairHints(): Promise<number> {
+    const workloads = await this.#call(() => this.#redis.smembers(this.#keys.workloads));
+    let repaired = 0;
+    for (const w of workloads) {
+      const first = await this.#call(() =>
+        this.#redis.zrange(this.#keys.due(w), 0, 0, 'WITHSCORES'),
+      );
+      if (first[1] !== undefined) {
+        await this.#hint(w, first[1]);
+        repaired += 1;
+      }
+    }
+    return repaired;
+  }
+
+  async workloads(): Promise<WorkloadSummary[]> {
+    const k = this.#keys;
+    const ids = (await this.#call(() => this.#redis.smembers(k.workloads))).sort();
+    return this.#call(() =>
+      Promise.all(
+        ids.map(async (workload) => {
+          const [live, meta] = await Promise.all([
+            this.#redis.zcard(k.due(workload)),
+            this.#redis.hgetall(k.meta(workload)),
+          ]);
+          const summary: WorkloadSummary = { workload, live, blocked: meta.blocked !== undefined };
+          if (meta.revoked_before !== undefined)
+            summary.revokedBefore = Number(meta.revoked_before);
+          return summary;
+        }),
+      ),
+    );
+  }
+
+  async setFrozen(frozen: boolean): Promise<void> {
+    await this.#call(async () => {
+      if (frozen) await this.#redis.set(this.#keys.frozen, '1');
+      else await this.#redis.del(this.#keys.frozen);
+    });
+  }
+
+  async isFrozen(): Promise<boolean> {
+    return (await this.#call(() => this.#redis.exists(this.#keys.frozen))) === 1;
+  }
+
+  async ping(): Promise<void> {
+    await this.now();
+  }
+
+  async close(): Promise<void> {
+    await this.#redis.quit().catch(() => this.#redis.disconnect());
+  }
+}
+
+function toRequest(
+  status: string,
+  fields: string[] | undefined,
+  token: string,
+  reason: RevokeReason,
+): RevokeRequest {
+  if (status === 'not_found' || !fields) return { status: 'not_found' };
+  const lease = decodeLease(fields);
+  switch (status) {
+    case 'claimed':
+      return { status: 'claimed', claim: { lease, token, reason: lease.revokeReason ?? reason } };
+    case 'deferred':
+      return { status: 'deferred', lease };
+    case 'in_progress':
+      return { status: 'in_progress', lease };
+    case 'not_retryable':
+      return { status: 'not_retryable', lease };
+    default:
+      return { status: 'done', lease };
+  }
+}
+
+function unavailable(err: unknown): unknown {
+  if (err instanceof BrokerError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const isReply = err instanceof Error && err.name === 'ReplyError';
+  if (isReply && !UNAVAILABLE.test(message)) return err;
+  return new BrokerError('store_unavailable', 'the lease store (Redis) is unavailable', {
+    retryAfter: 2,
+    cause: err,
+  });
+}

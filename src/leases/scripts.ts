@@ -1,0 +1,213 @@
+/**
+ * Lua scripts for every lease transition. All keys a script touches share the workload's
+ * hash tag, so each runs atomically on one Redis Cluster slot. Time comes from Redis `TIME`
+ * so replicas with skewed clocks agree on expiry.
+ *
+ * Lease hash fields: see `codec.ts`. The `due` sorted set holds every unfinished lease,
+ * scored by when the reaper must next look at it (pending timeout, expiry, claim timeout,
+ * retry backoff).
+ */
+
+const PRELUDE = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function num(x) return string.format('%.0f', x) end
+local NOW = now_ms()
+-- Claim a lease for revocation: exclusive until claim_until (visibility timeout).
+-- The first reason recorded wins, so an expiry stays an expiry.
+local function claim(key, due, id, token, timeout, reason)
+  local until_ms = NOW + timeout
+  redis.call('HSET', key, 'state', 'revoking', 'claim_token', token, 'claim_until', num(until_ms))
+  redis.call('HSETNX', key, 'revoke_reason', reason)
+  redis.call('ZADD', due, num(until_ms), id)
+  redis.call('PERSIST', key)
+  return until_ms
+end
+`;
+
+/** KEYS: lease, due, meta, task. ARGV: id, ttl, maxTtl, pendingTimeout, maxLive, field pairs… */
+export const CREATE = `${PRELUDE}
+if redis.call('HGET', KEYS[3], 'blocked') then return {'blocked'} end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'cap'} end
+if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', 'pending', 'created_at', num(NOW),
+  'expires_at', num(NOW + tonumber(ARGV[2])), 'max_expires_at', num(NOW + tonumber(ARGV[3])),
+  'attempts', '0', unpack(ARGV, 6))
+local due = NOW + tonumber(ARGV[4])
+redis.call('ZADD', KEYS[2], num(due), ARGV[1])
+redis.call('SADD', KEYS[4], ARGV[1])
+return {'ok', num(due), redis.call('HGETALL', KEYS[1])}
+`;
+
+/** KEYS: lease, due, meta. ARGV: id, sealedHandle, claimToken, claimTimeout. */
+export const ACTIVATE = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local f = redis.call('HMGET', KEYS[1], 'state', 'created_at', 'expires_at', 'pending_reason', 'revoke_reason')
+redis.call('HSET', KEYS[1], 'handle', ARGV[2])
+local reason = nil
+if f[1] == 'pending' then
+  reason = f[4] or nil
+  local rb = redis.call('HGET', KEYS[3], 'revoked_before')
+  if not reason and rb and tonumber(f[2]) <= tonumber(rb) then reason = 'workload_revoked' end
+  if not reason and NOW >= tonumber(f[3]) then reason = 'expired' end
+  if not reason then
+    redis.call('HSET', KEYS[1], 'state', 'active')
+    redis.call('ZADD', KEYS[2], f[3], ARGV[1])
+    return {'active', f[3], redis.call('HGETALL', KEYS[1])}
+  end
+elseif f[1] == 'active' then
+  return {'active', f[3], redis.call('HGETALL', KEYS[1])}
+else
+  -- Revoked or claimed while minting (a crashed-mint sweep, an operator): this credential
+  -- was minted after that, so it must be revoked as well.
+  reason = f[5] or 'activation_failed'
+end
+local due = claim(KEYS[1], KEYS[2], ARGV[1], ARGV[3], tonumber(ARGV[4]), reason)
+return {'revoke', num(due), redis.call('HGETALL', KEYS[1])}
+`;
+
+/**
+ * KEYS: due, lease1..leaseN. ARGV: reason, claimTimeout, onlyFailed ('1' = retry of
+ * revoke_failed leases only), then id1, token1, id2, token2…
+ * Returns per lease {status, fields}.
+ */
+export const REQUEST_REVOKE = `${PRELUDE}
+local out = {}
+local reason = ARGV[1]
+local timeout = tonumber(ARGV[2])
+local only_failed = ARGV[3] == '1'
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  local id = ARGV[2 + (i - 1) * 2]
+  local token = ARGV[3 + (i - 1) * 2]
+  if redis.call('EXISTS', key) == 0 then
+    out[#out + 1] = {'not_found'}
+  else
+    local f = redis.call('HMGET', key, 'state', 'claim_until', 'handle')
+    local state = f[1]
+    local status
+    if state == 'revoked' or state == 'expired' then
+      status = 'done'
+    elseif only_failed and state ~= 'revoke_failed' then
+      status = 'not_retryable'
+    elseif state == 'pending' and not f[3] then
+      redis.call('HSETNX', key, 'pending_reason', reason)
+      status = 'deferred'
+    elseif state == 'revoking' and f[2] and tonumber(f[2]) > NOW then
+      status = 'in_progress'
+    else
+      claim(key, KEYS[1], id, token, timeout, reason)
+      status = 'claimed'
+    end
+    out[#out + 1] = {status, redis.call('HGETALL', key)}
+  end
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+out[#out + 1] = {'next', first[2] or ''}
+return out
+`;
+
+/**
+ * KEYS: lease, due, done, task. ARGV: id, token, ok, error, retryIn, maxAttempts,
+ * failedRetry, retention.
+ */
+export const FINISH = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'none', ''} end
+if redis.call('HGET', KEYS[1], 'claim_token') ~= ARGV[2] then
+  return {'none', '', redis.call('HGETALL', KEYS[1])}
+end
+if ARGV[3] == '1' then
+  local final = 'revoked'
+  if redis.call('HGET', KEYS[1], 'revoke_reason') == 'expired' then final = 'expired' end
+  redis.call('HSET', KEYS[1], 'state', final, 'revoked_at', num(NOW))
+  redis.call('HDEL', KEYS[1], 'claim_token', 'claim_until', 'handle', 'pending_reason')
+  redis.call('ZREM', KEYS[2], ARGV[1])
+  redis.call('SREM', KEYS[4], ARGV[1])
+  redis.call('ZADD', KEYS[3], num(NOW), ARGV[1])
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', num(NOW - tonumber(ARGV[8])))
+  redis.call('PEXPIRE', KEYS[1], ARGV[8])
+  return {final, '', redis.call('HGETALL', KEYS[1])}
+end
+local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+local max = tonumber(ARGV[6])
+redis.call('HSET', KEYS[1], 'last_error', ARGV[4])
+redis.call('HDEL', KEYS[1], 'claim_token', 'claim_until')
+local due
+local transition = 'retry'
+if attempts >= max then
+  if attempts == max then transition = 'revoke_failed' end
+  redis.call('HSET', KEYS[1], 'state', 'revoke_failed')
+  due = NOW + tonumber(ARGV[7])
+else
+  redis.call('HSET', KEYS[1], 'state', 'revoking')
+  due = NOW + tonumber(ARGV[5])
+end
+redis.call('ZADD', KEYS[2], num(due), ARGV[1])
+return {transition, num(due), redis.call('HGETALL', KEYS[1])}
+`;
+
+/** KEYS: due. ARGV: limit. Ids whose due time has come. */
+export const DUE_IDS = `${PRELUDE}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', num(NOW), 'LIMIT', 0, tonumber(ARGV[1]))
+`;
+
+/** KEYS: due, lease1..leaseN. ARGV: claimTimeout, id1, token1, … Claims the due ones. */
+export const CLAIM_DUE = `${PRELUDE}
+local out = {}
+local timeout = tonumber(ARGV[1])
+for i = 2, #KEYS do
+  local key = KEYS[i]
+  local id = ARGV[2 + (i - 2) * 2]
+  local token = ARGV[3 + (i - 2) * 2]
+  local score = redis.call('ZSCORE', KEYS[1], id)
+  if score and tonumber(score) <= NOW then
+    if redis.call('EXISTS', key) == 0 then
+      redis.call('ZREM', KEYS[1], id)
+    else
+      local f = redis.call('HMGET', key, 'state', 'expires_at', 'pending_reason', 'revoke_reason')
+      local state = f[1]
+      local reason = nil
+      if state == 'pending' then
+        reason = f[3] or 'pending_timeout'
+      elseif state == 'active' then
+        if NOW >= tonumber(f[2]) then reason = 'expired' else redis.call('ZADD', KEYS[1], f[2], id) end
+      elseif state == 'revoking' or state == 'revoke_failed' then
+        reason = f[4] or 'activation_failed'
+      else
+        redis.call('ZREM', KEYS[1], id)
+      end
+      if reason then
+        claim(key, KEYS[1], id, token, timeout, reason)
+        out[#out + 1] = redis.call('HGETALL', key)
+      end
+    end
+  end
+end
+local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return {first[2] or '', out}
+`;
+
+/** KEYS: meta, due. ARGV: block ('1'/'0'), reason. Sets the kill-switch epoch. */
+export const REVOKE_WORKLOAD = `${PRELUDE}
+redis.call('HSET', KEYS[1], 'revoked_before', num(NOW))
+if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'blocked', ARGV[2]) end
+return {num(NOW), redis.call('ZRANGE', KEYS[2], 0, -1)}
+`;
+
+/** KEYS: hint. ARGV: limit. Workloads with leases due now. */
+export const HINT_DUE = `${PRELUDE}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', num(NOW), 'LIMIT', 0, tonumber(ARGV[1]))
+`;
+
+/** KEYS: hint. ARGV: workload. Removes a workload from the hint if it is due now. */
+export const HINT_TAKE = `${PRELUDE}
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) <= NOW then redis.call('ZREM', KEYS[1], ARGV[1]) return 1 end
+return 0
+`;
+
+export const TIME = `${PRELUDE}
+return num(NOW)
+`;

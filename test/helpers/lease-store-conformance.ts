@@ -1,0 +1,293 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrokerError } from '../../src/errors.js';
+import type { LeaseStore, NewLease, StoreSettings } from '../../src/leases/types.js';
+import { LEASE_ID_PATTERN } from '../../src/lib/ids.js';
+
+export const CONFORMANCE_SETTINGS: StoreSettings = {
+  retentionMs: 600,
+  pendingTimeoutMs: 300,
+  claimTimeoutMs: 300,
+  maxAttempts: 3,
+  failedRetryMs: 200,
+};
+
+export interface StoreHarness {
+  store: LeaseStore;
+  /** Removes everything the suite wrote. */
+  cleanup(): Promise<void>;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+let counter = 0;
+
+export function newLease(overrides: Partial<NewLease> = {}): NewLease {
+  counter += 1;
+  return {
+    workload: `wl-${counter}`,
+    subject: 'system:serviceaccount:mcp:github-mcp',
+    issuer: 'k8s',
+    target: 'jwt-internal',
+    provider: 'jwt',
+    scope: { scopes: ['read'] },
+    task: { id: `task-${counter}`, intent: 'code-review' },
+    policy: 'p1',
+    policyHash: 'sha256:abc',
+    ttlMs: 60_000,
+    maxTtlMs: 120_000,
+    maxLive: 100,
+    ...overrides,
+  };
+}
+
+async function activeLease(store: LeaseStore, overrides: Partial<NewLease> = {}) {
+  const lease = await store.create(newLease(overrides));
+  const result = await store.activate(lease.id, 'sealed-handle');
+  if (result.outcome !== 'active') throw new Error(`expected active, got ${result.outcome}`);
+  return result.lease;
+}
+
+/** The contract every LeaseStore honours; runs against the memory and the Redis store. */
+export function describeLeaseStore(name: string, open: () => Promise<StoreHarness | null>): void {
+  describe(`LeaseStore conformance: ${name}`, () => {
+    let h: StoreHarness | null = null;
+    let store: LeaseStore;
+    beforeAll(async () => {
+      h = await open();
+      if (h) store = h.store;
+    });
+    afterAll(async () => {
+      await h?.cleanup();
+    });
+    const test = (title: string, fn: () => Promise<void>) =>
+      it(title, async (ctx) => {
+        if (!h) ctx.skip();
+        await fn();
+      });
+
+    test('creates a pending lease with a 128-bit id and times from the store clock', async () => {
+      const before = await store.now();
+      const lease = await store.create(newLease({ ttlMs: 5_000, maxTtlMs: 9_000 }));
+      expect(lease.id).toMatch(LEASE_ID_PATTERN);
+      expect(lease.state).toBe('pending');
+      expect(lease.createdAt).toBeGreaterThanOrEqual(before);
+      expect(lease.expiresAt - lease.createdAt).toBe(5_000);
+      expect(lease.maxExpiresAt - lease.createdAt).toBe(9_000);
+      expect((await store.get(lease.id))?.task).toEqual(lease.task);
+      expect(await store.get('lse_00000000000000000000000000')).toBeNull();
+    });
+
+    test('activates with the sealed handle', async () => {
+      const lease = await activeLease(store);
+      const read = await store.get(lease.id);
+      expect(read?.state).toBe('active');
+      expect(read?.handle).toBe('sealed-handle');
+    });
+
+    test('refuses past the per-workload cap of live leases', async () => {
+      const base = newLease({ maxLive: 2 });
+      await store.create(base);
+      await store.create(base);
+      await expect(store.create(base)).rejects.toMatchObject({ code: 'lease_cap_reached' });
+    });
+
+    test('revokes once when two callers race, and is idempotent afterwards', async () => {
+      const lease = await activeLease(store);
+      const [a, b] = await Promise.all([
+        store.requestRevoke([lease.id], 'operator'),
+        store.requestRevoke([lease.id], 'owner'),
+      ]);
+      const statuses = [a[0]?.status, b[0]?.status].sort();
+      expect(statuses).toEqual(['claimed', 'in_progress']);
+      const claimed = [a[0], b[0]].find((r) => r?.status === 'claimed');
+      if (claimed?.status !== 'claimed') throw new Error('no claim');
+      expect(claimed.claim.lease.handle).toBe('sealed-handle');
+      const done = await store.finish(claimed.claim, { ok: true });
+      expect(done.transition).toBe('revoked');
+      expect(done.lease.handle).toBeUndefined();
+      const again = await store.requestRevoke([lease.id], 'operator');
+      expect(again[0]?.status).toBe('done');
+      expect((await store.finish(claimed.claim, { ok: true })).transition).toBe('none');
+    });
+
+    test('a revoke during minting is deferred and activation then revokes', async () => {
+      const lease = await store.create(newLease());
+      const [r] = await store.requestRevoke([lease.id], 'owner');
+      expect(r?.status).toBe('deferred');
+      const result = await store.activate(lease.id, 'h');
+      expect(result.outcome).toBe('revoke');
+      if (result.outcome !== 'revoke') return;
+      expect(result.claim.reason).toBe('owner');
+      expect((await store.finish(result.claim, { ok: true })).lease.state).toBe('revoked');
+    });
+
+    test('the kill-switch epoch revokes a mint in flight even without block', async () => {
+      const input = newLease();
+      const inFlight = await store.create(input);
+      const active = await activeLease(store, { workload: input.workload });
+      const revocation = await store.revokeWorkload(input.workload, {
+        block: false,
+        reason: 'incident',
+      });
+      expect(revocation.deferred).toBe(1);
+      expect(revocation.claims.map((c) => c.lease.id)).toEqual([active.id]);
+      const result = await store.activate(inFlight.id, 'h');
+      expect(result.outcome).toBe('revoke');
+      await sleep(5);
+      const later = await store.create(input);
+      expect((await store.activate(later.id, 'h')).outcome).toBe('active');
+      expect(await store.isBlocked(input.workload)).toBe(false);
+    });
+
+    test('block refuses new leases until unblocked', async () => {
+      const input = newLease();
+      const leases = await Promise.all(
+        Array.from({ length: 20 }, () => activeLease(store, { workload: input.workload })),
+      );
+      const revocation = await store.revokeWorkload(input.workload, {
+        block: true,
+        reason: 'compromised',
+      });
+      expect(revocation.claims.map((c) => c.lease.id).sort()).toEqual(
+        leases.map((l) => l.id).sort(),
+      );
+      await expect(store.create(input)).rejects.toMatchObject({
+        code: 'workload_blocked',
+      } satisfies Partial<BrokerError>);
+      expect(await store.isBlocked(input.workload)).toBe(true);
+      const summary = (await store.workloads()).find((w) => w.workload === input.workload);
+      expect(summary).toMatchObject({ live: 20, blocked: true });
+      expect(await store.unblock(input.workload)).toBe(true);
+      await expect(store.create(input)).resolves.toMatchObject({ state: 'pending' });
+    });
+
+    test('an expired lease becomes due, is claimed as expired, and ends expired', async () => {
+      const lease = await activeLease(store, { ttlMs: 150 });
+      expect(await store.claimDue(lease.workload, 10)).toEqual([]);
+      await sleep(250);
+      expect(await store.dueWorkloads(1000)).toContain(lease.workload);
+      const claims = await store.claimDue(lease.workload, 10);
+      expect(claims.map((c) => [c.lease.id, c.reason])).toEqual([[lease.id, 'expired']]);
+      const done = await store.finish(claims[0]!, { ok: true });
+      expect(done.transition).toBe('expired');
+      expect(done.lease.state).toBe('expired');
+    });
+
+    test('a crashed mint (pending past its timeout) is claimed by the reaper', async () => {
+      const lease = await store.create(newLease());
+      await sleep(CONFORMANCE_SETTINGS.pendingTimeoutMs + 100);
+      const claims = await store.claimDue(lease.workload, 10);
+      expect(claims.map((c) => [c.lease.id, c.reason])).toEqual([[lease.id, 'pending_timeout']]);
+      expect(claims[0]?.lease.handle).toBeUndefined();
+    });
+
+    test('two reapers never claim the same lease', async () => {
+      const input = newLease({ ttlMs: 100 });
+      await Promise.all(Array.from({ length: 30 }, () => activeLease(store, input)));
+      await sleep(200);
+      const [a, b] = await Promise.all([
+        store.claimDue(input.workload, 100),
+        store.claimDue(input.workload, 100),
+      ]);
+      const ids = [...a, ...b].map((c) => c.lease.id);
+      expect(ids).toHaveLength(30);
+      expect(new Set(ids).size).toBe(30);
+    });
+
+    test('a claim whose holder died is reclaimed after the visibility timeout', async () => {
+      const lease = await activeLease(store);
+      const [first] = await store.requestRevoke([lease.id], 'operator');
+      if (first?.status !== 'claimed') throw new Error('not claimed');
+      expect((await store.requestRevoke([lease.id], 'operator'))[0]?.status).toBe('in_progress');
+      await sleep(CONFORMANCE_SETTINGS.claimTimeoutMs + 100);
+      const claims = await store.claimDue(lease.workload, 10);
+      expect(claims.map((c) => c.lease.id)).toEqual([lease.id]);
+      expect((await store.finish(first.claim, { ok: true })).transition).toBe('none');
+      expect((await store.finish(claims[0]!, { ok: true })).transition).toBe('revoked');
+    });
+
+    test('failures retry with backoff, then revoke_failed once, and stay retryable', async () => {
+      const lease = await activeLease(store);
+      const [r] = await store.requestRevoke([lease.id], 'operator');
+      if (r?.status !== 'claimed') throw new Error('not claimed');
+      let claim = r.claim;
+      const transitions: string[] = [];
+      for (let i = 0; i < 4; i += 1) {
+        const result = await store.finish(claim, {
+          ok: false,
+          error: 'upstream 500',
+          retryInMs: 0,
+        });
+        transitions.push(result.transition);
+        await sleep(i >= 2 ? CONFORMANCE_SETTINGS.failedRetryMs + 50 : 5);
+        const [next] = await store.claimDue(lease.workload, 10);
+        if (!next) throw new Error(`nothing due after attempt ${i + 1}`);
+        claim = next;
+      }
+      expect(transitions).toEqual(['retry', 'retry', 'revoke_failed', 'retry']);
+      await store.finish(claim, { ok: false, error: 'still failing', retryInMs: 0 });
+      const failed = await store.get(lease.id);
+      expect(failed).toMatchObject({
+        state: 'revoke_failed',
+        attempts: 5,
+        lastError: 'still failing',
+      });
+      const retried = await store.retry(lease.id);
+      expect(retried.status).toBe('claimed');
+      if (retried.status !== 'claimed') return;
+      expect((await store.finish(retried.claim, { ok: true })).lease.state).toBe('revoked');
+      const other = await activeLease(store);
+      expect((await store.retry(other.id)).status).toBe('not_retryable');
+    });
+
+    test('task index lists live leases of a task and forgets finished ones', async () => {
+      const input = newLease();
+      const a = await activeLease(store, input);
+      const b = await activeLease(store, input);
+      expect((await store.taskLeases(input.workload, input.task.id)).sort()).toEqual(
+        [a.id, b.id].sort(),
+      );
+      const [r] = await store.requestRevoke([a.id], 'task_ended');
+      if (r?.status !== 'claimed') throw new Error('not claimed');
+      await store.finish(r.claim, { ok: true });
+      expect(await store.taskLeases(input.workload, input.task.id)).toEqual([b.id]);
+    });
+
+    test('lists with filters and pages through everything once', async () => {
+      const input = newLease();
+      const made = await Promise.all(Array.from({ length: 7 }, () => activeLease(store, input)));
+      await activeLease(store, { workload: input.workload, target: 'other-target' });
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await store.list(
+          { workload: input.workload, target: 'jwt-internal' },
+          3,
+          cursor,
+        );
+        seen.push(...page.leases.map((l) => l.id));
+        cursor = page.cursor;
+      } while (cursor);
+      expect(seen.sort()).toEqual(made.map((l) => l.id).sort());
+      await expect(store.list({}, 3, 'not-a-cursor')).rejects.toMatchObject({
+        code: 'invalid_request',
+      });
+    });
+
+    test('finished leases disappear after the retention window', async () => {
+      const lease = await activeLease(store);
+      const [r] = await store.requestRevoke([lease.id], 'operator');
+      if (r?.status !== 'claimed') throw new Error('not claimed');
+      await store.finish(r.claim, { ok: true });
+      expect(await store.get(lease.id)).not.toBeNull();
+      await sleep(CONFORMANCE_SETTINGS.retentionMs + 200);
+      expect(await store.get(lease.id)).toBeNull();
+    });
+
+    test('freezes and unfreezes issuance', async () => {
+      await store.setFrozen(true);
+      expect(await store.isFrozen()).toBe(true);
+      await store.setFrozen(false);
+      expect(await store.isFrozen()).toBe(false);
+    });
+  });
+}
