@@ -254,7 +254,9 @@ export class RedisLeaseStore implements LeaseStore {
             this.#settings.claimTimeoutMs,
             onlyFailed ? '1' : '0',
           ];
-          chunk.forEach((idx, j) => args.push(ids[idx] as string, tokens[j] as string));
+          chunk.forEach((idx, j) => {
+            args.push(ids[idx] as string, tokens[j] as string);
+          });
           const reply = (await this.#eval(
             SCRIPTS.requestRevoke,
             [this.#keys.due(w), ...chunk.map((idx) => this.#keys.lease(w, ids[idx] as string))],
@@ -352,7 +354,9 @@ export class RedisLeaseStore implements LeaseStore {
     const ids = (await this.#eval(SCRIPTS.dueIds, [k.due(workload)], [limit])) as string[];
     const tokens = ids.map(() => claimToken());
     const args: (string | number)[] = [this.#settings.claimTimeoutMs];
-    ids.forEach((id, j) => args.push(id, tokens[j] as string));
+    ids.forEach((id, j) => {
+      args.push(id, tokens[j] as string);
+    });
     const [next, claimed] = (await this.#eval(
       SCRIPTS.claimDue,
       [k.due(workload), ...ids.map((id) => k.lease(workload, id))],
