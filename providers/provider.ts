@@ -27,6 +27,8 @@ export interface MintRequest<Scope> {
   workload: string;
   /** Verified subject of the workload identity. */
   subject: string;
+  /** `iss` of the workload identity token. */
+  subjectIssuer?: string;
   /** Verified actor (RFC 8693), when the request carried one. */
   actor?: { subject: string; issuer: string };
   task: TaskRef;
@@ -69,6 +71,12 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
     expiresAt: number,
   ): Promise<RenewResult<Credential>>;
   check(): Promise<Health>;
+  /**
+   * Removes credentials the provider holds under the broker's prefix whose lease is not live
+   * (a lost Redis, a crash before the lease was written). Only credentials older than
+   * `graceMs` are touched. Returns how many were removed.
+   */
+  sweep?(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
   close?(): Promise<void>;
@@ -105,6 +113,8 @@ export class ProviderError extends Error {
 export interface ProviderContext {
   /** The broker's own public URL: `iss` of broker-signed tokens. */
   brokerUrl: string;
+  /** Host/port pairs of the broker's own lease-store Redis: never a valid target. */
+  ownRedis?: readonly { host: string; port: number }[];
 }
 
 /** A factory validates its own target config and builds the provider. */

@@ -19,8 +19,11 @@ export type BrokerErrorCode =
   // 409
   | 'lease_not_active'
   | 'lease_not_retryable'
+  | 'revoked_during_issuance'
   // 413
   | 'payload_too_large'
+  // 415
+  | 'unsupported_media_type'
   // 422
   | 'invalid_request'
   | 'invalid_json'

@@ -1,0 +1,195 @@
+import { type JWTPayload, jwtVerify } from 'jose';
+import {
+  type Minted,
+  type MintRequest,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+  type RenewResult,
+  type RevocationHandle,
+} from '../provider.js';
+import type { JwtTargetConfig } from './config.js';
+import { Keyring } from './keyring.js';
+import type { PublicJwk } from './lib/signing-key.js';
+import {
+  type JwtCeiling,
+  type JwtScope,
+  jwtCeilingSchema,
+  jwtScopeSchema,
+  jwtWithin,
+} from './scope.js';
+import {
+  type ActorClaim,
+  type ReissuableClaims,
+  reissuableClaimsSchema,
+  signAccessToken,
+  type TaskClaim,
+} from './token.js';
+
+export interface JwtCredential {
+  token: string;
+  token_type: 'Bearer';
+  audience: string;
+  /** ISO 8601; equals the token's `exp`. */
+  expires_at: string;
+}
+
+/** A `jwt` target. Beyond the provider contract it publishes keys and verifies its own tokens. */
+export interface JwtProvider extends Provider<JwtScope, JwtCeiling, JwtCredential> {
+  readonly kind: 'jwt';
+  readonly audience: string;
+  /** Workload ids that may introspect tokens for this audience. */
+  readonly resourceServers: readonly string[];
+  /** Active, next and retired public keys, for `/.well-known/jwks.json`. */
+  publicJwks(): PublicJwk[];
+  /**
+   * The payload of a token this target issued, or `null` when the signature, `iss`, `aud`,
+   * `typ` or `exp` does not hold. Revocation is not checked here: the lease store decides.
+   */
+  verifyIssued(token: string): Promise<JWTPayload | null>;
+  renew(
+    handle: RevocationHandle,
+    leaseId: string,
+    expiresAt: number,
+  ): Promise<RenewResult<JwtCredential>>;
+}
+
+/**
+ * Larger tokens are not ours: the most this target can mint (256 scopes of 128 chars) stays
+ * well below it, and nothing bigger is parsed or hashed.
+ */
+const MAX_TOKEN_CHARS = 65_536;
+
+export function isJwtProvider(provider: Provider): provider is JwtProvider {
+  return provider.kind === 'jwt' && 'verifyIssued' in provider && 'publicJwks' in provider;
+}
+
+export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext): JwtProvider {
+  const keyring = new Keyring(config.name, config.algorithm, config.keys);
+  const scopeSchema = jwtScopeSchema(config.max_scopes);
+  const issuer = ctx.brokerUrl;
+
+  async function issue(claims: ReissuableClaims, jti: string, iat: number, exp: number) {
+    if (!(exp > iat)) {
+      throw new ProviderError(
+        'provider_rejected',
+        'token expiry must be after its issue time',
+        false,
+      );
+    }
+    let signed: { token: string; kid: string };
+    try {
+      signed = await signAccessToken(keyring, issuer, claims, { jti, iat, exp });
+    } catch {
+      // jose's message could describe the key; the target name is enough to act on.
+      throw new ProviderError(
+        'provider_misconfigured',
+        `jwt target "${config.name}": signing failed`,
+        false,
+      );
+    }
+    const credential: JwtCredential = {
+      token: signed.token,
+      token_type: 'Bearer',
+      audience: claims.aud,
+      expires_at: new Date(exp * 1000).toISOString(),
+    };
+    return { credential, handle: { kid: signed.kid, claims }, providerExpiresAt: exp * 1000 };
+  }
+
+  return {
+    kind: 'jwt',
+    target: config.name,
+    scope: scopeSchema,
+    ceiling: jwtCeilingSchema,
+    revokeConcurrency: config.revoke_concurrency,
+    audience: config.audience,
+    resourceServers: [...config.resource_servers],
+    within: jwtWithin,
+    publicJwks: () => keyring.publicJwks(),
+
+    async mint(req: MintRequest<JwtScope>): Promise<Minted<JwtCredential>> {
+      const scope = scopeSchema.safeParse(req.scope);
+      if (!scope.success) {
+        throw new ProviderError(
+          'invalid_scope',
+          'scope does not match the jwt scope schema',
+          false,
+        );
+      }
+      const claims: ReissuableClaims = {
+        sub: req.workload,
+        aud: config.audience,
+        act: actorClaim(req),
+        scope: scope.data.scopes.join(' '),
+        task: taskClaim(req.task),
+      };
+      return issue(
+        claims,
+        req.leaseId,
+        Math.floor(req.issuedAt / 1000),
+        Math.floor(req.expiresAt / 1000),
+      );
+    },
+
+    // The lease store is the truth: introspection reads it, and `exp` is the backstop.
+    async revoke(): Promise<void> {},
+
+    async renew(handle, leaseId, expiresAt) {
+      const stored = reissuableClaimsSchema.safeParse(handle.claims);
+      if (!stored.success) {
+        throw new ProviderError(
+          'not_renewable',
+          'lease handle carries no claims to reissue',
+          false,
+        );
+      }
+      if (stored.data.aud !== config.audience) {
+        throw new ProviderError('not_renewable', 'target audience changed since issue', false);
+      }
+      const minted = await issue(
+        stored.data,
+        leaseId,
+        Math.floor(Date.now() / 1000),
+        Math.floor(expiresAt / 1000),
+      );
+      return { credential: minted.credential, handle: minted.handle };
+    },
+
+    async verifyIssued(token: string): Promise<JWTPayload | null> {
+      if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return null;
+      try {
+        const { payload } = await jwtVerify(token, keyring.verificationKeys, {
+          issuer,
+          audience: config.audience,
+          typ: 'at+jwt',
+          algorithms: [config.algorithm],
+          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+        });
+        return payload;
+      } catch {
+        return null;
+      }
+    },
+
+    async check() {
+      return { ok: true, detail: `signing with key "${keyring.activeKid}"` };
+    },
+  };
+}
+
+function actorClaim(req: MintRequest<JwtScope>): ActorClaim {
+  // The workload's verified identity acts; a verified actor assertion names who it acts for.
+  const self: ActorClaim =
+    req.subjectIssuer === undefined
+      ? { sub: req.subject }
+      : { sub: req.subject, iss: req.subjectIssuer };
+  if (req.actor === undefined) return self;
+  return { ...self, act: { sub: req.actor.subject, iss: req.actor.issuer } };
+}
+
+function taskClaim(task: MintRequest<JwtScope>['task']): TaskClaim {
+  return task.tool === undefined
+    ? { id: task.id, intent: task.intent }
+    : { id: task.id, intent: task.intent, tool: task.tool };
+}

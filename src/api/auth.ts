@@ -1,0 +1,122 @@
+import type { Context, MiddlewareHandler } from 'hono';
+import type { OperatorRole } from '../config/schema.js';
+import { BrokerError } from '../errors.js';
+import { hasRole } from '../identity/roles.js';
+import { sha256Hex } from '../identity/token-hash.js';
+import { AuthError, type Principal } from '../identity/types.js';
+import { clientIp } from './client-ip.js';
+
+const MAX_HEADER = 20_000;
+
+function bearer(c: Context): string {
+  const header = c.req.header('authorization');
+  if (!header) throw new AuthError('missing_token', 'no bearer token');
+  if (header.length > MAX_HEADER)
+    throw new AuthError('too_large', 'authorization header too large');
+  const match = /^Bearer +(\S+)$/i.exec(header);
+  if (!match?.[1]) throw new AuthError('malformed', 'authorization header is not a bearer token');
+  return match[1];
+}
+
+/**
+ * Authenticates the caller. Every refusal becomes an `auth.failed` event carrying the
+ * reason and the token's SHA-256, never the token, and a 401.
+ */
+async function authenticate(
+  c: Context,
+  allow: 'workload' | 'operator' | 'any',
+): Promise<Principal> {
+  const services = c.get('services');
+  let token: string | undefined;
+  try {
+    token = bearer(c);
+    const operators = services.operators();
+    if (allow !== 'workload' && operators.isOperatorToken(token)) {
+      const operator = await operators.authenticate(token, clientIp(c) ?? 'unknown');
+      if (operator.via === 'break_glass') {
+        await services.events.emit(
+          {
+            type: 'operator.break_glass_used',
+            severity: 'critical',
+            outcome: 'success',
+            actor: `break-glass:${operator.name}`,
+            request_id: c.get('requestId'),
+            token_sha256: operator.tokenHash,
+            detail: { method: c.req.method, path: c.req.path },
+            ...ipField(c),
+          },
+          { failClosed: false },
+        );
+      }
+      return operator;
+    }
+    if (allow === 'operator')
+      throw new AuthError('unsupported_token', 'an operator token is required');
+    return await services.identity().authenticateWorkload(token);
+  } catch (err) {
+    if (!(err instanceof AuthError)) throw err;
+    services.metrics.authFailures.inc({ reason: err.reason });
+    await services.events.emit(
+      {
+        type: 'auth.failed',
+        outcome: 'failure',
+        reason: err.reason,
+        request_id: c.get('requestId'),
+        ...(err.tokenHash !== undefined
+          ? { token_sha256: err.tokenHash }
+          : token !== undefined
+            ? { token_sha256: sha256Hex(token) }
+            : {}),
+        ...(err.issuer === undefined ? {} : { issuer: err.issuer }),
+        ...(err.subject === undefined ? {} : { subject: err.subject }),
+        detail: { method: c.req.method, path: c.req.path },
+        ...ipField(c),
+      },
+      { failClosed: false },
+    );
+    throw err;
+  }
+}
+
+function ipField(c: Context): { source_ip?: string } {
+  const ip = clientIp(c);
+  return ip === undefined ? {} : { source_ip: ip };
+}
+
+/** Workload callers only (a bearer workload JWT). */
+export function requireWorkload(): MiddlewareHandler {
+  return async function workloadAuth(c, next) {
+    const principal = await authenticate(c, 'workload');
+    if (principal.kind !== 'workload')
+      throw new AuthError('unsupported_token', 'a workload token is required');
+    c.set('principal', principal);
+    c.set('workload', principal);
+    await next();
+  };
+}
+
+/** Operators holding at least `role` (admin ⊇ revoker ⊇ viewer). */
+export function requireOperator(role: OperatorRole): MiddlewareHandler {
+  return async function operatorAuth(c, next) {
+    const principal = await authenticate(c, 'operator');
+    if (principal.kind !== 'operator')
+      throw new AuthError('unsupported_token', 'an operator token is required');
+    if (!hasRole(principal, role))
+      throw new BrokerError('forbidden', `this call needs the ${role} role`);
+    c.set('principal', principal);
+    c.set('operator', principal);
+    await next();
+  };
+}
+
+/** A workload (for its own resources) or an operator holding at least `role`. */
+export function requireWorkloadOr(role: OperatorRole): MiddlewareHandler {
+  return async function principalAuth(c, next) {
+    const principal = await authenticate(c, 'any');
+    if (principal.kind === 'operator' && !hasRole(principal, role)) {
+      throw new BrokerError('forbidden', `this call needs the ${role} role`);
+    }
+    c.set('principal', principal);
+    await next();
+  };
+}

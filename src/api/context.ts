@@ -1,0 +1,36 @@
+import type { Broker } from '../broker.js';
+import type { EventEmitter } from '../events/types.js';
+import type { OperatorAuthenticator } from '../identity/operators.js';
+import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
+import type { IdentityVerifier } from '../identity/verifier.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../metrics.js';
+
+/** What handlers need, reached through the context rather than imported singletons. */
+export interface ApiServices {
+  broker: Broker;
+  identity: () => IdentityVerifier;
+  operators: () => OperatorAuthenticator;
+  events: EventEmitter;
+  metrics: Metrics;
+  logger: Logger;
+  /** Public keys of every `jwt` target, for `/.well-known/jwks.json`. */
+  jwks: () => unknown[];
+  readiness: () => Promise<{
+    ok: boolean;
+    checks: Record<string, { ok: boolean; detail?: string }>;
+  }>;
+  /** When set, `/metrics` needs this bearer token. */
+  metricsToken?: string;
+  trustProxy: boolean;
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    requestId: string;
+    services: ApiServices;
+    principal: Principal;
+    workload: WorkloadPrincipal;
+    operator: OperatorPrincipal;
+  }
+}

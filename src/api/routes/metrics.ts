@@ -1,0 +1,18 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { BrokerError } from '../../errors.js';
+
+export function registerMetrics(app: OpenAPIHono): void {
+  app.get('/metrics', async (c) => {
+    const services = c.get('services');
+    if (services.metricsToken !== undefined) {
+      const given = Buffer.from(c.req.header('authorization') ?? '');
+      const expected = Buffer.from(`Bearer ${services.metricsToken}`);
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        throw new BrokerError('unauthenticated', 'metrics need the metrics bearer token');
+      }
+    }
+    const registry = services.metrics.registry;
+    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
+  });
+}

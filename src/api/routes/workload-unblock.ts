@@ -1,0 +1,35 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { requireOperator } from '../auth.js';
+import { clientIp } from '../client-ip.js';
+import { problemResponses, WorkloadIdParam } from '../schemas.js';
+
+export const unblockWorkloadRoute = createRoute({
+  method: 'post',
+  path: '/v1/workloads/{id}/unblock',
+  tags: ['workloads'],
+  summary: 'Lift a block',
+  security: [{ operatorJwt: [] }],
+  middleware: [requireOperator('admin')] as const,
+  request: { params: WorkloadIdParam },
+  responses: {
+    200: {
+      description: 'Whether a block was lifted',
+      content: {
+        'application/json': { schema: z.object({ workload: z.string(), unblocked: z.boolean() }) },
+      },
+    },
+    ...problemResponses(401, 403, 422, 503),
+  },
+});
+
+export function registerUnblockWorkload(app: OpenAPIHono): void {
+  app.openapi(unblockWorkloadRoute, async (c) => {
+    const id = c.req.valid('param').id;
+    const ip = clientIp(c);
+    const unblocked = await c.get('services').broker.unblockWorkload(id, c.get('operator'), {
+      requestId: c.get('requestId'),
+      ...(ip === undefined ? {} : { ip }),
+    });
+    return c.json({ workload: id, unblocked }, 200);
+  });
+}

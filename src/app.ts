@@ -1,0 +1,144 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import type { ApiServices } from './api/context.js';
+import { problem } from './api/problem.js';
+import { registerIssueCredential } from './api/routes/credentials.js';
+import { registerHealth } from './api/routes/health.js';
+import { registerIntrospect } from './api/routes/introspect.js';
+import { registerGetLease } from './api/routes/lease-get.js';
+import { registerRevokeLease } from './api/routes/lease-revoke.js';
+import { registerListLeases } from './api/routes/leases-list.js';
+import { registerMetrics } from './api/routes/metrics.js';
+import { registerRevokeTask } from './api/routes/task-revoke.js';
+import { registerJwks } from './api/routes/well-known.js';
+import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
+import { registerUnblockWorkload } from './api/routes/workload-unblock.js';
+import { registerListWorkloads } from './api/routes/workloads-list.js';
+import { BrokerError } from './errors.js';
+import { AuthError } from './identity/types.js';
+import { newRequestId } from './lib/ids.js';
+
+export interface AppOptions {
+  bodyLimit: number;
+}
+
+/** Builds the HTTP API. Pure wiring: behaviour lives in the Broker and the routes. */
+export function createApp(
+  services: ApiServices,
+  options: AppOptions = { bodyLimit: 65_536 },
+): OpenAPIHono {
+  const app = new OpenAPIHono({
+    defaultHook: (result, c) => {
+      if (result.success) return;
+      const errors = result.error.issues.map((i) => ({
+        path: i.path.map(String).join('.') || '(body)',
+        message: i.message,
+      }));
+      return problem(c, 'invalid_request', 'the request does not match the schema', { errors });
+    },
+  });
+
+  app.use('*', async function requestContext(c, next) {
+    const id = newRequestId();
+    c.set('requestId', id);
+    c.set('services', services);
+    c.header('x-request-id', id);
+    await next();
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: options.bodyLimit,
+      onError: (c) =>
+        problem(c, 'payload_too_large', `request bodies are limited to ${options.bodyLimit} bytes`),
+    }),
+  );
+  app.use(
+    '/oauth/*',
+    bodyLimit({
+      maxSize: options.bodyLimit,
+      onError: (c) =>
+        problem(c, 'payload_too_large', `request bodies are limited to ${options.bodyLimit} bytes`),
+    }),
+  );
+
+  // credentials
+  registerIssueCredential(app);
+  registerIntrospect(app);
+  // leases
+  registerListLeases(app);
+  registerGetLease(app);
+  registerRevokeLease(app);
+  // tasks
+  registerRevokeTask(app);
+  // workloads (the kill switch)
+  registerListWorkloads(app);
+  registerRevokeWorkload(app);
+  registerUnblockWorkload(app);
+  // keys, health, metrics
+  registerJwks(app);
+  registerHealth(app);
+  registerMetrics(app);
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'workloadJwt', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description: 'Workload identity JWT (OIDC, Kubernetes, GitHub Actions, SPIFFE JWT-SVID)',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorJwt', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Operator JWT (operators audience) or a break-glass token',
+  });
+
+  app.notFound((c) => problem(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));
+  app.onError((err, c) => {
+    if (err instanceof BrokerError) {
+      return problem(c, err.code, err.message, {
+        reasons: err.reasons,
+        ...(err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter }),
+      });
+    }
+    if (err instanceof AuthError) {
+      // The reason is in the auth.failed event; the caller learns only that the token failed.
+      const code = err.reason === 'missing_token' ? 'unauthenticated' : 'invalid_token';
+      const detail =
+        err.reason === 'missing_token'
+          ? 'a bearer token is required'
+          : 'the token was not accepted';
+      return problem(c, code, detail);
+    }
+    if (err instanceof HTTPException) {
+      if (err.status === 400) return problem(c, 'invalid_json', 'the body is not valid JSON');
+      if (err.status === 415)
+        return problem(c, 'unsupported_media_type', 'unsupported content type');
+      if (err.status === 413) return problem(c, 'payload_too_large', 'the body is too large');
+    }
+    services.logger.error({ err, request_id: c.get('requestId') }, 'unhandled error');
+    return new Response(
+      JSON.stringify({
+        type: 'about:blank',
+        title: 'Internal Server Error',
+        status: 500,
+        code: 'internal',
+        detail: 'internal error',
+        request_id: c.get('requestId'),
+      }),
+      { status: 500, headers: { 'content-type': 'application/problem+json' } },
+    );
+  });
+  return app;
+}
+
+export function openApiDocument(app: OpenAPIHono): ReturnType<OpenAPIHono['getOpenAPI31Document']> {
+  return app.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: {
+      title: 'jit-broker',
+      version: '1',
+      description: 'Just-in-time, task-bound, revocable credentials for MCP servers and AI agents.',
+    },
+  });
+}

@@ -1,0 +1,519 @@
+import { isJwtProvider } from '../providers/jwt/create-provider.js';
+import type { Provider } from '../providers/provider.js';
+import type { WorkloadConfig } from './config/schema.js';
+import { BrokerError } from './errors.js';
+import type { EventEmitter, EventInput } from './events/types.js';
+import { hasRole } from './identity/roles.js';
+import type { OperatorPrincipal, Principal, WorkloadPrincipal } from './identity/types.js';
+import type { RevokeContext, Revoker, RevokeTally } from './leases/revoker.js';
+import { safeMessage } from './leases/revoker.js';
+import type { HandleSealer } from './leases/sealing.js';
+import type {
+  Claim,
+  Lease,
+  LeaseFilter,
+  LeasePage,
+  LeaseStore,
+  RevokeReason,
+  WorkloadSummary,
+} from './leases/types.js';
+import type { Logger } from './lib/logger.js';
+import type { Metrics } from './metrics.js';
+import type { PolicyEngine } from './policy/engine.js';
+
+export interface CredentialRequest {
+  target: string;
+  scope: unknown;
+  /** Seconds. */
+  ttl?: number;
+  task: { id: string; intent: string; tool?: string; context?: Record<string, unknown> };
+}
+
+export interface RequestContext {
+  requestId: string;
+  ip?: string;
+}
+
+export interface IssuedCredential {
+  lease: Lease;
+  credential: unknown;
+}
+
+/** What a request for one lease's revocation ended as. */
+export interface LeaseRevocation {
+  lease: Lease;
+  /** `revoked`/`expired`: done; `revoking`: in flight (here or elsewhere); `revoke_failed`. */
+  state: Lease['state'];
+}
+
+export type WorkloadListing = WorkloadSummary & { tier?: string; configured: boolean };
+
+export interface WorkloadRevocationResult {
+  workload: string;
+  blocked: boolean;
+  revoked: number;
+  revoking: number;
+  failed: number;
+}
+
+/** Everything the broker runs on; replaced as a whole when the configuration is reloaded. */
+export interface BrokerRuntime {
+  workloads: ReadonlyMap<string, WorkloadConfig>;
+  providers: ReadonlyMap<string, Provider>;
+  policy: PolicyEngine;
+}
+
+export interface BrokerOptions {
+  store: LeaseStore;
+  sealer: HandleSealer;
+  events: EventEmitter;
+  revoker: Revoker;
+  metrics: Metrics;
+  logger: Logger;
+  runtime: () => BrokerRuntime;
+  /** Deadline of one kill-switch call; the reaper finishes what is left. */
+  killSwitchDeadlineMs: number;
+}
+
+/**
+ * Issuance and revocation orchestration, below HTTP. The order of issuance is the
+ * invariant the whole design rests on: policy → lease written `pending` → mint → handle
+ * sealed onto the lease and activated → `credential.issued` written to the required sinks.
+ * Any failure after the mint revokes what was minted before the error is returned.
+ */
+export class Broker {
+  readonly #o: BrokerOptions;
+
+  constructor(options: BrokerOptions) {
+    this.#o = options;
+  }
+
+  get store(): LeaseStore {
+    return this.#o.store;
+  }
+
+  async issue(
+    principal: WorkloadPrincipal,
+    req: CredentialRequest,
+    ctx: RequestContext,
+  ): Promise<IssuedCredential> {
+    const { store, metrics } = this.#o;
+    const runtime = this.#o.runtime();
+    const workload = principal.workload;
+    const base = this.#eventBase(principal, ctx, req);
+    const deny = async (err: BrokerError, policyHash?: string): Promise<never> => {
+      metrics.denied.inc({ code: err.code });
+      await this.#emit({
+        ...base,
+        type: 'credential.denied',
+        outcome: 'denied',
+        reason: err.code,
+        ...(policyHash === undefined ? {} : { policy_hash: policyHash }),
+        ...(err.reasons.length > 0 ? { detail: { reasons: err.reasons } } : {}),
+      });
+      throw err;
+    };
+
+    if (await store.isFrozen()) {
+      return deny(
+        new BrokerError('issuance_frozen', 'issuance is frozen by an operator', { retryAfter: 60 }),
+      );
+    }
+    if (await store.isBlocked(workload.id)) {
+      return deny(new BrokerError('workload_blocked', `workload ${workload.id} is blocked`));
+    }
+    const decision = runtime.policy.decide({
+      workload: { id: workload.id, tier: workload.tier },
+      claims: principal.identity.claims as Record<string, unknown>,
+      target: req.target,
+      scope: req.scope,
+      ...(req.ttl === undefined ? {} : { ttlMs: req.ttl * 1000 }),
+      task: req.task,
+      request: { time: Date.now(), ...(ctx.ip === undefined ? {} : { ip: ctx.ip }) },
+    });
+    if (!decision.allow) {
+      const message = decision.reasons[0]?.message ?? 'no policy allows this request';
+      return deny(
+        new BrokerError(decision.code, message, { reasons: decision.reasons }),
+        decision.policyHash,
+      );
+    }
+    const provider = runtime.providers.get(decision.target);
+    if (!provider)
+      return deny(new BrokerError('target_unknown', `unknown target ${decision.target}`));
+
+    let lease: Lease;
+    try {
+      lease = await store.create({
+        workload: workload.id,
+        subject: principal.identity.subject,
+        issuer: principal.identity.issuer,
+        target: decision.target,
+        provider: decision.provider,
+        scope: decision.scope,
+        task: taskRef(req.task),
+        policy: decision.policy,
+        policyHash: decision.policyHash,
+        ttlMs: decision.ttlMs,
+        maxTtlMs: decision.maxTtlMs,
+        maxLive: workload.max_active_leases,
+      });
+    } catch (err) {
+      if (
+        err instanceof BrokerError &&
+        (err.code === 'workload_blocked' || err.code === 'lease_cap_reached')
+      ) {
+        return deny(err, decision.policyHash);
+      }
+      throw err;
+    }
+
+    const stopMint = metrics.mintSeconds.startTimer({ target: lease.target });
+    let minted: Awaited<ReturnType<Provider['mint']>>;
+    try {
+      minted = await provider.mint({
+        leaseId: lease.id,
+        workload: workload.id,
+        subject: principal.identity.subject,
+        subjectIssuer: principal.identity.iss,
+        task: lease.task,
+        scope: decision.scope,
+        expiresAt: lease.expiresAt,
+        issuedAt: lease.createdAt,
+      });
+    } catch (err) {
+      stopMint();
+      // Nothing usable was returned; anything half-made is cleaned from the lease id.
+      await this.#abandon(lease.id, ctx);
+      this.#o.logger.warn(
+        { lease_id: lease.id, target: lease.target, err: safeMessage(err) },
+        'mint failed',
+      );
+      throw new BrokerError(
+        'provider_failed',
+        `target ${lease.target} could not mint a credential`,
+        { cause: err },
+      );
+    }
+    stopMint();
+
+    const sealed = this.#o.sealer.seal(lease.id, minted.handle);
+    let activated: Awaited<ReturnType<LeaseStore['activate']>>;
+    try {
+      activated = await store.activate(lease.id, sealed);
+    } catch (err) {
+      await this.#revokeUnrecorded(provider, minted.handle, lease.id);
+      throw err;
+    }
+    if (activated.outcome === 'missing') {
+      await this.#revokeUnrecorded(provider, minted.handle, lease.id);
+      throw new BrokerError('store_unavailable', 'the lease vanished during issuance', {
+        retryAfter: 2,
+      });
+    }
+    if (activated.outcome === 'revoke') {
+      await this.#o.revoker.revokeOne(activated.claim, { requestId: ctx.requestId });
+      const blocked = await store.isBlocked(workload.id);
+      return deny(
+        new BrokerError(
+          blocked ? 'workload_blocked' : 'revoked_during_issuance',
+          'the credential was revoked while it was being issued',
+        ),
+        decision.policyHash,
+      );
+    }
+
+    try {
+      await this.#o.events.emit(
+        {
+          ...base,
+          type: 'credential.issued',
+          outcome: 'success',
+          lease_id: lease.id,
+          provider: lease.provider,
+          scope: lease.scope,
+          policy: decision.policy,
+          policy_hash: decision.policyHash,
+          expires_at: new Date(lease.expiresAt).toISOString(),
+        },
+        { failClosed: true },
+      );
+    } catch (err) {
+      // Fail closed: an issuance the audit trail cannot record must not stand.
+      const [request] = await store.requestRevoke([lease.id], 'audit_unavailable');
+      if (request?.status === 'claimed')
+        await this.#o.revoker.revokeOne(request.claim, { requestId: ctx.requestId });
+      throw err;
+    }
+    metrics.issued.inc({ target: lease.target, provider: lease.provider });
+    return { lease: activated.lease, credential: minted.credential };
+  }
+
+  /** After a failed mint: mark the lease for revocation and let activation's path clean up. */
+  async #abandon(leaseId: string, ctx: RequestContext): Promise<void> {
+    try {
+      await this.#o.store.requestRevoke([leaseId], 'activation_failed');
+      const result = await this.#o.store.activate(leaseId, this.#o.sealer.seal(leaseId, {}));
+      if (result.outcome === 'revoke')
+        await this.#o.revoker.revokeOne(result.claim, { requestId: ctx.requestId });
+    } catch (err) {
+      // The reaper takes the pending lease at its timeout.
+      this.#o.logger.warn(
+        { lease_id: leaseId, err: safeMessage(err) },
+        'could not clean up after a failed mint',
+      );
+    }
+  }
+
+  /** The store could not record the credential: revoke it straight from memory. */
+  async #revokeUnrecorded(
+    provider: Provider,
+    handle: Record<string, unknown>,
+    leaseId: string,
+  ): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      try {
+        await provider.revoke(handle, leaseId);
+        return;
+      } catch (err) {
+        this.#o.logger.error(
+          { lease_id: leaseId, attempt, err: safeMessage(err) },
+          'revoking an unrecorded credential failed',
+        );
+      }
+    }
+  }
+
+  /** A workload sees only its own leases; viewers see all. Anything else is a 404. */
+  async getLease(id: string, by: Principal): Promise<Lease> {
+    const lease = await this.#o.store.get(id);
+    if (!lease || !canSee(by, lease)) throw new BrokerError('lease_not_found', `no lease ${id}`);
+    return lease;
+  }
+
+  async revokeLease(id: string, by: Principal, ctx: RequestContext): Promise<LeaseRevocation> {
+    const lease = await this.getLease(id, by);
+    if (by.kind === 'operator' && !hasRole(by, 'revoker')) {
+      throw new BrokerError('forbidden', 'revoking a lease needs the revoker role');
+    }
+    const reason: RevokeReason = by.kind === 'workload' ? 'owner' : 'operator';
+    const [request] = await this.#o.store.requestRevoke([lease.id], reason);
+    return this.#settle(request, lease, this.#revokeContext(by, ctx));
+  }
+
+  async #settle(
+    request: Awaited<ReturnType<LeaseStore['requestRevoke']>>[number] | undefined,
+    lease: Lease,
+    ctx: RevokeContext,
+  ): Promise<LeaseRevocation> {
+    switch (request?.status) {
+      case 'claimed': {
+        const result = await this.#o.revoker.revokeOne(request.claim, ctx);
+        return { lease: result.lease, state: result.lease.state };
+      }
+      case 'deferred':
+      case 'in_progress':
+        return { lease: request.lease, state: 'revoking' };
+      case 'done':
+      case 'not_retryable':
+        return { lease: request.lease, state: request.lease.state };
+      default:
+        return { lease, state: lease.state };
+    }
+  }
+
+  /** Ends a task: revokes the task's leases of one workload. */
+  async endTask(
+    workload: string,
+    taskId: string,
+    by: Principal,
+    ctx: RequestContext,
+  ): Promise<{
+    task: string;
+    workload: string;
+    revoked: number;
+    revoking: number;
+    failed: number;
+  }> {
+    if (by.kind === 'workload' && by.workload.id !== workload)
+      throw new BrokerError('not_found', 'no such task');
+    const ids = await this.#o.store.taskLeases(workload, taskId);
+    const requests = await this.#o.store.requestRevoke(ids, 'task_ended');
+    const claims = requests.flatMap((r) => (r.status === 'claimed' ? [r.claim] : []));
+    const tally = await this.#o.revoker.execute(claims, this.#revokeContext(by, ctx));
+    const revoking = requests.filter(
+      (r) => r.status === 'deferred' || r.status === 'in_progress',
+    ).length;
+    await this.#emit({
+      type: 'task.ended',
+      outcome: 'success',
+      workload,
+      task: {
+        id: taskId,
+        intent: requests.find((r) => r.status === 'claimed')?.claim.lease.task.intent ?? '',
+      },
+      request_id: ctx.requestId,
+      ...actorOf(by),
+      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+      counts: { revoked: tally.revoked, revoking: revoking + tally.pending, failed: tally.failed },
+    });
+    return {
+      task: taskId,
+      workload,
+      revoked: tally.revoked,
+      revoking: revoking + tally.pending,
+      failed: tally.failed,
+    };
+  }
+
+  /** The kill switch: every lease of one workload, in one call. */
+  async revokeWorkload(
+    workload: string,
+    options: { reason: string; block: boolean },
+    by: OperatorPrincipal,
+    ctx: RequestContext,
+  ): Promise<WorkloadRevocationResult> {
+    const revocation = await this.#o.store.revokeWorkload(workload, options);
+    const tally: RevokeTally = await this.#o.revoker.execute(
+      revocation.claims,
+      this.#revokeContext(by, ctx),
+      this.#o.killSwitchDeadlineMs,
+    );
+    const result: WorkloadRevocationResult = {
+      workload,
+      blocked: options.block,
+      revoked: tally.revoked,
+      revoking: tally.pending + revocation.deferred + revocation.inProgress,
+      failed: tally.failed,
+    };
+    const common = {
+      outcome: 'success' as const,
+      workload,
+      request_id: ctx.requestId,
+      reason: options.reason,
+      ...actorOf(by),
+    };
+    await this.#emit({
+      ...common,
+      type: 'workload.revoked',
+      severity: 'high',
+      counts: { revoked: result.revoked, revoking: result.revoking, failed: result.failed },
+      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+    });
+    if (options.block) await this.#emit({ ...common, type: 'workload.blocked', severity: 'high' });
+    return result;
+  }
+
+  async unblockWorkload(
+    workload: string,
+    by: OperatorPrincipal,
+    ctx: RequestContext,
+  ): Promise<boolean> {
+    const changed = await this.#o.store.unblock(workload);
+    if (changed) {
+      await this.#emit({
+        type: 'workload.unblocked',
+        outcome: 'success',
+        workload,
+        request_id: ctx.requestId,
+        ...actorOf(by),
+      });
+    }
+    return changed;
+  }
+
+  async listLeases(filter: LeaseFilter, limit: number, cursor?: string): Promise<LeasePage> {
+    return this.#o.store.list(filter, limit, cursor);
+  }
+
+  /** Configured workloads joined with what the store knows (live leases, block flag). */
+  async listWorkloads(): Promise<WorkloadListing[]> {
+    const known = new Map((await this.#o.store.workloads()).map((w) => [w.workload, w]));
+    const out: WorkloadListing[] = [...this.#o.runtime().workloads.values()].map((w) => ({
+      ...(known.get(w.id) ?? { workload: w.id, live: 0, blocked: false }),
+      tier: w.tier,
+      configured: true,
+    }));
+    for (const [id, summary] of known) {
+      if (!this.#o.runtime().workloads.has(id)) out.push({ ...summary, configured: false });
+    }
+    return out.sort((a, b) => a.workload.localeCompare(b.workload));
+  }
+
+  /**
+   * RFC 7662 for `jwt` credentials. The caller must be a resource server of the token's
+   * audience; anything else answers `{active: false}` so nothing leaks about other tokens.
+   */
+  async introspect(token: string, caller: WorkloadPrincipal): Promise<Record<string, unknown>> {
+    const inactive = { active: false };
+    for (const provider of this.#o.runtime().providers.values()) {
+      if (!isJwtProvider(provider) || !provider.resourceServers.includes(caller.workload.id))
+        continue;
+      const payload = await provider.verifyIssued(token);
+      if (!payload || typeof payload.jti !== 'string') continue;
+      const lease = await this.#o.store.get(payload.jti);
+      if (!lease || lease.state !== 'active' || lease.target !== provider.target) return inactive;
+      if (lease.expiresAt <= (await this.#o.store.now())) return inactive;
+      return {
+        active: true,
+        ...payload,
+        exp: Math.floor(lease.expiresAt / 1000),
+        token_type: 'Bearer',
+      };
+    }
+    return inactive;
+  }
+
+  async #emit(event: EventInput): Promise<void> {
+    try {
+      await this.#o.events.emit(event, { failClosed: false });
+    } catch (err) {
+      this.#o.logger.error({ type: event.type, err: safeMessage(err) }, 'event not emitted');
+    }
+  }
+
+  #eventBase(
+    principal: WorkloadPrincipal,
+    ctx: RequestContext,
+    req: CredentialRequest,
+  ): Omit<EventInput, 'type' | 'outcome'> {
+    return {
+      request_id: ctx.requestId,
+      workload: principal.workload.id,
+      subject: principal.identity.subject,
+      issuer: principal.identity.issuer,
+      target: req.target,
+      task: taskRef(req.task),
+      token_sha256: principal.identity.tokenHash,
+      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+    };
+  }
+
+  #revokeContext(by: Principal, ctx: RequestContext): RevokeContext {
+    return {
+      requestId: ctx.requestId,
+      ...(by.kind === 'operator' ? { actor: operatorName(by) } : {}),
+      ...(ctx.ip === undefined ? {} : { sourceIp: ctx.ip }),
+    };
+  }
+}
+
+function taskRef(task: CredentialRequest['task']): Lease['task'] {
+  return task.tool === undefined
+    ? { id: task.id, intent: task.intent }
+    : { id: task.id, intent: task.intent, tool: task.tool };
+}
+
+function canSee(by: Principal, lease: Lease): boolean {
+  return by.kind === 'workload' ? by.workload.id === lease.workload : hasRole(by, 'viewer');
+}
+
+export function operatorName(by: OperatorPrincipal): string {
+  return by.via === 'break_glass' ? `break-glass:${by.name}` : by.name;
+}
+
+function actorOf(by: Principal): { actor?: string } {
+  return by.kind === 'operator' ? { actor: operatorName(by) } : {};
+}
+
+export type { Claim };

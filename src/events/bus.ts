@@ -1,0 +1,219 @@
+import { BrokerError } from '../errors.js';
+import { type Ed25519PublicJwk, EventChain } from './chain.js';
+import { SinkLane, type SinkStats } from './lib/lane.js';
+import { DEFAULT_LIMITS, type RedactionLimits, redactEvent } from './redact.js';
+import type { EventSink } from './sink.js';
+import type { BrokerEvent, EmitOptions, EventEmitter, EventInput } from './types.js';
+
+export type { SinkStats } from './lib/lane.js';
+
+export interface EventBusOptions {
+  sinks: EventSink[];
+  /** Told about every failed write, every dropped event and every listener that threw. */
+  onError?: (sink: string, err: unknown) => void;
+  now?: () => Date;
+  /** Events each sink may hold while it is slow or down. Default 20,000. */
+  maxQueue?: number;
+  /** Events per write. Default 100. */
+  batchSize?: number;
+  /** How long a fail-closed emit waits for its required sinks. Default 5,000 ms. */
+  writeTimeoutMs?: number;
+  /** Back-off after a failed write, doubled per failure. Defaults 100 ms up to 30 s. */
+  retry?: { baseMs?: number; maxMs?: number };
+  limits?: Partial<RedactionLimits>;
+}
+
+export interface EventBusStats {
+  /** Events chained, genesis included. */
+  emitted: number;
+  /** Secret-looking values replaced before chaining. */
+  redacted: number;
+  /** Strings, arrays and objects cut to size before chaining. */
+  truncated: number;
+  sinks: Record<string, SinkStats>;
+}
+
+/** Name under which listener failures reach `onError`. */
+export const SUBSCRIBER_ERROR_SOURCE = 'subscriber';
+
+/**
+ * Redacts, chains and fans events out to sinks. Chaining is synchronous, so events are
+ * numbered in call order whatever the sinks do. Issuance (`failClosed: true`) waits for
+ * every required sink and fails with `audit_unavailable` if one cannot take the event;
+ * revocation (`failClosed: false`) never waits. Either way an event, once chained, stays
+ * queued for its required sinks until written, so the chain a SIEM sees has no gaps.
+ */
+export class EventBus implements EventEmitter {
+  readonly #chain = new EventChain();
+  readonly #lanes: SinkLane[];
+  readonly #listeners = new Set<(event: BrokerEvent) => void>();
+  readonly #onError: (sink: string, err: unknown) => void;
+  readonly #now: () => Date;
+  readonly #writeTimeoutMs: number;
+  readonly #limits: RedactionLimits;
+  #emitted = 0;
+  #redacted = 0;
+  #truncated = 0;
+  #closed = false;
+
+  constructor(options: EventBusOptions) {
+    const names = new Set<string>();
+    for (const sink of options.sinks) {
+      if (names.has(sink.name)) throw new TypeError(`duplicate event sink name ${sink.name}`);
+      names.add(sink.name);
+    }
+    const onError = options.onError ?? (() => {});
+    this.#onError = (sink, err) => {
+      try {
+        onError(sink, err);
+      } catch {
+        // A broken error reporter must not take the event pipeline down with it.
+      }
+    };
+    this.#now = options.now ?? (() => new Date());
+    this.#writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
+    this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    const laneOptions = {
+      maxQueue: options.maxQueue ?? 20_000,
+      batchSize: options.batchSize ?? 100,
+      retryBaseMs: options.retry?.baseMs ?? 100,
+      retryMaxMs: options.retry?.maxMs ?? 30_000,
+      report: this.#onError,
+    };
+    this.#lanes = options.sinks.map((sink) => new SinkLane(sink, laneOptions));
+  }
+
+  get instance(): string {
+    return this.#chain.instance;
+  }
+
+  get publicKeyJwk(): Ed25519PublicJwk {
+    return this.#chain.publicKeyJwk;
+  }
+
+  /**
+   * Announces the chain (genesis, seq 0) and waits until every required sink has it, so a
+   * broker whose audit trail is down never reports ready. Rejects with `audit_unavailable`.
+   */
+  async start(): Promise<void> {
+    this.#genesisOnce();
+    await this.#requiredDelivery(0);
+  }
+
+  async emit(input: EventInput, options?: EmitOptions): Promise<void> {
+    const failClosed = options?.failClosed ?? false;
+    if (failClosed) {
+      // Refuse before chaining: an issuance event that no required sink can queue would
+      // otherwise have to be dropped, leaving a gap.
+      const blocked = this.#lanes.find((lane) => lane.sink.mode === 'required' && lane.blocked);
+      if (blocked !== undefined || this.#closed) {
+        throw new BrokerError('audit_unavailable', 'the audit trail cannot take more events', {
+          retryAfter: 1,
+        });
+      }
+    }
+    this.#genesisOnce();
+    const event = this.#record(input);
+    if (failClosed) await this.#requiredDelivery(event.seq);
+  }
+
+  /** Live feed of every chained event (for SSE). A throwing listener is reported and skipped. */
+  subscribe(listener: (event: BrokerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+    };
+  }
+
+  stats(): EventBusStats {
+    const sinks: Record<string, SinkStats> = {};
+    for (const lane of this.#lanes) sinks[lane.sink.name] = lane.stats();
+    return {
+      emitted: this.#emitted,
+      redacted: this.#redacted,
+      truncated: this.#truncated,
+      sinks,
+    };
+  }
+
+  /**
+   * Tries every sink now; resolves when each is drained or has just failed an attempt, or
+   * after `timeoutMs` if one hangs. Never rejects: failures reach `onError` and `stats()`.
+   */
+  async flush(timeoutMs?: number): Promise<void> {
+    const drained = Promise.all(this.#lanes.map((lane) => lane.flush())).then(() => {});
+    if (timeoutMs === undefined) return drained;
+    await withTimeout(drained, timeoutMs).catch(() => {});
+  }
+
+  /**
+   * Flushes once (waiting at most `writeTimeoutMs` for a hung sink), then stops retrying and
+   * closes the sinks. Later emits are dropped and counted.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.flush(this.#writeTimeoutMs);
+    for (const lane of this.#lanes) lane.close();
+    await Promise.all(
+      this.#lanes.map(async (lane) => {
+        try {
+          await lane.sink.close?.();
+        } catch (err) {
+          this.#onError(lane.sink.name, err);
+        }
+      }),
+    );
+  }
+
+  #genesisOnce(): void {
+    if (!this.#chain.started) this.#dispatch(this.#chain.genesis(this.#now()));
+  }
+
+  #record(input: EventInput): BrokerEvent {
+    const redaction = redactEvent(input, this.#limits);
+    this.#redacted += redaction.redacted;
+    this.#truncated += redaction.truncated;
+    const event = this.#chain.append(redaction.input, this.#now());
+    this.#dispatch(event);
+    return event;
+  }
+
+  #dispatch(event: BrokerEvent): void {
+    this.#emitted += 1;
+    for (const lane of this.#lanes) lane.enqueue(event);
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.#onError(SUBSCRIBER_ERROR_SOURCE, err);
+      }
+    }
+  }
+
+  async #requiredDelivery(seq: number): Promise<void> {
+    const required = this.#lanes.filter((lane) => lane.sink.mode === 'required');
+    await Promise.all(
+      required.map(async (lane) => {
+        try {
+          await withTimeout(lane.delivered(seq), this.#writeTimeoutMs);
+        } catch (err) {
+          throw new BrokerError(
+            'audit_unavailable',
+            `audit sink ${lane.sink.name} is unavailable`,
+            { retryAfter: 1, cause: err },
+          );
+        }
+      }),
+    );
+  }
+}
+
+function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer.unref();
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

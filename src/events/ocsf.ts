@@ -1,0 +1,187 @@
+import type { BrokerEvent, EventType, Severity } from './types.js';
+
+/** OCSF schema version the mapping follows. */
+export const OCSF_VERSION = '1.8.0';
+
+type OcsfClass = 'authentication' | 'api_activity';
+
+const CLASSES: Record<
+  OcsfClass,
+  { uid: number; name: string; category_uid: number; category_name: string }
+> = {
+  authentication: {
+    uid: 3002,
+    name: 'Authentication',
+    category_uid: 3,
+    category_name: 'Identity & Access Management',
+  },
+  api_activity: {
+    uid: 6003,
+    name: 'API Activity',
+    category_uid: 6,
+    category_name: 'Application Activity',
+  },
+};
+
+// Activity ids: Authentication 1 Logon, 99 Other; API Activity 1 Create, 3 Update,
+// 4 Delete, 99 Other.
+const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string }> = {
+  'auth.failed': { class: 'authentication', id: 1, name: 'Logon' },
+  'operator.break_glass_used': { class: 'authentication', id: 1, name: 'Logon' },
+  'credential.issued': { class: 'api_activity', id: 1, name: 'Create' },
+  'credential.denied': { class: 'api_activity', id: 1, name: 'Create' },
+  'lease.revoked': { class: 'api_activity', id: 4, name: 'Delete' },
+  'lease.expired': { class: 'api_activity', id: 4, name: 'Delete' },
+  'lease.revoke_failed': { class: 'api_activity', id: 4, name: 'Delete' },
+  'lease.renewed': { class: 'api_activity', id: 3, name: 'Update' },
+  'task.ended': { class: 'api_activity', id: 99, name: 'Other' },
+  'workload.revoked': { class: 'api_activity', id: 4, name: 'Delete' },
+  'workload.blocked': { class: 'api_activity', id: 3, name: 'Update' },
+  'workload.unblocked': { class: 'api_activity', id: 3, name: 'Update' },
+  'policy.reloaded': { class: 'api_activity', id: 3, name: 'Update' },
+  'issuance.frozen': { class: 'api_activity', id: 3, name: 'Update' },
+  'issuance.unfrozen': { class: 'api_activity', id: 3, name: 'Update' },
+  'chain.genesis': { class: 'api_activity', id: 99, name: 'Other' },
+};
+
+const SEVERITIES: Record<Severity, { id: number; name: string }> = {
+  info: { id: 1, name: 'Informational' },
+  low: { id: 2, name: 'Low' },
+  medium: { id: 3, name: 'Medium' },
+  high: { id: 4, name: 'High' },
+  critical: { id: 5, name: 'Critical' },
+};
+
+export interface OcsfEvent {
+  class_uid: number;
+  class_name: string;
+  category_uid: number;
+  category_name: string;
+  activity_id: number;
+  activity_name: string;
+  type_uid: number;
+  type_name: string;
+  time: number;
+  severity_id: number;
+  severity: string;
+  status_id: 1 | 2;
+  status: 'Success' | 'Failure';
+  status_detail?: string;
+  message: string;
+  metadata: {
+    version: string;
+    uid: string;
+    product: { name: string; vendor_name: string };
+    correlation_uid?: string;
+  };
+  actor?: { user: OcsfUser };
+  user?: OcsfUser;
+  src_endpoint?: { ip: string };
+  api?: { operation: string; request?: { uid: string } };
+  resources?: { uid?: string; type: string; name?: string }[];
+  service?: { name: string };
+  /** Our fields with no OCSF home, the chain fields among them. */
+  unmapped: Record<string, unknown>;
+}
+
+interface OcsfUser {
+  uid?: string;
+  name?: string;
+}
+
+/** Maps a broker event onto OCSF 1.8 (Authentication 3002 or API Activity 6003). */
+export function toOcsf(event: BrokerEvent): OcsfEvent {
+  const activity = ACTIVITIES[event.type];
+  const cls = CLASSES[activity.class];
+  const severity = SEVERITIES[event.severity];
+  const succeeded = event.outcome === 'success';
+  const ocsf: OcsfEvent = {
+    class_uid: cls.uid,
+    class_name: cls.name,
+    category_uid: cls.category_uid,
+    category_name: cls.category_name,
+    activity_id: activity.id,
+    activity_name: activity.name,
+    type_uid: cls.uid * 100 + activity.id,
+    type_name: `${cls.name}: ${activity.name}`,
+    time: Date.parse(event.time),
+    severity_id: severity.id,
+    severity: severity.name,
+    status_id: succeeded ? 1 : 2,
+    status: succeeded ? 'Success' : 'Failure',
+    message: event.reason === undefined ? event.type : `${event.type}: ${event.reason}`,
+    metadata: {
+      version: OCSF_VERSION,
+      uid: event.id,
+      product: { name: 'jit-broker', vendor_name: 'jit-broker' },
+      ...(event.request_id === undefined ? {} : { correlation_uid: event.request_id }),
+    },
+    unmapped: compact({
+      event_type: event.type,
+      outcome: event.outcome,
+      instance: event.instance,
+      seq: event.seq,
+      prev: event.prev,
+      sig: event.sig,
+      workload: event.workload,
+      subject: event.subject,
+      issuer: event.issuer,
+      target: event.target,
+      provider: event.provider,
+      lease_id: event.lease_id,
+      task: event.task,
+      scope: event.scope,
+      policy: event.policy,
+      policy_hash: event.policy_hash,
+      token_sha256: event.token_sha256,
+      expires_at: event.expires_at,
+      counts: event.counts,
+      detail: event.detail,
+    }),
+  };
+  if (event.reason !== undefined) ocsf.status_detail = event.reason;
+  if (event.source_ip !== undefined) ocsf.src_endpoint = { ip: event.source_ip };
+
+  if (activity.class === 'authentication') {
+    // The party that tried to authenticate: an operator for break-glass, else the workload.
+    ocsf.user = compact({
+      uid: event.actor === undefined ? event.subject : undefined,
+      name: event.actor ?? event.workload,
+    });
+    ocsf.service = { name: 'jit-broker' };
+    return ocsf;
+  }
+  ocsf.actor = {
+    user: compact({
+      uid: event.actor === undefined ? event.subject : undefined,
+      name: event.actor ?? event.workload,
+    }),
+  };
+  ocsf.api = {
+    operation: event.type,
+    ...(event.request_id === undefined ? {} : { request: { uid: event.request_id } }),
+  };
+  const resources = resourcesOf(event);
+  if (resources.length > 0) ocsf.resources = resources;
+  return ocsf;
+}
+
+function resourcesOf(event: BrokerEvent): { uid?: string; type: string; name?: string }[] {
+  const resources: { uid?: string; type: string; name?: string }[] = [];
+  if (event.lease_id !== undefined || event.target !== undefined) {
+    resources.push({ type: 'lease', ...compact({ uid: event.lease_id, name: event.target }) });
+  }
+  if (event.type.startsWith('workload.') && event.workload !== undefined) {
+    resources.push({ uid: event.workload, type: 'workload', name: event.workload });
+  }
+  return resources;
+}
+
+/** Drops undefined members, which `exactOptionalPropertyTypes` will not let us assign. */
+function compact<T extends Record<string, unknown>>(
+  value: T,
+): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  const out: Record<string, unknown> = {};
+  for (const [key, member] of Object.entries(value)) if (member !== undefined) out[key] = member;
+  return out as { [K in keyof T]?: Exclude<T[K], undefined> };
+}

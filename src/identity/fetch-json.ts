@@ -1,0 +1,98 @@
+/**
+ * The only way the identity layer talks to the network: JWKS and discovery documents. An
+ * issuer's keys decide who the broker believes, so every fetch is pinned to HTTPS (plain
+ * HTTP only to loopback, when the issuer allows it), follows no redirect (a redirect could
+ * hand key selection to another origin), and is capped in size and time so a slow or huge
+ * answer cannot stall verification.
+ */
+
+export const MAX_DOCUMENT_BYTES = 512 * 1024;
+export const FETCH_TIMEOUT_MS = 5_000;
+
+export interface FetchPolicy {
+  readonly fetch: typeof fetch;
+  readonly allowInsecureLoopback: boolean;
+  readonly maxBytes?: number;
+  readonly timeoutMs?: number;
+}
+
+function isLoopbackHost(hostname: string): boolean {
+  // WHATWG URL normalises `127.1` and friends to dotted quads and wraps IPv6 in brackets.
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(hostname);
+}
+
+/** Parses and checks a key-source URL; throws TypeError so config mistakes fail at start. */
+export function fetchableUrl(raw: string, allowInsecureLoopback: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TypeError(`not a URL: ${raw}`);
+  }
+  if (url.username !== '' || url.password !== '') {
+    throw new TypeError(`URL must not carry credentials: ${url.origin}`);
+  }
+  if (url.protocol === 'https:') return url;
+  if (url.protocol === 'http:' && allowInsecureLoopback && isLoopbackHost(url.hostname)) return url;
+  throw new TypeError(
+    allowInsecureLoopback
+      ? `only https, or http to loopback, is allowed: ${url.origin}`
+      : `only https is allowed: ${url.origin}`,
+  );
+}
+
+async function readCapped(response: Response, maxBytes: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? '0');
+  if (declared > maxBytes) {
+    await response.body?.cancel();
+    throw new Error(`response larger than ${maxBytes} bytes`);
+  }
+  const reader = response.body?.getReader();
+  if (reader === undefined) return '';
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel();
+      throw new Error(`response larger than ${maxBytes} bytes`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** GETs a JSON object. Throws a plain Error whose message names the URL, never a token. */
+export async function fetchJson(
+  raw: string,
+  policy: FetchPolicy,
+): Promise<Record<string, unknown>> {
+  const url = fetchableUrl(raw, policy.allowInsecureLoopback);
+  const where = `${url.origin}${url.pathname}`;
+  let response: Response;
+  try {
+    response = await policy.fetch(url, {
+      redirect: 'manual',
+      headers: { accept: 'application/json' },
+      signal: AbortSignal.timeout(policy.timeoutMs ?? FETCH_TIMEOUT_MS),
+    });
+  } catch (cause) {
+    throw new Error(`fetching ${where} failed: ${(cause as Error).message}`);
+  }
+  if (response.status !== 200) {
+    await response.body?.cancel();
+    throw new Error(`fetching ${where} answered ${response.status} (redirects are not followed)`);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(await readCapped(response, policy.maxBytes ?? MAX_DOCUMENT_BYTES));
+  } catch (cause) {
+    throw new Error(`reading ${where} failed: ${(cause as Error).message}`);
+  }
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    throw new Error(`${where} is not a JSON object`);
+  }
+  return document as Record<string, unknown>;
+}

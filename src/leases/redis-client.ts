@@ -1,0 +1,79 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
+import type { BrokerConfig } from '../config/schema.js';
+
+/**
+ * Commands fail at once while Redis is unreachable (no offline queue), so issuance fails
+ * closed with 503 instead of hanging; the client keeps reconnecting in the background.
+ */
+const COMMON: RedisOptions = {
+  enableOfflineQueue: false,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 5_000,
+  retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+  enableAutoPipelining: true,
+};
+
+export function createRedisClient(config: BrokerConfig['redis']): Redis | Cluster {
+  switch (config.mode) {
+    case 'cluster': {
+      const nodes = config.nodes ?? [urlNode(config.url)];
+      const tls = config.url.startsWith('rediss://') ? { tls: {} } : {};
+      return new Cluster(nodes, {
+        enableOfflineQueue: false,
+        enableAutoPipelining: true,
+        clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2_000),
+        redisOptions: { ...COMMON, ...tls, ...auth(config.url) },
+      });
+    }
+    case 'sentinel': {
+      if (!config.sentinel) throw new TypeError('redis.sentinel is required in sentinel mode');
+      return new Redis({
+        ...COMMON,
+        sentinels: config.sentinel.sentinels,
+        name: config.sentinel.name,
+        ...auth(config.url),
+      });
+    }
+    default:
+      return new Redis(config.url, COMMON);
+  }
+}
+
+function urlNode(url: string): { host: string; port: number } {
+  const u = new URL(url);
+  return { host: u.hostname, port: Number(u.port || 6379) };
+}
+
+function auth(url: string): { username?: string; password?: string } {
+  const u = new URL(url);
+  return {
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+  };
+}
+
+/** Waits until the client is ready, or fails after `timeoutMs`. */
+export async function waitReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onReady = () => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = () => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
+
+/** Whether Redis keeps an append-only file (leases survive a Redis restart only then). */
+export async function aofEnabled(client: Redis | Cluster): Promise<boolean> {
+  const info = await client.info('persistence');
+  return /aof_enabled:1/.test(info);
+}

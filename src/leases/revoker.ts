@@ -1,0 +1,217 @@
+import type { Provider } from '../../providers/provider.js';
+import type { EventEmitter, EventInput } from '../events/types.js';
+import type { Logger } from '../lib/logger.js';
+import { Semaphore } from '../lib/semaphore.js';
+import type { Metrics } from '../metrics.js';
+import type { HandleSealer } from './sealing.js';
+import type { Claim, FinishResult, LeaseStore } from './types.js';
+
+export interface RevokerOptions {
+  store: LeaseStore;
+  providers: () => ReadonlyMap<string, Provider>;
+  sealer: HandleSealer;
+  events: EventEmitter;
+  metrics: Metrics;
+  logger: Logger;
+  backoffBaseMs: number;
+  backoffMaxMs: number;
+  /** One provider call may take this long before it counts as failed. */
+  callTimeoutMs?: number;
+}
+
+export interface RevokeContext {
+  actor?: string;
+  requestId?: string;
+  sourceIp?: string;
+}
+
+export interface RevokeTally {
+  revoked: number;
+  /** Failed this time; retried with backoff (or `revoke_failed`). */
+  failed: number;
+  /** Still running when the deadline came; they finish in the background. */
+  pending: number;
+}
+
+/**
+ * Executes claimed revocations at the providers: bounded concurrency per target, the
+ * provider's answer recorded on the lease (retry with backoff and jitter, `revoke_failed`
+ * after the last attempt), and an event for every transition. Shared by the API, the kill
+ * switch and the reaper so all of them respect the same per-target limits.
+ */
+export class Revoker {
+  readonly #o: RevokerOptions;
+  readonly #limits = new Map<string, Semaphore>();
+
+  constructor(options: RevokerOptions) {
+    this.#o = options;
+  }
+
+  #limit(target: string, provider: Provider | undefined): Semaphore {
+    let sem = this.#limits.get(target);
+    if (!sem) {
+      sem = new Semaphore(provider?.revokeConcurrency ?? 8);
+      this.#limits.set(target, sem);
+    }
+    return sem;
+  }
+
+  /** Revokes every claim; resolves at the deadline (if any) with what is done by then. */
+  async execute(
+    claims: readonly Claim[],
+    ctx: RevokeContext = {},
+    deadlineMs?: number,
+  ): Promise<RevokeTally> {
+    const tally: RevokeTally = { revoked: 0, failed: 0, pending: claims.length };
+    const all = Promise.all(
+      claims.map(async (claim) => {
+        const result = await this.revokeOne(claim, ctx);
+        tally.pending -= 1;
+        if (
+          result.transition === 'revoked' ||
+          result.transition === 'expired' ||
+          result.transition === 'none'
+        ) {
+          tally.revoked += 1;
+        } else {
+          tally.failed += 1;
+        }
+      }),
+    );
+    if (deadlineMs === undefined) {
+      await all;
+    } else {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
+      clearTimeout(timer);
+    }
+    return { ...tally };
+  }
+
+  /** Never throws: a failure is recorded on the lease and retried. */
+  async revokeOne(claim: Claim, ctx: RevokeContext = {}): Promise<FinishResult> {
+    const { lease } = claim;
+    const provider = this.#o.providers().get(lease.target);
+    let outcome: { ok: true } | { ok: false; error: string; retryInMs: number };
+    try {
+      await this.#limit(lease.target, provider).run(async () => {
+        if (!provider) throw new Error(`target ${lease.target} is no longer configured`);
+        const handle =
+          lease.handle === undefined ? {} : this.#o.sealer.open(lease.id, lease.handle);
+        await withTimeout(provider.revoke(handle, lease.id), this.#o.callTimeoutMs ?? 30_000);
+      });
+      outcome = { ok: true };
+    } catch (err) {
+      this.#o.metrics.revokeErrors.inc({ target: lease.target });
+      outcome = { ok: false, error: safeMessage(err), retryInMs: this.backoff(lease.attempts) };
+    }
+    let result: FinishResult;
+    try {
+      result = await this.#o.store.finish(claim, outcome);
+    } catch (err) {
+      // The store is down: the claim times out and the reaper retries this lease.
+      this.#o.logger.warn(
+        { lease_id: lease.id, err: safeMessage(err) },
+        'could not record revocation',
+      );
+      return { lease, transition: 'none' };
+    }
+    this.#report(claim, result, outcome, ctx);
+    return result;
+  }
+
+  /** Exponential backoff with full jitter in [base·2^n / 2, base·2^n], capped. */
+  backoff(attempts: number): number {
+    const ceiling = Math.min(
+      this.#o.backoffMaxMs,
+      this.#o.backoffBaseMs * 2 ** Math.min(attempts, 30),
+    );
+    return Math.round(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  #report(
+    claim: Claim,
+    result: FinishResult,
+    outcome: { ok: true } | { ok: false; error: string },
+    ctx: RevokeContext,
+  ): void {
+    const { lease } = result;
+    const base: Omit<EventInput, 'type' | 'outcome'> = {
+      workload: lease.workload,
+      subject: lease.subject,
+      issuer: lease.issuer,
+      target: lease.target,
+      provider: lease.provider,
+      lease_id: lease.id,
+      task: lease.task,
+      reason: claim.reason,
+      policy: lease.policy,
+      policy_hash: lease.policyHash,
+      ...(ctx.actor === undefined ? {} : { actor: ctx.actor }),
+      ...(ctx.requestId === undefined ? {} : { request_id: ctx.requestId }),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
+    };
+    const emit = (event: EventInput) => {
+      this.#o.events.emit(event, { failClosed: false }).catch((err: unknown) => {
+        this.#o.logger.error({ err: safeMessage(err), type: event.type }, 'event not emitted');
+      });
+    };
+    switch (result.transition) {
+      case 'revoked':
+      case 'expired':
+        this.#o.metrics.revoked.inc({ target: lease.target, reason: claim.reason });
+        emit({
+          ...base,
+          type: result.transition === 'expired' ? 'lease.expired' : 'lease.revoked',
+          outcome: 'success',
+        });
+        break;
+      case 'revoke_failed':
+        this.#o.metrics.revokeFailed.inc({ target: lease.target });
+        emit({
+          ...base,
+          type: 'lease.revoke_failed',
+          severity: 'high',
+          outcome: 'failure',
+          detail: { attempts: lease.attempts, error: outcome.ok ? '' : outcome.error },
+        });
+        break;
+      case 'retry':
+        this.#o.logger.warn(
+          {
+            lease_id: lease.id,
+            target: lease.target,
+            attempts: lease.attempts,
+            err: outcome.ok ? '' : outcome.error,
+          },
+          'revocation failed; will retry',
+        );
+        break;
+      case 'none':
+        break;
+    }
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`provider call timed out after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Provider errors are already scrubbed; keep only the message, bounded. */
+export function safeMessage(err: unknown): string {
+  const text =
+    err instanceof Error
+      ? `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`
+      : String(err);
+  return text.slice(0, 300);
+}

@@ -1,0 +1,178 @@
+#!/usr/bin/env node
+import { createServer } from 'node:net';
+import { Command, Option } from 'commander';
+import { stringify } from 'yaml';
+import type { ApiServices } from './api/context.js';
+import { createApp, openApiDocument } from './app.js';
+import { parseDuration } from './config/duration.js';
+import { ConfigError, loadConfigFile } from './config/load.js';
+import { DEV_SUBJECTS, devConfig } from './dev/config.js';
+import { startDevIssuer } from './dev/issuer.js';
+import { walkthrough } from './dev/walkthrough.js';
+import { generateBreakGlassToken } from './identity/break-glass.js';
+import { createLogger } from './lib/logger.js';
+import { buildRuntime } from './runtime.js';
+import { type RunningBroker, startBroker } from './server.js';
+
+const program = new Command('jit-broker')
+  .description('Just-in-time, task-bound, revocable credentials for MCP servers and AI agents')
+  .showHelpAfterError();
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+function fail(err: unknown): never {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(`jit-broker: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+}
+
+function onSignals(running: RunningBroker, reload?: () => void): void {
+  const stop = async () => {
+    await running.close().catch(() => {});
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  if (reload) process.on('SIGHUP', reload);
+}
+
+program
+  .command('serve')
+  .description('Run the broker (production): Redis required')
+  .addOption(new Option('-c, --config <file>', 'configuration file').env('JIT_BROKER_CONFIG'))
+  .option('--require-aof', 'refuse to start when Redis keeps no append-only file')
+  .action(async (opts: { config?: string; requireAof?: boolean }) => {
+    if (!opts.config) fail(new Error('--config (or JIT_BROKER_CONFIG) is required'));
+    const logger = createLogger();
+    try {
+      const file = opts.config;
+      const config = loadConfigFile(file);
+      const running = await startBroker({
+        config,
+        store: 'redis',
+        logger,
+        requireAof: opts.requireAof === true,
+      });
+      logger.info({ url: running.url }, 'jit-broker serving');
+      onSignals(running, () => {
+        try {
+          running.reload(loadConfigFile(file));
+          logger.info('configuration reloaded');
+        } catch (err) {
+          logger.error(
+            { err: err instanceof Error ? err.message : String(err) },
+            'reload rejected; keeping the old configuration',
+          );
+        }
+      });
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('dev')
+  .description('Run a self-contained demo broker with a loopback identity issuer')
+  .option('-p, --port <port>', 'broker port', '8080')
+  .action(async (opts: { port: string }) => {
+    const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+    try {
+      const redisUrl = process.env.REDIS_URL;
+      const issuer = await startDevIssuer({
+        workloadAudience: 'jit-broker',
+        operatorAudience: 'jit-broker-operators',
+        subjects: { ...DEV_SUBJECTS },
+      });
+      const start = async (port: number) =>
+        startBroker({
+          config: await devConfig({
+            issuerUrl: issuer.url,
+            port,
+            ...(redisUrl ? { redisUrl } : {}),
+          }),
+          store: redisUrl ? 'redis' : 'memory',
+          logger,
+        });
+      let running: RunningBroker;
+      try {
+        running = await start(Number(opts.port));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+        logger.warn(`port ${opts.port} is taken; using a free one`);
+        // A concrete port, not 0: the broker's URL is the `iss` of the tokens it signs.
+        running = await start(await freePort());
+      }
+      process.stdout.write(
+        walkthrough(running.url, issuer.url, redisUrl ? `Redis (${redisUrl})` : 'in memory'),
+      );
+      process.stdout.write('\n');
+      onSignals(running);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+const configCommand = program.command('config').description('Configuration tools');
+configCommand
+  .command('validate <file>')
+  .description('Check a configuration file without starting (secrets must resolve)')
+  .action((file: string) => {
+    try {
+      const config = loadConfigFile(file);
+      const runtime = buildRuntime(config, {
+        providerContext: { brokerUrl: config.server.public_url ?? 'http://localhost' },
+      });
+      for (const p of runtime.providers.values()) void p.close?.();
+      console.log(
+        `ok: ${config.issuers.length} issuers, ${config.workloads.length} workloads, ${config.targets.length} targets, ${config.policies.length} policies (policy hash ${runtime.policy.hash})`,
+      );
+      process.exit(0);
+    } catch (err) {
+      fail(err);
+    }
+  });
+
+program
+  .command('operators')
+  .description('Operator access')
+  .command('token')
+  .description('Generate a break-glass token; prints the token once and the config entry to add')
+  .requiredOption('--name <name>', 'entry name, e.g. oncall')
+  .addOption(
+    new Option('--role <role>', 'role').choices(['viewer', 'revoker', 'admin']).default('revoker'),
+  )
+  .option('--expires <duration>', 'validity, e.g. 12h or 7d', '24h')
+  .action((opts: { name: string; role: string; expires: string }) => {
+    const ms = parseDuration(opts.expires);
+    if (ms === undefined) fail(new Error(`--expires: not a duration: ${opts.expires}`));
+    const { token, hash } = generateBreakGlassToken();
+    const entry = {
+      name: opts.name,
+      hash,
+      role: opts.role,
+      expires_at: new Date(Date.now() + ms).toISOString(),
+    };
+    process.stderr.write('Break-glass token (shown once; store it offline):\n');
+    process.stdout.write(`${token}\n`);
+    process.stderr.write(`\nAdd under operators.break_glass:\n${stringify([entry])}`);
+  });
+
+program
+  .command('openapi')
+  .description('Print the OpenAPI document generated from the route definitions')
+  .action(() => {
+    const app = createApp({} as ApiServices);
+    process.stdout.write(stringify(openApiDocument(app), { lineWidth: 0 }));
+  });
+
+program.parseAsync(process.argv).catch(fail);

@@ -1,0 +1,54 @@
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics. Labels carry names and codes only, never ids or secrets. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly issued = new Counter({
+    name: 'jit_credentials_issued_total',
+    help: 'Credentials issued',
+    labelNames: ['target', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly denied = new Counter({
+    name: 'jit_credentials_denied_total',
+    help: 'Credential requests refused',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  readonly authFailures = new Counter({
+    name: 'jit_auth_failures_total',
+    help: 'Workload or operator tokens refused',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly revoked = new Counter({
+    name: 'jit_leases_revoked_total',
+    help: 'Leases revoked or expired at the provider',
+    labelNames: ['target', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly revokeErrors = new Counter({
+    name: 'jit_revoke_errors_total',
+    help: 'Provider revocation attempts that failed (each is retried)',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+  readonly revokeFailed = new Counter({
+    name: 'jit_leases_revoke_failed_total',
+    help: 'Leases that reached revoke_failed after the last attempt',
+    labelNames: ['target'] as const,
+    registers: [this.registry],
+  });
+  readonly mintSeconds = new Histogram({
+    name: 'jit_mint_duration_seconds',
+    help: 'Provider mint latency',
+    labelNames: ['target'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly reaperLag = new Gauge({
+    name: 'jit_reaper_lag_seconds',
+    help: 'How late the last claimed expiry was revoked',
+    registers: [this.registry],
+  });
+}

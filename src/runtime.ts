@@ -1,0 +1,152 @@
+import {
+  PROVIDER_KINDS,
+  type Provider,
+  type ProviderContext,
+  type ProviderKind,
+} from '../providers/provider.js';
+import { providerFactories } from '../providers/registry.js';
+import type { BrokerRuntime } from './broker.js';
+import { ConfigError, formatIssues } from './config/load.js';
+import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
+import { OperatorAuthenticator } from './identity/operators.js';
+import { IdentityVerifier } from './identity/verifier.js';
+import { HandleSealer } from './leases/sealing.js';
+import { PolicyEngine } from './policy/engine.js';
+
+/** Everything built from one configuration; a reload builds a new one and swaps it whole. */
+export interface Runtime extends BrokerRuntime {
+  config: BrokerConfig;
+  identity: IdentityVerifier;
+  operators: OperatorAuthenticator;
+  sealer: HandleSealer;
+}
+
+export interface RuntimeOptions {
+  fetch?: typeof fetch;
+  providerContext: ProviderContext;
+}
+
+/**
+ * Checks what the schema cannot (references between sections, one provider per target,
+ * ceilings, CEL) and builds the runtime. Throws ConfigError naming every bad field.
+ */
+export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Runtime {
+  const issues: string[] = [];
+  const issuerNames = new Set(config.issuers.map((i) => i.name));
+  unique(
+    config.issuers.map((i) => i.name),
+    'issuers',
+    'name',
+    issues,
+  );
+  unique(
+    config.workloads.map((w) => w.id),
+    'workloads',
+    'id',
+    issues,
+  );
+  unique(
+    config.targets.map((t) => t.name),
+    'targets',
+    'name',
+    issues,
+  );
+  unique(
+    config.policies.map((p) => p.name),
+    'policies',
+    'name',
+    issues,
+  );
+  config.workloads.forEach((w, i) => {
+    if (!issuerNames.has(w.issuer))
+      issues.push(`workloads.${i}.issuer: no issuer named ${w.issuer}`);
+  });
+  const workloadAudiences = new Set(config.issuers.map((i) => `${i.issuer} ${i.audience}`));
+  config.operators.issuers.forEach((o, i) => {
+    if (workloadAudiences.has(`${o.issuer} ${o.audience}`)) {
+      issues.push(
+        `operators.issuers.${i}.audience: must differ from the workload audience of the same issuer`,
+      );
+    }
+  });
+  config.encryption.keys.forEach((k, i) => {
+    if (Buffer.from(k.key, 'base64').length !== 32)
+      issues.push(`encryption.keys.${i}.key: must be 32 bytes, base64`);
+  });
+
+  const providers = new Map<string, Provider>();
+  config.targets.forEach((target, i) => {
+    if (!(PROVIDER_KINDS as readonly string[]).includes(target.provider)) {
+      issues.push(
+        `targets.${i}.provider: unknown provider ${target.provider} (known: ${PROVIDER_KINDS.join(', ')})`,
+      );
+      return;
+    }
+    const factory = providerFactories[target.provider as ProviderKind];
+    const parsed = factory.config.safeParse(target);
+    if (!parsed.success) {
+      issues.push(...formatIssues(parsed.error, ['targets', i]));
+      return;
+    }
+    try {
+      providers.set(target.name, factory.create(target, options.providerContext));
+    } catch (err) {
+      issues.push(`targets.${i}: ${(err as Error).message}`);
+    }
+  });
+  const knownWorkloads = new Set(config.workloads.map((w) => w.id));
+  config.policies.forEach((p, i) => {
+    p.workloads.forEach((w, j) => {
+      if (!w.startsWith('tier:') && !knownWorkloads.has(w)) {
+        issues.push(`policies.${i}.workloads.${j}: no workload named ${w}`);
+      }
+    });
+  });
+
+  let policy: PolicyEngine | undefined;
+  let identity: IdentityVerifier | undefined;
+  let operators: OperatorAuthenticator | undefined;
+  let sealer: HandleSealer | undefined;
+  const attempt = <T>(where: string, build: () => T): T | undefined => {
+    try {
+      return build();
+    } catch (err) {
+      issues.push(`${where}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  if (issues.length === 0) {
+    policy = attempt('policies', () => new PolicyEngine(config.policies, providers));
+    const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };
+    identity = attempt(
+      'issuers',
+      () => new IdentityVerifier(config.issuers, config.workloads, fetchOption),
+    );
+    operators = attempt(
+      'operators',
+      () => new OperatorAuthenticator(config.operators, fetchOption),
+    );
+    sealer = attempt('encryption', () => HandleSealer.fromConfig(config.encryption.keys));
+  }
+  if (issues.length > 0 || !policy || !identity || !operators || !sealer) {
+    for (const p of providers.values()) void p.close?.();
+    throw new ConfigError(issues.length > 0 ? issues : ['configuration could not be built']);
+  }
+  return {
+    config,
+    workloads: new Map<string, WorkloadConfig>(config.workloads.map((w) => [w.id, w])),
+    providers,
+    policy,
+    identity,
+    operators,
+    sealer,
+  };
+}
+
+function unique(values: readonly string[], section: string, field: string, issues: string[]): void {
+  const seen = new Set<string>();
+  values.forEach((v, i) => {
+    if (seen.has(v)) issues.push(`${section}.${i}.${field}: duplicate ${field} ${v}`);
+    seen.add(v);
+  });
+}

@@ -1,0 +1,283 @@
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { type ServerType, serve } from '@hono/node-server';
+import type { Cluster, Redis } from 'ioredis';
+import { isJwtProvider } from '../providers/jwt/create-provider.js';
+import type { ProviderContext } from '../providers/provider.js';
+import type { ApiServices } from './api/context.js';
+import { createApp } from './app.js';
+import { Broker } from './broker.js';
+import type { BrokerConfig } from './config/schema.js';
+import { EventBus } from './events/bus.js';
+import type { EventSink } from './events/sink.js';
+import { redisStreamSink } from './events/sinks/redis-stream.js';
+import { stdoutSink } from './events/sinks/stdout.js';
+import { MemoryLeaseStore } from './leases/memory-store.js';
+import { Reaper } from './leases/reaper.js';
+import { aofEnabled, createRedisClient, waitReady } from './leases/redis-client.js';
+import { RedisLeaseStore } from './leases/redis-store.js';
+import { Revoker, safeMessage } from './leases/revoker.js';
+import type { LeaseStore, StoreSettings } from './leases/types.js';
+import type { Logger } from './lib/logger.js';
+import { Metrics } from './metrics.js';
+import { buildRuntime, type Runtime } from './runtime.js';
+
+export interface StartOptions {
+  config: BrokerConfig;
+  store: 'redis' | 'memory';
+  logger: Logger;
+  /** Where the stdout event sink writes (tests capture it). */
+  eventsOut?: NodeJS.WritableStream;
+  fetch?: typeof fetch;
+  /** Bind the HTTP server (false: in-process app only). */
+  listen?: boolean;
+  reaper?: boolean;
+  /** Refuse to start when Redis keeps no AOF (also `redis.require_aof`). */
+  requireAof?: boolean;
+}
+
+export interface RunningBroker {
+  url: string;
+  app: ReturnType<typeof createApp>;
+  broker: Broker;
+  store: LeaseStore;
+  events: EventBus;
+  reaper: Reaper;
+  metrics: Metrics;
+  runtime(): Runtime;
+  /** Swaps policies, workloads, issuers and targets atomically (SIGHUP). */
+  reload(config: BrokerConfig): void;
+  close(): Promise<void>;
+}
+
+export function storeSettings(config: BrokerConfig): StoreSettings {
+  return {
+    retentionMs: config.leases.retention,
+    pendingTimeoutMs: config.leases.pending_timeout,
+    claimTimeoutMs: config.leases.reaper.claim_timeout,
+    maxAttempts: config.leases.reaper.max_attempts,
+    failedRetryMs: config.leases.reaper.backoff_max,
+  };
+}
+
+function providerContext(config: BrokerConfig): ProviderContext {
+  const url = new URL(config.redis.url);
+  const own = [
+    { host: url.hostname, port: Number(url.port || 6379) },
+    ...(config.redis.nodes ?? []),
+  ];
+  const scheme = config.server.tls ? 'https' : 'http';
+  return {
+    brokerUrl:
+      config.server.public_url ?? `${scheme}://${config.server.host}:${config.server.port}`,
+    ownRedis: own,
+  };
+}
+
+/** Wires and starts a broker: the shared path of `serve`, `dev` and the integration tests. */
+export async function startBroker(options: StartOptions): Promise<RunningBroker> {
+  const { config, logger } = options;
+  let runtime = buildRuntime(config, {
+    providerContext: providerContext(config),
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  const metrics = new Metrics();
+  const settings = storeSettings(config);
+
+  let redis: Redis | Cluster | undefined;
+  let store: LeaseStore;
+  if (options.store === 'redis') {
+    redis = createRedisClient(config.redis);
+    redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
+    try {
+      await waitReady(redis, 10_000);
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`cannot reach Redis at ${redactUrl(config.redis.url)}: ${safeMessage(err)}`);
+    }
+    if (!(await aofEnabled(redis))) {
+      if (options.requireAof || config.redis.require_aof) {
+        redis.disconnect();
+        throw new Error(
+          'Redis keeps no append-only file (appendonly no) and redis.require_aof is set',
+        );
+      }
+      logger.warn(
+        'Redis keeps no append-only file: a Redis restart loses every lease record (set appendonly yes)',
+      );
+    }
+    store = new RedisLeaseStore(redis, config.redis.key_prefix, settings);
+  } else {
+    store = new MemoryLeaseStore(settings);
+  }
+
+  const sinks: EventSink[] = [];
+  if (config.events.stdout.enabled) {
+    sinks.push(
+      stdoutSink({
+        format: config.events.stdout.format,
+        mode: config.events.stdout.mode,
+        ...(options.eventsOut === undefined ? {} : { stream: options.eventsOut as never }),
+      }),
+    );
+  }
+  if (redis && config.events.redis_stream.enabled) {
+    sinks.push(
+      redisStreamSink({
+        client: redis,
+        stream: `${config.redis.key_prefix}:${config.events.redis_stream.stream}`,
+        retentionMs: config.events.redis_stream.retention,
+        format: config.events.redis_stream.format,
+        mode: config.events.redis_stream.mode,
+        name: 'redis-stream',
+      }),
+    );
+  }
+  const events = new EventBus({
+    sinks,
+    onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
+  });
+  await events.start();
+
+  const revoker = new Revoker({
+    store,
+    providers: () => runtime.providers,
+    sealer: runtime.sealer,
+    events,
+    metrics,
+    logger,
+    backoffBaseMs: config.leases.reaper.backoff_base,
+    backoffMaxMs: config.leases.reaper.backoff_max,
+  });
+  const broker = new Broker({
+    store,
+    sealer: runtime.sealer,
+    events,
+    revoker,
+    metrics,
+    logger,
+    runtime: () => runtime,
+    killSwitchDeadlineMs: config.leases.kill_switch_deadline,
+  });
+  const reaper = new Reaper({
+    store,
+    revoker,
+    logger,
+    metrics,
+    intervalMs: config.leases.reaper.interval,
+    batch: config.leases.reaper.batch,
+  });
+  if (options.reaper !== false) reaper.start();
+
+  const services: ApiServices = {
+    broker,
+    identity: () => runtime.identity,
+    operators: () => runtime.operators,
+    events,
+    metrics,
+    logger,
+    jwks: () =>
+      [...runtime.providers.values()].flatMap((p) => (isJwtProvider(p) ? p.publicJwks() : [])),
+    readiness: async () => {
+      const checks: Record<string, { ok: boolean; detail?: string }> = {};
+      let ok = true;
+      try {
+        await store.ping();
+        checks.lease_store = { ok: true };
+      } catch (err) {
+        ok = false;
+        checks.lease_store = { ok: false, detail: safeMessage(err) };
+      }
+      await Promise.all(
+        [...runtime.providers.values()].map(async (p) => {
+          try {
+            const health = await p.check();
+            checks[`target:${p.target}`] =
+              health.detail === undefined
+                ? { ok: health.ok }
+                : { ok: health.ok, detail: health.detail };
+          } catch (err) {
+            checks[`target:${p.target}`] = { ok: false, detail: safeMessage(err) };
+          }
+        }),
+      );
+      return { ok, checks };
+    },
+    ...(config.server.metrics_token === undefined
+      ? {}
+      : { metricsToken: config.server.metrics_token }),
+    trustProxy: config.server.trust_proxy,
+  };
+  const app = createApp(services, { bodyLimit: config.server.body_limit });
+
+  let server: ServerType | undefined;
+  let url = providerContext(config).brokerUrl;
+  if (options.listen !== false) {
+    server = await listen(app.fetch, config);
+    const address = server.address() as AddressInfo;
+    url = `${config.server.tls ? 'https' : 'http'}://${config.server.host}:${address.port}`;
+  }
+
+  return {
+    url,
+    app,
+    broker,
+    store,
+    events,
+    reaper,
+    metrics,
+    runtime: () => runtime,
+    reload(next: BrokerConfig) {
+      const built = buildRuntime(next, { providerContext: providerContext(next) });
+      const previous = runtime;
+      runtime = built;
+      for (const p of previous.providers.values()) void p.close?.();
+      void events.emit(
+        { type: 'policy.reloaded', outcome: 'success', policy_hash: built.policy.hash },
+        { failClosed: false },
+      );
+    },
+    async close() {
+      await reaper.stop();
+      if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
+      await events.close();
+      for (const p of runtime.providers.values()) await p.close?.();
+      await store.close();
+    },
+  };
+}
+
+async function listen(
+  fetch: (req: Request) => Response | Promise<Response>,
+  config: BrokerConfig,
+): Promise<ServerType> {
+  const tls = config.server.tls;
+  return new Promise<ServerType>((resolve, reject) => {
+    const server = serve(
+      {
+        fetch,
+        port: config.server.port,
+        hostname: config.server.host,
+        ...(tls
+          ? {
+              createServer: createHttpsServer,
+              serverOptions: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) },
+            }
+          : {}),
+      },
+      () => resolve(server),
+    );
+    server.once('error', reject);
+  });
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return '(unparseable url)';
+  }
+}
