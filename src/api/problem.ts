@@ -87,6 +87,7 @@ export function problem(
   const headers: Record<string, string> = {
     'content-type': 'application/problem+json',
     'cache-control': 'no-store',
+    'x-request-id': body.request_id,
   };
   if (status === 401) {
     headers['www-authenticate'] =
