@@ -1,7 +1,13 @@
 import { jwtProviderFactory } from './jwt/index.js';
+import { mysqlProviderFactory } from './mysql/index.js';
+import { postgresProviderFactory } from './postgres/index.js';
 import type { ProviderFactory, ProviderKind } from './provider.js';
+import { redisProviderFactory } from './redis/index.js';
 
 /** One factory per kind: adding a kind to `PROVIDER_KINDS` fails to compile until it is here. */
 export const providerFactories: Record<ProviderKind, ProviderFactory> = {
   jwt: jwtProviderFactory,
+  postgres: postgresProviderFactory,
+  mysql: mysqlProviderFactory,
+  redis: redisProviderFactory,
 };

@@ -27,6 +27,8 @@ export interface CredentialRequest {
   /** Seconds. */
   ttl?: number;
   task: { id: string; intent: string; tool?: string; context?: Record<string, unknown> };
+  /** A verified actor/task assertion (RFC 8693 `actor_token`), when the request carried one. */
+  actor?: { subject: string; issuer: string; claims: Record<string, unknown> };
 }
 
 export interface RequestContext {
@@ -129,6 +131,7 @@ export class Broker {
       scope: req.scope,
       ...(req.ttl === undefined ? {} : { ttlMs: req.ttl * 1000 }),
       task: req.task,
+      ...(req.actor === undefined ? {} : { actor: req.actor }),
       request: { time: Date.now(), ...(ctx.ip === undefined ? {} : { ip: ctx.ip }) },
     });
     if (!decision.allow) {
@@ -152,6 +155,7 @@ export class Broker {
         provider: decision.provider,
         scope: decision.scope,
         task: taskRef(req.task),
+        ...(req.actor === undefined ? {} : { actor: req.actor.subject }),
         policy: decision.policy,
         policyHash: decision.policyHash,
         ttlMs: decision.ttlMs,
@@ -176,6 +180,9 @@ export class Broker {
         workload: workload.id,
         subject: principal.identity.subject,
         subjectIssuer: principal.identity.iss,
+        ...(req.actor === undefined
+          ? {}
+          : { actor: { subject: req.actor.subject, issuer: req.actor.issuer } }),
         task: lease.task,
         scope: decision.scope,
         expiresAt: lease.expiresAt,
@@ -452,7 +459,7 @@ export class Broker {
       const payload = await provider.verifyIssued(token);
       if (!payload || typeof payload.jti !== 'string') continue;
       const lease = await this.#o.store.get(payload.jti);
-      if (!lease || lease.state !== 'active' || lease.target !== provider.target) return inactive;
+      if (lease?.state !== 'active' || lease.target !== provider.target) return inactive;
       if (lease.expiresAt <= (await this.#o.store.now())) return inactive;
       return {
         active: true,

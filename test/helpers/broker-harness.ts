@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { type CryptoKey, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { Redis } from 'ioredis';
+import { type CryptoKey, exportJWK, generateKeyPair, type JWTPayload, SignJWT } from 'jose';
 import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import { type BrokerConfig, configSchema } from '../../src/config/schema.js';
 import type { BrokerEvent } from '../../src/events/types.js';
@@ -39,7 +39,11 @@ export interface Harness {
   events: Capture;
   logs: Capture;
   /** A workload identity token (signed by the test issuer). */
-  workloadToken(subject: string, claims?: JWTPayload, options?: { expiresIn?: string | number; audience?: string }): Promise<string>;
+  workloadToken(
+    subject: string,
+    claims?: JWTPayload,
+    options?: { expiresIn?: string | number; audience?: string },
+  ): Promise<string>;
   operatorToken(roles: string[], subject?: string): Promise<string>;
   breakGlass: { token: string; role: 'admin' };
   /** Every event emitted so far, after the bus has delivered what it holds. */
@@ -65,9 +69,20 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const dir = mkdtempSync(join(tmpdir(), 'jit-harness-'));
   const workloadKeys = await generateKeyPair('ES256');
   const operatorKeys = await generateKeyPair('ES256');
-  const jwk = async (key: CryptoKey, kid: string) => ({ ...(await exportJWK(key)), kid, alg: 'ES256', use: 'sig' });
-  writeFileSync(join(dir, 'workload-jwks.json'), JSON.stringify({ keys: [await jwk(workloadKeys.publicKey, 'w1')] }));
-  writeFileSync(join(dir, 'operator-jwks.json'), JSON.stringify({ keys: [await jwk(operatorKeys.publicKey, 'o1')] }));
+  const jwk = async (key: CryptoKey, kid: string) => ({
+    ...(await exportJWK(key)),
+    kid,
+    alg: 'ES256',
+    use: 'sig',
+  });
+  writeFileSync(
+    join(dir, 'workload-jwks.json'),
+    JSON.stringify({ keys: [await jwk(workloadKeys.publicKey, 'w1')] }),
+  );
+  writeFileSync(
+    join(dir, 'operator-jwks.json'),
+    JSON.stringify({ keys: [await jwk(operatorKeys.publicKey, 'o1')] }),
+  );
   const breakGlass = generateBreakGlassToken();
   const prefix = uniquePrefix('h');
 
@@ -84,7 +99,13 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       },
     ],
     workloads: [
-      { id: 'agent-a', issuer: 'test', subject: 'spiffe://test/agent-a', tier: 'write', max_active_leases: 5000 },
+      {
+        id: 'agent-a',
+        issuer: 'test',
+        subject: 'spiffe://test/agent-a',
+        tier: 'write',
+        max_active_leases: 5000,
+      },
       { id: 'agent-b', issuer: 'test', subject: 'spiffe://test/agent-b', tier: 'write' },
       { id: 'tickets-api', issuer: 'test', subject: 'spiffe://test/tickets-api', tier: 'read' },
     ],
@@ -119,12 +140,23 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         },
       ],
       break_glass: [
-        { name: 'oncall', hash: breakGlass.hash, role: 'admin', expires_at: new Date(Date.now() + 3_600_000).toISOString() },
+        {
+          name: 'oncall',
+          hash: breakGlass.hash,
+          role: 'admin',
+          expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        },
       ],
     },
-    events: { stdout: { enabled: true }, redis_stream: { enabled: options.store === 'redis', stream: 'events' } },
+    events: {
+      stdout: { enabled: true },
+      redis_stream: { enabled: options.store === 'redis', stream: 'events' },
+    },
     encryption: { keys: [{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64') }] },
-    leases: { reaper: { interval: '100ms', claim_timeout: '5s', backoff_base: '50ms', backoff_max: '1s' }, retention: '1h' },
+    leases: {
+      reaper: { interval: '100ms', claim_timeout: '5s', backoff_base: '50ms', backoff_max: '1s' },
+      retention: '1h',
+    },
   };
   options.configure?.(raw);
   const config = configSchema.parse(raw);
@@ -139,7 +171,15 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     reaper: options.reaper ?? true,
   });
 
-  const sign = (key: CryptoKey, kid: string, iss: string, aud: string, sub: string, claims: JWTPayload, exp: string | number) =>
+  const sign = (
+    key: CryptoKey,
+    kid: string,
+    iss: string,
+    aud: string,
+    sub: string,
+    claims: JWTPayload,
+    exp: string | number,
+  ) =>
     new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid })
       .setIssuer(iss)
@@ -160,9 +200,25 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return events.events;
     },
     workloadToken: (subject, claims = {}, o = {}) =>
-      sign(workloadKeys.privateKey, 'w1', WORKLOAD_ISSUER, o.audience ?? 'jit-broker', subject, claims, o.expiresIn ?? '10m'),
+      sign(
+        workloadKeys.privateKey,
+        'w1',
+        WORKLOAD_ISSUER,
+        o.audience ?? 'jit-broker',
+        subject,
+        claims,
+        o.expiresIn ?? '10m',
+      ),
     operatorToken: (roles, subject = 'alice@example.com') =>
-      sign(operatorKeys.privateKey, 'o1', OPERATOR_ISSUER, 'jit-broker-operators', subject, { roles }, '10m'),
+      sign(
+        operatorKeys.privateKey,
+        'o1',
+        OPERATOR_ISSUER,
+        'jit-broker-operators',
+        subject,
+        { roles },
+        '10m',
+      ),
     async request(path, init = {}) {
       const headers = new Headers(init.headers);
       if (init.token !== undefined) headers.set('authorization', `Bearer ${init.token}`);

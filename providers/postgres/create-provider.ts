@@ -1,0 +1,104 @@
+import {
+  type Health,
+  type Provider,
+  ProviderError,
+  type ProviderKind,
+  type RenewResult,
+  type RevocationHandle,
+} from '../provider.js';
+import type { PostgresTargetConfig } from './config.js';
+import { toProviderError } from './lib/errors.js';
+import { AdminPools } from './lib/pools.js';
+import type { PostgresTarget } from './lib/target.js';
+import { mintLoginRole, type PostgresCredential } from './mint.js';
+import { renewLoginRole } from './renew.js';
+import { loginRoleOf, revokeLoginRole } from './revoke.js';
+import {
+  type PostgresCeiling,
+  type PostgresScope,
+  postgresCeilingSchema,
+  postgresScopeSchema,
+  postgresWithin,
+} from './scope.js';
+import { sweepLoginRoles } from './sweep.js';
+
+export const POSTGRES_KIND = 'postgres' satisfies ProviderKind;
+
+export interface PostgresProvider
+  extends Provider<PostgresScope, PostgresCeiling, PostgresCredential> {
+  renew(
+    handle: RevocationHandle,
+    leaseId: string,
+    expiresAt: number,
+  ): Promise<RenewResult<PostgresCredential>>;
+  sweep(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createPostgresProvider(config: PostgresTargetConfig): PostgresProvider {
+  const admin = new URL(config.admin_url);
+  const target: PostgresTarget = {
+    config,
+    pools: new AdminPools(config.admin_url),
+    secrets: [config.admin_url, decodeURIComponent(admin.password), admin.password].filter(
+      (secret) => secret.length > 0,
+    ),
+  };
+  const within = postgresWithin(new Set(Object.keys(config.roles)));
+
+  return {
+    kind: POSTGRES_KIND,
+    target: config.name,
+    scope: postgresScopeSchema,
+    ceiling: postgresCeilingSchema,
+    revokeConcurrency: config.revoke_concurrency,
+    within,
+
+    async mint(req) {
+      // The broker has checked the scope already; a provider still never builds SQL from
+      // anything its own schema has not accepted.
+      const parsed = postgresScopeSchema.safeParse(req.scope);
+      if (!parsed.success) {
+        throw new ProviderError(
+          'invalid_scope',
+          'scope does not match the postgres scope schema',
+          false,
+        );
+      }
+      const unconfigured = parsed.data.roles.find((role) => !(role in config.roles));
+      if (unconfigured !== undefined) {
+        throw new ProviderError(
+          'invalid_scope',
+          `role "${unconfigured}" is not configured on the target`,
+          false,
+        );
+      }
+      return mintLoginRole(target, req, parsed.data);
+    },
+
+    async revoke(handle, leaseId) {
+      await revokeLoginRole(target, loginRoleOf(target, handle, leaseId));
+    },
+
+    async renew(handle, leaseId, expiresAt) {
+      await renewLoginRole(target, loginRoleOf(target, handle, leaseId), expiresAt);
+      return {};
+    },
+
+    sweep: (isLive, graceMs) => sweepLoginRoles(target, isLive, graceMs),
+
+    async check(): Promise<Health> {
+      try {
+        await target.pools.admin().query('SELECT 1');
+        return { ok: true };
+      } catch (err) {
+        return {
+          ok: false,
+          detail: toProviderError(config.name, 'check', err, target.secrets).message,
+        };
+      }
+    },
+
+    close: () => target.pools.close(),
+  };
+}

@@ -1,0 +1,253 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { OrphanClock } from '../lib/orphan-clock.js';
+import {
+  type Minted,
+  type MintRequest,
+  type Provider,
+  type ProviderContext,
+  ProviderError,
+  type ProviderKind,
+  type RenewResult,
+  type RevocationHandle,
+} from '../provider.js';
+import type { RedisEndpoint, RedisTargetConfig } from './config.js';
+import {
+  isUserOfLease,
+  leaseIdOfUser,
+  newPassword,
+  passwordHashRule,
+  userNameFor,
+} from './lib/account.js';
+import { aclRules } from './lib/acl-rules.js';
+import { sameEndpoint } from './lib/endpoint.js';
+import { redisFailure } from './lib/errors.js';
+import {
+  type RedisCeiling,
+  type RedisScope,
+  redisCeilingSchema,
+  redisScopeSchema,
+  redisWithin,
+} from './scope.js';
+
+export interface RedisCredential {
+  username: string;
+  password: string;
+  host: string;
+  port: number;
+  tls: boolean;
+  /** ISO 8601: the broker's deadline. The ACL user itself never expires. */
+  expires_at: string;
+}
+
+export interface RedisAclProvider extends Provider<RedisScope, RedisCeiling, RedisCredential> {
+  renew(
+    handle: RevocationHandle,
+    leaseId: string,
+    expiresAt: number,
+  ): Promise<RenewResult<RedisCredential>>;
+  sweep(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+/**
+ * ACL users have no expiry, so nothing at the node ends the login if the broker is gone. The
+ * latest time a JS `Date` can hold says "no backstop" without claiming one that does not exist.
+ */
+export const NO_PROVIDER_EXPIRY = 8_640_000_000_000_000;
+
+const KIND = 'redis' satisfies ProviderKind;
+
+interface Node {
+  label: string;
+  client: Redis;
+}
+
+export function createRedisAclProvider(
+  config: RedisTargetConfig,
+  ctx: ProviderContext,
+): RedisAclProvider {
+  const target = config.name;
+  for (const node of [...config.nodes, config.connect]) {
+    const own = (ctx.ownRedis ?? []).find((store) => sameEndpoint(store, node));
+    if (own !== undefined) {
+      // The lease store holds every lease: a workload with a user there could read or end
+      // other workloads' leases, and a sweep could delete the broker's own users.
+      throw new TypeError(
+        `redis target "${target}": ${node.host}:${node.port} is the broker's own lease store`,
+      );
+    }
+  }
+  const adminSecrets = config.admin_password === undefined ? [] : [config.admin_password];
+  const nodes: Node[] = config.nodes.map((endpoint) => ({
+    label: `${endpoint.host}:${endpoint.port}`,
+    client: adminClient(endpoint, config),
+  }));
+  const orphans = new OrphanClock();
+
+  /** Runs `command` on every node at once; throws the first failure after all have settled. */
+  async function onEveryNode<T>(
+    action: string,
+    secrets: readonly string[],
+    command: (client: Redis) => Promise<T>,
+  ): Promise<T[]> {
+    const settled = await Promise.allSettled(nodes.map((node) => command(node.client)));
+    const results: T[] = [];
+    for (const [index, outcome] of settled.entries()) {
+      if (outcome.status === 'rejected') {
+        const label = nodes[index]?.label ?? '?';
+        throw redisFailure(target, label, action, outcome.reason, secrets);
+      }
+      results.push(outcome.value);
+    }
+    return results;
+  }
+
+  /** `ACL DELUSER` closes the user's connections too; a user a node never had is success. */
+  async function deleteUser(user: string): Promise<void> {
+    await onEveryNode('ACL DELUSER', adminSecrets, (client) => client.call('ACL', 'DELUSER', user));
+  }
+
+  function userOf(handle: RevocationHandle, leaseId: string): string {
+    const user = handle.user === undefined ? userNameFor(config.user_prefix, leaseId) : handle.user;
+    if (typeof user !== 'string' || !isUserOfLease(user, leaseId)) {
+      throw new ProviderError(
+        'provider_rejected',
+        `redis target "${target}": the handle does not name this lease's user`,
+        false,
+      );
+    }
+    return user;
+  }
+
+  return {
+    kind: KIND,
+    target,
+    scope: redisScopeSchema,
+    ceiling: redisCeilingSchema,
+    revokeConcurrency: config.revoke_concurrency,
+    within: redisWithin,
+
+    async mint(req: MintRequest<RedisScope>): Promise<Minted<RedisCredential>> {
+      const scope = redisScopeSchema.safeParse(req.scope);
+      if (!scope.success) {
+        throw new ProviderError(
+          'invalid_scope',
+          'scope does not match the redis scope schema',
+          false,
+        );
+      }
+      const user = userNameFor(config.user_prefix, req.leaseId);
+      const password = newPassword();
+      const hash = passwordHashRule(password);
+      const secrets = [...adminSecrets, password, hash];
+      const rules = aclRules(scope.data, hash);
+      try {
+        await onEveryNode('ACL SETUSER', secrets, (client) =>
+          client.call('ACL', 'SETUSER', user, ...rules),
+        );
+      } catch (err) {
+        // A user on some nodes only is still a credential: remove it everywhere it landed.
+        try {
+          await deleteUser(user);
+        } catch {
+          if (err instanceof ProviderError) {
+            throw new ProviderError(
+              err.code,
+              `${err.message}; the user could not be deleted from every node yet (the lease's revocation will)`,
+              err.retryable,
+            );
+          }
+        }
+        throw err;
+      }
+      return {
+        credential: {
+          username: user,
+          password,
+          host: config.connect.host,
+          port: config.connect.port,
+          tls: config.connect.tls,
+          expires_at: new Date(req.expiresAt).toISOString(),
+        },
+        handle: { user },
+        providerExpiresAt: NO_PROVIDER_EXPIRY,
+      };
+    },
+
+    async revoke(handle: RevocationHandle, leaseId: string): Promise<void> {
+      await deleteUser(userOf(handle, leaseId));
+    },
+
+    // ACL users have no expiry to move: renewal extends only the broker's own deadline.
+    async renew(): Promise<RenewResult<RedisCredential>> {
+      return {};
+    },
+
+    async sweep(isLive, graceMs): Promise<number> {
+      const listed = await onEveryNode('ACL USERS', adminSecrets, (client) =>
+        client.call('ACL', 'USERS'),
+      );
+      const users = new Set<string>();
+      for (const reply of listed) {
+        if (!Array.isArray(reply)) continue;
+        for (const name of reply) {
+          if (typeof name === 'string' && leaseIdOfUser(config.user_prefix, name) !== undefined) {
+            users.add(name);
+          }
+        }
+      }
+      const now = Date.now();
+      const orphaned = new Set<string>();
+      let removed = 0;
+      for (const user of users) {
+        const leaseId = leaseIdOfUser(config.user_prefix, user);
+        if (leaseId === undefined || (await isLive(leaseId))) continue;
+        orphaned.add(user);
+        if (!orphans.due(user, now, graceMs)) continue;
+        await deleteUser(user);
+        orphans.forget(user);
+        removed += 1;
+      }
+      orphans.keepOnly(orphaned);
+      return removed;
+    },
+
+    async check() {
+      const settled = await Promise.allSettled(nodes.map((node) => node.client.ping()));
+      const down = nodes.filter((_, index) => settled[index]?.status !== 'fulfilled');
+      if (down.length === 0) return { ok: true };
+      return {
+        ok: false,
+        detail: `redis target "${target}": unreachable ${down.map((node) => node.label).join(', ')}`,
+      };
+    },
+
+    async close() {
+      // Nothing is in flight that a graceful QUIT would wait for; an unreachable node would
+      // only hold QUIT in its offline queue.
+      for (const node of nodes) node.client.disconnect();
+    },
+  };
+}
+
+function adminClient(endpoint: RedisEndpoint, config: RedisTargetConfig): Redis {
+  const options: RedisOptions = {
+    host: endpoint.host,
+    port: endpoint.port,
+    lazyConnect: true,
+    // The ready check runs INFO, which the admin user is not granted.
+    enableReadyCheck: false,
+    connectTimeout: 5_000,
+    commandTimeout: 10_000,
+    // Fail a call after one reconnect attempt: the caller (reaper, issuance) owns the retries.
+    maxRetriesPerRequest: 1,
+    retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
+  };
+  if (endpoint.tls) options.tls = {};
+  if (config.admin_username !== undefined) options.username = config.admin_username;
+  if (config.admin_password !== undefined) options.password = config.admin_password;
+  const client = new Redis(options);
+  // Failures reach callers through their commands; the event would only be printed.
+  client.on('error', () => {});
+  return client;
+}

@@ -1,0 +1,41 @@
+import { ReplyError } from 'ioredis';
+import { ProviderError } from '../../provider.js';
+
+const REDACTED = '[redacted]';
+
+/** Replaces every secret in `text` (the admin password, a minted password or its hash). */
+export function scrub(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}
+
+/**
+ * A typed, scrubbed error for a failed node call. A reply from the node (`ReplyError`) is a
+ * refusal: `NOPERM`/`WRONGPASS` mean the admin user lacks a right, anything else that the node
+ * refused the rules. Everything else — refused connections, timeouts, a node going away — is
+ * worth retrying. ioredis errors are not kept as `cause`: they carry the command arguments.
+ */
+export function redisFailure(
+  target: string,
+  node: string,
+  action: string,
+  err: unknown,
+  secrets: readonly string[],
+): ProviderError {
+  if (err instanceof ProviderError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const text = scrub(
+    `redis target "${target}", node ${node}: ${action} failed: ${message}`,
+    secrets,
+  );
+  if (err instanceof ReplyError) {
+    if (/^(NOPERM|WRONGPASS|NOAUTH)\b/.test(message)) {
+      return new ProviderError('provider_misconfigured', text, false);
+    }
+    return new ProviderError('provider_rejected', text, false);
+  }
+  return new ProviderError('provider_unavailable', text, true);
+}
