@@ -4,7 +4,7 @@ import type { z } from 'zod';
  * Every provider kind the broker knows. Tables keyed by kind are `Record<ProviderKind, …>`,
  * so adding a kind here fails to compile until every table has it.
  */
-export const PROVIDER_KINDS = ['jwt', 'postgres', 'mysql', 'redis'] as const;
+export const PROVIDER_KINDS = ['jwt', 'postgres', 'mysql', 'redis', 'module'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export type Check = { ok: true } | { ok: false; reason: string };
@@ -61,6 +61,11 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
   readonly ceiling: z.ZodType<Ceiling>;
   /** `scope ⊆ ceiling`, with a reason when not. */
   within(scope: Scope, ceiling: Ceiling): Check;
+  /**
+   * The workload's trust tier caps what it may hold, whatever a policy allows: a `read`
+   * workload never gets a write-capable grant. Absent means the provider has no tiered grants.
+   */
+  tierAllows?(scope: Scope, tier: 'read' | 'write' | 'admin'): Check;
   mint(req: MintRequest<Scope>): Promise<Minted<Credential>>;
   /** Idempotent: a credential that is already gone is success. */
   revoke(handle: RevocationHandle, leaseId: string): Promise<void>;
@@ -115,6 +120,11 @@ export interface ProviderContext {
   brokerUrl: string;
   /** Host/port pairs of the broker's own lease-store Redis: never a valid target. */
   ownRedis?: readonly { host: string; port: number }[];
+  /** Provider modules loaded from paths (only with `serve --allow-provider-modules`). */
+  modules?: ReadonlyMap<
+    string,
+    { create(config: Record<string, unknown>, ctx: ProviderContext): Provider }
+  >;
 }
 
 /** A factory validates its own target config and builds the provider. */

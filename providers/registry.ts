@@ -1,4 +1,5 @@
 import { jwtProviderFactory } from './jwt/index.js';
+import { moduleProviderFactory } from './module/index.js';
 import { mysqlProviderFactory } from './mysql/index.js';
 import { postgresProviderFactory } from './postgres/index.js';
 import type { ProviderFactory, ProviderKind } from './provider.js';
@@ -10,4 +11,5 @@ export const providerFactories: Record<ProviderKind, ProviderFactory> = {
   postgres: postgresProviderFactory,
   mysql: mysqlProviderFactory,
   redis: redisProviderFactory,
+  module: moduleProviderFactory,
 };

@@ -4,12 +4,17 @@ import { HTTPException } from 'hono/http-exception';
 import type { ApiServices } from './api/context.js';
 import { problem } from './api/problem.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
+import { registerFreeze } from './api/routes/freeze.js';
 import { registerHealth } from './api/routes/health.js';
 import { registerIntrospect } from './api/routes/introspect.js';
 import { registerGetLease } from './api/routes/lease-get.js';
+import { registerRenewLease } from './api/routes/lease-renew.js';
+import { registerRetryLease } from './api/routes/lease-retry.js';
 import { registerRevokeLease } from './api/routes/lease-revoke.js';
 import { registerListLeases } from './api/routes/leases-list.js';
 import { registerMetrics } from './api/routes/metrics.js';
+import { registerOAuthToken } from './api/routes/oauth-token.js';
+import { registerRevokeSelector } from './api/routes/revoke-selector.js';
 import { registerRevokeTask } from './api/routes/task-revoke.js';
 import { registerJwks } from './api/routes/well-known.js';
 import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
@@ -66,16 +71,22 @@ export function createApp(
   // credentials
   registerIssueCredential(app);
   registerIntrospect(app);
+  registerOAuthToken(app);
   // leases
   registerListLeases(app);
   registerGetLease(app);
   registerRevokeLease(app);
+  registerRenewLease(app);
+  registerRetryLease(app);
   // tasks
   registerRevokeTask(app);
   // workloads (the kill switch)
   registerListWorkloads(app);
   registerRevokeWorkload(app);
   registerUnblockWorkload(app);
+  // incident response
+  registerRevokeSelector(app);
+  registerFreeze(app);
   // keys, health, metrics
   registerJwks(app);
   registerHealth(app);

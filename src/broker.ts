@@ -1,5 +1,5 @@
 import { isJwtProvider } from '../providers/jwt/create-provider.js';
-import type { Provider } from '../providers/provider.js';
+import { type Provider, ProviderError } from '../providers/provider.js';
 import type { WorkloadConfig } from './config/schema.js';
 import { BrokerError } from './errors.js';
 import type { EventEmitter, EventInput } from './events/types.js';
@@ -8,15 +8,17 @@ import type { OperatorPrincipal, Principal, WorkloadPrincipal } from './identity
 import type { RevokeContext, Revoker, RevokeTally } from './leases/revoker.js';
 import { safeMessage } from './leases/revoker.js';
 import type { HandleSealer } from './leases/sealing.js';
-import type {
-  Claim,
-  Lease,
-  LeaseFilter,
-  LeasePage,
-  LeaseStore,
-  RevokeReason,
-  WorkloadSummary,
+import {
+  type Claim,
+  FINISHED_STATES,
+  type Lease,
+  type LeaseFilter,
+  type LeasePage,
+  type LeaseStore,
+  type RevokeReason,
+  type WorkloadSummary,
 } from './leases/types.js';
+import { globToRegExp } from './lib/glob.js';
 import type { Logger } from './lib/logger.js';
 import type { Metrics } from './metrics.js';
 import type { PolicyEngine } from './policy/engine.js';
@@ -327,6 +329,173 @@ export class Broker {
       default:
         return { lease, state: lease.state };
     }
+  }
+
+  /**
+   * Extends a lease within its policy's `max_ttl` (counted from issuance) where the provider
+   * can: `jwt` reissues the token, PostgreSQL moves `VALID UNTIL`, MySQL and Redis ACL users
+   * carry no expiry of their own so only the broker's deadline moves.
+   */
+  async renewLease(
+    id: string,
+    by: WorkloadPrincipal,
+    ttlSeconds: number | undefined,
+    ctx: RequestContext,
+  ): Promise<{ lease: Lease; credential?: unknown }> {
+    const lease = await this.getLease(id, by);
+    if (lease.state !== 'active')
+      throw new BrokerError('lease_not_active', `lease ${id} is ${lease.state}`);
+    const provider = this.#o.runtime().providers.get(lease.target);
+    if (!provider?.renew) {
+      throw new BrokerError(
+        'not_renewable',
+        `credentials of target ${lease.target} cannot be renewed`,
+      );
+    }
+    const now = await this.#o.store.now();
+    const ttlMs = ttlSeconds === undefined ? lease.expiresAt - lease.createdAt : ttlSeconds * 1000;
+    const expiresAt = Math.min(now + ttlMs, lease.maxExpiresAt);
+    if (expiresAt <= lease.expiresAt) {
+      throw new BrokerError(
+        'ttl_out_of_range',
+        'the lease already reaches its maximum lifetime (max_ttl)',
+      );
+    }
+    const handle = lease.handle === undefined ? {} : this.#o.sealer.open(lease.id, lease.handle);
+    let renewed: Awaited<ReturnType<NonNullable<Provider['renew']>>>;
+    try {
+      renewed = await provider.renew(handle, lease.id, expiresAt);
+    } catch (err) {
+      if (err instanceof ProviderError && err.code === 'not_renewable') {
+        throw new BrokerError(
+          'not_renewable',
+          `this credential of ${lease.target} cannot be renewed`,
+        );
+      }
+      this.#o.logger.warn({ lease_id: id, err: safeMessage(err) }, 'renewal failed');
+      throw new BrokerError(
+        'provider_failed',
+        `target ${lease.target} could not renew the credential`,
+      );
+    }
+    const sealed =
+      renewed.handle === undefined ? undefined : this.#o.sealer.seal(lease.id, renewed.handle);
+    const extended = await this.#o.store.extend(lease.id, expiresAt, sealed);
+    await this.#emit({
+      type: 'lease.renewed',
+      outcome: 'success',
+      request_id: ctx.requestId,
+      workload: extended.workload,
+      subject: extended.subject,
+      issuer: extended.issuer,
+      target: extended.target,
+      provider: extended.provider,
+      lease_id: extended.id,
+      task: extended.task,
+      policy: extended.policy,
+      policy_hash: extended.policyHash,
+      expires_at: new Date(extended.expiresAt).toISOString(),
+      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+    });
+    return renewed.credential === undefined
+      ? { lease: extended }
+      : { lease: extended, credential: renewed.credential };
+  }
+
+  /** Retries a `revoke_failed` lease now. */
+  async retryLease(
+    id: string,
+    by: OperatorPrincipal,
+    ctx: RequestContext,
+  ): Promise<LeaseRevocation> {
+    const lease = await this.getLease(id, by);
+    const request = await this.#o.store.retry(id);
+    if (request.status === 'not_retryable') {
+      throw new BrokerError(
+        'lease_not_retryable',
+        `lease ${id} is ${request.lease.state}, not revoke_failed`,
+      );
+    }
+    return this.#settle(request, lease, this.#revokeContext(by, ctx));
+  }
+
+  /**
+   * Incident response: revokes every live lease matching a selector (target, issuer,
+   * subject glob). Costs a scan of all leases, unlike the per-workload kill switch.
+   */
+  async revokeBySelector(
+    selector: { target?: string; issuer?: string; subject?: string; workload?: string },
+    reason: string,
+    by: OperatorPrincipal,
+    ctx: RequestContext,
+  ): Promise<{ matched: number; revoked: number; revoking: number; failed: number }> {
+    const subject = selector.subject === undefined ? undefined : globToRegExp(selector.subject, '');
+    const ids: string[] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await this.#o.store.list(
+        {
+          ...(selector.workload === undefined ? {} : { workload: selector.workload }),
+          ...(selector.target === undefined ? {} : { target: selector.target }),
+        },
+        500,
+        cursor,
+      );
+      for (const lease of page.leases) {
+        if (FINISHED_STATES.has(lease.state)) continue;
+        if (selector.issuer !== undefined && lease.issuer !== selector.issuer) continue;
+        if (subject && !subject.test(lease.subject)) continue;
+        ids.push(lease.id);
+      }
+      cursor = page.cursor;
+    } while (cursor);
+    const requests = await this.#o.store.requestRevoke(ids, 'selector');
+    const claims = requests.flatMap((r) => (r.status === 'claimed' ? [r.claim] : []));
+    const tally = await this.#o.revoker.execute(
+      claims,
+      this.#revokeContext(by, ctx),
+      this.#o.killSwitchDeadlineMs,
+    );
+    const waiting = requests.filter(
+      (r) => r.status === 'deferred' || r.status === 'in_progress',
+    ).length;
+    const result = {
+      matched: ids.length,
+      revoked: tally.revoked,
+      revoking: tally.pending + waiting,
+      failed: tally.failed,
+    };
+    await this.#emit({
+      type: 'workload.revoked',
+      severity: 'high',
+      outcome: 'success',
+      request_id: ctx.requestId,
+      reason,
+      ...actorOf(by),
+      counts: result,
+      detail: { selector },
+      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+    });
+    return result;
+  }
+
+  /** Emergency stop of all issuance (revocation keeps working). */
+  async setFrozen(
+    frozen: boolean,
+    reason: string,
+    by: OperatorPrincipal,
+    ctx: RequestContext,
+  ): Promise<void> {
+    await this.#o.store.setFrozen(frozen);
+    await this.#emit({
+      type: frozen ? 'issuance.frozen' : 'issuance.unfrozen',
+      severity: frozen ? 'high' : 'medium',
+      outcome: 'success',
+      request_id: ctx.requestId,
+      reason,
+      ...actorOf(by),
+      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+    });
   }
 
   /** Ends a task: revokes the task's leases of one workload. */

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { createServer } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { ApiServices } from './api/context.js';
@@ -51,34 +52,42 @@ program
   .description('Run the broker (production): Redis required')
   .addOption(new Option('-c, --config <file>', 'configuration file').env('JIT_BROKER_CONFIG'))
   .option('--require-aof', 'refuse to start when Redis keeps no append-only file')
-  .action(async (opts: { config?: string; requireAof?: boolean }) => {
-    if (!opts.config) fail(new Error('--config (or JIT_BROKER_CONFIG) is required'));
-    const logger = createLogger();
-    try {
-      const file = opts.config;
-      const config = loadConfigFile(file);
-      const running = await startBroker({
-        config,
-        store: 'redis',
-        logger,
-        requireAof: opts.requireAof === true,
-      });
-      logger.info({ url: running.url }, 'jit-broker serving');
-      onSignals(running, () => {
-        try {
-          running.reload(loadConfigFile(file));
-          logger.info('configuration reloaded');
-        } catch (err) {
-          logger.error(
-            { err: err instanceof Error ? err.message : String(err) },
-            'reload rejected; keeping the old configuration',
-          );
-        }
-      });
-    } catch (err) {
-      fail(err);
-    }
-  });
+  .option(
+    '--allow-provider-modules',
+    'load the code of `provider: module` targets named in the config',
+  )
+  .action(
+    async (opts: { config?: string; requireAof?: boolean; allowProviderModules?: boolean }) => {
+      if (!opts.config) fail(new Error('--config (or JIT_BROKER_CONFIG) is required'));
+      const logger = createLogger();
+      try {
+        const file = opts.config;
+        const config = loadConfigFile(file);
+        const running = await startBroker({
+          config,
+          store: 'redis',
+          logger,
+          requireAof: opts.requireAof === true,
+          allowProviderModules: opts.allowProviderModules === true,
+          baseDir: dirname(resolve(file)),
+        });
+        logger.info({ url: running.url }, 'jit-broker serving');
+        onSignals(running, () => {
+          try {
+            running.reload(loadConfigFile(file));
+            logger.info('configuration reloaded');
+          } catch (err) {
+            logger.error(
+              { err: err instanceof Error ? err.message : String(err) },
+              'reload rejected; keeping the old configuration',
+            );
+          }
+        });
+      } catch (err) {
+        fail(err);
+      }
+    },
+  );
 
 program
   .command('dev')

@@ -9,6 +9,7 @@ import type { BrokerRuntime } from './broker.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
 import { OperatorAuthenticator } from './identity/operators.js';
+import type { ReplayGuard } from './identity/replay-guard.js';
 import { IdentityVerifier } from './identity/verifier.js';
 import { HandleSealer } from './leases/sealing.js';
 import { PolicyEngine } from './policy/engine.js';
@@ -24,6 +25,8 @@ export interface Runtime extends BrokerRuntime {
 export interface RuntimeOptions {
   fetch?: typeof fetch;
   providerContext: ProviderContext;
+  /** One-time `jti` store; shared by all replicas when it is Redis. */
+  replayGuard?: ReplayGuard;
 }
 
 /**

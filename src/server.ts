@@ -1,9 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Cluster, Redis } from 'ioredis';
 import { isJwtProvider } from '../providers/jwt/create-provider.js';
+import { loadProviderModules } from '../providers/module/index.js';
 import type { ProviderContext } from '../providers/provider.js';
 import type { ApiServices } from './api/context.js';
 import { createApp } from './app.js';
@@ -13,11 +16,13 @@ import { EventBus } from './events/bus.js';
 import type { EventSink } from './events/sink.js';
 import { redisStreamSink } from './events/sinks/redis-stream.js';
 import { stdoutSink } from './events/sinks/stdout.js';
+import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identity/replay-guard.js';
 import { MemoryLeaseStore } from './leases/memory-store.js';
 import { Reaper } from './leases/reaper.js';
 import { aofEnabled, createRedisClient, waitReady } from './leases/redis-client.js';
 import { RedisLeaseStore } from './leases/redis-store.js';
 import { Revoker, safeMessage } from './leases/revoker.js';
+import { Sweeper } from './leases/sweeper.js';
 import type { LeaseStore, StoreSettings } from './leases/types.js';
 import type { Logger } from './lib/logger.js';
 import { Metrics } from './metrics.js';
@@ -35,6 +40,10 @@ export interface StartOptions {
   reaper?: boolean;
   /** Refuse to start when Redis keeps no AOF (also `redis.require_aof`). */
   requireAof?: boolean;
+  /** Load `provider: module` targets' code (`serve --allow-provider-modules`). */
+  allowProviderModules?: boolean;
+  /** Relative module paths resolve against this (the config file's folder). */
+  baseDir?: string;
 }
 
 export interface RunningBroker {
@@ -44,6 +53,7 @@ export interface RunningBroker {
   store: LeaseStore;
   events: EventBus;
   reaper: Reaper;
+  sweeper: Sweeper;
   metrics: Metrics;
   runtime(): Runtime;
   /** Swaps policies, workloads, issuers and targets atomically (SIGHUP). */
@@ -61,7 +71,10 @@ export function storeSettings(config: BrokerConfig): StoreSettings {
   };
 }
 
-function providerContext(config: BrokerConfig): ProviderContext {
+function providerContext(
+  config: BrokerConfig,
+  modules?: ProviderContext['modules'],
+): ProviderContext {
   const url = new URL(config.redis.url);
   const own = [
     { host: url.hostname, port: Number(url.port || 6379) },
@@ -72,16 +85,13 @@ function providerContext(config: BrokerConfig): ProviderContext {
     brokerUrl:
       config.server.public_url ?? `${scheme}://${config.server.host}:${config.server.port}`,
     ownRedis: own,
+    ...(modules === undefined ? {} : { modules }),
   };
 }
 
 /** Wires and starts a broker: the shared path of `serve`, `dev` and the integration tests. */
 export async function startBroker(options: StartOptions): Promise<RunningBroker> {
   const { config, logger } = options;
-  let runtime = buildRuntime(config, {
-    providerContext: providerContext(config),
-    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
-  });
   const metrics = new Metrics();
   const settings = storeSettings(config);
 
@@ -110,6 +120,27 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     store = new RedisLeaseStore(redis, config.redis.key_prefix, settings);
   } else {
     store = new MemoryLeaseStore(settings);
+  }
+  const replayGuard: ReplayGuard = redis
+    ? new RedisReplayGuard(redis, config.redis.key_prefix)
+    : new MemoryReplayGuard();
+  const modules = options.allowProviderModules
+    ? await loadProviderModules(
+        config.targets,
+        (path) => pathToFileURL(resolve(options.baseDir ?? process.cwd(), path)).href,
+      )
+    : undefined;
+  const runtimeOptions = (next: BrokerConfig) => ({
+    providerContext: providerContext(next, modules),
+    replayGuard,
+    ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
+  });
+  let runtime: Runtime;
+  try {
+    runtime = buildRuntime(config, runtimeOptions(config));
+  } catch (err) {
+    await store.close();
+    throw err;
   }
 
   const sinks: EventSink[] = [];
@@ -168,7 +199,17 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     intervalMs: config.leases.reaper.interval,
     batch: config.leases.reaper.batch,
   });
-  if (options.reaper !== false) reaper.start();
+  const sweeper = new Sweeper({
+    store,
+    providers: () => runtime.providers,
+    logger,
+    intervalMs: config.leases.sweep_interval,
+    graceMs: config.leases.sweep_grace,
+  });
+  if (options.reaper !== false) {
+    reaper.start();
+    sweeper.start();
+  }
 
   const services: ApiServices = {
     broker,
@@ -226,10 +267,11 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     store,
     events,
     reaper,
+    sweeper,
     metrics,
     runtime: () => runtime,
     reload(next: BrokerConfig) {
-      const built = buildRuntime(next, { providerContext: providerContext(next) });
+      const built = buildRuntime(next, runtimeOptions(next));
       const previous = runtime;
       runtime = built;
       for (const p of previous.providers.values()) void p.close?.();
@@ -239,6 +281,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       );
     },
     async close() {
+      sweeper.stop();
       await reaper.stop();
       if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
       await events.close();

@@ -53,6 +53,16 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
     ceiling: postgresCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
     within,
+    tierAllows(scope, tier) {
+      if (tier !== 'read') return { ok: true };
+      const writer = scope.roles.find((role) => config.roles[role]?.access === 'write');
+      return writer === undefined
+        ? { ok: true }
+        : {
+            ok: false,
+            reason: `group role ${writer} grants write access; workload tier read may not hold it`,
+          };
+    },
 
     async mint(req) {
       // The broker has checked the scope already; a provider still never builds SQL from

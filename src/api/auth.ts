@@ -11,8 +11,12 @@ const MAX_HEADER = 20_000;
 function bearer(c: Context): string {
   const header = c.req.header('authorization');
   if (!header) throw new AuthError('missing_token', 'no bearer token');
-  if (header.length > MAX_HEADER)
-    throw new AuthError('too_large', 'authorization header too large');
+  if (header.length > MAX_HEADER) {
+    // Too large to be ours; the hash still lets a SIEM correlate repeated attempts.
+    throw new AuthError('too_large', 'authorization header too large', {
+      tokenHash: sha256Hex(header),
+    });
+  }
   const match = /^Bearer +(\S+)$/i.exec(header);
   if (!match?.[1]) throw new AuthError('malformed', 'authorization header is not a bearer token');
   return match[1];

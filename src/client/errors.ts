@@ -21,6 +21,12 @@ export interface ProblemReason {
   readonly policy?: string;
 }
 
+/** One schema violation of a 422 `invalid_request`. */
+export interface ProblemFieldError {
+  readonly path: string;
+  readonly message: string;
+}
+
 export interface JitBrokerErrorInit {
   status: number;
   code: JitBrokerErrorCode;
@@ -28,6 +34,7 @@ export interface JitBrokerErrorInit {
   requestId?: string | undefined;
   retryAfter?: number | undefined;
   reasons?: readonly ProblemReason[] | undefined;
+  errors?: readonly ProblemFieldError[] | undefined;
   cause?: unknown;
 }
 
@@ -46,6 +53,8 @@ export class JitBrokerError extends Error {
   readonly retryAfter: number | undefined;
   /** Policy reasons for a 403, when the broker gave them. */
   readonly reasons: readonly ProblemReason[];
+  /** Which fields of the request were invalid, for a 422. */
+  readonly errors: readonly ProblemFieldError[];
 
   constructor(init: JitBrokerErrorInit) {
     const where = init.status === 0 ? '' : `${init.status} `;
@@ -60,6 +69,7 @@ export class JitBrokerError extends Error {
     this.requestId = init.requestId;
     this.retryAfter = init.retryAfter;
     this.reasons = init.reasons ?? [];
+    this.errors = init.errors ?? [];
   }
 }
 

@@ -5,6 +5,7 @@ export {
   isJitBrokerError,
   JitBrokerError,
   type JitBrokerErrorCode,
+  type ProblemFieldError,
   type ProblemReason,
 } from './errors.js';
 export type { RetryOptions } from './lib/transport.js';

@@ -67,11 +67,24 @@ const redisSchema = z
   })
   .strict();
 
+const tokenReviewSchema = z
+  .object({
+    /** Kubernetes API server base URL (`https://kubernetes.default.svc`). */
+    api_server: z.url(),
+    /** The broker's own service-account token (needs `system:auth-delegator`), read per call. */
+    bearer_token_file: z.string().min(1),
+    /** PEM CA bundle for the API server; defaults to the system roots. */
+    ca_file: z.string().min(1).optional(),
+    /** How long a review's answer is reused for the same token. */
+    cache: duration.default(10_000).refine((ms) => ms <= 300_000, 'at most 5m'),
+  })
+  .strict();
+
 export const issuerSchema = z
   .object({
     name,
     profile: z.enum(['oidc', 'kubernetes', 'github-actions', 'spiffe']).default('oidc'),
-    /** Exact `iss` value the tokens carry. */
+    /** Exact `iss` value the tokens carry; for `spiffe`, the trust domain as `spiffe://<td>`. */
     issuer: z.string().min(1),
     /** The audience workload tokens must carry for this broker. */
     audience: z.string().min(1),
@@ -79,15 +92,47 @@ export const issuerSchema = z
     discovery: z.boolean().default(false),
     jwks_uri: z.url().optional(),
     jwks_file: z.string().optional(),
+    /** `spiffe` only: the trust bundle (a JWKS with `use: jwt-svid` keys), file or HTTPS URL. */
+    bundle_file: z.string().min(1).optional(),
+    bundle_url: z.url().optional(),
     algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
     clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
     max_token_age: duration.optional(),
     /** Plain-HTTP discovery/JWKS is refused unless this is set, and then only on loopback. */
     allow_insecure_loopback: z.boolean().default(false),
+    /** PEM CA bundle trusted for this issuer's discovery, JWKS and bundle fetches. */
+    ca_file: z.string().min(1).optional(),
+    /** Sent as `Authorization: Bearer` on key fetches (in-cluster Kubernetes); read per fetch. */
+    bearer_token_file: z.string().min(1).optional(),
+    /** When key refreshes keep failing, cached keys stay usable this long, then the issuer fails closed. */
+    jwks_max_age: duration.default(3_600_000).refine((ms) => ms >= 60_000, 'at least 1m'),
+    /** Each `jti` is accepted once (for issuers that mint a token per request). */
+    one_time_jti: z.boolean().default(false),
+    /** `kubernetes` only: confirm each token with the TokenReview API. */
+    token_review: tokenReviewSchema.optional(),
   })
   .strict()
-  .refine((i) => i.discovery || i.jwks_uri !== undefined || i.jwks_file !== undefined, {
-    message: 'set one of discovery: true, jwks_uri or jwks_file',
+  .superRefine((i, ctx) => {
+    const fail = (message: string, path: string) =>
+      ctx.addIssue({ code: 'custom', message, path: [path] });
+    if (i.profile === 'spiffe') {
+      if ((i.bundle_file === undefined) === (i.bundle_url === undefined)) {
+        fail('a spiffe issuer needs exactly one of bundle_file or bundle_url', 'bundle_file');
+      }
+      if (i.discovery || i.jwks_uri !== undefined || i.jwks_file !== undefined) {
+        fail('a spiffe issuer takes its keys from bundle_file or bundle_url only', 'jwks_uri');
+      }
+    } else {
+      if (!(i.discovery || i.jwks_uri !== undefined || i.jwks_file !== undefined)) {
+        fail('set one of discovery: true, jwks_uri or jwks_file', 'discovery');
+      }
+      if (i.bundle_file !== undefined || i.bundle_url !== undefined) {
+        fail('bundle_file and bundle_url are for spiffe issuers', 'bundle_file');
+      }
+    }
+    if (i.token_review !== undefined && i.profile !== 'kubernetes') {
+      fail('token_review is for kubernetes issuers', 'token_review');
+    }
   });
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 
@@ -242,6 +287,12 @@ const leasesSchema = z
       }),
     /** Deadline of a kill-switch call; what is left is finished by the reaper. */
     kill_switch_deadline: duration.default(10_000),
+    /**
+     * Providers that can list what they created (database roles and users) drop anything
+     * under the broker's prefix with no live lease, older than `sweep_grace`.
+     */
+    sweep_interval: duration.default(300_000),
+    sweep_grace: duration.default(600_000),
   })
   .strict();
 

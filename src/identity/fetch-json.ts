@@ -9,11 +9,25 @@
 export const MAX_DOCUMENT_BYTES = 512 * 1024;
 export const FETCH_TIMEOUT_MS = 5_000;
 
+/** The part of `fetch` the identity layer uses; `trusting-fetch.ts` provides one with a CA. */
+export type FetchLike = (url: URL, init: RequestInit) => Promise<Response>;
+
 export interface FetchPolicy {
-  readonly fetch: typeof fetch;
+  readonly fetch: FetchLike;
   readonly allowInsecureLoopback: boolean;
   readonly maxBytes?: number;
   readonly timeoutMs?: number;
+  /**
+   * Sent as `Authorization: Bearer` (in-cluster Kubernetes). A function, because projected
+   * service-account tokens rotate on disk; never part of an error message.
+   */
+  readonly bearerToken?: (() => string) | undefined;
+}
+
+/** A POST with a JSON body (TokenReview); the body is never part of an error message. */
+export interface JsonPost {
+  readonly method: 'POST';
+  readonly body: unknown;
 }
 
 function isLoopbackHost(hostname: string): boolean {
@@ -64,24 +78,30 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** GETs a JSON object. Throws a plain Error whose message names the URL, never a token. */
+/** GETs (or POSTs for) a JSON object. Throws a plain Error naming the URL, never a token. */
 export async function fetchJson(
   raw: string,
   policy: FetchPolicy,
+  post?: JsonPost,
 ): Promise<Record<string, unknown>> {
   const url = fetchableUrl(raw, policy.allowInsecureLoopback);
   const where = `${url.origin}${url.pathname}`;
+  const headers: Record<string, string> = { accept: 'application/json' };
   let response: Response;
   try {
+    if (policy.bearerToken !== undefined) headers.authorization = `Bearer ${policy.bearerToken()}`;
+    if (post !== undefined) headers['content-type'] = 'application/json';
     response = await policy.fetch(url, {
+      method: post?.method ?? 'GET',
       redirect: 'manual',
-      headers: { accept: 'application/json' },
+      headers,
+      ...(post === undefined ? {} : { body: JSON.stringify(post.body) }),
       signal: AbortSignal.timeout(policy.timeoutMs ?? FETCH_TIMEOUT_MS),
     });
   } catch (cause) {
     throw new Error(`fetching ${where} failed: ${(cause as Error).message}`);
   }
-  if (response.status !== 200) {
+  if (response.status !== 200 && !(post !== undefined && response.status === 201)) {
     await response.body?.cancel();
     throw new Error(`fetching ${where} answered ${response.status} (redirects are not followed)`);
   }

@@ -21,6 +21,10 @@ export class FileKeySource implements KeySource {
     }
   }
 
+  async current(): Promise<number> {
+    return 0;
+  }
+
   async candidates(header: JWSHeaderParameters): Promise<CryptoKey[]> {
     const keys = await this.#keys.match(header);
     if (keys.length === 0) throw new Rejection('unknown_key', 'no key in the JWKS file matches');

@@ -9,10 +9,16 @@ import {
 } from 'jose';
 import { Rejection } from './rejection.js';
 
-/** Where an issuer's verification keys come from: a file, a JWKS URL, or discovery. */
+/** Where an issuer's verification keys come from: a file, a JWKS URL, discovery, a bundle. */
 export interface KeySource {
   /** Keys that may have signed a token with this header; never empty (throws instead). */
   candidates(header: JWSHeaderParameters): Promise<CryptoKey[]>;
+  /**
+   * Refreshes the keys when due and returns the generation of the usable set (it changes
+   * whenever the set's content does); throws a Rejection when no key is usable. Lets a
+   * cached principal be dropped when its issuer's keys change or go stale.
+   */
+  current(): Promise<number>;
 }
 
 const ASYMMETRIC_KTY = new Set(['RSA', 'EC', 'OKP']);
@@ -33,20 +39,45 @@ function isPublicSigningKey(value: unknown): value is JWK {
   );
 }
 
+function keysOf(document: unknown): unknown[] {
+  const keys = (document as { keys?: unknown } | null)?.keys;
+  if (!Array.isArray(keys)) throw new Error('not a JSON Web Key Set (no "keys" array)');
+  return keys;
+}
+
 /** An immutable set of keys, selected by `kid`, `alg` and key type through jose. */
 export class KeySet {
   readonly size: number;
+  /** Equal for two sets holding the same keys. */
+  readonly fingerprint: string;
   readonly #select: LocalJWKSet;
 
   private constructor(keys: JWK[]) {
     this.size = keys.length;
+    this.fingerprint = JSON.stringify(keys.map((k) => JSON.stringify(k)).sort());
     this.#select = createLocalJWKSet({ keys } as JSONWebKeySet);
   }
 
   static fromJwks(document: unknown): KeySet {
-    const keys = (document as { keys?: unknown } | null)?.keys;
-    if (!Array.isArray(keys)) throw new Error('not a JSON Web Key Set (no "keys" array)');
-    return new KeySet(keys.filter(isPublicSigningKey));
+    return new KeySet(keysOf(document).filter(isPublicSigningKey));
+  }
+
+  /**
+   * A SPIFFE trust bundle: only `use: "jwt-svid"` keys verify JWT-SVIDs (JWT-SVID §6);
+   * `x509-svid` entries are CA certificates for another purpose. jose skips any key whose
+   * `use` is not `sig`, so the kept keys are handed over as `sig` keys. A JWT-SVID key must
+   * carry a `kid`, so one without is dropped.
+   */
+  static fromSpiffeBundle(document: unknown): KeySet {
+    const keys: JWK[] = [];
+    for (const entry of keysOf(document)) {
+      if (typeof entry !== 'object' || entry === null) continue;
+      const jwk = entry as Record<string, unknown>;
+      if (jwk.use !== 'jwt-svid' || typeof jwk.kid !== 'string' || jwk.kid === '') continue;
+      const adapted = { ...jwk, use: 'sig' };
+      if (isPublicSigningKey(adapted)) keys.push(adapted);
+    }
+    return new KeySet(keys);
   }
 
   /** Every key that matches; empty when none does. */

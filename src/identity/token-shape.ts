@@ -63,6 +63,13 @@ export function inspectToken(token: string): UnverifiedToken {
   if (Object.hasOwn(header, 'b64')) {
     throw new Rejection('forbidden_header', 'the "b64" header is not accepted');
   }
+  // `cty` announces a nested JWT (RFC 7519 §5.2): the claims would be another token's, whose
+  // issuer never signed for us. `zip` belongs to JWE; neither has a place in a workload token.
+  for (const name of ['cty', 'zip'] as const) {
+    if (Object.hasOwn(header, name)) {
+      throw new Rejection('forbidden_header', `the "${name}" header is not accepted`);
+    }
+  }
   if (typeof header.alg !== 'string') throw new Rejection('malformed', 'no "alg" header');
   // Before any issuer is known: `none` and HMAC never verify a workload token (an HMAC
   // "signed" with a public key is forgeable by anyone who has that key).

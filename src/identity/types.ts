@@ -55,6 +55,8 @@ export type AuthFailureReason =
   | 'jwks_unavailable'
   | 'no_workload'
   | 'replayed'
+  | 'token_review_failed'
+  | 'token_review_refused'
   | 'break_glass_invalid'
   | 'no_role';
 

@@ -1,25 +1,48 @@
 import type { IssuerConfig, WorkloadConfig } from '../config/schema.js';
+import { ExpiringCache } from './expiring-cache.js';
+import type { FetchLike } from './fetch-json.js';
 import { profileFor } from './profiles/index.js';
+import { Rejection } from './rejection.js';
+import type { RemoteKeyTiming } from './remote-key-source.js';
+import type { ReplayGuard } from './replay-guard.js';
+import { sha256Hex } from './token-hash.js';
+import { MAX_TOKEN_BYTES } from './token-shape.js';
 import { issuersByIss, type TrustedIssuer, trustIssuer } from './trusted-issuer.js';
 import { AuthError, type VerifiedIdentity, type WorkloadPrincipal } from './types.js';
-import { verifyJwt } from './verify-jwt.js';
+import { verifyToken } from './verify-jwt.js';
 import { WorkloadMapping } from './workloads.js';
 
 export interface IdentityVerifierOptions {
-  fetch?: typeof fetch;
+  fetch?: FetchLike;
   /** Milliseconds since the epoch. */
   now?: () => number;
+  /** Required when an issuer sets `one_time_jti`; shared by replicas in production (Redis). */
+  replayGuard?: ReplayGuard;
+  /** Verified principals kept for reuse; 0 turns the cache off. */
+  principalCacheSize?: number;
+  timing?: RemoteKeyTiming;
+}
+
+export const DEFAULT_PRINCIPAL_CACHE_SIZE = 10_000;
+
+interface CachedPrincipal {
+  readonly identity: VerifiedIdentity;
+  readonly issuer: TrustedIssuer;
+  readonly keyGeneration: number;
 }
 
 /**
- * Authenticates workloads. Built from config once (and again on reload); construction
- * throws TypeError for issuers it cannot verify safely (unsupported profile, bad URL,
- * unreadable JWKS file), so a bad config stops the start instead of failing per request.
+ * Authenticates workloads. Built from config once (and again on reload, which is what
+ * empties its principal cache); construction throws TypeError for issuers it cannot verify
+ * safely (bad URL, unreadable key file, one-time `jti` without a replay guard), so a bad
+ * config stops the start instead of failing per request.
  */
 export class IdentityVerifier {
   readonly #issuers: ReadonlyMap<string, TrustedIssuer>;
   readonly #workloads: WorkloadMapping;
   readonly #now: () => number;
+  readonly #replayGuard: ReplayGuard | undefined;
+  readonly #principals: ExpiringCache<CachedPrincipal>;
 
   constructor(
     issuers: readonly IssuerConfig[],
@@ -27,16 +50,43 @@ export class IdentityVerifier {
     options: IdentityVerifierOptions = {},
   ) {
     this.#now = options.now ?? (() => Date.now());
-    const keyOptions = { fetch: options.fetch ?? globalThis.fetch, now: this.#now };
+    const keyOptions = {
+      fetch: options.fetch ?? globalThis.fetch,
+      now: this.#now,
+      ...(options.timing === undefined ? {} : { timing: options.timing }),
+    };
     this.#issuers = issuersByIss(
       issuers.map((issuer) => trustIssuer(issuer, profileFor(issuer.profile), keyOptions)),
+    );
+    this.#replayGuard = options.replayGuard;
+    const unguarded = issuers.find((issuer) => issuer.one_time_jti);
+    if (unguarded !== undefined && this.#replayGuard === undefined) {
+      throw new TypeError(`issuer ${unguarded.name}: one_time_jti needs a replay guard (Redis)`);
+    }
+    this.#principals = new ExpiringCache(
+      options.principalCacheSize ?? DEFAULT_PRINCIPAL_CACHE_SIZE,
     );
     this.#workloads = new WorkloadMapping(workloads);
   }
 
-  /** Verifies a workload token against its issuer's rules; says nothing about workloads. */
-  verify(token: string): Promise<VerifiedIdentity> {
-    return verifyJwt(token, this.#issuers, this.#now);
+  /**
+   * Verifies a workload token against its issuer's rules; says nothing about workloads.
+   * A token seen before is taken from the principal cache (no signature check) only while
+   * its issuer's keys are unchanged and usable; the one-time `jti` and TokenReview checks
+   * run on every call, cached or not.
+   */
+  async verify(token: string): Promise<VerifiedIdentity> {
+    const tokenHash = sha256Hex(token);
+    const now = this.#now();
+    const cached =
+      token.length > MAX_TOKEN_BYTES ? undefined : this.#principals.get(tokenHash, now);
+    const verified =
+      cached !== undefined && (await this.#keysUnchanged(cached))
+        ? cached
+        : await verifyToken(token, this.#issuers, this.#now);
+    await this.#confirm(token, verified);
+    if (verified !== cached) this.#principals.set(tokenHash, verified, reuseUntil(verified), now);
+    return verified.identity;
   }
 
   async authenticateWorkload(token: string): Promise<WorkloadPrincipal> {
@@ -51,4 +101,45 @@ export class IdentityVerifier {
     }
     return { kind: 'workload', workload, identity };
   }
+
+  /** Also the freshness check: keys past their maximum age refuse cached principals too. */
+  async #keysUnchanged(cached: CachedPrincipal): Promise<boolean> {
+    try {
+      return (await cached.issuer.keys.current()) === cached.keyGeneration;
+    } catch (err) {
+      if (err instanceof Rejection) throw this.#refusal(err, cached.identity);
+      throw err;
+    }
+  }
+
+  async #confirm(token: string, { identity, issuer }: CachedPrincipal): Promise<void> {
+    try {
+      if (issuer.oneTimeJti) {
+        const jti = identity.claims.jti as string;
+        const until = identity.expiresAt + issuer.clockToleranceMs;
+        if (!(await this.#replayGuard?.claimOnce(identity.iss, jti, until))) {
+          throw new Rejection('replayed', 'the token was already used once');
+        }
+      }
+      await issuer.tokenReview?.confirm(token, identity.tokenHash, identity.subject);
+    } catch (err) {
+      if (err instanceof Rejection) throw this.#refusal(err, identity);
+      throw err;
+    }
+  }
+
+  #refusal(err: Rejection, identity: VerifiedIdentity): AuthError {
+    return new AuthError(err.reason, err.message, {
+      tokenHash: identity.tokenHash,
+      issuer: identity.issuer,
+      subject: identity.subject,
+    });
+  }
+}
+
+/** Until `exp`, and never past the issuer's `max_token_age`. */
+function reuseUntil({ identity, issuer }: CachedPrincipal): number {
+  const iat = identity.claims.iat;
+  if (issuer.maxTokenAgeMs === undefined || typeof iat !== 'number') return identity.expiresAt;
+  return Math.min(identity.expiresAt, iat * 1000 + issuer.maxTokenAgeMs);
 }

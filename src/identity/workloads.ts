@@ -11,12 +11,26 @@ interface CompiledWorkload {
 }
 
 /**
+ * A claim by name, or, when no claim has that exact name, by a `/`-separated path into
+ * nested objects (`kubernetes.io/pod/name`), own properties only.
+ */
+function claimAt(claims: VerifiedIdentity['claims'], name: string): unknown {
+  if (Object.hasOwn(claims, name)) return claims[name];
+  let value: unknown = claims;
+  for (const step of name.split('/')) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+    if (!Object.hasOwn(value, step)) return undefined;
+    value = (value as Record<string, unknown>)[step];
+  }
+  return value;
+}
+
+/**
  * Only strings and numbers compare; an object, array or boolean claim never matches, so
  * `["a"]` cannot pass for `"a"` through string coercion.
  */
 function claimText(claims: VerifiedIdentity['claims'], name: string): string | undefined {
-  if (!Object.hasOwn(claims, name)) return undefined;
-  const value = claims[name];
+  const value = claimAt(claims, name);
   if (typeof value === 'string') return value;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;

@@ -178,7 +178,8 @@ export class MemoryLeaseStore implements LeaseStore {
     if (onlyFailed && lease.state !== 'revoke_failed')
       return { status: 'not_retryable', lease: structuredClone(lease) };
     if (lease.state === 'pending' && lease.handle === undefined) {
-      entry.pendingReason ??= reason;
+      // The kill switch relies on its epoch for mints in flight (see the Redis scripts).
+      if (reason !== 'workload_revoked') entry.pendingReason ??= reason;
       return { status: 'deferred', lease: structuredClone(lease) };
     }
     if (lease.state === 'revoking' && (entry.claimUntil ?? 0) > this.#clock()) {
@@ -203,6 +204,7 @@ export class MemoryLeaseStore implements LeaseStore {
     if (options.block) meta.blocked = options.reason || 'blocked';
     this.#meta.set(workload, meta);
     const out: WorkloadRevocation = { claims: [], deferred: 0, inProgress: 0, epoch };
+    for (const entry of this.#live(workload)) entry.due = Math.min(entry.due ?? epoch, epoch);
     for (const entry of this.#live(workload)) {
       const r = this.#request(entry.lease.id, 'workload_revoked', false);
       if (r.status === 'claimed') out.claims.push(r.claim);
@@ -272,12 +274,16 @@ export class MemoryLeaseStore implements LeaseStore {
       .filter((e) => (e.due ?? Number.POSITIVE_INFINITY) <= now)
       .sort((a, b) => (a.due ?? 0) - (b.due ?? 0))
       .slice(0, limit);
+    const epoch = this.#meta.get(workload)?.revokedBefore ?? -1;
     for (const entry of due) {
       const { lease } = entry;
+      const killed = lease.createdAt <= epoch;
       let reason: RevokeReason | undefined;
-      if (lease.state === 'pending') reason = entry.pendingReason ?? 'pending_timeout';
-      else if (lease.state === 'active') {
+      if (lease.state === 'pending') {
+        reason = entry.pendingReason ?? (killed ? 'workload_revoked' : 'pending_timeout');
+      } else if (lease.state === 'active') {
         if (now >= lease.expiresAt) reason = 'expired';
+        else if (killed) reason = 'workload_revoked';
         else entry.due = lease.expiresAt;
       } else if (lease.state === 'revoking' || lease.state === 'revoke_failed') {
         reason = lease.revokeReason ?? 'activation_failed';
@@ -285,6 +291,19 @@ export class MemoryLeaseStore implements LeaseStore {
       if (reason) claims.push(this.#claim(entry, reason));
     }
     return claims;
+  }
+
+  async extend(id: string, expiresAt: number, sealedHandle?: string): Promise<Lease> {
+    const entry = this.#entry(id);
+    if (!entry) throw new BrokerError('lease_not_found', `no lease ${id}`);
+    const { lease } = entry;
+    if (lease.state !== 'active' || this.#clock() >= lease.expiresAt) {
+      throw new BrokerError('lease_not_active', 'only an active lease can be renewed');
+    }
+    lease.expiresAt = Math.min(Math.round(expiresAt), lease.maxExpiresAt);
+    if (sealedHandle !== undefined) lease.handle = sealedHandle;
+    entry.due = lease.expiresAt;
+    return structuredClone(lease);
   }
 
   async retry(id: string): Promise<RevokeRequest> {

@@ -42,6 +42,9 @@ export class Reaper {
       this.#running = this.tick()
         .then((busy) => this.#schedule(busy ? 0 : this.#o.intervalMs))
         .catch((err: unknown) => {
+          // A pass cut short (Redis gone) may have taken a workload's due hint without
+          // claiming its leases: rebuild the hints on the first pass that gets through.
+          this.#lastRepair = 0;
           this.#o.logger.warn(
             { err: err instanceof Error ? err.message : String(err) },
             'reaper pass failed',

@@ -52,28 +52,41 @@ function auth(url: string): { username?: string; password?: string } {
   };
 }
 
-/** Waits until the client is ready, or fails after `timeoutMs`. */
+/** Waits until the client is ready, or fails after `timeoutMs` naming the last error seen. */
 export async function waitReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
+    let lastError = '';
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`Redis not reachable within ${timeoutMs} ms`));
+      const cause = lastError === '' ? '' : ` (last error: ${lastError})`;
+      reject(new Error(`Redis not reachable within ${timeoutMs} ms${cause}`));
     }, timeoutMs);
     const onReady = () => {
       cleanup();
       resolve();
     };
+    const onError = (err: Error) => {
+      lastError = err.message;
+    };
     const cleanup = () => {
       clearTimeout(timer);
       client.off('ready', onReady);
+      client.off('error', onError);
     };
     client.on('ready', onReady);
+    client.on('error', onError);
   });
 }
 
-/** Whether Redis keeps an append-only file (leases survive a Redis restart only then). */
+/**
+ * Whether Redis keeps an append-only file (leases survive a Redis restart only then). On a
+ * Cluster every master must: a keyless INFO would ask one node at random, and each master
+ * holds the leases of its own slots.
+ */
 export async function aofEnabled(client: Redis | Cluster): Promise<boolean> {
-  const info = await client.info('persistence');
-  return /aof_enabled:1/.test(info);
+  const nodes = client instanceof Cluster ? client.nodes('master') : [client];
+  if (nodes.length === 0) return false;
+  const infos = await Promise.all(nodes.map((node) => node.info('persistence')));
+  return infos.every((info) => /aof_enabled:1/.test(info));
 }

@@ -38,6 +38,7 @@ const SCRIPTS = {
   requestRevoke: new Script(lua.REQUEST_REVOKE),
   finish: new Script(lua.FINISH),
   dueIds: new Script(lua.DUE_IDS),
+  extend: new Script(lua.EXTEND),
   claimDue: new Script(lua.CLAIM_DUE),
   revokeWorkload: new Script(lua.REVOKE_WORKLOAD),
   hintDue: new Script(lua.HINT_DUE),
@@ -289,6 +290,7 @@ export class RedisLeaseStore implements LeaseStore {
       [k.meta(workload), k.due(workload)],
       [options.block ? '1' : '0', options.reason || 'blocked'],
     )) as [string, string[]];
+    if (ids.length > 0) await this.#hint(workload, epoch);
     return { epoch: Number(epoch), ...(await this.#claimAll(ids)) };
   }
 
@@ -359,7 +361,7 @@ export class RedisLeaseStore implements LeaseStore {
     });
     const [next, claimed] = (await this.#eval(
       SCRIPTS.claimDue,
-      [k.due(workload), ...ids.map((id) => k.lease(workload, id))],
+      [k.due(workload), k.meta(workload), ...ids.map((id) => k.lease(workload, id))],
       args,
     )) as [string, string[][]];
     await this.#hint(workload, next);
@@ -368,6 +370,20 @@ export class RedisLeaseStore implements LeaseStore {
       const lease = decodeLease(fields);
       return { lease, token: byId.get(lease.id) ?? '', reason: lease.revokeReason ?? 'expired' };
     });
+  }
+
+  async extend(id: string, expiresAt: number, sealedHandle?: string): Promise<Lease> {
+    const w = await this.#owner(id);
+    if (w === null) throw new BrokerError('lease_not_found', `no lease ${id}`);
+    const reply = (await this.#eval(
+      SCRIPTS.extend,
+      [this.#keys.lease(w, id), this.#keys.due(w)],
+      [id, Math.round(expiresAt), sealedHandle ?? ''],
+    )) as [string, string[]?];
+    if (reply[0] === 'missing') throw new BrokerError('lease_not_found', `no lease ${id}`);
+    if (reply[0] !== 'ok')
+      throw new BrokerError('lease_not_active', 'only an active lease can be renewed');
+    return decodeLease(reply[1] ?? []);
   }
 
   async retry(id: string): Promise<RevokeRequest> {

@@ -93,7 +93,9 @@ for i = 2, #KEYS do
     elseif only_failed and state ~= 'revoke_failed' then
       status = 'not_retryable'
     elseif state == 'pending' and not f[3] then
-      redis.call('HSETNX', key, 'pending_reason', reason)
+      -- A kill switch relies on its epoch for mints in flight (activation and the reaper
+      -- both check it), so only other revocations are recorded on the lease.
+      if reason ~= 'workload_revoked' then redis.call('HSETNX', key, 'pending_reason', reason) end
       status = 'deferred'
     elseif state == 'revoking' and f[2] and tonumber(f[2]) > NOW then
       status = 'in_progress'
@@ -127,6 +129,9 @@ if ARGV[3] == '1' then
   redis.call('SREM', KEYS[4], ARGV[1])
   redis.call('ZADD', KEYS[3], num(NOW), ARGV[1])
   redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', num(NOW - tonumber(ARGV[8])))
+  -- Every entry is at most this old once the newest one is, so the whole index expires
+  -- with it when no later finish comes along to prune it.
+  redis.call('PEXPIRE', KEYS[3], ARGV[8])
   redis.call('PEXPIRE', KEYS[1], ARGV[8])
   return {final, '', redis.call('HGETALL', KEYS[1])}
 end
@@ -148,31 +153,51 @@ redis.call('ZADD', KEYS[2], num(due), ARGV[1])
 return {transition, num(due), redis.call('HGETALL', KEYS[1])}
 `;
 
+/** KEYS: lease, due. ARGV: id, expiresAt, sealedHandle ('' = keep). */
+export const EXTEND = `${PRELUDE}
+if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+local f = redis.call('HMGET', KEYS[1], 'state', 'max_expires_at', 'expires_at')
+if f[1] ~= 'active' or NOW >= tonumber(f[3]) then return {'not_active'} end
+local expires = math.min(tonumber(ARGV[2]), tonumber(f[2]))
+redis.call('HSET', KEYS[1], 'expires_at', num(expires))
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'handle', ARGV[3]) end
+redis.call('ZADD', KEYS[2], num(expires), ARGV[1])
+return {'ok', redis.call('HGETALL', KEYS[1])}
+`;
+
 /** KEYS: due. ARGV: limit. Ids whose due time has come. */
 export const DUE_IDS = `${PRELUDE}
 return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', num(NOW), 'LIMIT', 0, tonumber(ARGV[1]))
 `;
 
-/** KEYS: due, lease1..leaseN. ARGV: claimTimeout, id1, token1, … Claims the due ones. */
+/**
+ * KEYS: due, meta, lease1..leaseN. ARGV: claimTimeout, id1, token1, … Claims the due ones.
+ * A lease created before the workload's kill-switch epoch is claimed as `workload_revoked`
+ * even when its expiry is far: the kill switch finishes even if its caller died midway.
+ */
 export const CLAIM_DUE = `${PRELUDE}
 local out = {}
 local timeout = tonumber(ARGV[1])
-for i = 2, #KEYS do
+local epoch = tonumber(redis.call('HGET', KEYS[2], 'revoked_before') or '-1')
+for i = 3, #KEYS do
   local key = KEYS[i]
-  local id = ARGV[2 + (i - 2) * 2]
-  local token = ARGV[3 + (i - 2) * 2]
+  local id = ARGV[2 + (i - 3) * 2]
+  local token = ARGV[3 + (i - 3) * 2]
   local score = redis.call('ZSCORE', KEYS[1], id)
   if score and tonumber(score) <= NOW then
     if redis.call('EXISTS', key) == 0 then
       redis.call('ZREM', KEYS[1], id)
     else
-      local f = redis.call('HMGET', key, 'state', 'expires_at', 'pending_reason', 'revoke_reason')
+      local f = redis.call('HMGET', key, 'state', 'expires_at', 'pending_reason', 'revoke_reason', 'created_at')
       local state = f[1]
+      local killed = tonumber(f[5]) <= epoch
       local reason = nil
       if state == 'pending' then
-        reason = f[3] or 'pending_timeout'
+        reason = f[3] or (killed and 'workload_revoked') or 'pending_timeout'
       elseif state == 'active' then
-        if NOW >= tonumber(f[2]) then reason = 'expired' else redis.call('ZADD', KEYS[1], f[2], id) end
+        if NOW >= tonumber(f[2]) then reason = 'expired'
+        elseif killed then reason = 'workload_revoked'
+        else redis.call('ZADD', KEYS[1], f[2], id) end
       elseif state == 'revoking' or state == 'revoke_failed' then
         reason = f[4] or 'activation_failed'
       else
@@ -189,11 +214,23 @@ local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return {first[2] or '', out}
 `;
 
-/** KEYS: meta, due. ARGV: block ('1'/'0'), reason. Sets the kill-switch epoch. */
+/**
+ * KEYS: meta, due. ARGV: block ('1'/'0'), reason. Sets the kill-switch epoch and makes every
+ * live lease due now, so the reaper finishes the job if the caller dies before claiming.
+ */
 export const REVOKE_WORKLOAD = `${PRELUDE}
 redis.call('HSET', KEYS[1], 'revoked_before', num(NOW))
 if ARGV[1] == '1' then redis.call('HSET', KEYS[1], 'blocked', ARGV[2]) end
-return {num(NOW), redis.call('ZRANGE', KEYS[2], 0, -1)}
+local ids = redis.call('ZRANGE', KEYS[2], 0, -1)
+for i = 1, #ids, 500 do
+  local args = {}
+  for j = i, math.min(i + 499, #ids) do
+    args[#args + 1] = num(NOW)
+    args[#args + 1] = ids[j]
+  end
+  redis.call('ZADD', KEYS[2], 'LT', unpack(args))
+end
+return {num(NOW), ids}
 `;
 
 /** KEYS: hint. ARGV: limit. Workloads with leases due now. */

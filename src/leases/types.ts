@@ -182,6 +182,11 @@ export interface LeaseStore {
   dueWorkloads(limit: number): Promise<string[]>;
   /** Claims the due leases of one workload: expired, crashed mints, retries. */
   claimDue(workload: string, limit: number): Promise<Claim[]>;
+  /**
+   * Moves an active lease's expiry to `expiresAt` (never past `maxExpiresAt`) and, when the
+   * provider reissued, stores the new sealed handle. Throws `lease_not_active`.
+   */
+  extend(id: string, expiresAt: number, sealedHandle?: string): Promise<Lease>;
   /** Claims a `revoke_failed` lease for an immediate retry. */
   retry(id: string): Promise<RevokeRequest>;
   /** Rebuilds the due hint from every known workload (belt and braces for lost hints). */

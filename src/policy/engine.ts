@@ -111,6 +111,11 @@ export class PolicyEngine {
         reasons.push(reason('scope_exceeds_ceiling', within.reason));
         continue;
       }
+      const tier = provider.tierAllows?.(scope.data, req.workload.tier);
+      if (tier && !tier.ok) {
+        reasons.push(reason('tier_exceeded', tier.reason));
+        continue;
+      }
       const ttlMs = req.ttlMs ?? config.default_ttl;
       if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > config.max_ttl) {
         reasons.push(

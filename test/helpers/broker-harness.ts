@@ -57,6 +57,8 @@ export interface HarnessOptions {
   store?: 'memory' | 'redis';
   listen?: boolean;
   reaper?: boolean;
+  /** Load `provider: module` targets (test fixtures). */
+  allowProviderModules?: boolean;
   /** Patch the generated config (workloads, policies, targets, leases…). */
   configure?: (raw: Record<string, unknown>) => void;
 }
@@ -169,6 +171,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     eventsOut: events,
     listen: options.listen ?? false,
     reaper: options.reaper ?? true,
+    allowProviderModules: options.allowProviderModules ?? false,
   });
 
   const sign = (

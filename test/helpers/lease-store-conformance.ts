@@ -181,9 +181,10 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
     });
 
     test('two reapers never claim the same lease', async () => {
-      const input = newLease({ ttlMs: 100 });
+      // Long enough that every lease is active before it expires, even on a loaded machine.
+      const input = newLease({ ttlMs: 1_000 });
       await Promise.all(Array.from({ length: 30 }, () => activeLease(store, input)));
-      await sleep(200);
+      await sleep(1_100);
       const [a, b] = await Promise.all([
         store.claimDue(input.workload, 100),
         store.claimDue(input.workload, 100),
@@ -237,6 +238,36 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       expect((await store.finish(retried.claim, { ok: true })).lease.state).toBe('revoked');
       const other = await activeLease(store);
       expect((await store.retry(other.id)).status).toBe('not_retryable');
+    });
+
+    test('extends an active lease up to its max expiry, and nothing else', async () => {
+      const lease = await activeLease(store, { ttlMs: 1_000, maxTtlMs: 5_000 });
+      const longer = await store.extend(lease.id, lease.createdAt + 3_000, 'new-handle');
+      expect(longer.expiresAt).toBe(lease.createdAt + 3_000);
+      expect(longer.handle).toBe('new-handle');
+      const capped = await store.extend(lease.id, lease.createdAt + 60_000);
+      expect(capped.expiresAt).toBe(lease.maxExpiresAt);
+      expect(capped.handle).toBe('new-handle');
+      const [r] = await store.requestRevoke([lease.id], 'owner');
+      if (r?.status !== 'claimed') throw new Error('not claimed');
+      await store.finish(r.claim, { ok: true });
+      await expect(store.extend(lease.id, lease.createdAt + 4_000)).rejects.toMatchObject({
+        code: 'lease_not_active',
+      });
+      const pending = await store.create(newLease());
+      await expect(store.extend(pending.id, pending.createdAt + 4_000)).rejects.toMatchObject({
+        code: 'lease_not_active',
+      });
+      await expect(store.extend('lse_00000000000000000000000000', 1)).rejects.toMatchObject({
+        code: 'lease_not_found',
+      });
+    });
+
+    test('an extended lease is not reaped at its old expiry', async () => {
+      const lease = await activeLease(store, { ttlMs: 150, maxTtlMs: 10_000 });
+      await store.extend(lease.id, lease.createdAt + 5_000);
+      await sleep(250);
+      expect(await store.claimDue(lease.workload, 10)).toEqual([]);
     });
 
     test('task index lists live leases of a task and forgets finished ones', async () => {

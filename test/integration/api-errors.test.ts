@@ -14,7 +14,9 @@ describe('bad input gets a specific problem, an event, and never a credential', 
   let agent: string;
 
   beforeAll(async () => {
-    h = await startHarness({ configure: (raw) => Object.assign(raw.server as object, { body_limit: 4096 }) });
+    h = await startHarness({
+      configure: (raw) => Object.assign(raw.server as object, { body_limit: 4096 }),
+    });
     agent = await h.workloadToken('spiffe://test/agent-a');
   });
   afterAll(async () => {
@@ -33,7 +35,12 @@ describe('bad input gets a specific problem, an event, and never a credential', 
     expect(res.status).not.toBe(201);
     expect(text).not.toContain('"credential"');
     expect(res.headers.get('content-type')).toBe('application/problem+json');
-    const problem = JSON.parse(text) as { code: string; status: number; request_id: string; detail: string };
+    const problem = JSON.parse(text) as {
+      code: string;
+      status: number;
+      request_id: string;
+      detail: string;
+    };
     expect(problem.status).toBe(res.status);
     expect(problem.request_id).toMatch(/^req_/);
     expect(res.headers.get('x-request-id')).toBe(problem.request_id);
@@ -42,28 +49,81 @@ describe('bad input gets a specific problem, an event, and never a credential', 
 
   const deniedEvent = async (requestId: string) =>
     (await h.flushedEvents()).find(
-      (e) => e.request_id === requestId && (e.type === 'credential.denied' || e.type === 'auth.failed'),
+      (e) =>
+        e.request_id === requestId && (e.type === 'credential.denied' || e.type === 'auth.failed'),
     );
 
   it.each([
     ['malformed JSON', undefined, '{"target": "tickets",', 422, 'invalid_json', false],
     ['unknown target', { ...VALID, target: 'nope' }, undefined, 404, 'target_unknown', true],
-    ['scope outside the ceiling', { ...VALID, scope: { scopes: ['tickets:delete'] } }, undefined, 403, 'scope_exceeds_ceiling', true],
-    ['scope of the wrong shape', { ...VALID, scope: { repositories: ['x'] } }, undefined, 422, 'scope_invalid', true],
+    [
+      'scope outside the ceiling',
+      { ...VALID, scope: { scopes: ['tickets:delete'] } },
+      undefined,
+      403,
+      'scope_exceeds_ceiling',
+      true,
+    ],
+    [
+      'scope of the wrong shape',
+      { ...VALID, scope: { repositories: ['x'] } },
+      undefined,
+      422,
+      'scope_invalid',
+      true,
+    ],
     ['TTL above max_ttl', { ...VALID, ttl: 3600 }, undefined, 422, 'ttl_out_of_range', true],
     ['TTL of zero', { ...VALID, ttl: 0 }, undefined, 422, 'invalid_request', false],
-    ['missing task', { target: 'tickets', scope: VALID.scope }, undefined, 422, 'invalid_request', false],
-    ['task without intent', { ...VALID, task: { id: 'x' } }, undefined, 422, 'invalid_request', false],
-    ['task id with control characters', { ...VALID, task: { id: 'a\nb', intent: 'triage' } }, undefined, 422, 'invalid_request', false],
-    ['intent not allowed', { ...VALID, task: { id: 't', intent: 'deploy' } }, undefined, 403, 'intent_not_allowed', true],
+    [
+      'missing task',
+      { target: 'tickets', scope: VALID.scope },
+      undefined,
+      422,
+      'invalid_request',
+      false,
+    ],
+    [
+      'task without intent',
+      { ...VALID, task: { id: 'x' } },
+      undefined,
+      422,
+      'invalid_request',
+      false,
+    ],
+    [
+      'task id with control characters',
+      { ...VALID, task: { id: 'a\nb', intent: 'triage' } },
+      undefined,
+      422,
+      'invalid_request',
+      false,
+    ],
+    [
+      'intent not allowed',
+      { ...VALID, task: { id: 't', intent: 'deploy' } },
+      undefined,
+      403,
+      'intent_not_allowed',
+      true,
+    ],
     ['unknown field', { ...VALID, admin: true }, undefined, 422, 'invalid_request', false],
-    ['oversized body', { ...VALID, task: { ...VALID.task, context: { pad: 'x'.repeat(5000) } } }, undefined, 413, 'payload_too_large', false],
+    [
+      'oversized body',
+      { ...VALID, task: { ...VALID.task, context: { pad: 'x'.repeat(5000) } } },
+      undefined,
+      413,
+      'payload_too_large',
+      false,
+    ],
   ] as const)('%s', async (_name, body, raw, status, code, expectEvent) => {
     const res = await post(body, agent, raw);
     expect(res.status).toBe(status);
     expect(res.problem.code).toBe(code);
     if (expectEvent) {
-      expect(await deniedEvent(res.problem.request_id)).toMatchObject({ type: 'credential.denied', reason: code });
+      expect(await deniedEvent(res.problem.request_id)).toMatchObject({
+        type: 'credential.denied',
+        reason: code,
+      });
     }
   });
 
@@ -72,11 +132,18 @@ describe('bad input gets a specific problem, an event, and never a credential', 
     expect(res.status).toBe(401);
     expect(res.problem.code).toBe('unauthenticated');
     expect(res.headers.get('www-authenticate')).toBe('Bearer');
-    expect(await deniedEvent(res.problem.request_id)).toMatchObject({ type: 'auth.failed', reason: 'missing_token' });
+    expect(await deniedEvent(res.problem.request_id)).toMatchObject({
+      type: 'auth.failed',
+      reason: 'missing_token',
+    });
   });
 
   it('expired token: 401 invalid_token, event carries the token hash and not the token', async () => {
-    const expired = await h.workloadToken('spiffe://test/agent-a', {}, { expiresIn: Math.floor(Date.now() / 1000) - 120 });
+    const expired = await h.workloadToken(
+      'spiffe://test/agent-a',
+      {},
+      { expiresIn: Math.floor(Date.now() / 1000) - 120 },
+    );
     const res = await post(VALID, expired);
     expect(res.status).toBe(401);
     expect(res.problem.code).toBe('invalid_token');
@@ -127,7 +194,11 @@ describe('bad input gets a specific problem, an event, and never a credential', 
     });
     expect(asWorkload.status).toBe(401);
     const viewer = await h.operatorToken(['viewer']);
-    const asViewer = await h.request('/v1/workloads/agent-a/revoke', { method: 'POST', token: viewer, json: { reason: 'x' } });
+    const asViewer = await h.request('/v1/workloads/agent-a/revoke', {
+      method: 'POST',
+      token: viewer,
+      json: { reason: 'x' },
+    });
     expect(asViewer.status).toBe(403);
     expect(await asViewer.json()).toMatchObject({ code: 'forbidden' });
     const noRoles = await h.operatorToken([]);
@@ -151,11 +222,18 @@ describe('bad input gets a specific problem, an event, and never a credential', 
 
   it('a blocked workload is refused with 403 and an event', async () => {
     const revoker = await h.operatorToken(['admin']);
-    await h.request('/v1/workloads/agent-b/revoke', { method: 'POST', token: revoker, json: { reason: 't', block: true } });
+    await h.request('/v1/workloads/agent-b/revoke', {
+      method: 'POST',
+      token: revoker,
+      json: { reason: 't', block: true },
+    });
     const res = await post(VALID, await h.workloadToken('spiffe://test/agent-b'));
     expect(res.status).toBe(403);
     expect(res.problem.code).toBe('workload_blocked');
-    expect(await deniedEvent(res.problem.request_id)).toMatchObject({ type: 'credential.denied', reason: 'workload_blocked' });
+    expect(await deniedEvent(res.problem.request_id)).toMatchObject({
+      type: 'credential.denied',
+      reason: 'workload_blocked',
+    });
   });
 
   it('break-glass use works and is a critical event; a wrong one is refused', async () => {

@@ -14,11 +14,19 @@ describe('openapi.yaml', () => {
 
   it('documents every route with its errors as problem+json', () => {
     const paths = Object.keys(generated.paths ?? {});
-    for (const path of ['/v1/credentials', '/v1/leases/{id}', '/v1/tasks/{task_id}/revoke', '/v1/workloads/{id}/revoke', '/v1/introspect']) {
+    for (const path of [
+      '/v1/credentials',
+      '/v1/leases/{id}',
+      '/v1/tasks/{task_id}/revoke',
+      '/v1/workloads/{id}/revoke',
+      '/v1/introspect',
+    ]) {
       expect(paths).toContain(path);
     }
     const issue = generated.paths?.['/v1/credentials']?.post;
-    expect(Object.keys(issue?.responses ?? {})).toEqual(expect.arrayContaining(['201', '401', '403', '422', '503']));
+    expect(Object.keys(issue?.responses ?? {})).toEqual(
+      expect.arrayContaining(['201', '401', '403', '422', '503']),
+    );
     expect(JSON.stringify(issue?.responses?.['401'])).toContain('application/problem+json');
   });
 });

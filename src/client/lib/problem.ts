@@ -1,4 +1,9 @@
-import { JitBrokerError, type JitBrokerErrorCode, type ProblemReason } from '../errors.js';
+import {
+  JitBrokerError,
+  type JitBrokerErrorCode,
+  type ProblemFieldError,
+  type ProblemReason,
+} from '../errors.js';
 
 const MAX_DETAIL = 500;
 
@@ -17,6 +22,15 @@ function reasonsOf(value: unknown): ProblemReason[] | undefined {
     });
   }
   return reasons;
+}
+
+function fieldErrorsOf(value: unknown): ProblemFieldError[] | undefined {
+  if (!Array.isArray(value)) return undefined;
+  return value.flatMap((e) =>
+    isRecord(e) && typeof e.path === 'string' && typeof e.message === 'string'
+      ? [{ path: e.path, message: e.message }]
+      : [],
+  );
 }
 
 /**
@@ -50,6 +64,7 @@ export function errorFromResponse(
       requestId: typeof body.request_id === 'string' ? body.request_id : headers.requestId,
       retryAfter: headers.retryAfter,
       reasons: reasonsOf(body.reasons),
+      errors: fieldErrorsOf(body.errors),
     });
   }
   return new JitBrokerError({

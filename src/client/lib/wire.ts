@@ -28,7 +28,8 @@ function invalid(answer: Answer, what: string): JitBrokerError {
 
 function object(answer: Answer): Fields {
   const body = answer.body;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw invalid(answer, 'body');
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw invalid(answer, 'body');
   return body as Fields;
 }
 

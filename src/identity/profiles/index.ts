@@ -1,23 +1,19 @@
-import type { IssuerConfig } from '../../config/schema.js';
+import { githubActionsProfile } from './github-actions.js';
+import { kubernetesProfile } from './kubernetes.js';
 import { oidcProfile } from './oidc.js';
-import type { IssuerProfile } from './profile.js';
+import type { IssuerProfile, ProfileKind } from './profile.js';
+import { spiffeProfile } from './spiffe.js';
 
-export type { IssuerProfile } from './profile.js';
+export type { IssuerProfile, ProfileKind } from './profile.js';
 
-/**
- * Keyed by every profile the config accepts, so adding one to the schema breaks the build
- * here. `undefined` marks a profile not implemented yet: an issuer using it is refused at
- * start rather than verified with rules written for another kind of token.
- */
-export const ISSUER_PROFILES: Record<IssuerConfig['profile'], IssuerProfile | undefined> = {
+/** Keyed by every profile the config accepts, so adding one to the schema breaks the build here. */
+export const ISSUER_PROFILES: Record<ProfileKind, IssuerProfile> = {
   oidc: oidcProfile,
-  kubernetes: undefined,
-  'github-actions': undefined,
-  spiffe: undefined,
+  kubernetes: kubernetesProfile,
+  'github-actions': githubActionsProfile,
+  spiffe: spiffeProfile,
 };
 
-export function profileFor(kind: IssuerConfig['profile']): IssuerProfile {
-  const profile = ISSUER_PROFILES[kind];
-  if (profile === undefined) throw new TypeError(`issuer profile "${kind}" is not supported yet`);
-  return profile;
+export function profileFor(kind: ProfileKind): IssuerProfile {
+  return ISSUER_PROFILES[kind];
 }

@@ -311,10 +311,19 @@ describe('IdentityVerifier with a JWKS file', () => {
 });
 
 describe('IdentityVerifier construction', () => {
-  it('refuses profiles that are not implemented yet', () => {
+  it('refuses a spiffe issuer that does not name a trust domain', () => {
     expect(
       () =>
-        new IdentityVerifier([issuerConfig({ jwks_file: jwksPath, profile: 'kubernetes' })], []),
+        new IdentityVerifier(
+          [
+            issuerConfig({
+              profile: 'spiffe',
+              issuer: 'https://spire.test',
+              bundle_file: jwksPath,
+            }),
+          ],
+          [],
+        ),
     ).toThrow(TypeError);
   });
 

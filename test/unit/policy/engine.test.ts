@@ -342,3 +342,35 @@ describe('PolicyEngine: config errors', () => {
     ).not.toThrow();
   });
 });
+
+describe('tier cap', () => {
+  // A provider whose `admin:*` scopes are write-capable: the tier rule, not the policy, caps them.
+  const base = jwtTarget('orders-api');
+  const tiered: Provider = {
+    ...base,
+    within: base.within.bind(base),
+    tierAllows: (scope, tier) =>
+      tier === 'read' &&
+      (scope as { scopes: string[] }).scopes.some((s) => s.startsWith('orders:write'))
+        ? { ok: false, reason: 'orders:write needs tier write' }
+        : { ok: true },
+  };
+  const e = new PolicyEngine(
+    [policy({ workloads: ['tier:read', 'tier:write'] })],
+    new Map([['orders-api', tiered]]),
+  );
+  const ask = (tier: 'read' | 'write', scope: string) =>
+    e.decide(request({ workload: { id: 'w', tier }, scope: { scopes: [scope] } }));
+
+  it('refuses a write-capable grant to a read-tier workload even when a policy allows it', () => {
+    const decision = ask('read', 'orders:write');
+    expect(decision.allow).toBe(false);
+    if (decision.allow) return;
+    expect(decision.reasons.map((r) => r.code)).toEqual(['tier_exceeded']);
+  });
+
+  it('grants it to a write-tier workload, and read scopes to both', () => {
+    expect(ask('write', 'orders:write').allow).toBe(true);
+    expect(ask('read', 'orders:read').allow).toBe(true);
+  });
+});

@@ -277,3 +277,15 @@ describe('postgres provider without a reachable server', () => {
     await provider.close();
   });
 });
+
+describe('postgres tier cap', () => {
+  it('keeps write-capable group roles from read-tier workloads', async () => {
+    const provider = create();
+    expect(provider.tierAllows?.({ roles: ['app_readonly'] }, 'read')).toEqual({ ok: true });
+    expect(
+      provider.tierAllows?.({ roles: ['app_readonly', 'app_readwrite'] }, 'read'),
+    ).toMatchObject({ ok: false });
+    expect(provider.tierAllows?.({ roles: ['app_readwrite'] }, 'write')).toEqual({ ok: true });
+    await provider.close?.();
+  });
+});

@@ -1,0 +1,65 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { requireOperator } from '../auth.js';
+import { clientIp } from '../client-ip.js';
+import { problemResponses } from '../schemas.js';
+
+const FrozenSchema = z.object({ frozen: z.boolean() });
+
+export const freezeRoute = createRoute({
+  method: 'post',
+  path: '/v1/freeze',
+  tags: ['incident'],
+  summary: 'Emergency stop: refuse all issuance (revocation keeps working)',
+  security: [{ operatorJwt: [] }],
+  middleware: [requireOperator('admin')] as const,
+  request: {
+    body: {
+      required: true,
+      content: {
+        'application/json': { schema: z.object({ reason: z.string().min(1).max(256) }).strict() },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'Issuance frozen',
+      content: { 'application/json': { schema: FrozenSchema } },
+    },
+    ...problemResponses(401, 403, 422, 503),
+  },
+});
+
+export const unfreezeRoute = createRoute({
+  method: 'delete',
+  path: '/v1/freeze',
+  tags: ['incident'],
+  summary: 'Resume issuance',
+  security: [{ operatorJwt: [] }],
+  middleware: [requireOperator('admin')] as const,
+  responses: {
+    200: {
+      description: 'Issuance resumed',
+      content: { 'application/json': { schema: FrozenSchema } },
+    },
+    ...problemResponses(401, 403, 503),
+  },
+});
+
+export function registerFreeze(app: OpenAPIHono): void {
+  app.openapi(freezeRoute, async (c) => {
+    const ip = clientIp(c);
+    await c.get('services').broker.setFrozen(true, c.req.valid('json').reason, c.get('operator'), {
+      requestId: c.get('requestId'),
+      ...(ip === undefined ? {} : { ip }),
+    });
+    return c.json({ frozen: true }, 200);
+  });
+  app.openapi(unfreezeRoute, async (c) => {
+    const ip = clientIp(c);
+    await c.get('services').broker.setFrozen(false, 'resumed', c.get('operator'), {
+      requestId: c.get('requestId'),
+      ...(ip === undefined ? {} : { ip }),
+    });
+    return c.json({ frozen: false }, 200);
+  });
+}

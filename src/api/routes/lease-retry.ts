@@ -1,0 +1,34 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import { requireOperator } from '../auth.js';
+import { clientIp } from '../client-ip.js';
+import { LeaseIdParam, problemResponses, RevocationSchema } from '../schemas.js';
+
+export const retryLeaseRoute = createRoute({
+  method: 'post',
+  path: '/v1/leases/{id}/retry',
+  tags: ['leases'],
+  summary: 'Retry the revocation of a revoke_failed lease now',
+  security: [{ operatorJwt: [] }],
+  middleware: [requireOperator('revoker')] as const,
+  request: { params: LeaseIdParam },
+  responses: {
+    200: {
+      description: 'The state after this attempt',
+      content: { 'application/json': { schema: RevocationSchema } },
+    },
+    ...problemResponses(401, 403, 404, 409, 503),
+  },
+});
+
+export function registerRetryLease(app: OpenAPIHono): void {
+  app.openapi(retryLeaseRoute, async (c) => {
+    const ip = clientIp(c);
+    const result = await c
+      .get('services')
+      .broker.retryLease(c.req.valid('param').id, c.get('operator'), {
+        requestId: c.get('requestId'),
+        ...(ip === undefined ? {} : { ip }),
+      });
+    return c.json({ lease_id: result.lease.id, state: result.state }, 200);
+  });
+}
