@@ -5,6 +5,7 @@ import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { ApiServices } from './api/context.js';
 import { createApp, openApiDocument } from './app.js';
+import { registerOperatorCommands } from './cli/operator.js';
 import { parseDuration } from './config/duration.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { DEV_SUBJECTS, devConfig } from './dev/config.js';
@@ -183,5 +184,11 @@ program
     const app = createApp({} as ApiServices);
     process.stdout.write(stringify(openApiDocument(app), { lineWidth: 0 }));
   });
+
+registerOperatorCommands(program, {
+  env: process.env,
+  fetch: globalThis.fetch,
+  out: (line) => process.stdout.write(`${line}\n`),
+});
 
 program.parseAsync(process.argv).catch(fail);

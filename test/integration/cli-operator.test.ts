@@ -1,0 +1,88 @@
+import { Command } from 'commander';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CliError, registerOperatorCommands } from '../../src/cli/operator.js';
+import type { BrokerConfig } from '../../src/config/schema.js';
+import { type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
+
+describe('operator CLI against a live broker', () => {
+  let h: Harness;
+  let env: NodeJS.ProcessEnv;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      listen: true,
+      configure: (raw) => {
+        (raw.leases as Record<string, unknown>).reaper = {
+          interval: '50ms',
+          max_attempts: 1,
+          backoff_base: '20ms',
+          backoff_max: '10s',
+        };
+      },
+    });
+    env = { JIT_BROKER_URL: h.broker.url, JIT_BROKER_TOKEN: await h.operatorToken(['admin']) };
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function run(args: string[], withEnv = env): Promise<string[]> {
+    const out: string[] = [];
+    const program = new Command('jit-broker').exitOverride();
+    registerOperatorCommands(program, { env: withEnv, fetch, out: (l) => out.push(l) });
+    await program.parseAsync(['node', 'jit-broker', ...args]);
+    return out;
+  }
+
+  it('lists revoke_failed leases and retries one', async () => {
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    const issued = (await (
+      await h.request('/v1/credentials', {
+        method: 'POST',
+        token: agent,
+        json: {
+          target: 'tickets',
+          scope: { scopes: ['tickets:read'] },
+          task: { id: 'cli-1', intent: 'triage' },
+        },
+      })
+    ).json()) as { lease_id: string };
+    const original = h.broker.runtime().config;
+    h.broker.reload({ ...original, targets: [], policies: [] } satisfies BrokerConfig);
+    await h.request(`/v1/leases/${issued.lease_id}`, { method: 'DELETE', token: agent });
+    let listed: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      listed = await run(['leases', 'list', '--state', 'revoke_failed']);
+      if (listed.some((l) => l.startsWith(issued.lease_id))) break;
+      await sleep(50);
+    }
+    expect(listed[0]).toMatch(/^LEASE\s+WORKLOAD\s+TARGET\s+STATE/);
+    expect(listed.find((l) => l.startsWith(issued.lease_id))).toMatch(
+      /revoke_failed .*no longer configured/,
+    );
+
+    h.broker.reload(original);
+    const retried = await run(['leases', 'retry', issued.lease_id]);
+    expect(JSON.parse(retried.join('\n'))).toEqual({ lease_id: issued.lease_id, state: 'revoked' });
+    const json = JSON.parse(
+      (await run(['leases', 'list', '--state', 'revoke_failed', '--json'])).join('\n'),
+    ) as unknown[];
+    expect(json).toEqual([]);
+  });
+
+  it('pulls the kill switch and says what went wrong without a token', async () => {
+    const out = JSON.parse(
+      (await run(['workloads', 'revoke', 'agent-b', '--reason', 'cli test', '--block'])).join('\n'),
+    );
+    expect(out).toMatchObject({ workload: 'agent-b', blocked: true, failed: 0 });
+    await expect(
+      run(['workloads', 'list'], { JIT_BROKER_URL: h.broker.url }),
+    ).rejects.toBeInstanceOf(CliError);
+    await expect(
+      run(['workloads', 'unblock', 'agent-b'], {
+        ...env,
+        JIT_BROKER_TOKEN: await h.operatorToken(['viewer']),
+      }),
+    ).rejects.toThrow(/403 forbidden/);
+  });
+});
