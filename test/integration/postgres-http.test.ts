@@ -165,7 +165,8 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
         });
         (raw.policies as unknown[]).push({
           name: 'agents-query-app',
-          workloads: ['agent-a', 'agent-b'],
+          // tickets-api is tier `read`: the tier cap must keep app_readwrite from it.
+          workloads: ['agent-a', 'agent-b', 'tickets-api'],
           target: 'pg-app',
           allow: { roles: ['app_readonly', 'app_readwrite'] },
           intents: ['report'],
@@ -183,6 +184,29 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
     await h?.close();
     await su?.end().catch(() => {});
     await c.stop();
+  });
+
+  it('a read-tier workload never gets a write-capable group role, whatever the policy says', async () => {
+    const reader = await h.workloadToken('spiffe://test/tickets-api');
+    expect(await refusedCredential(h, reader, request(['app_readwrite']))).toEqual({
+      status: 403,
+      code: 'policy_denied',
+    });
+    const denied = (await h.flushedEvents()).filter(
+      (e) => e.type === 'credential.denied' && e.workload === 'tickets-api',
+    );
+    expect(JSON.stringify(denied.at(-1)?.detail)).toContain('tier_exceeded');
+    const issued = await issueCredential<PostgresCredential>(
+      h,
+      reader,
+      request(['app_readonly']),
+      secrets,
+    );
+    const del = await h.request(`/v1/leases/${issued.lease_id}`, {
+      method: 'DELETE',
+      token: reader,
+    });
+    expect(del.status).toBe(200);
   });
 
   it('mints a login that connects with its password, not a wrong one, and reads but cannot write', async () => {
