@@ -58,28 +58,42 @@ async function authenticate(
       throw new AuthError('unsupported_token', 'an operator token is required');
     return await services.identity().authenticateWorkload(token);
   } catch (err) {
-    if (!(err instanceof AuthError)) throw err;
-    services.metrics.authFailures.inc({ reason: err.reason });
-    await services.events.emit(
-      {
-        type: 'auth.failed',
-        outcome: 'failure',
-        reason: err.reason,
-        request_id: c.get('requestId'),
-        ...(err.tokenHash !== undefined
-          ? { token_sha256: err.tokenHash }
-          : token !== undefined
-            ? { token_sha256: sha256Hex(token) }
-            : {}),
-        ...(err.issuer === undefined ? {} : { issuer: err.issuer }),
-        ...(err.subject === undefined ? {} : { subject: err.subject }),
-        detail: { method: c.req.method, path: c.req.path },
-        ...ipField(c),
-      },
-      { failClosed: false },
-    );
+    if (err instanceof AuthError) await reportAuthFailure(c, err, token);
     throw err;
   }
+}
+
+/**
+ * Every refused token is counted and becomes an `auth.failed` event with the reason and the
+ * token's SHA-256 — never the token. `parameter` names the form field for `/oauth/token`.
+ */
+export async function reportAuthFailure(
+  c: Context,
+  err: AuthError,
+  token: string | undefined,
+  parameter?: string,
+): Promise<void> {
+  const services = c.get('services');
+  services.metrics.authFailures.inc({ reason: err.reason });
+  const tokenHash = err.tokenHash ?? (token === undefined ? undefined : sha256Hex(token));
+  await services.events.emit(
+    {
+      type: 'auth.failed',
+      outcome: 'failure',
+      reason: err.reason,
+      request_id: c.get('requestId'),
+      ...(tokenHash === undefined ? {} : { token_sha256: tokenHash }),
+      ...(err.issuer === undefined ? {} : { issuer: err.issuer }),
+      ...(err.subject === undefined ? {} : { subject: err.subject }),
+      detail: {
+        method: c.req.method,
+        path: c.req.path,
+        ...(parameter === undefined ? {} : { parameter }),
+      },
+      ...ipField(c),
+    },
+    { failClosed: false },
+  );
 }
 
 function ipField(c: Context): { source_ip?: string } {

@@ -1,5 +1,6 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
+import type { RequestContext } from '../broker.js';
 
 /** The caller's address; `X-Forwarded-For` is believed only behind a trusted proxy. */
 export function clientIp(c: Context): string | undefined {
@@ -12,4 +13,12 @@ export function clientIp(c: Context): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** The request id and caller address that the Broker stamps on events. */
+export function requestContext(c: Context): RequestContext {
+  const ip = clientIp(c);
+  return ip === undefined
+    ? { requestId: c.get('requestId') }
+    : { requestId: c.get('requestId'), ip };
 }

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { requireWorkload } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { CredentialRequestSchema, IssuedSchema, problemResponses } from '../schemas.js';
 
 export const issueCredentialRoute = createRoute({
@@ -25,7 +25,6 @@ export const issueCredentialRoute = createRoute({
 export function registerIssueCredential(app: OpenAPIHono): void {
   app.openapi(issueCredentialRoute, async (c) => {
     const body = c.req.valid('json');
-    const ip = clientIp(c);
     const { task } = body;
     const { lease, credential } = await c.get('services').broker.issue(
       c.get('workload'),
@@ -40,7 +39,7 @@ export function registerIssueCredential(app: OpenAPIHono): void {
           ...(task.context === undefined ? {} : { context: task.context }),
         },
       },
-      { requestId: c.get('requestId'), ...(ip === undefined ? {} : { ip }) },
+      requestContext(c),
     );
     c.header('cache-control', 'no-store');
     c.header('pragma', 'no-cache');

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireOperator } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { problemResponses } from '../schemas.js';
 
 const FrozenSchema = z.object({ frozen: z.boolean() });
@@ -47,19 +47,15 @@ export const unfreezeRoute = createRoute({
 
 export function registerFreeze(app: OpenAPIHono): void {
   app.openapi(freezeRoute, async (c) => {
-    const ip = clientIp(c);
-    await c.get('services').broker.setFrozen(true, c.req.valid('json').reason, c.get('operator'), {
-      requestId: c.get('requestId'),
-      ...(ip === undefined ? {} : { ip }),
-    });
+    await c
+      .get('services')
+      .broker.setFrozen(true, c.req.valid('json').reason, c.get('operator'), requestContext(c));
     return c.json({ frozen: true }, 200);
   });
   app.openapi(unfreezeRoute, async (c) => {
-    const ip = clientIp(c);
-    await c.get('services').broker.setFrozen(false, 'resumed', c.get('operator'), {
-      requestId: c.get('requestId'),
-      ...(ip === undefined ? {} : { ip }),
-    });
+    await c
+      .get('services')
+      .broker.setFrozen(false, 'resumed', c.get('operator'), requestContext(c));
     return c.json({ frozen: false }, 200);
   });
 }

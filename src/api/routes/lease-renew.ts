@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireWorkload } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { LeaseIdParam, problemResponses } from '../schemas.js';
 
 export const renewLeaseRoute = createRoute({
@@ -43,13 +43,9 @@ export const renewLeaseRoute = createRoute({
 export function registerRenewLease(app: OpenAPIHono): void {
   app.openapi(renewLeaseRoute, async (c) => {
     const body = c.req.valid('json') ?? {};
-    const ip = clientIp(c);
     const { lease, credential } = await c
       .get('services')
-      .broker.renewLease(c.req.valid('param').id, c.get('workload'), body.ttl, {
-        requestId: c.get('requestId'),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      .broker.renewLease(c.req.valid('param').id, c.get('workload'), body.ttl, requestContext(c));
     c.header('cache-control', 'no-store');
     return c.json(
       {

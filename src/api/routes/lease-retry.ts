@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { requireOperator } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { LeaseIdParam, problemResponses, RevocationSchema } from '../schemas.js';
 
 export const retryLeaseRoute = createRoute({
@@ -22,13 +22,9 @@ export const retryLeaseRoute = createRoute({
 
 export function registerRetryLease(app: OpenAPIHono): void {
   app.openapi(retryLeaseRoute, async (c) => {
-    const ip = clientIp(c);
     const result = await c
       .get('services')
-      .broker.retryLease(c.req.valid('param').id, c.get('operator'), {
-        requestId: c.get('requestId'),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      .broker.retryLease(c.req.valid('param').id, c.get('operator'), requestContext(c));
     return c.json({ lease_id: result.lease.id, state: result.state }, 200);
   });
 }

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { requireWorkloadOr } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { LeaseIdParam, problemResponses, RevocationSchema } from '../schemas.js';
 
 export const revokeLeaseRoute = createRoute({
@@ -26,13 +26,9 @@ export const revokeLeaseRoute = createRoute({
 
 export function registerRevokeLease(app: OpenAPIHono): void {
   app.openapi(revokeLeaseRoute, async (c) => {
-    const ip = clientIp(c);
     const result = await c
       .get('services')
-      .broker.revokeLease(c.req.valid('param').id, c.get('principal'), {
-        requestId: c.get('requestId'),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      .broker.revokeLease(c.req.valid('param').id, c.get('principal'), requestContext(c));
     const finished = result.state === 'revoked' || result.state === 'expired';
     const body = { lease_id: result.lease.id, state: result.state };
     return finished ? c.json(body, 200) : c.json(body, 202);

@@ -3,10 +3,10 @@ import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { CredentialRequest } from '../../broker.js';
 import { BrokerError, type BrokerErrorCode } from '../../errors.js';
-import { sha256Hex } from '../../identity/token-hash.js';
 import { AuthError, type VerifiedIdentity, type WorkloadPrincipal } from '../../identity/types.js';
 import type { Lease } from '../../leases/types.js';
-import { clientIp } from '../client-ip.js';
+import { reportAuthFailure } from '../auth.js';
+import { requestContext } from '../client-ip.js';
 import { TaskSchema } from '../schemas.js';
 
 /**
@@ -273,27 +273,11 @@ async function authenticated<T>(
   parameter: 'subject_token' | 'assertion' | 'actor_token',
   verify: () => Promise<T>,
 ): Promise<T> {
-  const services = c.get('services');
   try {
     return await verify();
   } catch (err) {
     if (!(err instanceof AuthError)) throw err;
-    services.metrics.authFailures.inc({ reason: err.reason });
-    const ip = clientIp(c);
-    await services.events.emit(
-      {
-        type: 'auth.failed',
-        outcome: 'failure',
-        reason: err.reason,
-        request_id: c.get('requestId'),
-        token_sha256: err.tokenHash ?? sha256Hex(token),
-        ...(err.issuer === undefined ? {} : { issuer: err.issuer }),
-        ...(err.subject === undefined ? {} : { subject: err.subject }),
-        detail: { method: c.req.method, path: c.req.path, parameter },
-        ...(ip === undefined ? {} : { source_ip: ip }),
-      },
-      { failClosed: false },
-    );
+    await reportAuthFailure(c, err, token, parameter);
     // RFC 7523 §3.1 and RFC 8693 §2.2.2: a grant that does not verify is invalid_grant.
     throw new OAuthError('invalid_grant', `the ${parameter} was not accepted`);
   }
@@ -474,12 +458,10 @@ async function exchange(c: Context): Promise<Response> {
           await authenticated(c, actorToken, 'actor_token', () => identity.verify(actorToken)),
           principal,
         );
-
-  const ip = clientIp(c);
   const { lease, credential } = await services.broker.issue(
     principal,
     { target, scope, task, ...(actor === undefined ? {} : { actor }) },
-    { requestId: c.get('requestId'), ...(ip === undefined ? {} : { ip }) },
+    requestContext(c),
   );
   return c.json(tokenResponse(lease, credential, Date.now()), 200, {
     'cache-control': 'no-store',

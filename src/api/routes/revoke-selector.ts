@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireOperator } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { CountsSchema, problemResponses } from '../schemas.js';
 
 const SelectorSchema = z
@@ -44,16 +44,12 @@ export const revokeSelectorRoute = createRoute({
 export function registerRevokeSelector(app: OpenAPIHono): void {
   app.openapi(revokeSelectorRoute, async (c) => {
     const { reason, ...selector } = c.req.valid('json');
-    const ip = clientIp(c);
     const clean = Object.fromEntries(
       Object.entries(selector).filter(([, v]) => v !== undefined),
     ) as Record<'target' | 'issuer' | 'subject' | 'workload', string>;
     const result = await c
       .get('services')
-      .broker.revokeBySelector(clean, reason, c.get('operator'), {
-        requestId: c.get('requestId'),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      .broker.revokeBySelector(clean, reason, c.get('operator'), requestContext(c));
     return c.json(result, 200);
   });
 }

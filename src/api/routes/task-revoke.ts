@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BrokerError } from '../../errors.js';
 import { requireWorkloadOr } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { CountsSchema, problemResponses, TASK_ID } from '../schemas.js';
 
 export const revokeTaskRoute = createRoute({
@@ -48,13 +48,9 @@ export function registerRevokeTask(app: OpenAPIHono): void {
         throw new BrokerError('invalid_request', 'operators must name the workload (?workload=)');
       workload = asked;
     }
-    const ip = clientIp(c);
     const result = await c
       .get('services')
-      .broker.endTask(workload, c.req.valid('param').task_id, principal, {
-        requestId: c.get('requestId'),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      .broker.endTask(workload, c.req.valid('param').task_id, principal, requestContext(c));
     return c.json(result, 200);
   });
 }

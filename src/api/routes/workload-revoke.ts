@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireOperator } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { CountsSchema, problemResponses, WorkloadIdParam } from '../schemas.js';
 
 export const revokeWorkloadRoute = createRoute({
@@ -42,13 +42,9 @@ export const revokeWorkloadRoute = createRoute({
 export function registerRevokeWorkload(app: OpenAPIHono): void {
   app.openapi(revokeWorkloadRoute, async (c) => {
     const body = c.req.valid('json');
-    const ip = clientIp(c);
     const result = await c
       .get('services')
-      .broker.revokeWorkload(c.req.valid('param').id, body, c.get('operator'), {
-        requestId: c.get('requestId'),
-        ...(ip === undefined ? {} : { ip }),
-      });
+      .broker.revokeWorkload(c.req.valid('param').id, body, c.get('operator'), requestContext(c));
     return c.json(result, 200);
   });
 }

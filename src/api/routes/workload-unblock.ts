@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireOperator } from '../auth.js';
-import { clientIp } from '../client-ip.js';
+import { requestContext } from '../client-ip.js';
 import { problemResponses, WorkloadIdParam } from '../schemas.js';
 
 export const unblockWorkloadRoute = createRoute({
@@ -25,11 +25,9 @@ export const unblockWorkloadRoute = createRoute({
 export function registerUnblockWorkload(app: OpenAPIHono): void {
   app.openapi(unblockWorkloadRoute, async (c) => {
     const id = c.req.valid('param').id;
-    const ip = clientIp(c);
-    const unblocked = await c.get('services').broker.unblockWorkload(id, c.get('operator'), {
-      requestId: c.get('requestId'),
-      ...(ip === undefined ? {} : { ip }),
-    });
+    const unblocked = await c
+      .get('services')
+      .broker.unblockWorkload(id, c.get('operator'), requestContext(c));
     return c.json({ workload: id, unblocked }, 200);
   });
 }
