@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ApiServices } from './api/context.js';
 import { problem } from './api/problem.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
+import { registerEventsFeed } from './api/routes/events-feed.js';
 import { registerFreeze } from './api/routes/freeze.js';
 import { registerHealth } from './api/routes/health.js';
 import { registerIntrospect } from './api/routes/introspect.js';
@@ -14,6 +15,7 @@ import { registerRevokeLease } from './api/routes/lease-revoke.js';
 import { registerListLeases } from './api/routes/leases-list.js';
 import { registerMetrics } from './api/routes/metrics.js';
 import { registerOAuthToken } from './api/routes/oauth-token.js';
+import { registerSimulate } from './api/routes/policy-simulate.js';
 import { registerRevokeSelector } from './api/routes/revoke-selector.js';
 import { registerRevokeTask } from './api/routes/task-revoke.js';
 import { registerJwks } from './api/routes/well-known.js';
@@ -87,6 +89,9 @@ export function createApp(
   // incident response
   registerRevokeSelector(app);
   registerFreeze(app);
+  // policy and events
+  registerSimulate(app);
+  registerEventsFeed(app);
   // keys, health, metrics
   registerJwks(app);
   registerHealth(app);

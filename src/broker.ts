@@ -1,7 +1,7 @@
 import { isJwtProvider } from '../providers/jwt/create-provider.js';
 import { type Provider, ProviderError } from '../providers/provider.js';
 import type { WorkloadConfig } from './config/schema.js';
-import { BrokerError } from './errors.js';
+import { BrokerError, type DenyReason } from './errors.js';
 import type { EventEmitter, EventInput } from './events/types.js';
 import { hasRole } from './identity/roles.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from './identity/types.js';
@@ -400,6 +400,56 @@ export class Broker {
     return renewed.credential === undefined
       ? { lease: extended }
       : { lease: extended, credential: renewed.credential };
+  }
+
+  /** `POST /v1/policy/simulate`: the decision for a hypothetical request; nothing is minted. */
+  simulate(req: {
+    workload: string;
+    claims: Record<string, unknown>;
+    actor?: { subject: string; issuer: string; claims: Record<string, unknown> };
+    target: string;
+    scope: unknown;
+    ttl?: number;
+    task: CredentialRequest['task'];
+    ip?: string;
+  }): {
+    allow: boolean;
+    policy?: string;
+    policy_hash: string;
+    code?: string;
+    ttl?: number;
+    tier: WorkloadConfig['tier'];
+    reasons: readonly DenyReason[];
+  } {
+    const runtime = this.#o.runtime();
+    const workload = runtime.workloads.get(req.workload);
+    if (!workload) throw new BrokerError('not_found', `no workload ${req.workload}`);
+    const decision = runtime.policy.decide({
+      workload: { id: workload.id, tier: workload.tier },
+      claims: req.claims,
+      ...(req.actor === undefined ? {} : { actor: req.actor }),
+      target: req.target,
+      scope: req.scope,
+      ...(req.ttl === undefined ? {} : { ttlMs: req.ttl * 1000 }),
+      task: req.task,
+      request: { time: Date.now(), ...(req.ip === undefined ? {} : { ip: req.ip }) },
+    });
+    return decision.allow
+      ? {
+          allow: true,
+          policy: decision.policy,
+          policy_hash: decision.policyHash,
+          ttl: decision.ttlMs / 1000,
+          tier: workload.tier,
+          reasons: [],
+        }
+      : {
+          allow: false,
+          policy_hash: decision.policyHash,
+          code: decision.code,
+          tier: workload.tier,
+          reasons: decision.reasons,
+        };
   }
 
   /** Retries a `revoke_failed` lease now. */

@@ -216,6 +216,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     identity: () => runtime.identity,
     operators: () => runtime.operators,
     events,
+    subscribe: (listener) => events.subscribe(listener),
     metrics,
     logger,
     jwks: () =>

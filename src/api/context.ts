@@ -1,5 +1,5 @@
 import type { Broker } from '../broker.js';
-import type { EventEmitter } from '../events/types.js';
+import type { BrokerEvent, EventEmitter } from '../events/types.js';
 import type { OperatorAuthenticator } from '../identity/operators.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
 import type { IdentityVerifier } from '../identity/verifier.js';
@@ -12,6 +12,8 @@ export interface ApiServices {
   identity: () => IdentityVerifier;
   operators: () => OperatorAuthenticator;
   events: EventEmitter;
+  /** Live feed of this replica's events (`GET /v1/events`). */
+  subscribe: (listener: (event: BrokerEvent) => void) => () => void;
   metrics: Metrics;
   logger: Logger;
   /** Public keys of every `jwt` target, for `/.well-known/jwks.json`. */

@@ -3,17 +3,24 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import mysql from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MysqlCredential } from '../../providers/mysql/index.js';
-import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
-  activeLeases,
-  eventually,
-  expectNoSecretOutput,
-  issueCredential,
-  leaseState,
-  refusedCredential,
-  revokeLease,
-  revokeWorkload,
-} from '../helpers/lease-http.js';
+  type AccountProbe,
+  expectKillSwitchSparesBystander,
+  expectNothingLeft,
+  expectReaperEndsAccess,
+  expectRevokeEndsAccess,
+  startTargetBroker,
+  type TargetBroker,
+} from '../helpers/account-drills.js';
+import type { Harness } from '../helpers/broker-harness.js';
+import { issueCredential, refusedCredential, revokeLease } from '../helpers/lease-http.js';
+import {
+  createBrokerAdmin,
+  dropAccounts,
+  loginMysql,
+  mysqlAccountExists,
+  mysqlAvailable,
+} from '../helpers/mariadb.js';
 import { MYSQL_URL, redisAvailable, requireService } from '../helpers/services.js';
 
 /*
@@ -37,16 +44,6 @@ const ACCESS_DENIED = /^ER_ACCESS_DENIED_(NO_PASSWORD_)?ERROR$/;
 const HOST = server.hostname;
 const PORT = Number(server.port || 3306);
 
-async function mysqlAvailable(): Promise<boolean> {
-  try {
-    const probe = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 1500 });
-    await probe.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 const available =
   (await requireService('mariadb', await mysqlAvailable())) &&
   (await requireService('redis', await redisAvailable()));
@@ -60,29 +57,15 @@ const request = (sets: string[], extra: Record<string, unknown> = {}) => ({
 
 describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () => {
   let root: Connection;
+  let broker: TargetBroker;
   let h: Harness;
   let agentA: string;
   let agentB: string;
   const secrets: string[] = [ADMIN_PASSWORD];
   const opened: Connection[] = [];
 
-  async function login(
-    credential: MysqlCredential,
-    password = credential.password,
-  ): Promise<Connection> {
-    const connection = await mysql.createConnection({
-      host: credential.host,
-      port: credential.port,
-      user: credential.username,
-      password,
-      database: credential.database,
-      connectTimeout: 3000,
-    });
-    // A killed session reports through its next query; the event itself would be unhandled.
-    connection.on('error', () => {});
-    opened.push(connection);
-    return connection;
-  }
+  const login = (credential: MysqlCredential, password?: string) =>
+    loginMysql(credential, opened, password);
 
   /** The error code a fresh login fails with, or `null` when it succeeds. */
   async function loginFailure(credential: MysqlCredential, password = credential.password) {
@@ -104,12 +87,16 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
     }
   }
 
-  async function accountExists(user: string): Promise<boolean> {
-    const [rows] = await root.query<RowDataPacket[]>('SELECT 1 FROM mysql.user WHERE User = ?', [
-      user,
-    ]);
-    return rows.length > 0;
-  }
+  const accountExists = (user: string) => mysqlAccountExists(root, user);
+
+  const accounts: AccountProbe<MysqlCredential, Connection> = {
+    login: (credential) => login(credential),
+    alive,
+    close: (session) => session.end(),
+    exists: accountExists,
+    loginFailure: (credential) => loginFailure(credential),
+    refused: ACCESS_DENIED,
+  };
 
   async function prefixedAccounts(): Promise<number> {
     const [rows] = await root.query<RowDataPacket[]>(
@@ -126,69 +113,49 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
     await root.query(`CREATE TABLE ${db}.items (id INT PRIMARY KEY, label VARCHAR(32))`);
     await root.query(`INSERT INTO ${db}.items VALUES (1, 'one')`);
     await root.query(`CREATE TABLE ${db}.x (id INT)`);
-    // The admin grants of docs/providers/mysql.md for MariaDB.
-    await root.query(
-      mysql.format('CREATE USER ?@? IDENTIFIED BY ?', [ADMIN_USER, '%', ADMIN_PASSWORD]),
-    );
-    await root.query(
-      mysql.format('GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO ?@?', [ADMIN_USER, '%']),
-    );
-    await root.query(
-      mysql.format('GRANT SELECT (User, Host) ON mysql.user TO ?@?', [ADMIN_USER, '%']),
-    );
-    await root.query(
-      mysql.format(
-        `GRANT SELECT, INSERT, UPDATE, DELETE ON ${mysql.escapeId(DATABASE.replace(/_/g, '\\_'))}.* TO ?@? WITH GRANT OPTION`,
-        [ADMIN_USER, '%'],
-      ),
+    await createBrokerAdmin(
+      root,
+      { user: ADMIN_USER, password: ADMIN_PASSWORD },
+      DATABASE,
+      'SELECT, INSERT, UPDATE, DELETE',
     );
 
-    h = await startHarness({
+    broker = await startTargetBroker({
       store: 'redis',
-      listen: true,
-      configure(raw) {
-        (raw.targets as unknown[]).push({
-          name: 'mysql-app',
-          provider: 'mysql',
-          admin_url: `mysql://${ADMIN_USER}:${ADMIN_PASSWORD}@${HOST}:${PORT}/`,
-          flavor: 'mariadb',
-          connect: { host: HOST, port: PORT, database: DATABASE },
-          privilege_sets: {
-            read: { grants: [`SELECT ON ${DATABASE}.*`] },
-            write: {
-              grants: [`SELECT ON ${DATABASE}.*`, `INSERT, UPDATE, DELETE ON ${DATABASE}.items`],
-            },
-            // Configured on the target, but no policy hands it out.
-            audit: { grants: [`SELECT ON ${DATABASE}.items`] },
+      target: {
+        name: 'mysql-app',
+        provider: 'mysql',
+        admin_url: `mysql://${ADMIN_USER}:${ADMIN_PASSWORD}@${HOST}:${PORT}/`,
+        flavor: 'mariadb',
+        connect: { host: HOST, port: PORT, database: DATABASE },
+        privilege_sets: {
+          read: { grants: [`SELECT ON ${DATABASE}.*`] },
+          write: {
+            grants: [`SELECT ON ${DATABASE}.*`, `INSERT, UPDATE, DELETE ON ${DATABASE}.items`],
           },
-          user_prefix: PREFIX,
-        });
-        (raw.policies as unknown[]).push({
-          name: 'agents-query-app',
-          workloads: ['agent-a', 'agent-b'],
-          target: 'mysql-app',
-          allow: { privilege_sets: ['read', 'write'] },
-          intents: ['report'],
-          default_ttl: '5m',
-          max_ttl: '15m',
-        });
+          // Configured on the target, but no policy hands it out.
+          audit: { grants: [`SELECT ON ${DATABASE}.items`] },
+        },
+        user_prefix: PREFIX,
+      },
+      policy: {
+        name: 'agents-query-app',
+        workloads: ['agent-a', 'agent-b'],
+        target: 'mysql-app',
+        allow: { privilege_sets: ['read', 'write'] },
+        intents: ['report'],
+        default_ttl: '5m',
+        max_ttl: '15m',
       },
     });
-    agentA = await h.workloadToken('spiffe://test/agent-a');
-    agentB = await h.workloadToken('spiffe://test/agent-b');
+    ({ h, agentA, agentB } = broker);
   });
 
   afterAll(async () => {
     for (const connection of opened) connection.destroy();
     await h?.close();
     if (root === undefined) return;
-    const [accounts] = await root.query<RowDataPacket[]>(
-      'SELECT User AS user, Host AS host FROM mysql.user WHERE LEFT(User, ?) = ? OR User = ?',
-      [PREFIX.length, PREFIX, ADMIN_USER],
-    );
-    for (const account of accounts) {
-      await root.query('DROP USER IF EXISTS ?@?', [account.user, account.host]);
-    }
+    await dropAccounts(root, PREFIX, ADMIN_USER);
     await root.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(DATABASE)}`);
     await root.end();
   });
@@ -235,64 +202,26 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
   });
 
   it('DELETE /v1/leases/{id} kills the open session, refuses new logins and drops the account', async () => {
-    const { lease_id, credential } = await issueCredential<MysqlCredential>(
-      h,
-      agentA,
-      request(['read']),
-      secrets,
-    );
-    const session = await login(credential);
-    expect(await alive(session)).toBe(true);
-
-    await revokeLease(h, agentA, lease_id);
-
-    expect(await alive(session)).toBe(false);
-    expect(await loginFailure(credential)).toMatch(ACCESS_DENIED);
-    expect(await accountExists(credential.username)).toBe(false);
+    await expectRevokeEndsAccess(broker, secrets, accounts, request(['read']), {
+      sessionEndsWithinMs: 0,
+    });
   });
 
   it('the reaper drops the account when the lease expires and ends its open session', async () => {
-    const { lease_id, credential } = await issueCredential<MysqlCredential>(
-      h,
-      agentA,
-      request(['read'], { ttl: 1 }),
-      secrets,
-    );
-    const session = await login(credential);
-    expect(await alive(session)).toBe(true);
-
-    expect(await eventually(async () => !(await accountExists(credential.username)), 5_000)).toBe(
-      true,
-    );
-    expect(await eventually(async () => !(await alive(session)), 2_000)).toBe(true);
-    expect(await loginFailure(credential)).toMatch(ACCESS_DENIED);
-    expect(await leaseState(h, agentA, lease_id)).toBe('expired');
+    await expectReaperEndsAccess(broker, secrets, accounts, request(['read'], { ttl: 1 }), {
+      removedWithinMs: 5_000,
+      sessionEndsWithinMs: 2_000,
+    });
   });
 
   it('the kill switch revokes both logins of agent-a in one call and leaves agent-b alone', async () => {
-    const first = await issueCredential<MysqlCredential>(h, agentA, request(['read']), secrets);
-    const second = await issueCredential<MysqlCredential>(h, agentA, request(['write']), secrets);
-    const other = await issueCredential<MysqlCredential>(h, agentB, request(['read']), secrets);
-    const open = [await login(first.credential), await login(second.credential)];
-    const bystander = await login(other.credential);
-    const live = await activeLeases(h, 'agent-a');
-    expect(live).toEqual(expect.arrayContaining([first.lease_id, second.lease_id]));
-
-    const counts = await revokeWorkload(h, 'agent-a');
-    expect(counts).toMatchObject({ failed: 0, blocked: false });
-    expect(counts.revoked + counts.revoking).toBe(live.length);
-
-    for (const { credential } of [first, second]) {
-      expect(await eventually(async () => !(await accountExists(credential.username)))).toBe(true);
-      expect(await loginFailure(credential)).toMatch(ACCESS_DENIED);
-    }
-    for (const session of open) {
-      expect(await eventually(async () => !(await alive(session)), 2_000)).toBe(true);
-    }
-    expect(await alive(bystander)).toBe(true);
-    expect(await accountExists(other.credential.username)).toBe(true);
-    await bystander.end();
-    await revokeLease(h, agentB, other.lease_id);
+    await expectKillSwitchSparesBystander(
+      broker,
+      secrets,
+      accounts,
+      [request(['read']), request(['write'])],
+      { sessionEndsWithinMs: 2_000 },
+    );
   });
 
   it('refuses a set outside the ceiling (403) and a set name carrying SQL (422) before any SQL runs', async () => {
@@ -323,10 +252,6 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
   });
 
   it('leaves no account behind and no password in events or broker logs', async () => {
-    expect(await activeLeases(h, 'agent-a')).toEqual([]);
-    expect(await activeLeases(h, 'agent-b')).toEqual([]);
-    expect(await prefixedAccounts()).toBe(0);
-    expect(secrets.length).toBeGreaterThan(6);
-    expectNoSecretOutput(h, secrets);
+    await expectNothingLeft(broker, secrets, prefixedAccounts, 6);
   });
 });

@@ -10,6 +10,13 @@ import {
 } from '../../providers/mysql/index.js';
 import { type MintRequest, ProviderError } from '../../providers/provider.js';
 import { newLeaseId } from '../../src/lib/ids.js';
+import {
+  createBrokerAdmin,
+  dropAccounts,
+  loginMysql,
+  mysqlAccountExists,
+  mysqlAvailable,
+} from '../helpers/mariadb.js';
 import { MYSQL_URL, requireService } from '../helpers/services.js';
 
 /*
@@ -34,16 +41,6 @@ let provider: MysqlProvider;
 const opened: Connection[] = [];
 /** Every lease this suite minted for: the sweeper must see them as live. */
 const minted = new Set<string>();
-
-async function mysqlAvailable(): Promise<boolean> {
-  try {
-    const probe = await mysql.createConnection({ uri: MYSQL_URL, connectTimeout: 1500 });
-    await probe.end();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function target(overrides: Record<string, unknown> = {}) {
   return {
@@ -86,30 +83,9 @@ function mintRequest(
   };
 }
 
-async function login(
-  credential: MysqlCredential,
-  password = credential.password,
-): Promise<Connection> {
-  const connection = await mysql.createConnection({
-    host: credential.host,
-    port: credential.port,
-    user: credential.username,
-    password,
-    database: credential.database,
-    connectTimeout: 3000,
-  });
-  // A killed session reports through the next query; the event itself would be unhandled.
-  connection.on('error', () => {});
-  opened.push(connection);
-  return connection;
-}
-
-async function accountExists(user: string): Promise<boolean> {
-  const [rows] = await root!.query<RowDataPacket[]>('SELECT 1 FROM mysql.user WHERE User = ?', [
-    user,
-  ]);
-  return rows.length > 0;
-}
+const login = (credential: MysqlCredential, password?: string) =>
+  loginMysql(credential, opened, password);
+const accountExists = (user: string) => mysqlAccountExists(root!, user);
 
 async function errorOf(promise: Promise<unknown>): Promise<{ code?: string; message?: string }> {
   try {
@@ -132,21 +108,11 @@ describe.skipIf(!available)('mysql provider (MariaDB)', () => {
       );
       await root.query(`INSERT INTO ${mysql.escapeId(db)}.items VALUES (1, 'one')`);
     }
-    // The admin grants of docs/providers/mysql.md for MariaDB.
-    await root.query(
-      mysql.format('CREATE USER ?@? IDENTIFIED BY ?', [ADMIN_USER, '%', ADMIN_PASSWORD]),
-    );
-    await root.query(
-      mysql.format('GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO ?@?', [ADMIN_USER, '%']),
-    );
-    await root.query(
-      mysql.format('GRANT SELECT (User, Host) ON mysql.user TO ?@?', [ADMIN_USER, '%']),
-    );
-    await root.query(
-      mysql.format(
-        `GRANT SELECT, INSERT, UPDATE ON ${mysql.escapeId(DATABASE.replace(/_/g, '\\_'))}.* TO ?@? WITH GRANT OPTION`,
-        [ADMIN_USER, '%'],
-      ),
+    await createBrokerAdmin(
+      root,
+      { user: ADMIN_USER, password: ADMIN_PASSWORD },
+      DATABASE,
+      'SELECT, INSERT, UPDATE',
     );
     provider = create();
   });
@@ -155,13 +121,7 @@ describe.skipIf(!available)('mysql provider (MariaDB)', () => {
     for (const connection of opened) connection.destroy();
     await provider?.close();
     if (root === undefined) return;
-    const [accounts] = await root.query<RowDataPacket[]>(
-      'SELECT User AS user, Host AS host FROM mysql.user WHERE LEFT(User, ?) = ? OR User = ?',
-      [PREFIX.length, PREFIX, ADMIN_USER],
-    );
-    for (const account of accounts) {
-      await root.query('DROP USER IF EXISTS ?@?', [account.user, account.host]);
-    }
+    await dropAccounts(root, PREFIX, ADMIN_USER);
     for (const db of [DATABASE, LOOKALIKE]) {
       await root.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(db)}`);
     }

@@ -12,7 +12,8 @@ import {
   parseGrant,
   userNameFor,
 } from '../../../providers/mysql/index.js';
-import { mysqlFailure, scrub, urlSecrets } from '../../../providers/mysql/lib/errors.js';
+import { scrubSecrets } from '../../../providers/lib/scrub-secrets.js';
+import { mysqlFailure, urlSecrets } from '../../../providers/mysql/lib/errors.js';
 import { ProviderError } from '../../../providers/provider.js';
 import { newLeaseId } from '../../../src/lib/ids.js';
 
@@ -285,7 +286,7 @@ describe('mysql errors', () => {
     expect(err.message).not.toContain('minted-password-value');
     expect(err.message).toContain('[redacted]');
     expect(err.cause).toBeUndefined();
-    expect(scrub('a pw-in-url b', secrets)).toBe('a [redacted] b');
+    expect(scrubSecrets('a pw-in-url b', secrets)).toBe('a [redacted] b');
   });
 
   it('finds the password in an admin URL, encoded and decoded', () => {

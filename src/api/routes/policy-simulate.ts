@@ -1,0 +1,80 @@
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { TIERS } from '../../config/schema.js';
+import { requireOperator } from '../auth.js';
+import { problemResponses, TaskSchema } from '../schemas.js';
+
+const SimulationSchema = z
+  .object({
+    workload: z.string().min(1).max(64).openapi({ description: 'A configured workload id' }),
+    claims: z.record(z.string(), z.unknown()).default({}),
+    actor: z
+      .object({
+        subject: z.string(),
+        issuer: z.string(),
+        claims: z.record(z.string(), z.unknown()),
+      })
+      .optional(),
+    target: z.string().min(1).max(64),
+    scope: z.record(z.string(), z.unknown()),
+    ttl: z.number().int().min(1).max(86_400).optional(),
+    task: TaskSchema,
+    ip: z.string().max(64).optional(),
+  })
+  .strict()
+  .openapi('Simulation');
+
+export const simulateRoute = createRoute({
+  method: 'post',
+  path: '/v1/policy/simulate',
+  tags: ['policy'],
+  summary: 'What would the policy decide? (nothing is minted)',
+  security: [{ operatorJwt: [] }],
+  middleware: [requireOperator('admin')] as const,
+  request: {
+    body: { required: true, content: { 'application/json': { schema: SimulationSchema } } },
+  },
+  responses: {
+    200: {
+      description: 'The decision and its reasons',
+      content: {
+        'application/json': {
+          schema: z.object({
+            allow: z.boolean(),
+            policy: z.string().optional(),
+            policy_hash: z.string(),
+            code: z.string().optional(),
+            ttl: z.number().optional(),
+            tier: z.enum(TIERS),
+            reasons: z.array(
+              z.object({ code: z.string(), message: z.string(), policy: z.string().optional() }),
+            ),
+          }),
+        },
+      },
+    },
+    ...problemResponses(401, 403, 404, 422),
+  },
+});
+
+export function registerSimulate(app: OpenAPIHono): void {
+  app.openapi(simulateRoute, (c) => {
+    const body = c.req.valid('json');
+    const { task } = body;
+    const result = c.get('services').broker.simulate({
+      workload: body.workload,
+      claims: body.claims,
+      ...(body.actor === undefined ? {} : { actor: body.actor }),
+      target: body.target,
+      scope: body.scope,
+      ...(body.ttl === undefined ? {} : { ttl: body.ttl }),
+      task: {
+        id: task.id,
+        intent: task.intent,
+        ...(task.tool === undefined ? {} : { tool: task.tool }),
+        ...(task.context === undefined ? {} : { context: task.context }),
+      },
+      ...(body.ip === undefined ? {} : { ip: body.ip }),
+    });
+    return c.json({ ...result, reasons: [...result.reasons] }, 200);
+  });
+}
