@@ -67,6 +67,8 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
    */
   tierAllows?(scope: Scope, tier: 'read' | 'write' | 'admin'): Check;
   mint(req: MintRequest<Scope>): Promise<Minted<Credential>>;
+  /** False when `revoke` ignores the handle (it is then not decrypted). Default true. */
+  readonly revokeUsesHandle?: boolean;
   /** Idempotent: a credential that is already gone is success. */
   revoke(handle: RevocationHandle, leaseId: string): Promise<void>;
   /** Only where the provider can extend; absent means `not_renewable`. */

@@ -6,7 +6,7 @@ import type { EventEmitter, EventInput } from './events/types.js';
 import { hasRole } from './identity/roles.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from './identity/types.js';
 import type { RevokeContext, Revoker, RevokeTally } from './leases/revoker.js';
-import { safeMessage } from './leases/revoker.js';
+import { safeMessage, untilDeadline } from './leases/revoker.js';
 import type { HandleSealer } from './leases/sealing.js';
 import {
   type Claim,
@@ -599,11 +599,18 @@ export class Broker {
     by: OperatorPrincipal,
     ctx: RequestContext,
   ): Promise<WorkloadRevocationResult> {
-    const revocation = await this.#o.store.revokeWorkload(workload, options);
-    const tally: RevokeTally = await this.#o.revoker.execute(
-      revocation.claims,
-      this.#revokeContext(by, ctx),
-      this.#o.killSwitchDeadlineMs,
+    // The deadline counts from the call, and each chunk of claims is revoked as soon as it
+    // is claimed rather than after the last one.
+    const deadline = Date.now() + this.#o.killSwitchDeadlineMs;
+    const revokeCtx = this.#revokeContext(by, ctx);
+    const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
+    const running: Promise<void>[] = [];
+    const revocation = await this.#o.store.revokeWorkload(workload, options, (claims) => {
+      running.push(this.#o.revoker.executeInto(claims, revokeCtx, tally));
+    });
+    await untilDeadline(
+      Promise.all(running).then(() => undefined),
+      deadline - Date.now(),
     );
     const result: WorkloadRevocationResult = {
       workload,

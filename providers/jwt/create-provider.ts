@@ -103,6 +103,8 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     scope: scopeSchema,
     ceiling: jwtCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
+    // Revocation is the lease state itself (introspection reads it); nothing to open.
+    revokeUsesHandle: false,
     audience: config.audience,
     resourceServers: [...config.resource_servers],
     within: jwtWithin,

@@ -1,10 +1,13 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import mysql from 'mysql2/promise';
+import { type AccountProvider, NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
+import { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
 import { OrphanClock } from '../lib/orphan-clock.js';
+import { scrubSecrets } from '../lib/scrub-secrets.js';
+import { sweepOrphans } from '../lib/sweep-orphans.js';
 import {
   type Minted,
   type MintRequest,
-  type Provider,
   type ProviderContext,
   ProviderError,
   type ProviderKind,
@@ -12,14 +15,8 @@ import {
   type RevocationHandle,
 } from '../provider.js';
 import type { MysqlTargetConfig } from './config.js';
-import {
-  isAccountOfLease,
-  leaseIdOfUser,
-  nativePasswordHash,
-  newPassword,
-  userNameFor,
-} from './lib/account.js';
-import { mysqlFailure, scrub, urlSecrets } from './lib/errors.js';
+import { isAccountOfLease, nativePasswordHash, newPassword } from './lib/account.js';
+import { mysqlFailure, urlSecrets } from './lib/errors.js';
 import { type Grant, grantStatement, parseGrant } from './lib/grant.js';
 import {
   type MysqlCeiling,
@@ -39,23 +36,7 @@ export interface MysqlCredential {
   expires_at: string;
 }
 
-export interface MysqlProvider extends Provider<MysqlScope, MysqlCeiling, MysqlCredential> {
-  renew(
-    handle: RevocationHandle,
-    leaseId: string,
-    expiresAt: number,
-  ): Promise<RenewResult<MysqlCredential>>;
-  sweep(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
-  close(): Promise<void>;
-}
-
-/**
- * MySQL and MariaDB accounts have no expiry of their own (password lifetimes count in days
- * and only lock the account into a sandbox), so nothing at the server ends the login if the
- * broker is gone. The latest time a JS `Date` can hold says "no backstop" without claiming
- * one that does not exist.
- */
-export const NO_PROVIDER_EXPIRY = 8_640_000_000_000_000;
+export type MysqlProvider = AccountProvider<MysqlScope, MysqlCeiling, MysqlCredential>;
 
 /** `KILL` of a connection that ended by itself between listing and killing. */
 const NO_SUCH_THREAD = 'ER_NO_SUCH_THREAD';
@@ -304,23 +285,15 @@ export function createMysqlProvider(
           prefix,
         ]),
       );
-      const now = Date.now();
-      const orphaned = new Set<string>();
-      let removed = 0;
-      for (const row of rows) {
+      const candidates = rows.flatMap((row) => {
         const account = { user: String(row.user), host: String(row.host) };
         const leaseId = leaseIdOfUser(prefix, account.user);
-        if (leaseId === undefined || !ACCOUNT_HOST.test(account.host)) continue;
-        if (await isLive(leaseId)) continue;
-        const key = `${account.user}@${account.host}`;
-        orphaned.add(key);
-        if (!orphans.due(key, now, graceMs)) continue;
-        await removeAccount(account);
-        orphans.forget(key);
-        removed += 1;
-      }
-      orphans.keepOnly(orphaned);
-      return removed;
+        if (leaseId === undefined || !ACCOUNT_HOST.test(account.host)) return [];
+        return [{ key: `${account.user}@${account.host}`, leaseId, account }];
+      });
+      return sweepOrphans(orphans, candidates, isLive, graceMs, ({ account }) =>
+        removeAccount(account),
+      );
     },
 
     async check() {
@@ -329,7 +302,10 @@ export function createMysqlProvider(
         return { ok: true };
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
-        return { ok: false, detail: scrub(`mysql target "${target}": ${message}`, adminSecrets) };
+        return {
+          ok: false,
+          detail: scrubSecrets(`mysql target "${target}": ${message}`, adminSecrets),
+        };
       }
     },
 

@@ -1,3 +1,5 @@
+export { NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
+export { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
 export {
   MYSQL_FLAVORS,
   type MysqlFlavor,
@@ -8,10 +10,9 @@ export {
   createMysqlProvider,
   type MysqlCredential,
   type MysqlProvider,
-  NO_PROVIDER_EXPIRY,
 } from './create-provider.js';
 export { mysqlProviderFactory } from './factory.js';
-export { leaseIdOfUser, nativePasswordHash, userNameFor } from './lib/account.js';
+export { nativePasswordHash } from './lib/account.js';
 export { DATABASE_PRIVILEGES, type Grant, grantStatement, parseGrant } from './lib/grant.js';
 export {
   type MysqlCeiling,

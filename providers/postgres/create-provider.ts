@@ -1,11 +1,5 @@
-import {
-  type Health,
-  type Provider,
-  ProviderError,
-  type ProviderKind,
-  type RenewResult,
-  type RevocationHandle,
-} from '../provider.js';
+import type { AccountProvider } from '../lib/account-provider.js';
+import { type Health, ProviderError, type ProviderKind } from '../provider.js';
 import type { PostgresTargetConfig } from './config.js';
 import { toProviderError } from './lib/errors.js';
 import { AdminPools } from './lib/pools.js';
@@ -24,16 +18,7 @@ import { sweepLoginRoles } from './sweep.js';
 
 export const POSTGRES_KIND = 'postgres' satisfies ProviderKind;
 
-export interface PostgresProvider
-  extends Provider<PostgresScope, PostgresCeiling, PostgresCredential> {
-  renew(
-    handle: RevocationHandle,
-    leaseId: string,
-    expiresAt: number,
-  ): Promise<RenewResult<PostgresCredential>>;
-  sweep(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
-  close(): Promise<void>;
-}
+export type PostgresProvider = AccountProvider<PostgresScope, PostgresCeiling, PostgresCredential>;
 
 export function createPostgresProvider(config: PostgresTargetConfig): PostgresProvider {
   const admin = new URL(config.admin_url);

@@ -1,9 +1,11 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { type AccountProvider, NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
+import { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
 import { OrphanClock } from '../lib/orphan-clock.js';
+import { sweepOrphans } from '../lib/sweep-orphans.js';
 import {
   type Minted,
   type MintRequest,
-  type Provider,
   type ProviderContext,
   ProviderError,
   type ProviderKind,
@@ -11,13 +13,7 @@ import {
   type RevocationHandle,
 } from '../provider.js';
 import type { RedisEndpoint, RedisTargetConfig } from './config.js';
-import {
-  isUserOfLease,
-  leaseIdOfUser,
-  newPassword,
-  passwordHashRule,
-  userNameFor,
-} from './lib/account.js';
+import { isUserOfLease, newPassword, passwordHashRule } from './lib/account.js';
 import { aclRules } from './lib/acl-rules.js';
 import { sameEndpoint } from './lib/endpoint.js';
 import { redisFailure } from './lib/errors.js';
@@ -39,21 +35,7 @@ export interface RedisCredential {
   expires_at: string;
 }
 
-export interface RedisAclProvider extends Provider<RedisScope, RedisCeiling, RedisCredential> {
-  renew(
-    handle: RevocationHandle,
-    leaseId: string,
-    expiresAt: number,
-  ): Promise<RenewResult<RedisCredential>>;
-  sweep(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
-  close(): Promise<void>;
-}
-
-/**
- * ACL users have no expiry, so nothing at the node ends the login if the broker is gone. The
- * latest time a JS `Date` can hold says "no backstop" without claiming one that does not exist.
- */
-export const NO_PROVIDER_EXPIRY = 8_640_000_000_000_000;
+export type RedisAclProvider = AccountProvider<RedisScope, RedisCeiling, RedisCredential>;
 
 const KIND = 'redis' satisfies ProviderKind;
 
@@ -187,29 +169,17 @@ export function createRedisAclProvider(
       const listed = await onEveryNode('ACL USERS', adminSecrets, (client) =>
         client.call('ACL', 'USERS'),
       );
-      const users = new Set<string>();
+      // A user on several nodes is one candidate.
+      const users = new Map<string, { key: string; leaseId: string }>();
       for (const reply of listed) {
         if (!Array.isArray(reply)) continue;
         for (const name of reply) {
-          if (typeof name === 'string' && leaseIdOfUser(config.user_prefix, name) !== undefined) {
-            users.add(name);
-          }
+          if (typeof name !== 'string' || users.has(name)) continue;
+          const leaseId = leaseIdOfUser(config.user_prefix, name);
+          if (leaseId !== undefined) users.set(name, { key: name, leaseId });
         }
       }
-      const now = Date.now();
-      const orphaned = new Set<string>();
-      let removed = 0;
-      for (const user of users) {
-        const leaseId = leaseIdOfUser(config.user_prefix, user);
-        if (leaseId === undefined || (await isLive(leaseId))) continue;
-        orphaned.add(user);
-        if (!orphans.due(user, now, graceMs)) continue;
-        await deleteUser(user);
-        orphans.forget(user);
-        removed += 1;
-      }
-      orphans.keepOnly(orphaned);
-      return removed;
+      return sweepOrphans(orphans, users.values(), isLive, graceMs, ({ key }) => deleteUser(key));
     },
 
     async check() {

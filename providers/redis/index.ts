@@ -1,12 +1,13 @@
+export { NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
+export { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
 export { type RedisEndpoint, type RedisTargetConfig, redisTargetSchema } from './config.js';
 export {
   createRedisAclProvider,
-  NO_PROVIDER_EXPIRY,
   type RedisAclProvider,
   type RedisCredential,
 } from './create-provider.js';
 export { redisProviderFactory } from './factory.js';
-export { leaseIdOfUser, passwordHashRule, userNameFor } from './lib/account.js';
+export { passwordHashRule } from './lib/account.js';
 export { ALWAYS_DENIED, aclRules } from './lib/acl-rules.js';
 export { canonicalHost, sameEndpoint } from './lib/endpoint.js';
 export {

@@ -21,6 +21,12 @@ export interface EventBusOptions {
   /** Back-off after a failed write, doubled per failure. Defaults 100 ms up to 30 s. */
   retry?: { baseMs?: number; maxMs?: number };
   limits?: Partial<RedactionLimits>;
+  /**
+   * When to sign a `chain.checkpoint`: after `everyEvents` unsigned events (default 100), and
+   * at most `maxDelayMs` after the first unsigned event (default 1,000 ms), so no event
+   * stays unsigned longer than that. `flush()` and `close()` also sign one.
+   */
+  checkpoint?: { everyEvents?: number; maxDelayMs?: number };
 }
 
 export interface EventBusStats {
@@ -38,10 +44,14 @@ export const SUBSCRIBER_ERROR_SOURCE = 'subscriber';
 
 /**
  * Redacts, chains and fans events out to sinks. Chaining is synchronous, so events are
- * numbered in call order whatever the sinks do. Issuance (`failClosed: true`) waits for
- * every required sink and fails with `audit_unavailable` if one cannot take the event;
- * revocation (`failClosed: false`) never waits. Either way an event, once chained, stays
- * queued for its required sinks until written, so the chain a SIEM sees has no gaps.
+ * numbered in call order whatever the sinks do. Events are hash-linked, and a signed
+ * `chain.checkpoint` follows at most every `checkpoint.everyEvents` events and at most
+ * `checkpoint.maxDelayMs` after an event, instead of an Ed25519 signature per event (the
+ * signature was most of an event's cost, and the kill switch emits thousands at once).
+ * Issuance (`failClosed: true`) waits for every required sink and fails with
+ * `audit_unavailable` if one cannot take the event; revocation (`failClosed: false`) never
+ * waits. Either way an event, once chained, stays queued for its required sinks until
+ * written, so the chain a SIEM sees has no gaps.
  */
 export class EventBus implements EventEmitter {
   readonly #chain = new EventChain();
@@ -51,6 +61,9 @@ export class EventBus implements EventEmitter {
   readonly #now: () => Date;
   readonly #writeTimeoutMs: number;
   readonly #limits: RedactionLimits;
+  readonly #checkpointEvery: number;
+  readonly #checkpointDelayMs: number;
+  #checkpointTimer: NodeJS.Timeout | undefined;
   #emitted = 0;
   #redacted = 0;
   #truncated = 0;
@@ -73,6 +86,14 @@ export class EventBus implements EventEmitter {
     this.#now = options.now ?? (() => new Date());
     this.#writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.#checkpointEvery = options.checkpoint?.everyEvents ?? 100;
+    this.#checkpointDelayMs = options.checkpoint?.maxDelayMs ?? 1_000;
+    if (!Number.isInteger(this.#checkpointEvery) || this.#checkpointEvery < 1) {
+      throw new TypeError('checkpoint.everyEvents must be a positive integer');
+    }
+    if (!(this.#checkpointDelayMs > 0)) {
+      throw new TypeError('checkpoint.maxDelayMs must be positive');
+    }
     const laneOptions = {
       maxQueue: options.maxQueue ?? 20_000,
       batchSize: options.batchSize ?? 100,
@@ -137,21 +158,24 @@ export class EventBus implements EventEmitter {
   }
 
   /**
-   * Tries every sink now; resolves when each is drained or has just failed an attempt, or
-   * after `timeoutMs` if one hangs. Never rejects: failures reach `onError` and `stats()`.
+   * Signs a checkpoint over what is not yet covered, then tries every sink now; resolves
+   * when each is drained or has just failed an attempt, or after `timeoutMs` if one hangs.
+   * Never rejects: failures reach `onError` and `stats()`.
    */
   async flush(timeoutMs?: number): Promise<void> {
+    this.#checkpoint();
     const drained = Promise.all(this.#lanes.map((lane) => lane.flush())).then(() => {});
     if (timeoutMs === undefined) return drained;
     await withTimeout(drained, timeoutMs).catch(() => {});
   }
 
   /**
-   * Flushes once (waiting at most `writeTimeoutMs` for a hung sink), then stops retrying and
-   * closes the sinks. Later emits are dropped and counted.
+   * Signs a last checkpoint and flushes once (waiting at most `writeTimeoutMs` for a hung
+   * sink), then stops retrying and closes the sinks. Later emits are dropped and counted.
    */
   async close(): Promise<void> {
     if (this.#closed) return;
+    this.#checkpoint();
     this.#closed = true;
     await this.flush(this.#writeTimeoutMs);
     for (const lane of this.#lanes) lane.close();
@@ -176,7 +200,27 @@ export class EventBus implements EventEmitter {
     this.#truncated += redaction.truncated;
     const event = this.#chain.append(redaction.input, this.#now());
     this.#dispatch(event);
+    if (this.#chain.uncovered >= this.#checkpointEvery) this.#checkpoint();
+    else this.#scheduleCheckpoint();
     return event;
+  }
+
+  #scheduleCheckpoint(): void {
+    if (this.#checkpointTimer !== undefined || this.#closed) return;
+    this.#checkpointTimer = setTimeout(() => {
+      this.#checkpointTimer = undefined;
+      this.#checkpoint();
+    }, this.#checkpointDelayMs);
+    this.#checkpointTimer.unref();
+  }
+
+  /** Covers every event chained so far with a signed checkpoint, if any is uncovered. */
+  #checkpoint(): void {
+    clearTimeout(this.#checkpointTimer);
+    this.#checkpointTimer = undefined;
+    // Once closed, the sinks take nothing more: a checkpoint would only be dropped.
+    if (this.#closed || this.#chain.uncovered === 0) return;
+    this.#dispatch(this.#chain.checkpoint(this.#now()));
   }
 
   #dispatch(event: BrokerEvent): void {

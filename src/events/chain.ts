@@ -1,14 +1,11 @@
-import {
-  createHash,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-  sign,
-  verify,
-} from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { canonicalize } from './canonical.js';
-import { newEventId, newInstanceId } from './lib/ids.js';
+import { GENESIS_PREV, SIGNED_TYPES, sha256 } from './lib/chain-format.js';
+import { eventIdSource, newInstanceId } from './lib/ids.js';
 import type { BrokerEvent, EventInput, EventType, Severity } from './types.js';
+
+export { eventHash, GENESIS_PREV } from './lib/chain-format.js';
+export { type ChainVerification, verifyChain } from './verify-chain.js';
 
 /** The public half of an instance's signing key, as announced in its genesis event. */
 export interface Ed25519PublicJwk {
@@ -16,8 +13,6 @@ export interface Ed25519PublicJwk {
   crv: 'Ed25519';
   x: string;
 }
-
-export const GENESIS_PREV = '0'.repeat(64);
 
 /** Severity when the caller does not set one: what a SIEM analyst should look at first. */
 export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
@@ -37,6 +32,7 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   'issuance.frozen': 'high',
   'issuance.unfrozen': 'medium',
   'chain.genesis': 'info',
+  'chain.checkpoint': 'info',
 };
 
 export interface EventChainOptions {
@@ -50,16 +46,23 @@ export interface EventChainOptions {
 }
 
 /**
- * One replica's signed hash chain. `genesis()` must come first (seq 0); every later event
- * links to its predecessor by hash and is signed, so a verifier holding only the public key
- * can tell a dropped, reordered or altered event from an intact chain.
+ * One replica's hash chain with signed checkpoints. `genesis()` must come first (seq 0);
+ * every later event links to its predecessor by hash. Genesis and `checkpoint()` events are
+ * signed, and since a signature covers the signed event's `prev`, it covers every earlier
+ * event through the links: a verifier holding only the public key can tell a dropped,
+ * reordered or altered event from an intact chain up to the last checkpoint it holds.
+ *
+ * Each event is canonicalised once; its hash (the next `prev`) and, for a signed event, its
+ * signature are over those same bytes, which leave out `sig`.
  */
 export class EventChain {
   readonly instance: string;
   readonly publicKeyJwk: Ed25519PublicJwk;
   readonly #privateKey: KeyObject;
+  readonly #nextId = eventIdSource();
   #seq = 0;
   #prev = GENESIS_PREV;
+  #uncovered = 0;
 
   constructor(options: EventChainOptions = {}) {
     this.#privateKey = options.privateKey ?? generateKeyPairSync('ed25519').privateKey;
@@ -81,6 +84,11 @@ export class EventChain {
     return this.#seq > 0;
   }
 
+  /** Events chained since the last signed one: what a checkpoint now would cover. */
+  get uncovered(): number {
+    return this.#uncovered;
+  }
+
   /** The `chain.genesis` event (seq 0) announcing this instance's public key. */
   genesis(time: Date): BrokerEvent {
     if (this.started) throw new TypeError('EventChain.genesis() called twice');
@@ -95,85 +103,103 @@ export class EventChain {
   }
 
   /**
-   * Stamps, numbers, links and signs `input`. The input must already be JSON-clean and
-   * free of secrets (see `redact.ts`).
+   * Stamps, numbers and links `input`. The input must already be JSON-clean and free of
+   * secrets (see `redact.ts`).
    */
   append(input: EventInput, time: Date): BrokerEvent {
     if (!this.started) throw new TypeError('EventChain.append() before genesis()');
-    if (input.type === 'chain.genesis') {
-      throw new TypeError('chain.genesis is emitted by the chain only');
+    if (SIGNED_TYPES.has(input.type)) {
+      throw new TypeError(`${input.type} is emitted by the chain only`);
     }
     return this.#link(input, time);
   }
 
+  /**
+   * A signed `chain.checkpoint` naming the event just before it (`upto_seq`, `upto_hash`),
+   * which covers everything chained so far.
+   */
+  checkpoint(time: Date): BrokerEvent {
+    if (!this.started) throw new TypeError('EventChain.checkpoint() before genesis()');
+    return this.#link(
+      {
+        type: 'chain.checkpoint',
+        outcome: 'success',
+        detail: { upto_hash: this.#prev, upto_seq: this.#seq - 1 },
+      },
+      time,
+    );
+  }
+
   #link(input: EventInput, time: Date): BrokerEvent {
-    const unsigned: Omit<BrokerEvent, 'sig'> = {
-      ...input,
-      id: newEventId(),
+    const event = inCanonicalOrder(input, {
+      id: this.#nextId(),
       time: time.toISOString(),
       severity: input.severity ?? DEFAULT_SEVERITY[input.type],
       instance: this.instance,
       seq: this.#seq,
       prev: this.#prev,
-    };
-    const signature = sign(null, Buffer.from(canonicalize(unsigned)), this.#privateKey);
-    const event: BrokerEvent = { ...unsigned, sig: signature.toString('base64url') };
+    });
+    const canonical = canonicalize(event);
+    if (SIGNED_TYPES.has(event.type)) {
+      event.sig = sign(null, Buffer.from(canonical), this.#privateKey).toString('base64url');
+      this.#uncovered = 0;
+    } else {
+      this.#uncovered += 1;
+    }
     this.#seq += 1;
-    this.#prev = eventHash(event);
-    return deepFreeze(event);
+    this.#prev = sha256(canonical);
+    return freezeEvent(event);
   }
 }
 
-/** SHA-256 (hex) of an event's canonical form, signature included: the next event's `prev`. */
-export function eventHash(event: BrokerEvent): string {
-  return createHash('sha256').update(canonicalize(event)).digest('hex');
-}
-
-export type ChainVerification =
-  | { ok: true }
-  | { ok: false; index: number; error: 'bad_signature' | 'broken_link' | 'gap' | 'reordered' };
+type Stamps = Pick<BrokerEvent, 'id' | 'time' | 'severity' | 'instance' | 'seq' | 'prev'>;
 
 /**
- * Checks a run of one instance's events, in the order received. The run may start
- * anywhere (a SIEM may only hold the tail); a run starting at seq 0 must start at genesis.
- * A missing seq that turns up later in the run is reported as `reordered`, one that never
- * does as `gap`.
+ * The event with its members in canonical (code unit) order, so that `canonicalize` can hand
+ * it straight to JSON.stringify. One named store per member, because V8 keeps such an
+ * object in fast mode, where a loop of computed stores of this many members makes a slow
+ * dictionary of it (both cost here, and in every sink that serialises the event). Members
+ * outside `BrokerEvent` are not carried; a test checks that none of its members is missed.
  */
-export function verifyChain(
-  events: readonly BrokerEvent[],
-  publicKeyJwk: Ed25519PublicJwk,
-): ChainVerification {
-  const key = createPublicKey({ key: { ...publicKeyJwk }, format: 'jwk' });
-  const present = new Set(events.map((event) => event.seq));
-  let previous: BrokerEvent | undefined;
-  for (const [index, event] of events.entries()) {
-    if (!hasValidSignature(event, key)) return { ok: false, index, error: 'bad_signature' };
-    if (previous === undefined) {
-      if (event.seq === 0 && event.prev !== GENESIS_PREV) {
-        return { ok: false, index, error: 'broken_link' };
-      }
-    } else {
-      const expected = previous.seq + 1;
-      if (event.instance !== previous.instance) return { ok: false, index, error: 'broken_link' };
-      if (event.seq < expected) return { ok: false, index, error: 'reordered' };
-      if (event.seq > expected) {
-        return { ok: false, index, error: present.has(expected) ? 'reordered' : 'gap' };
-      }
-      if (event.prev !== eventHash(previous)) return { ok: false, index, error: 'broken_link' };
-    }
-    previous = event;
-  }
-  return { ok: true };
+function inCanonicalOrder(input: EventInput, stamps: Stamps): BrokerEvent {
+  const event: Partial<BrokerEvent> = {};
+  if (input.actor !== undefined) event.actor = input.actor;
+  if (input.counts !== undefined) event.counts = input.counts;
+  if (input.detail !== undefined) event.detail = input.detail;
+  if (input.expires_at !== undefined) event.expires_at = input.expires_at;
+  event.id = stamps.id;
+  event.instance = stamps.instance;
+  if (input.issuer !== undefined) event.issuer = input.issuer;
+  if (input.lease_id !== undefined) event.lease_id = input.lease_id;
+  event.outcome = input.outcome;
+  if (input.policy !== undefined) event.policy = input.policy;
+  if (input.policy_hash !== undefined) event.policy_hash = input.policy_hash;
+  event.prev = stamps.prev;
+  if (input.provider !== undefined) event.provider = input.provider;
+  if (input.reason !== undefined) event.reason = input.reason;
+  if (input.request_id !== undefined) event.request_id = input.request_id;
+  if (input.scope !== undefined) event.scope = input.scope;
+  event.seq = stamps.seq;
+  event.severity = stamps.severity;
+  if (input.source_ip !== undefined) event.source_ip = input.source_ip;
+  if (input.subject !== undefined) event.subject = input.subject;
+  if (input.target !== undefined) event.target = input.target;
+  if (input.task !== undefined) event.task = input.task;
+  event.time = stamps.time;
+  if (input.token_sha256 !== undefined) event.token_sha256 = input.token_sha256;
+  event.type = input.type;
+  if (input.workload !== undefined) event.workload = input.workload;
+  return event as BrokerEvent;
 }
 
-function hasValidSignature(event: BrokerEvent, key: KeyObject): boolean {
-  if (typeof event.sig !== 'string') return false;
-  const { sig, ...unsigned } = event;
-  try {
-    return verify(null, Buffer.from(canonicalize(unsigned)), key, Buffer.from(sig, 'base64url'));
-  } catch {
-    return false;
-  }
+/** Only `task`, `scope`, `detail` and `counts` nest; every other member is a primitive. */
+function freezeEvent(event: BrokerEvent): BrokerEvent {
+  Object.freeze(event);
+  deepFreeze(event.task);
+  deepFreeze(event.scope);
+  deepFreeze(event.detail);
+  deepFreeze(event.counts);
+  return event;
 }
 
 function deepFreeze<T>(value: T): T {

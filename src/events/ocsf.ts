@@ -42,6 +42,7 @@ const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string
   'issuance.frozen': { class: 'api_activity', id: 3, name: 'Update' },
   'issuance.unfrozen': { class: 'api_activity', id: 3, name: 'Update' },
   'chain.genesis': { class: 'api_activity', id: 99, name: 'Other' },
+  'chain.checkpoint': { class: 'api_activity', id: 99, name: 'Other' },
 };
 
 const SEVERITIES: Record<Severity, { id: number; name: string }> = {

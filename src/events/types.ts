@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'issuance.frozen',
   'issuance.unfrozen',
   'chain.genesis',
+  'chain.checkpoint',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -50,17 +51,24 @@ export interface EventInput {
   detail?: Record<string, unknown>;
 }
 
-/** An event as emitted: stamped, numbered and signed into its replica's chain. */
+/** An event as emitted: stamped, numbered and hash-linked into its replica's chain. */
 export interface BrokerEvent extends EventInput {
   id: string;
   time: string;
   severity: Severity;
   instance: string;
   seq: number;
-  /** SHA-256 (hex) of the previous event's canonical form; 64 zeros for genesis. */
+  /**
+   * SHA-256 (hex) of the previous event's canonical form without its `sig`; 64 zeros for
+   * genesis.
+   */
   prev: string;
-  /** Ed25519 signature (base64url) over the canonical form of the event without `sig`. */
-  sig: string;
+  /**
+   * Ed25519 signature (base64url) over the canonical form of the event without `sig`. Only
+   * `chain.genesis` and `chain.checkpoint` carry one: a checkpoint's signature covers its
+   * `prev`, so every earlier event through the hash links.
+   */
+  sig?: string;
 }
 
 export interface EmitOptions {

@@ -197,6 +197,7 @@ export class MemoryLeaseStore implements LeaseStore {
   async revokeWorkload(
     workload: string,
     options: { block: boolean; reason: string },
+    onClaims?: (claims: Claim[]) => void,
   ): Promise<WorkloadRevocation> {
     const epoch = this.#clock();
     const meta = this.#meta.get(workload) ?? {};
@@ -211,6 +212,7 @@ export class MemoryLeaseStore implements LeaseStore {
       else if (r.status === 'deferred') out.deferred += 1;
       else if (r.status === 'in_progress') out.inProgress += 1;
     }
+    onClaims?.(out.claims);
     return out;
   }
 
@@ -255,6 +257,12 @@ export class MemoryLeaseStore implements LeaseStore {
       entry.due = now + Math.max(0, Math.round(outcome.retryInMs));
     }
     return { lease: structuredClone(lease), transition };
+  }
+
+  async finishMany(
+    items: readonly { claim: Claim; outcome: RevokeOutcome }[],
+  ): Promise<FinishResult[]> {
+    return Promise.all(items.map(({ claim, outcome }) => this.finish(claim, outcome)));
   }
 
   async dueWorkloads(limit: number): Promise<string[]> {

@@ -55,7 +55,7 @@ export class Reaper {
     this.#timer.unref();
   }
 
-  /** One pass. Resolves true when it hit the batch limit (more may be due right away). */
+  /** One pass. Resolves true when it claimed anything (more may be due right away). */
   async tick(): Promise<boolean> {
     const { store, revoker, batch } = this.#o;
     const now = await store.now();
@@ -65,17 +65,25 @@ export class Reaper {
     }
     const workloads = await store.dueWorkloads(batch);
     let claimed = 0;
-    for (const workload of workloads) {
-      const claims = await store.claimDue(workload, batch);
-      claimed += claims.length;
-      const lag = Math.max(
-        0,
-        ...claims.filter((c) => c.reason === 'expired').map((c) => now - c.lease.expiresAt),
-      );
-      this.#o.metrics.reaperLag.set(lag / 1000);
-      await revoker.execute(claims);
-    }
-    return claimed >= batch;
+    let lag = 0;
+    // A few workloads at a time, each revoked while the next is claimed: one slow target
+    // does not hold up the others, and the per-target limits still bound each provider.
+    const queue = [...workloads];
+    const work: Promise<void>[] = [];
+    const lane = async () => {
+      for (let workload = queue.shift(); workload !== undefined; workload = queue.shift()) {
+        const claims = await store.claimDue(workload, batch);
+        claimed += claims.length;
+        for (const c of claims)
+          if (c.reason === 'expired') lag = Math.max(lag, now - c.lease.expiresAt);
+        work.push(revoker.execute(claims).then(() => undefined));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, workloads.length) }, lane));
+    await Promise.all(work);
+    this.#o.metrics.reaperLag.set(lag / 1000);
+    // Anything claimed means more may be due already: go again at once.
+    return claimed > 0;
   }
 
   async stop(): Promise<void> {

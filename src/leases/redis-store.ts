@@ -56,6 +56,14 @@ function claimToken(): string {
   return randomBytes(12).toString('base64url');
 }
 
+/** Many claim tokens from one random draw (the kill switch claims thousands at once). */
+function claimTokens(n: number): string[] {
+  const buf = randomBytes(12 * n);
+  return Array.from({ length: n }, (_, i) =>
+    buf.subarray(i * 12, i * 12 + 12).toString('base64url'),
+  );
+}
+
 /**
  * The production lease store. See `scripts.ts` for the transitions and `keys.ts` for the
  * key layout; `memory-store.ts` implements the same contract for dev mode and unit tests.
@@ -247,32 +255,61 @@ export class RedisLeaseStore implements LeaseStore {
     });
     await Promise.all(
       [...groups].map(async ([w, indexes]) => {
-        for (let c = 0; c < indexes.length; c += CHUNK) {
-          const chunk = indexes.slice(c, c + CHUNK);
-          const tokens = chunk.map(() => claimToken());
-          const args: (string | number)[] = [
-            reason,
-            this.#settings.claimTimeoutMs,
-            onlyFailed ? '1' : '0',
-          ];
-          chunk.forEach((idx, j) => {
-            args.push(ids[idx] as string, tokens[j] as string);
-          });
-          const reply = (await this.#eval(
-            SCRIPTS.requestRevoke,
-            [this.#keys.due(w), ...chunk.map((idx) => this.#keys.lease(w, ids[idx] as string))],
-            args,
-          )) as [string, string[]?][];
-          chunk.forEach((idx, j) => {
-            const [status, fields] = reply[j] ?? ['not_found'];
-            results[idx] = toRequest(status, fields, tokens[j] as string, reason);
-          });
-          const next = reply[reply.length - 1];
-          if (next?.[0] === 'next') await this.#hint(w, next[1] as unknown as string);
-        }
+        const answers = await this.#claimIn(
+          w,
+          indexes.map((i) => ids[i] as string),
+          reason,
+          onlyFailed,
+        );
+        indexes.forEach((i, j) => {
+          results[i] = answers[j] ?? { status: 'not_found' };
+        });
       }),
     );
     return results;
+  }
+
+  /**
+   * Claims leases of one known workload, CHUNK ids per script call, chunks in parallel.
+   * `onChunk` sees each chunk's answers as soon as they arrive (the kill switch starts
+   * revoking before the last chunk is claimed).
+   */
+  async #claimIn(
+    w: string,
+    ids: readonly string[],
+    reason: RevokeReason,
+    onlyFailed: boolean,
+    onChunk?: (answers: RevokeRequest[]) => void,
+  ): Promise<RevokeRequest[]> {
+    const chunks: string[][] = [];
+    for (let c = 0; c < ids.length; c += CHUNK) chunks.push(ids.slice(c, c + CHUNK));
+    const answered = await Promise.all(
+      chunks.map(async (chunk) => {
+        const tokens = claimTokens(chunk.length);
+        const args: (string | number)[] = [
+          reason,
+          this.#settings.claimTimeoutMs,
+          onlyFailed ? '1' : '0',
+        ];
+        chunk.forEach((id, j) => {
+          args.push(id, tokens[j] as string);
+        });
+        const reply = (await this.#eval(
+          SCRIPTS.requestRevoke,
+          [this.#keys.due(w), ...chunk.map((id) => this.#keys.lease(w, id))],
+          args,
+        )) as [string, string[]?][];
+        const answers = chunk.map((_, j) => {
+          const [status, fields] = reply[j] ?? ['not_found'];
+          return toRequest(status, fields, tokens[j] as string, reason);
+        });
+        const next = reply[reply.length - 1];
+        if (next?.[0] === 'next') await this.#hint(w, next[1] as unknown as string);
+        onChunk?.(answers);
+        return answers;
+      }),
+    );
+    return answered.flat();
   }
 
   async taskLeases(workload: string, taskId: string): Promise<string[]> {
@@ -282,6 +319,7 @@ export class RedisLeaseStore implements LeaseStore {
   async revokeWorkload(
     workload: string,
     options: { block: boolean; reason: string },
+    onClaims?: (claims: Claim[]) => void,
   ): Promise<WorkloadRevocation> {
     const k = this.#keys;
     await this.#call(() => this.#redis.sadd(k.workloads, workload));
@@ -291,17 +329,22 @@ export class RedisLeaseStore implements LeaseStore {
       [options.block ? '1' : '0', options.reason || 'blocked'],
     )) as [string, string[]];
     if (ids.length > 0) await this.#hint(workload, epoch);
-    return { epoch: Number(epoch), ...(await this.#claimAll(ids)) };
-  }
-
-  async #claimAll(ids: readonly string[]): Promise<Omit<WorkloadRevocation, 'epoch'>> {
-    const requests = await this.requestRevoke(ids, 'workload_revoked');
-    const out = { claims: [] as Claim[], deferred: 0, inProgress: 0 };
-    for (const r of requests) {
-      if (r.status === 'claimed') out.claims.push(r.claim);
-      else if (r.status === 'deferred') out.deferred += 1;
-      else if (r.status === 'in_progress') out.inProgress += 1;
-    }
+    const out: WorkloadRevocation = {
+      claims: [],
+      deferred: 0,
+      inProgress: 0,
+      epoch: Number(epoch),
+    };
+    await this.#claimIn(workload, ids, 'workload_revoked', false, (answers) => {
+      const claims: Claim[] = [];
+      for (const r of answers) {
+        if (r.status === 'claimed') claims.push(r.claim);
+        else if (r.status === 'deferred') out.deferred += 1;
+        else if (r.status === 'in_progress') out.inProgress += 1;
+      }
+      out.claims.push(...claims);
+      onClaims?.(claims);
+    });
     return out;
   }
 
@@ -316,32 +359,70 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async finish(claim: Claim, outcome: RevokeOutcome): Promise<FinishResult> {
-    const { lease } = claim;
-    const w = lease.workload;
+    const [result] = await this.finishMany([{ claim, outcome }]);
+    return result ?? { lease: claim.lease, transition: 'none' };
+  }
+
+  async finishMany(
+    items: readonly { claim: Claim; outcome: RevokeOutcome }[],
+  ): Promise<FinishResult[]> {
     const k = this.#keys;
     const s = this.#settings;
-    const reply = (await this.#eval(
-      SCRIPTS.finish,
-      [k.lease(w, lease.id), k.due(w), k.done(w), k.task(w, lease.task.id)],
-      [
-        lease.id,
-        claim.token,
-        outcome.ok ? '1' : '0',
-        outcome.ok ? '' : outcome.error.slice(0, 500),
-        outcome.ok ? 0 : Math.max(0, Math.round(outcome.retryInMs)),
-        s.maxAttempts,
-        s.failedRetryMs,
-        s.retentionMs,
-      ],
-    )) as [string, string, string[]?];
-    const transition = reply[0] as FinishResult['transition'];
-    const current = reply[2] ? decodeLease(reply[2]) : lease;
-    if (transition === 'revoked' || transition === 'expired') {
-      await this.#call(() => this.#redis.pexpire(k.owner(lease.id), s.retentionMs));
-    } else if (transition === 'retry' || transition === 'revoke_failed') {
-      await this.#hint(w, reply[1]);
-    }
-    return { lease: current, transition };
+    const results: FinishResult[] = new Array(items.length);
+    const groups = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      const w = item.claim.lease.workload;
+      groups.set(w, [...(groups.get(w) ?? []), i]);
+    });
+    const finishedIds: string[] = [];
+    await Promise.all(
+      [...groups].flatMap(([w, indexes]) => {
+        const chunks: number[][] = [];
+        for (let c = 0; c < indexes.length; c += CHUNK) chunks.push(indexes.slice(c, c + CHUNK));
+        return chunks.map(async (chunk) => {
+          const keys = [k.due(w), k.done(w)];
+          const args: (string | number)[] = [s.maxAttempts, s.failedRetryMs, s.retentionMs];
+          for (const i of chunk) {
+            const { claim, outcome } = items[i] as { claim: Claim; outcome: RevokeOutcome };
+            keys.push(k.lease(w, claim.lease.id), k.task(w, claim.lease.task.id));
+            args.push(
+              claim.lease.id,
+              claim.token,
+              outcome.ok ? '1' : '0',
+              outcome.ok ? '' : outcome.error.slice(0, 500),
+              outcome.ok ? 0 : Math.max(0, Math.round(outcome.retryInMs)),
+            );
+          }
+          const reply = (await this.#eval(SCRIPTS.finish, keys, args)) as string[][];
+          let earliest = Number.POSITIVE_INFINITY;
+          chunk.forEach((i, j) => {
+            const [transition, due, state, attempts, revokedAt, reason, lastError] = reply[j] ?? [];
+            const { claim } = items[i] as { claim: Claim };
+            const lease: Lease = {
+              ...claim.lease,
+              attempts: Number(attempts ?? claim.lease.attempts),
+            };
+            if (state) lease.state = state as Lease['state'];
+            if (revokedAt) lease.revokedAt = Number(revokedAt);
+            if (reason) lease.revokeReason = reason as RevokeReason;
+            if (lastError) lease.lastError = lastError;
+            if (lease.state === 'revoked' || lease.state === 'expired') delete lease.handle;
+            results[i] = {
+              lease,
+              transition: (transition ?? 'none') as FinishResult['transition'],
+            };
+            if (transition === 'revoked' || transition === 'expired')
+              finishedIds.push(claim.lease.id);
+            if (due) earliest = Math.min(earliest, Number(due));
+          });
+          if (Number.isFinite(earliest)) await this.#hint(w, earliest);
+        });
+      }),
+    );
+    await this.#call(() =>
+      Promise.all(finishedIds.map((id) => this.#redis.pexpire(k.owner(id), s.retentionMs))),
+    );
+    return results;
   }
 
   async dueWorkloads(limit: number): Promise<string[]> {

@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import { Semaphore } from '../lib/semaphore.js';
 import type { Metrics } from '../metrics.js';
 import type { HandleSealer } from './sealing.js';
-import type { Claim, FinishResult, LeaseStore } from './types.js';
+import type { Claim, FinishResult, LeaseStore, RevokeOutcome } from './types.js';
 
 export interface RevokerOptions {
   store: LeaseStore;
@@ -25,6 +25,8 @@ export interface RevokeContext {
   sourceIp?: string;
 }
 
+export { untilDeadline };
+
 export interface RevokeTally {
   revoked: number;
   /** Failed this time; retried with backoff (or `revoke_failed`). */
@@ -42,6 +44,12 @@ export interface RevokeTally {
 export class Revoker {
   readonly #o: RevokerOptions;
   readonly #limits = new Map<string, Semaphore>();
+  #pending: {
+    claim: Claim;
+    outcome: RevokeOutcome;
+    resolve: (result: FinishResult) => void;
+    reject: (err: unknown) => void;
+  }[] = [];
 
   constructor(options: RevokerOptions) {
     this.#o = options;
@@ -62,42 +70,44 @@ export class Revoker {
     ctx: RevokeContext = {},
     deadlineMs?: number,
   ): Promise<RevokeTally> {
-    const tally: RevokeTally = { revoked: 0, failed: 0, pending: claims.length };
-    const all = Promise.all(
-      claims.map(async (claim) => {
-        const result = await this.revokeOne(claim, ctx);
-        tally.pending -= 1;
-        if (
-          result.transition === 'revoked' ||
-          result.transition === 'expired' ||
-          result.transition === 'none'
-        ) {
-          tally.revoked += 1;
-        } else {
-          tally.failed += 1;
-        }
-      }),
-    );
-    if (deadlineMs === undefined) {
-      await all;
-    } else {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([all, new Promise<void>((r) => (timer = setTimeout(r, deadlineMs)))]);
-      clearTimeout(timer);
-    }
+    const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
+    const all = this.executeInto(claims, ctx, tally);
+    await untilDeadline(all, deadlineMs);
     return { ...tally };
+  }
+
+  /** Starts revoking `claims`, counting into a tally shared with other batches. */
+  executeInto(claims: readonly Claim[], ctx: RevokeContext, tally: RevokeTally): Promise<void> {
+    tally.pending += claims.length;
+    return Promise.all(
+      claims.map(async (claim) => {
+        const { revokedAtProvider } = await this.#revoke(claim, ctx);
+        tally.pending -= 1;
+        if (revokedAtProvider) tally.revoked += 1;
+        else tally.failed += 1;
+      }),
+    ).then(() => undefined);
   }
 
   /** Never throws: a failure is recorded on the lease and retried. */
   async revokeOne(claim: Claim, ctx: RevokeContext = {}): Promise<FinishResult> {
+    return (await this.#revoke(claim, ctx)).result;
+  }
+
+  async #revoke(
+    claim: Claim,
+    ctx: RevokeContext,
+  ): Promise<{ result: FinishResult; revokedAtProvider: boolean }> {
     const { lease } = claim;
     const provider = this.#o.providers().get(lease.target);
-    let outcome: { ok: true } | { ok: false; error: string; retryInMs: number };
+    let outcome: RevokeOutcome;
     try {
       await this.#limit(lease.target, provider).run(async () => {
         if (!provider) throw new Error(`target ${lease.target} is no longer configured`);
         const handle =
-          lease.handle === undefined ? {} : this.#o.sealer.open(lease.id, lease.handle);
+          lease.handle === undefined || provider.revokeUsesHandle === false
+            ? {}
+            : this.#o.sealer.open(lease.id, lease.handle);
         await withTimeout(provider.revoke(handle, lease.id), this.#o.callTimeoutMs ?? 30_000);
       });
       outcome = { ok: true };
@@ -107,17 +117,43 @@ export class Revoker {
     }
     let result: FinishResult;
     try {
-      result = await this.#o.store.finish(claim, outcome);
+      result = await this.#finish(claim, outcome);
     } catch (err) {
       // The store is down: the claim times out and the reaper retries this lease.
       this.#o.logger.warn(
         { lease_id: lease.id, err: safeMessage(err) },
         'could not record revocation',
       );
-      return { lease, transition: 'none' };
+      return { result: { lease, transition: 'none' }, revokedAtProvider: outcome.ok };
     }
     this.#report(claim, result, outcome, ctx);
-    return result;
+    return { result, revokedAtProvider: outcome.ok };
+  }
+
+  /**
+   * Provider answers are recorded in batches: every answer that arrives in the same turn of
+   * the event loop goes to the store in one call per workload (a kill switch finishes
+   * thousands of leases at once).
+   */
+  #finish(claim: Claim, outcome: RevokeOutcome): Promise<FinishResult> {
+    return new Promise<FinishResult>((resolve, reject) => {
+      this.#pending.push({ claim, outcome, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => void this.#flush());
+    });
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#pending.splice(0, this.#pending.length);
+    try {
+      const results = await this.#o.store.finishMany(
+        batch.map(({ claim, outcome }) => ({ claim, outcome })),
+      );
+      batch.forEach((item, i) => {
+        item.resolve(results[i] ?? { lease: item.claim.lease, transition: 'none' });
+      });
+    } catch (err) {
+      for (const item of batch) item.reject(err);
+    }
   }
 
   /** Exponential backoff with full jitter in [base·2^n / 2, base·2^n], capped. */
@@ -191,6 +227,16 @@ export class Revoker {
         break;
     }
   }
+}
+
+async function untilDeadline(work: Promise<void>, deadlineMs: number | undefined): Promise<void> {
+  if (deadlineMs === undefined) return work;
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work,
+    new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadlineMs)))),
+  ]);
+  clearTimeout(timer);
 }
 
 async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -112,45 +112,63 @@ return out
 `;
 
 /**
- * KEYS: lease, due, done, task. ARGV: id, token, ok, error, retryIn, maxAttempts,
- * failedRetry, retention.
+ * Records the providers' answers for many claims of one workload in one call.
+ * KEYS: due, done, then lease1, task1, lease2, task2…
+ * ARGV: maxAttempts, failedRetry, retention, then id, token, ok ('1'/'0'), error, retryIn per claim.
+ * Returns per claim {transition, due, state, attempts, revoked_at, revoke_reason}; a claim
+ * whose token no longer matches (it timed out and was taken again) changes nothing: 'none'.
  */
 export const FINISH = `${PRELUDE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'none', ''} end
-if redis.call('HGET', KEYS[1], 'claim_token') ~= ARGV[2] then
-  return {'none', '', redis.call('HGETALL', KEYS[1])}
+local max = tonumber(ARGV[1])
+local failed_retry = tonumber(ARGV[2])
+local retention = ARGV[3]
+local out = {}
+local pruned = false
+for i = 0, (#KEYS - 2) / 2 - 1 do
+  local key = KEYS[3 + i * 2]
+  local task = KEYS[4 + i * 2]
+  local a = 4 + i * 5
+  local id, token, ok, err, retry_in = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
+  local transition, due = 'none', ''
+  if redis.call('EXISTS', key) == 1 and redis.call('HGET', key, 'claim_token') == token then
+    if ok == '1' then
+      transition = 'revoked'
+      if redis.call('HGET', key, 'revoke_reason') == 'expired' then transition = 'expired' end
+      redis.call('HSET', key, 'state', transition, 'revoked_at', num(NOW))
+      redis.call('HDEL', key, 'claim_token', 'claim_until', 'handle', 'pending_reason')
+      redis.call('ZREM', KEYS[1], id)
+      redis.call('SREM', task, id)
+      redis.call('ZADD', KEYS[2], num(NOW), id)
+      redis.call('PEXPIRE', key, retention)
+      pruned = true
+    else
+      local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+      redis.call('HSET', key, 'last_error', err)
+      redis.call('HDEL', key, 'claim_token', 'claim_until')
+      local at
+      transition = 'retry'
+      if attempts >= max then
+        if attempts == max then transition = 'revoke_failed' end
+        redis.call('HSET', key, 'state', 'revoke_failed')
+        at = NOW + failed_retry
+      else
+        redis.call('HSET', key, 'state', 'revoking')
+        at = NOW + tonumber(retry_in)
+      end
+      redis.call('ZADD', KEYS[1], num(at), id)
+      due = num(at)
+    end
+  end
+  local f = redis.call('HMGET', key, 'state', 'attempts', 'revoked_at', 'revoke_reason', 'last_error')
+  out[#out + 1] = {transition, due, f[1] or '', f[2] or '0', f[3] or '', f[4] or '', f[5] or ''}
 end
-if ARGV[3] == '1' then
-  local final = 'revoked'
-  if redis.call('HGET', KEYS[1], 'revoke_reason') == 'expired' then final = 'expired' end
-  redis.call('HSET', KEYS[1], 'state', final, 'revoked_at', num(NOW))
-  redis.call('HDEL', KEYS[1], 'claim_token', 'claim_until', 'handle', 'pending_reason')
-  redis.call('ZREM', KEYS[2], ARGV[1])
-  redis.call('SREM', KEYS[4], ARGV[1])
-  redis.call('ZADD', KEYS[3], num(NOW), ARGV[1])
-  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', num(NOW - tonumber(ARGV[8])))
+if pruned then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', num(NOW - tonumber(retention)))
   -- Every entry is at most this old once the newest one is, so the whole index expires
   -- with it when no later finish comes along to prune it.
-  redis.call('PEXPIRE', KEYS[3], ARGV[8])
-  redis.call('PEXPIRE', KEYS[1], ARGV[8])
-  return {final, '', redis.call('HGETALL', KEYS[1])}
+  redis.call('PEXPIRE', KEYS[2], retention)
 end
-local attempts = redis.call('HINCRBY', KEYS[1], 'attempts', 1)
-local max = tonumber(ARGV[6])
-redis.call('HSET', KEYS[1], 'last_error', ARGV[4])
-redis.call('HDEL', KEYS[1], 'claim_token', 'claim_until')
-local due
-local transition = 'retry'
-if attempts >= max then
-  if attempts == max then transition = 'revoke_failed' end
-  redis.call('HSET', KEYS[1], 'state', 'revoke_failed')
-  due = NOW + tonumber(ARGV[7])
-else
-  redis.call('HSET', KEYS[1], 'state', 'revoking')
-  due = NOW + tonumber(ARGV[5])
-end
-redis.call('ZADD', KEYS[2], num(due), ARGV[1])
-return {transition, num(due), redis.call('HGETALL', KEYS[1])}
+return out
 `;
 
 /** KEYS: lease, due. ARGV: id, expiresAt, sealedHandle ('' = keep). */

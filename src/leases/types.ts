@@ -173,11 +173,15 @@ export interface LeaseStore {
   revokeWorkload(
     workload: string,
     options: { block: boolean; reason: string },
+    /** Called with each chunk of claims as soon as it is claimed. */
+    onClaims?: (claims: Claim[]) => void,
   ): Promise<WorkloadRevocation>;
   unblock(workload: string): Promise<boolean>;
   isBlocked(workload: string): Promise<boolean>;
   /** Records the provider's answer for a claim. A lost claim (timed out) changes nothing. */
   finish(claim: Claim, outcome: RevokeOutcome): Promise<FinishResult>;
+  /** `finish` for many claims at once (one round trip per workload chunk). */
+  finishMany(items: readonly { claim: Claim; outcome: RevokeOutcome }[]): Promise<FinishResult[]>;
   /** Workloads that have leases due now (the global hint). */
   dueWorkloads(limit: number): Promise<string[]>;
   /** Claims the due leases of one workload: expired, crashed mints, retries. */

@@ -104,7 +104,10 @@ export async function expectReaperEndsAccess<C extends { username: string; passw
   expect(await probe.alive(session)).toBe(true);
 
   expect(
-    await eventually(async () => !(await probe.exists(credential.username)), options.removedWithinMs),
+    await eventually(
+      async () => !(await probe.exists(credential.username)),
+      options.removedWithinMs,
+    ),
   ).toBe(true);
   await expectEnded(probe, session, options.sessionEndsWithinMs);
   expect(await probe.loginFailure(credential)).toMatch(probe.refused);
@@ -113,8 +116,8 @@ export async function expectReaperEndsAccess<C extends { username: string; passw
 }
 
 /**
- * The kill switch revokes both of agent-a's leases (`requests[0]` and `requests[1]`) in one
- * call, and leaves agent-b's (`requests[0]`) alone.
+ * The kill switch revokes both of agent-a's leases (`requests[0]()` and `requests[1]()`) in
+ * one call, and leaves agent-b's (`requests[0]()`) alone.
  */
 export async function expectKillSwitchSparesBystander<
   C extends { username: string; password: string },
@@ -123,13 +126,14 @@ export async function expectKillSwitchSparesBystander<
   broker: TargetBroker,
   secrets: string[],
   probe: AccountProbe<C, S>,
-  requests: readonly [object, object],
+  requests: readonly [() => object, () => object],
   options: { sessionEndsWithinMs: number },
 ): Promise<void> {
   const { h, agentA, agentB } = broker;
-  const first = await issueCredential<C>(h, agentA, requests[0], secrets);
-  const second = await issueCredential<C>(h, agentA, requests[1], secrets);
-  const other = await issueCredential<C>(h, agentB, requests[0], secrets);
+  const [firstRequest, secondRequest] = requests;
+  const first = await issueCredential<C>(h, agentA, firstRequest(), secrets);
+  const second = await issueCredential<C>(h, agentA, secondRequest(), secrets);
+  const other = await issueCredential<C>(h, agentB, firstRequest(), secrets);
   const open = [await probe.login(first.credential), await probe.login(second.credential)];
   const bystander = await probe.login(other.credential);
   const live = await activeLeases(h, 'agent-a');

@@ -33,7 +33,9 @@ export async function createBrokerAdmin(
   await root.query(
     mysql.format('GRANT CREATE USER, PROCESS, CONNECTION ADMIN ON *.* TO ?@?', [admin.user, '%']),
   );
-  await root.query(mysql.format('GRANT SELECT (User, Host) ON mysql.user TO ?@?', [admin.user, '%']));
+  await root.query(
+    mysql.format('GRANT SELECT (User, Host) ON mysql.user TO ?@?', [admin.user, '%']),
+  );
   await root.query(
     mysql.format(
       `GRANT ${tablePrivileges} ON ${mysql.escapeId(database.replace(/_/g, '\\_'))}.* TO ?@? WITH GRANT OPTION`,

@@ -60,7 +60,6 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
   let broker: TargetBroker;
   let h: Harness;
   let agentA: string;
-  let agentB: string;
   const secrets: string[] = [ADMIN_PASSWORD];
   const opened: Connection[] = [];
 
@@ -90,11 +89,11 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
   const accountExists = (user: string) => mysqlAccountExists(root, user);
 
   const accounts: AccountProbe<MysqlCredential, Connection> = {
-    login: (credential) => login(credential),
+    login,
     alive,
     close: (session) => session.end(),
     exists: accountExists,
-    loginFailure: (credential) => loginFailure(credential),
+    loginFailure,
     refused: ACCESS_DENIED,
   };
 
@@ -148,7 +147,7 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
         max_ttl: '15m',
       },
     });
-    ({ h, agentA, agentB } = broker);
+    ({ h, agentA } = broker);
   });
 
   afterAll(async () => {
@@ -219,7 +218,7 @@ describe.skipIf(!available)('mysql credentials over the HTTP API (MariaDB)', () 
       broker,
       secrets,
       accounts,
-      [request(['read']), request(['write'])],
+      [() => request(['read']), () => request(['write'])],
       { sessionEndsWithinMs: 2_000 },
     );
   });

@@ -2,17 +2,17 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PostgresCredential } from '../../providers/postgres/index.js';
-import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
-  activeLeases,
-  eventually,
-  expectNoSecretOutput,
-  issueCredential,
-  leaseState,
-  refusedCredential,
-  revokeLease,
-  revokeWorkload,
-} from '../helpers/lease-http.js';
+  type AccountProbe,
+  expectKillSwitchSparesBystander,
+  expectNothingLeft,
+  expectReaperEndsAccess,
+  expectRevokeEndsAccess,
+  startTargetBroker,
+  type TargetBroker,
+} from '../helpers/account-drills.js';
+import type { Harness } from '../helpers/broker-harness.js';
+import { issueCredential, refusedCredential, revokeLease } from '../helpers/lease-http.js';
 import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
@@ -44,9 +44,9 @@ const request = (roles: string[], extra: Record<string, unknown> = {}) => ({
 describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () => {
   const c = cluster as PgCluster;
   let su: pg.Client;
+  let broker: TargetBroker;
   let h: Harness;
   let agentA: string;
-  let agentB: string;
   const secrets: string[] = [ADMIN_PASSWORD];
   const sessions: pg.Client[] = [];
 
@@ -94,6 +94,15 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
     const { rows } = await su.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
     return rows.length > 0;
   }
+
+  const roles: AccountProbe<PostgresCredential, pg.Client> = {
+    login: (credential) => connect(credential),
+    alive,
+    close: (session) => session.end(),
+    exists: roleExists,
+    loginFailure,
+    refused: /^28P01$/,
+  };
 
   async function prefixedRoles(): Promise<number> {
     const { rows } = await su.query<{ n: string }>(
@@ -144,39 +153,35 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
       );
     }
 
-    h = await startHarness({
+    broker = await startTargetBroker({
       store: 'redis',
-      listen: true,
-      configure(raw) {
-        (raw.targets as unknown[]).push({
-          name: 'pg-app',
-          provider: 'postgres',
-          admin_url: c.url('appdb', ADMIN, ADMIN_PASSWORD),
-          databases: DATABASES,
-          connect: { host: c.host, port: c.port, database: 'appdb' },
-          roles: {
-            app_readonly: { access: 'read' },
-            app_readwrite: { access: 'write' },
-            // Configured on the target, but no policy hands it out.
-            app_audit: { access: 'read' },
-          },
-          reassign_to: OWNER,
-          role_prefix: PREFIX,
-        });
-        (raw.policies as unknown[]).push({
-          name: 'agents-query-app',
-          // tickets-api is tier `read`: the tier cap must keep app_readwrite from it.
-          workloads: ['agent-a', 'agent-b', 'tickets-api'],
-          target: 'pg-app',
-          allow: { roles: ['app_readonly', 'app_readwrite'] },
-          intents: ['report'],
-          default_ttl: '5m',
-          max_ttl: '15m',
-        });
+      target: {
+        name: 'pg-app',
+        provider: 'postgres',
+        admin_url: c.url('appdb', ADMIN, ADMIN_PASSWORD),
+        databases: DATABASES,
+        connect: { host: c.host, port: c.port, database: 'appdb' },
+        roles: {
+          app_readonly: { access: 'read' },
+          app_readwrite: { access: 'write' },
+          // Configured on the target, but no policy hands it out.
+          app_audit: { access: 'read' },
+        },
+        reassign_to: OWNER,
+        role_prefix: PREFIX,
+      },
+      policy: {
+        name: 'agents-query-app',
+        // tickets-api is tier `read`: the tier cap must keep app_readwrite from it.
+        workloads: ['agent-a', 'agent-b', 'tickets-api'],
+        target: 'pg-app',
+        allow: { roles: ['app_readonly', 'app_readwrite'] },
+        intents: ['report'],
+        default_ttl: '5m',
+        max_ttl: '15m',
       },
     });
-    agentA = await h.workloadToken('spiffe://test/agent-a');
-    agentB = await h.workloadToken('spiffe://test/agent-b');
+    ({ h, agentA } = broker);
   });
 
   afterAll(async () => {
@@ -259,20 +264,13 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
   });
 
   it('DELETE /v1/leases/{id} kills the open session, refuses new logins and drops the role', async () => {
-    const { lease_id, credential } = await issueCredential<PostgresCredential>(
-      h,
-      agentA,
-      request(['app_readonly']),
+    const { lease_id } = await expectRevokeEndsAccess(
+      broker,
       secrets,
+      roles,
+      request(['app_readonly']),
+      { sessionEndsWithinMs: 0 },
     );
-    const session = await connect(credential);
-    expect(await alive(session)).toBe(true);
-
-    await revokeLease(h, agentA, lease_id);
-
-    expect(await alive(session)).toBe(false);
-    expect(await loginFailure(credential)).toBe('28P01');
-    expect(await roleExists(credential.username)).toBe(false);
     const revoked = (await h.flushedEvents()).find(
       (e) => e.type === 'lease.revoked' && e.lease_id === lease_id,
     );
@@ -316,22 +314,14 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
   });
 
   it('the reaper drops the login when the lease expires and ends its open session', async () => {
-    const { lease_id, credential } = await issueCredential<PostgresCredential>(
-      h,
-      agentA,
-      request(['app_readonly'], { ttl: 2 }),
-      secrets,
-    );
-    const session = await connect(credential);
-    expect(await alive(session)).toBe(true);
-
     // VALID UNTIL only stops new logins; a dropped role and a dead session are the broker's work.
-    expect(await eventually(async () => !(await roleExists(credential.username)), 6_000)).toBe(
-      true,
+    const { lease_id } = await expectReaperEndsAccess(
+      broker,
+      secrets,
+      roles,
+      request(['app_readonly'], { ttl: 2 }),
+      { removedWithinMs: 6_000, sessionEndsWithinMs: 0 },
     );
-    expect(await alive(session)).toBe(false);
-    expect(await loginFailure(credential)).toBe('28P01');
-    expect(await leaseState(h, agentA, lease_id)).toBe('expired');
     const expired = (await h.flushedEvents()).find(
       (e) => e.type === 'lease.expired' && e.lease_id === lease_id,
     );
@@ -339,42 +329,13 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
   });
 
   it('the kill switch revokes both logins of agent-a in one call and leaves agent-b alone', async () => {
-    const first = await issueCredential<PostgresCredential>(
-      h,
-      agentA,
-      request(['app_readonly']),
+    await expectKillSwitchSparesBystander(
+      broker,
       secrets,
+      roles,
+      [() => request(['app_readonly']), () => request(['app_readwrite'])],
+      { sessionEndsWithinMs: 0 },
     );
-    const second = await issueCredential<PostgresCredential>(
-      h,
-      agentA,
-      request(['app_readwrite']),
-      secrets,
-    );
-    const other = await issueCredential<PostgresCredential>(
-      h,
-      agentB,
-      request(['app_readonly']),
-      secrets,
-    );
-    const open = [await connect(first.credential), await connect(second.credential)];
-    const bystander = await connect(other.credential);
-    const live = await activeLeases(h, 'agent-a');
-    expect(live).toEqual(expect.arrayContaining([first.lease_id, second.lease_id]));
-
-    const counts = await revokeWorkload(h, 'agent-a');
-    expect(counts).toMatchObject({ failed: 0, blocked: false });
-    expect(counts.revoked + counts.revoking).toBe(live.length);
-
-    for (const { credential } of [first, second]) {
-      expect(await eventually(async () => !(await roleExists(credential.username)))).toBe(true);
-      expect(await loginFailure(credential)).toBe('28P01');
-    }
-    for (const session of open) expect(await alive(session)).toBe(false);
-    expect(await alive(bystander)).toBe(true);
-    expect(await roleExists(other.credential.username)).toBe(true);
-    await bystander.end();
-    await revokeLease(h, agentB, other.lease_id);
   });
 
   it('refuses a role outside the ceiling (403) and a role carrying SQL (422) before any SQL runs', async () => {
@@ -428,11 +389,7 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
   });
 
   it('leaves no role behind and no password in events, broker logs or the server log', async () => {
-    expect(await activeLeases(h, 'agent-a')).toEqual([]);
-    expect(await activeLeases(h, 'agent-b')).toEqual([]);
-    expect(await prefixedRoles()).toBe(0);
-    expect(secrets.length).toBeGreaterThan(8);
-    expectNoSecretOutput(h, secrets);
+    await expectNothingLeft(broker, secrets, prefixedRoles, 8);
     const serverLog = await c.readLog();
     for (const secret of secrets.slice(1)) expect(serverLog.includes(secret)).toBe(false);
   });

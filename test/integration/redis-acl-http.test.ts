@@ -1,26 +1,23 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisCredential, RedisScope } from '../../providers/redis/index.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startBroker } from '../../src/server.js';
-import { Capture, type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
 import {
-  activeLeases,
-  eventually,
-  expectNoSecretOutput,
-  issueCredential,
-  leaseState,
-  refusedCredential,
-  revokeLease,
-  revokeWorkload,
-} from '../helpers/lease-http.js';
-import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
+  type AccountProbe,
+  expectKillSwitchSparesBystander,
+  expectNothingLeft,
+  expectReaperEndsAccess,
+  expectRevokeEndsAccess,
+  startTargetBroker,
+  type TargetBroker,
+} from '../helpers/account-drills.js';
+import { Capture, type Harness } from '../helpers/broker-harness.js';
+import { issueCredential, refusedCredential, revokeLease } from '../helpers/lease-http.js';
+import { aclUserExists, loginRedis } from '../helpers/redis-acl.js';
+import { type RedisProc, startOrSkip, startRedis } from '../helpers/redis-procs.js';
+import { REDIS_URL } from '../helpers/services.js';
 
 /*
  * The redis provider end to end through the broker's HTTP API. The ACL target is a dedicated
@@ -34,90 +31,8 @@ const ADMIN_USER = 'jit-broker';
 const ADMIN_PASSWORD = randomBytes(18).toString('base64url');
 const PREFIX = 'jit_';
 
-interface RedisNode {
-  port: number;
-  stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (address !== null && typeof address === 'object') resolve(address.port);
-        else reject(new Error('no port'));
-      });
-    });
-  });
-}
-
-/** Whether something accepts TCP connections on the loopback port. */
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: '127.0.0.1', port });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** A throw-away redis-server that keeps nothing on disk; `null` when it cannot start. */
-async function startRedisNode(): Promise<RedisNode | null> {
-  const dir = await mkdtemp(join(tmpdir(), 'jit-acl-redis-'));
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    process.env.REDIS_SERVER_BIN ?? 'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      '--daemonize',
-      'no',
-      '--dir',
-      dir,
-    ],
-    { stdio: 'ignore' },
-  );
-  let exited = false;
-  const exit = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      resolve();
-    });
-    child.once('error', () => {
-      exited = true;
-      resolve();
-    });
-  });
-  const stop = async () => {
-    if (!exited) child.kill('SIGTERM');
-    await exit;
-    await rm(dir, { recursive: true, force: true });
-  };
-  for (let i = 0; i < 50 && !exited; i += 1) {
-    if (await listening(port)) {
-      if (await redisAvailable(`redis://127.0.0.1:${port}`)) return { port, stop };
-      break;
-    }
-    await sleep(100);
-  }
-  console.warn(`redis-server did not start on port ${port}`);
-  await stop();
-  return null;
-}
-
-const node = await startRedisNode();
-const available = await requireService('dedicated redis-server', node !== null);
+const node = await startOrSkip('dedicated redis-server', () => startRedis());
+const available = node !== null;
 
 const request = (scope: RedisScope, extra: Record<string, unknown> = {}) => ({
   target: 'redis-cache',
@@ -129,11 +44,11 @@ const READ: RedisScope = { keys: ['cache:*'], categories: ['read'] };
 const READ_WRITE: RedisScope = { keys: ['cache:*'], categories: ['read', 'write'] };
 
 describe.skipIf(!available)('redis ACL credentials over the HTTP API', () => {
-  const { port } = node as RedisNode;
+  const { port } = node as RedisProc;
   let root: Redis;
+  let broker: TargetBroker;
   let h: Harness;
   let agentA: string;
-  let agentB: string;
   const secrets: string[] = [ADMIN_PASSWORD];
   const clients: Redis[] = [];
 
@@ -148,23 +63,7 @@ describe.skipIf(!available)('redis ACL credentials over the HTTP API', () => {
     ...overrides,
   });
 
-  async function login(credential: RedisCredential, password = credential.password) {
-    const client = new Redis({
-      host: credential.host,
-      port: credential.port,
-      username: credential.username,
-      password,
-      lazyConnect: true,
-      enableReadyCheck: false,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      enableOfflineQueue: false,
-    });
-    client.on('error', () => {});
-    clients.push(client);
-    await client.connect();
-    return client;
-  }
+  const login = (credential: RedisCredential) => loginRedis(credential, clients);
 
   /**
    * A fresh connection's `AUTH user password`: `null` when accepted, else the error text.
@@ -199,9 +98,16 @@ describe.skipIf(!available)('redis ACL credentials over the HTTP API', () => {
     }
   }
 
-  async function userExists(user: string): Promise<boolean> {
-    return (await root.call('ACL', 'GETUSER', user)) !== null;
-  }
+  const userExists = (user: string) => aclUserExists(root, user);
+
+  const users: AccountProbe<RedisCredential, Redis> = {
+    login,
+    alive,
+    close: async (session) => session.disconnect(),
+    exists: userExists,
+    loginFailure,
+    refused: /^WRONGPASS/,
+  };
 
   async function prefixedUsers(): Promise<number> {
     const users = (await root.call('ACL', 'USERS')) as string[];
@@ -235,31 +141,27 @@ describe.skipIf(!available)('redis ACL credentials over the HTTP API', () => {
     await root.set('cache:seed', 'seeded');
     await root.set('sessions:secret', 'not yours');
 
-    h = await startHarness({
+    broker = await startTargetBroker({
       store: 'memory',
-      listen: true,
-      configure(raw) {
-        (raw.targets as unknown[]).push(target());
-        (raw.policies as unknown[]).push({
-          name: 'agents-warm-cache',
-          workloads: ['agent-a', 'agent-b'],
-          target: 'redis-cache',
-          allow: { keys: ['cache:*'], categories: ['read', 'write', 'string'] },
-          intents: ['warm-cache'],
-          default_ttl: '5m',
-          max_ttl: '15m',
-        });
+      target: target(),
+      policy: {
+        name: 'agents-warm-cache',
+        workloads: ['agent-a', 'agent-b'],
+        target: 'redis-cache',
+        allow: { keys: ['cache:*'], categories: ['read', 'write', 'string'] },
+        intents: ['warm-cache'],
+        default_ttl: '5m',
+        max_ttl: '15m',
       },
     });
-    agentA = await h.workloadToken('spiffe://test/agent-a');
-    agentB = await h.workloadToken('spiffe://test/agent-b');
+    ({ h, agentA } = broker);
   });
 
   afterAll(async () => {
     for (const client of clients) client.disconnect();
     await h?.close();
     root?.disconnect();
-    await node?.stop();
+    await node?.destroy();
   });
 
   it('mints a user that logs in with its password, not a wrong one, and reads but cannot write', async () => {
@@ -300,64 +202,26 @@ describe.skipIf(!available)('redis ACL credentials over the HTTP API', () => {
   });
 
   it('DELETE /v1/leases/{id} closes the open connection, refuses new logins and deletes the user', async () => {
-    const { lease_id, credential } = await issueCredential<RedisCredential>(
-      h,
-      agentA,
-      request(READ),
-      secrets,
-    );
-    const session = await login(credential);
-    expect(await alive(session)).toBe(true);
-
-    await revokeLease(h, agentA, lease_id);
-
-    expect(await eventually(async () => !(await alive(session)), 2_000)).toBe(true);
-    expect(await loginFailure(credential)).toMatch(/^WRONGPASS/);
-    expect(await userExists(credential.username)).toBe(false);
+    await expectRevokeEndsAccess(broker, secrets, users, request(READ), {
+      sessionEndsWithinMs: 2_000,
+    });
   });
 
   it('the reaper deletes the user when the lease expires and closes its connection', async () => {
-    const { lease_id, credential } = await issueCredential<RedisCredential>(
-      h,
-      agentA,
-      request(READ, { ttl: 1 }),
-      secrets,
-    );
-    const session = await login(credential);
-    expect(await alive(session)).toBe(true);
-
-    expect(await eventually(async () => !(await userExists(credential.username)), 5_000)).toBe(
-      true,
-    );
-    expect(await eventually(async () => !(await alive(session)), 2_000)).toBe(true);
-    expect(await loginFailure(credential)).toMatch(/^WRONGPASS/);
-    expect(await leaseState(h, agentA, lease_id)).toBe('expired');
+    await expectReaperEndsAccess(broker, secrets, users, request(READ, { ttl: 1 }), {
+      removedWithinMs: 5_000,
+      sessionEndsWithinMs: 2_000,
+    });
   });
 
   it('the kill switch revokes both users of agent-a in one call and leaves agent-b alone', async () => {
-    const first = await issueCredential<RedisCredential>(h, agentA, request(READ), secrets);
-    const second = await issueCredential<RedisCredential>(h, agentA, request(READ_WRITE), secrets);
-    const other = await issueCredential<RedisCredential>(h, agentB, request(READ), secrets);
-    const open = [await login(first.credential), await login(second.credential)];
-    const bystander = await login(other.credential);
-    const live = await activeLeases(h, 'agent-a');
-    expect(live).toEqual(expect.arrayContaining([first.lease_id, second.lease_id]));
-
-    const counts = await revokeWorkload(h, 'agent-a');
-    expect(counts).toMatchObject({ failed: 0, blocked: false });
-    expect(counts.revoked + counts.revoking).toBe(live.length);
-
-    for (const { credential } of [first, second]) {
-      expect(await eventually(async () => !(await userExists(credential.username)))).toBe(true);
-      expect(await loginFailure(credential)).toMatch(/^WRONGPASS/);
-    }
-    for (const session of open) {
-      expect(await eventually(async () => !(await alive(session)), 2_000)).toBe(true);
-    }
-    expect(await alive(bystander)).toBe(true);
-    expect(await userExists(other.credential.username)).toBe(true);
-    bystander.disconnect();
-    await revokeLease(h, agentB, other.lease_id);
+    await expectKillSwitchSparesBystander(
+      broker,
+      secrets,
+      users,
+      [() => request(READ), () => request(READ_WRITE)],
+      { sessionEndsWithinMs: 2_000 },
+    );
   });
 
   it('refuses patterns outside the ceiling (403) and rule injection (422) before any ACL command', async () => {
@@ -422,10 +286,6 @@ describe.skipIf(!available)('redis ACL credentials over the HTTP API', () => {
   });
 
   it('leaves no user behind and no password in events or broker logs', async () => {
-    expect(await activeLeases(h, 'agent-a')).toEqual([]);
-    expect(await activeLeases(h, 'agent-b')).toEqual([]);
-    expect(await prefixedUsers()).toBe(0);
-    expect(secrets.length).toBeGreaterThan(6);
-    expectNoSecretOutput(h, secrets);
+    await expectNothingLeft(broker, secrets, prefixedUsers, 6);
   });
 });

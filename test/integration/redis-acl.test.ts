@@ -9,6 +9,7 @@ import {
   redisProviderFactory,
 } from '../../providers/redis/index.js';
 import { newLeaseId } from '../../src/lib/ids.js';
+import { aclUserExists, loginRedis } from '../helpers/redis-acl.js';
 import {
   deletePrefix,
   REDIS_URL,
@@ -78,23 +79,7 @@ function mintRequest(scope: RedisScope, leaseId = newLeaseId()): MintRequest<Red
 /** `@string` alone: GET and SET, but no hash, list or keyspace command. */
 const CACHE_SCOPE: RedisScope = { keys: [`${KEYS}cache:*`], categories: ['string'] };
 
-async function login(credential: RedisCredential, password = credential.password): Promise<Redis> {
-  const client = new Redis({
-    host: credential.host,
-    port: credential.port,
-    username: credential.username,
-    password,
-    lazyConnect: true,
-    enableReadyCheck: false,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  client.on('error', () => {});
-  clients.push(client);
-  await client.connect();
-  return client;
-}
+const login = (credential: RedisCredential) => loginRedis(credential, clients);
 
 /** The reply to `AUTH user password` on a fresh connection. */
 async function auth(user: string, password: string): Promise<string> {
@@ -110,9 +95,7 @@ async function auth(user: string, password: string): Promise<string> {
   }
 }
 
-async function userExists(user: string): Promise<boolean> {
-  return (await root.call('ACL', 'GETUSER', user)) !== null;
-}
+const userExists = (user: string) => aclUserExists(root, user);
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {

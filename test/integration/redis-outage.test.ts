@@ -3,7 +3,8 @@ import { configSchema } from '../../src/config/schema.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startBroker } from '../../src/server.js';
 import { Capture, type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
-import { freePort, type RedisProc, startOrSkip, startRedis } from '../helpers/redis-procs.js';
+import { freePort } from '../helpers/free-port.js';
+import { type RedisProc, startOrSkip, startRedis } from '../helpers/redis-procs.js';
 import { uniquePrefix } from '../helpers/services.js';
 
 /**

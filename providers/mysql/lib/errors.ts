@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../../lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
 
 /** Network and server-state failures: the same call can succeed later. */
@@ -28,21 +29,6 @@ const MISCONFIGURED = new Set([
   'ER_KILL_DENIED_ERROR',
   'ER_PASSWORD_NOT_ALLOWED',
 ]);
-
-const REDACTED = '[redacted]';
-
-/**
- * Replaces every secret in `text`. Server messages quote the statement near a syntax error,
- * and driver messages can repeat the connection URL, so anything the provider handled is
- * removed before a message leaves it.
- */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-  }
-  return out;
-}
 
 /** The secrets hidden in an admin URL: its password, raw and percent-decoded. */
 export function urlSecrets(adminUrl: string): string[] {
@@ -75,7 +61,10 @@ export function mysqlFailure(
 ): ProviderError {
   if (err instanceof ProviderError) return err;
   const { code, fatal, message } = describe(err);
-  const text = scrub(`mysql target "${target}": ${action} failed (${code}): ${message}`, secrets);
+  const text = scrubSecrets(
+    `mysql target "${target}": ${action} failed (${code}): ${message}`,
+    secrets,
+  );
   if (UNAVAILABLE.has(code) || fatal) return new ProviderError('provider_unavailable', text, true);
   if (MISCONFIGURED.has(code)) return new ProviderError('provider_misconfigured', text, false);
   return new ProviderError('provider_rejected', text, false);

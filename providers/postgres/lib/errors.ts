@@ -1,3 +1,4 @@
+import { scrubSecrets } from '../../lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
 
 /** SQLSTATEs that say "try again later" rather than "this will never work". */
@@ -44,11 +45,7 @@ export function isUndefinedObject(err: unknown): boolean {
  * admin URL), anything shaped like a SCRAM verifier, and passwords inside connection URLs.
  */
 export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join('[redacted]');
-  }
-  return out
+  return scrubSecrets(text, secrets)
     .replace(/SCRAM-SHA-256\$[^\s'"]*/g, 'SCRAM-SHA-256$[redacted]')
     .replace(/(postgres(?:ql)?:\/\/[^:/@\s]*:)[^@\s]*@/gi, '$1[redacted]@')
     .replace(/(password\s*=?\s*)'[^']*'/gi, "$1'[redacted]'");

@@ -1,16 +1,6 @@
 import { ReplyError } from 'ioredis';
+import { scrubSecrets } from '../../lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
-
-const REDACTED = '[redacted]';
-
-/** Replaces every secret in `text` (the admin password, a minted password or its hash). */
-export function scrub(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (secret.length >= 4) out = out.split(secret).join(REDACTED);
-  }
-  return out;
-}
 
 /**
  * A typed, scrubbed error for a failed node call. A reply from the node (`ReplyError`) is a
@@ -27,7 +17,7 @@ export function redisFailure(
 ): ProviderError {
   if (err instanceof ProviderError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  const text = scrub(
+  const text = scrubSecrets(
     `redis target "${target}", node ${node}: ${action} failed: ${message}`,
     secrets,
   );

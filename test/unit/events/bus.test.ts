@@ -55,15 +55,17 @@ describe('EventBus', () => {
     );
     await Promise.all(pending);
     await events.flush();
-    expect(sink.seqs).toEqual(Array.from({ length: 1001 }, (_, seq) => seq));
-    expect(sink.events.slice(1).map((event) => event.lease_id)).toEqual(
+    // A checkpoint after every 100 events: seq 101, 202, … 1010.
+    expect(sink.seqs).toEqual(Array.from({ length: 1011 }, (_, seq) => seq));
+    const leases = sink.events.filter((event) => event.type === 'lease.revoked');
+    expect(leases.map((event) => event.lease_id)).toEqual(
       Array.from({ length: 1000 }, (_, n) => `lse_${n}`),
     );
     expect(sink.batches.every((batch) => batch.length <= 100)).toBe(true);
     expect(sink.batches.length).toBeLessThanOrEqual(12);
     expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true });
     expect(events.stats().sinks.stream).toEqual({
-      written: 1001,
+      written: 1011,
       dropped: 0,
       failed: 0,
       queued: 0,
@@ -76,7 +78,11 @@ describe('EventBus', () => {
     await events.emit(revoked);
     await events.start();
     await events.flush();
-    expect(sink.events.map((event) => event.type)).toEqual(['chain.genesis', 'lease.revoked']);
+    expect(sink.events.map((event) => event.type)).toEqual([
+      'chain.genesis',
+      'lease.revoked',
+      'chain.checkpoint',
+    ]);
   });
 
   it('fails issuance closed with audit_unavailable when a required sink is down', async () => {
@@ -100,6 +106,8 @@ describe('EventBus', () => {
     sink.failing = false;
     await events.emit({ ...issued, lease_id: 'lse_ok' }, { failClosed: true });
     expect(sink.events.map((event) => event.lease_id)).toEqual([undefined, 'lse_failed', 'lse_ok']);
+    expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true, unsignedTail: 2 });
+    await events.flush();
     expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true });
   });
 
@@ -120,7 +128,7 @@ describe('EventBus', () => {
     expect((err as BrokerError).code).toBe('audit_unavailable');
     release();
     await events.flush();
-    expect(sink.seqs).toEqual([0, 1]);
+    expect(sink.seqs).toEqual([0, 1, 2]);
   });
 
   it('does not wait on best-effort sinks for issuance', async () => {
@@ -135,7 +143,7 @@ describe('EventBus', () => {
 
   it('never waits on sinks for revocation, and delivers once the sink recovers', async () => {
     const sink = new MemorySink('stream', 'required');
-    const { bus: events } = bus([sink]);
+    const { bus: events } = bus([sink], { checkpoint: { maxDelayMs: 60_000 } });
     await events.start();
     const release = sink.hold();
     sink.failing = true;
@@ -148,7 +156,7 @@ describe('EventBus', () => {
     // Recovery is noticed by the background retry alone: no flush, no new emit.
     await vi.waitFor(() => expect(sink.seqs).toEqual([0, 1, 2]), { timeout: 2000 });
     expect(events.stats().sinks.stream).toMatchObject({ written: 3, queued: 0, dropped: 0 });
-    expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true });
+    expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true, unsignedTail: 2 });
   });
 
   it('drops for a full best-effort sink, counting and reporting every drop', async () => {
@@ -165,9 +173,12 @@ describe('EventBus', () => {
     expect(stats).toMatchObject({ dropped: 15, queued: 5 });
     expect(errors.filter((entry) => entry.sink === 'webhook')).toHaveLength(15);
     release();
-    await events.flush();
+    await vi.waitFor(() => expect(events.stats().sinks.webhook?.queued).toBe(0));
     expect(events.stats().sinks.webhook).toMatchObject({ written: 6, dropped: 15, queued: 0 });
     expect(optional.seqs).toEqual([0, 1, 2, 3, 4, 5]);
+    // The checkpoint flush signs (seq 21) reaches the sink again, gaps and all.
+    await events.flush();
+    expect(optional.seqs).toEqual([0, 1, 2, 3, 4, 5, 21]);
   });
 
   it('refuses issuance before chaining when a required sink is backlogged', async () => {
@@ -204,6 +215,7 @@ describe('EventBus', () => {
       expect(event?.token_sha256).toBe('ab'.repeat(32));
     }
     expect(events.stats().redacted).toBe(1);
+    await events.flush();
     expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true });
   });
 
@@ -229,7 +241,9 @@ describe('EventBus', () => {
     await events.emit(revoked);
     await events.close();
     expect(sink.closed).toBe(true);
-    expect(sink.seqs).toEqual([0, 1]);
+    expect(sink.seqs).toEqual([0, 1, 2]);
+    expect(sink.events.at(-1)?.type).toBe('chain.checkpoint');
+    expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true });
     await events.emit(revoked);
     expect(events.stats().sinks.stream?.dropped).toBe(1);
     const err = await rejection(events.emit(issued, { failClosed: true }));
@@ -246,7 +260,92 @@ describe('EventBus', () => {
     await events.close();
     expect(sink.closed).toBe(true);
     expect(sink.seqs).toEqual([0]);
-    expect(events.stats().sinks.stream?.queued).toBe(1);
+    // The event and the checkpoint close signed.
+    expect(events.stats().sinks.stream?.queued).toBe(2);
+  });
+
+  it('signs a checkpoint after every 100 unsigned events', async () => {
+    const sink = new MemorySink('stream', 'required');
+    const { bus: events } = bus([sink], { checkpoint: { maxDelayMs: 60_000 } });
+    await events.start();
+    for (let n = 0; n < 250; n += 1) await events.emit(revoked);
+    await vi.waitFor(() => expect(sink.seqs).toHaveLength(253));
+    const checkpoints = sink.events.filter((event) => event.type === 'chain.checkpoint');
+    expect(checkpoints.map((event) => event.seq)).toEqual([101, 202]);
+    expect(checkpoints.map((event) => event.detail?.upto_seq)).toEqual([100, 201]);
+    expect(checkpoints.every((event) => typeof event.sig === 'string')).toBe(true);
+    expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true, unsignedTail: 50 });
+  });
+
+  it('honours a configured cadence', async () => {
+    const sink = new MemorySink('stream', 'required');
+    const { bus: events } = bus([sink], { checkpoint: { everyEvents: 3, maxDelayMs: 60_000 } });
+    await events.start();
+    for (let n = 0; n < 7; n += 1) await events.emit(revoked);
+    await vi.waitFor(() => expect(sink.seqs).toHaveLength(10));
+    expect(sink.events.map((event) => event.type === 'chain.checkpoint')).toEqual([
+      false,
+      false,
+      false,
+      false,
+      true,
+      false,
+      false,
+      false,
+      true,
+      false,
+    ]);
+  });
+
+  it('signs a checkpoint at most maxDelayMs after an unsigned event', async () => {
+    vi.useFakeTimers();
+    try {
+      const sink = new MemorySink('stream', 'required');
+      const { bus: events } = bus([sink], { checkpoint: { maxDelayMs: 1_000 } });
+      await events.start();
+      await events.emit(revoked);
+      await vi.advanceTimersByTimeAsync(600);
+      await events.emit(revoked);
+      await vi.advanceTimersByTimeAsync(300);
+      expect(sink.events.map((event) => event.type)).toEqual([
+        'chain.genesis',
+        'lease.revoked',
+        'lease.revoked',
+      ]);
+      // 1 s after the first unsigned event, however many followed it.
+      await vi.advanceTimersByTimeAsync(100);
+      expect(sink.events.at(-1)).toMatchObject({
+        type: 'chain.checkpoint',
+        seq: 3,
+        detail: { upto_seq: 2 },
+      });
+      expect(verifyChain(sink.events, events.publicKeyJwk)).toEqual({ ok: true });
+      // Nothing unsigned, nothing to sign.
+      await vi.advanceTimersByTimeAsync(5_000);
+      expect(sink.seqs).toEqual([0, 1, 2, 3]);
+      await events.flush();
+      expect(sink.seqs).toEqual([0, 1, 2, 3]);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('does not keep the process alive for a pending checkpoint', async () => {
+    const { bus: events } = bus([new MemorySink('stream', 'required')]);
+    const timeout = vi.spyOn(globalThis, 'setTimeout');
+    try {
+      await events.emit(revoked);
+      const timer = timeout.mock.results.at(-1)?.value as NodeJS.Timeout;
+      expect(timer.hasRef()).toBe(false);
+    } finally {
+      timeout.mockRestore();
+    }
+    await events.close();
+  });
+
+  it('refuses a checkpoint cadence that would never sign', () => {
+    expect(() => new EventBus({ sinks: [], checkpoint: { everyEvents: 0 } })).toThrow(TypeError);
+    expect(() => new EventBus({ sinks: [], checkpoint: { maxDelayMs: 0 } })).toThrow(TypeError);
   });
 
   it('refuses two sinks with one name', () => {
@@ -278,13 +377,13 @@ describe('stdoutSink', () => {
 
   it('writes one native JSON event per line', async () => {
     const lines = await written('json');
-    expect(lines.map((line) => line.seq)).toEqual([0, 1]);
+    expect(lines.map((line) => line.seq)).toEqual([0, 1, 2]);
     expect(lines[1]).toMatchObject({ type: 'lease.revoked', lease_id: 'lse_1' });
   });
 
   it('writes OCSF when asked', async () => {
     const lines = await written('ocsf');
-    expect(lines.map((line) => line.class_uid)).toEqual([6003, 6003]);
+    expect(lines.map((line) => line.class_uid)).toEqual([6003, 6003, 6003]);
     expect(lines[1]).toMatchObject({ type_uid: 600304, unmapped: { seq: 1, lease_id: 'lse_1' } });
   });
 

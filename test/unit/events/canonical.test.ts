@@ -40,6 +40,28 @@ describe('canonicalize', () => {
     expect(() => canonicalize(value)).toThrow(TypeError);
   });
 
+  it('gives the same bytes whether or not members already come in canonical order', () => {
+    // Ordered input takes the JSON.stringify path; the rest the general one.
+    const ordered = { a: [1, { b: 'x', c: null }], d: { e: true }, f: 'é\u2028' };
+    const shuffled = { f: 'é\u2028', d: { e: true }, a: [1, { c: null, b: 'x' }] };
+    expect(canonicalize(ordered)).toBe('{"a":[1,{"b":"x","c":null}],"d":{"e":true},"f":"é\u2028"}');
+    expect(canonicalize(shuffled)).toBe(canonicalize(ordered));
+  });
+
+  it('sorts integer-like keys as strings, not the way the engine enumerates them', () => {
+    expect(canonicalize({ 2: 'two', 10: 'ten' })).toBe('{"10":"ten","2":"two"}');
+    expect(canonicalize({ a: { 1: 'x', 2: 'y' } })).toBe('{"a":{"1":"x","2":"y"}}');
+  });
+
+  it('does not let a toJSON or a non-JSON value through the ordered path', () => {
+    expect(canonicalize({ a: new Date(0) })).toBe('{"a":{}}');
+    expect(() => canonicalize({ a: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalize({ a: [undefined] })).toThrow(TypeError);
+    expect(() => canonicalize({ a: 1n })).toThrow(TypeError);
+    const own = JSON.parse('{"__proto__":{"x":1},"a":1}') as unknown;
+    expect(canonicalize(own)).toBe('{"__proto__":{"x":1},"a":1}');
+  });
+
   it('rejects cycles but accepts shared, non-circular references', () => {
     const shared = { k: 1 };
     expect(canonicalize({ a: shared, b: shared })).toBe('{"a":{"k":1},"b":{"k":1}}');

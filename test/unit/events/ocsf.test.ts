@@ -48,13 +48,14 @@ describe('toOcsf', () => {
       unmapped: {
         seq: 1,
         prev: event.prev,
-        sig: event.sig,
         instance: event.instance,
         lease_id: 'lse_1',
         policy: 'agents-read',
         policy_hash: 'f'.repeat(64),
       },
     });
+    // Only genesis and checkpoints are signed.
+    expect('sig' in ocsf.unmapped).toBe(false);
   });
 
   it('maps a failed authentication to Authentication: Logon with a failure status', () => {
@@ -107,7 +108,24 @@ describe('toOcsf', () => {
     expect(toOcsf(chained({ type: 'credential.denied', outcome: 'denied' })).status_id).toBe(2);
   });
 
-  it.each(EVENT_TYPES.filter((type) => type !== 'chain.genesis'))(
+  it('maps a checkpoint to API Activity: Other, carrying its signature and what it covers', () => {
+    const chain = new EventChain();
+    chain.genesis(TIME);
+    chain.append({ type: 'lease.revoked', outcome: 'success' }, TIME);
+    const checkpoint = chain.checkpoint(TIME);
+    expect(toOcsf(checkpoint)).toMatchObject({
+      class_uid: 6003,
+      type_uid: 600399,
+      unmapped: {
+        event_type: 'chain.checkpoint',
+        seq: 2,
+        sig: checkpoint.sig,
+        detail: { upto_seq: 1, upto_hash: checkpoint.prev },
+      },
+    });
+  });
+
+  it.each(EVENT_TYPES.filter((type) => type !== 'chain.genesis' && type !== 'chain.checkpoint'))(
     'maps %s consistently',
     (type) => {
       const ocsf = toOcsf(chained({ type, outcome: 'success' }));

@@ -86,6 +86,59 @@ describe('redactEvent', () => {
     expect(redacted).toBe(5);
   });
 
+  it('scrubs free-text fields but leaves identifier fields as the broker made them', () => {
+    // An identifier field is only ever filled with names and ids the broker generated or
+    // matched against its configuration, so it is not scanned for secret shapes.
+    const bearer = 'Bearer abc.def-ghi';
+    const { input, redacted } = redactEvent({
+      ...base,
+      lease_id: bearer,
+      workload: bearer,
+      target: bearer,
+      policy: bearer,
+      request_id: bearer,
+      subject: bearer,
+      actor: bearer,
+      task: { id: bearer, intent: bearer, tool: bearer },
+    });
+    expect(input).toMatchObject({
+      lease_id: bearer,
+      workload: bearer,
+      target: bearer,
+      policy: bearer,
+      request_id: bearer,
+      subject: `Bearer ${REDACTED}`,
+      actor: `Bearer ${REDACTED}`,
+      task: { id: `Bearer ${REDACTED}`, intent: `Bearer ${REDACTED}`, tool: `Bearer ${REDACTED}` },
+    });
+    expect(redacted).toBe(5);
+  });
+
+  it('still caps identifier fields', () => {
+    const { input, truncated } = redactEvent({ ...base, workload: 'w'.repeat(5000) });
+    expect(input.workload?.length).toBeLessThan(1100);
+    expect(truncated).toBe(1);
+  });
+
+  it('finds each secret shape wherever it sits in free text', () => {
+    // The quick pre-check must not let through anything the patterns would catch.
+    const jwt = 'eyJhbGciOiJFZERTQSJ9.eyJzdWIiOiJhZ2VudCJ9.c2lnbmF0dXJl';
+    for (const [text, secret] of [
+      [`x${jwt}`, jwt],
+      ['-----BEGIN RSA PRIVATE KEY-----\nMIIB', 'MIIB'],
+      [`token=ghp_${'a'.repeat(36)}`, 'a'.repeat(36)],
+      [`pat github_pat_${'b'.repeat(40)}`, 'b'.repeat(40)],
+      ['authorization: basic dXNlcjpwYXNz', 'dXNlcjpwYXNz'],
+      ['BEARER\tabc', 'abc'],
+      ['redis://default:pw123@cache:6379', 'pw123'],
+      ['HTTPS://u:Secret9@host/x', 'Secret9'],
+    ] as const) {
+      const { input } = redactEvent({ ...base, reason: text });
+      expect(input.reason).not.toContain(secret);
+      expect(input.reason).toContain(REDACTED);
+    }
+  });
+
   it('caps long strings, including task text, and counts each cut', () => {
     const { input, truncated } = redactEvent({
       ...base,

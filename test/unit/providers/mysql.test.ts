@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OrphanClock } from '../../../providers/lib/orphan-clock.js';
+import { scrubSecrets } from '../../../providers/lib/scrub-secrets.js';
 import {
   grantStatement,
   leaseIdOfUser,
@@ -12,7 +13,6 @@ import {
   parseGrant,
   userNameFor,
 } from '../../../providers/mysql/index.js';
-import { scrubSecrets } from '../../../providers/lib/scrub-secrets.js';
 import { mysqlFailure, urlSecrets } from '../../../providers/mysql/lib/errors.js';
 import { ProviderError } from '../../../providers/provider.js';
 import { newLeaseId } from '../../../src/lib/ids.js';

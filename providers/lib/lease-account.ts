@@ -1,0 +1,35 @@
+import { isLeaseId } from '../../src/lib/ids.js';
+import { ProviderError } from '../provider.js';
+
+const LEASE_PREFIX = 'lse_';
+/** The random part of a lease id: 26 base32 characters, 128 bits. */
+export const LEASE_RANDOM_LENGTH = 26;
+const LEASE_RANDOM = `[0-9a-hjkmnp-tv-z]{${LEASE_RANDOM_LENGTH}}`;
+
+/**
+ * The account (MySQL user, Redis ACL user) of a lease: prefix + the lease id's 26 random
+ * characters. The name is derived, never stored elsewhere, so a crash before the lease's
+ * handle was written can still be cleaned up from the lease id alone, and the sweeper can
+ * map a name back to its lease.
+ */
+export function userNameFor(prefix: string, leaseId: string): string {
+  if (!isLeaseId(leaseId)) {
+    throw new ProviderError('provider_rejected', 'lease id has an unexpected format', false);
+  }
+  return `${prefix}${leaseRandomPart(leaseId)}`;
+}
+
+/** The lease id behind an account name of this prefix, or `undefined` when it is not ours. */
+export function leaseIdOfUser(prefix: string, user: string): string | undefined {
+  if (!accountPattern(prefix).test(user)) return undefined;
+  return `${LEASE_PREFIX}${user.slice(prefix.length)}`;
+}
+
+function accountPattern(prefix: string): RegExp {
+  return new RegExp(`^${prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}${LEASE_RANDOM}$`);
+}
+
+/** The lease id without `lse_`; callers check `isLeaseId` first. */
+export function leaseRandomPart(leaseId: string): string {
+  return leaseId.slice(LEASE_PREFIX.length);
+}

@@ -1,0 +1,96 @@
+import { createPublicKey, type KeyObject, verify } from 'node:crypto';
+import { canonicalize } from './canonical.js';
+import type { Ed25519PublicJwk } from './chain.js';
+import { GENESIS_PREV, SIGNED_TYPES, sha256, withoutSig } from './lib/chain-format.js';
+import type { BrokerEvent } from './types.js';
+
+export type ChainVerification =
+  | {
+      ok: true;
+      /**
+       * Events after the last signed one in the run (absent when there are none). Their
+       * links hold, but nothing signed covers them yet: anyone could have altered them.
+       */
+      unsignedTail?: number;
+    }
+  | {
+      ok: false;
+      index: number;
+      error: 'bad_signature' | 'broken_link' | 'gap' | 'reordered' | 'checkpoint_mismatch';
+    };
+
+/**
+ * Checks a run of one instance's events, in the order received. The run may start
+ * anywhere (a SIEM may only hold the tail); a run starting at seq 0 must start at genesis.
+ *
+ * - `broken_link` at `index`: the event's `prev` is not the hash of the event before it in
+ *   the run (that one or this one was altered, or comes from another chain), or it belongs
+ *   to another instance, or seq 0 and `chain.genesis` do not go together.
+ * - `gap` / `reordered`: the seq is not the previous seq + 1; a missing seq that turns up
+ *   later in the run is `reordered`, one that never does is a `gap`.
+ * - `bad_signature`: a genesis or checkpoint whose `sig` does not verify with the key over
+ *   its canonical form without `sig`, or any other event that carries a `sig`.
+ * - `checkpoint_mismatch`: a checkpoint whose `detail` does not name the event before it
+ *   (`upto_seq` = seq - 1, `upto_hash` = `prev`, the hash of the event at `upto_seq`).
+ *
+ * `{ ok: true }` means every event up to the last signed one is exactly what the key holder
+ * chained; events after it are counted in `unsignedTail` and are not yet authenticated.
+ */
+export function verifyChain(
+  events: readonly BrokerEvent[],
+  publicKeyJwk: Ed25519PublicJwk,
+): ChainVerification {
+  const key = createPublicKey({ key: { ...publicKeyJwk }, format: 'jwk' });
+  const present = new Set(events.map((event) => event.seq));
+  let previous: { event: BrokerEvent; hash: string } | undefined;
+  let unsignedTail = 0;
+  for (const [index, event] of events.entries()) {
+    const canonical = canonicalize(withoutSig(event));
+    if ((event.seq === 0) !== (event.type === 'chain.genesis')) {
+      return { ok: false, index, error: 'broken_link' };
+    }
+    if (previous === undefined) {
+      if (event.seq === 0 && event.prev !== GENESIS_PREV) {
+        return { ok: false, index, error: 'broken_link' };
+      }
+    } else {
+      const expected = previous.event.seq + 1;
+      if (event.instance !== previous.event.instance) {
+        return { ok: false, index, error: 'broken_link' };
+      }
+      if (event.seq < expected) return { ok: false, index, error: 'reordered' };
+      if (event.seq > expected) {
+        return { ok: false, index, error: present.has(expected) ? 'reordered' : 'gap' };
+      }
+      if (event.prev !== previous.hash) return { ok: false, index, error: 'broken_link' };
+    }
+    if (SIGNED_TYPES.has(event.type)) {
+      if (!hasValidSignature(canonical, event.sig, key)) {
+        return { ok: false, index, error: 'bad_signature' };
+      }
+      if (event.type === 'chain.checkpoint' && !namesItsPredecessor(event)) {
+        return { ok: false, index, error: 'checkpoint_mismatch' };
+      }
+      unsignedTail = 0;
+    } else {
+      if (event.sig !== undefined) return { ok: false, index, error: 'bad_signature' };
+      unsignedTail += 1;
+    }
+    previous = { event, hash: sha256(canonical) };
+  }
+  return unsignedTail === 0 ? { ok: true } : { ok: true, unsignedTail };
+}
+
+function namesItsPredecessor(checkpoint: BrokerEvent): boolean {
+  const detail = checkpoint.detail;
+  return detail?.upto_seq === checkpoint.seq - 1 && detail.upto_hash === checkpoint.prev;
+}
+
+function hasValidSignature(canonical: string, sig: unknown, key: KeyObject): boolean {
+  if (typeof sig !== 'string') return false;
+  try {
+    return verify(null, Buffer.from(canonical), key, Buffer.from(sig, 'base64url'));
+  } catch {
+    return false;
+  }
+}
