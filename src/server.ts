@@ -19,7 +19,13 @@ import { stdoutSink } from './events/sinks/stdout.js';
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identity/replay-guard.js';
 import { MemoryLeaseStore } from './leases/memory-store.js';
 import { Reaper } from './leases/reaper.js';
-import { aofEnabled, createRedisClient, waitReady } from './leases/redis-client.js';
+import {
+  aofEnabled,
+  createRedisClient,
+  listpackValueLimit,
+  RECOMMENDED_LISTPACK_VALUE,
+  waitReady,
+} from './leases/redis-client.js';
 import { RedisLeaseStore } from './leases/redis-store.js';
 import { Revoker, safeMessage } from './leases/revoker.js';
 import { Sweeper } from './leases/sweeper.js';
@@ -115,6 +121,12 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       }
       logger.warn(
         'Redis keeps no append-only file: a Redis restart loses every lease record (set appendonly yes)',
+      );
+    }
+    const listpack = await listpackValueLimit(redis);
+    if (listpack !== undefined && listpack < RECOMMENDED_LISTPACK_VALUE) {
+      logger.warn(
+        `Redis hash-max-listpack-value is ${listpack}: set it to ${RECOMMENDED_LISTPACK_VALUE} to keep lease records compact (about 35 % less memory per lease)`,
       );
     }
     store = new RedisLeaseStore(redis, config.redis.key_prefix, settings);

@@ -90,3 +90,21 @@ export async function aofEnabled(client: Redis | Cluster): Promise<boolean> {
   const infos = await Promise.all(nodes.map((node) => node.info('persistence')));
   return infos.every((info) => /aof_enabled:1/.test(info));
 }
+
+/**
+ * Redis keeps a hash compact (listpack) only while every value is at most
+ * `hash-max-listpack-value` bytes; a lease's sealed handle and task exceed the default 64,
+ * which more than doubles the memory per lease. Undefined when CONFIG is not allowed.
+ */
+export async function listpackValueLimit(client: Redis | Cluster): Promise<number | undefined> {
+  const node = client instanceof Cluster ? client.nodes('master')[0] : client;
+  try {
+    const reply = (await node?.config('GET', 'hash-max-listpack-value')) as string[] | undefined;
+    const value = Number(reply?.[1]);
+    return Number.isFinite(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const RECOMMENDED_LISTPACK_VALUE = 512;

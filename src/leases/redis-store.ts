@@ -313,7 +313,7 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async taskLeases(workload: string, taskId: string): Promise<string[]> {
-    return this.#call(() => this.#redis.smembers(this.#keys.task(workload, taskId)));
+    return this.#call(() => this.#redis.zrange(this.#keys.task(workload, taskId), 0, -1));
   }
 
   async revokeWorkload(

@@ -37,7 +37,8 @@ redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', 'pending', 'created_at', num
   'attempts', '0', unpack(ARGV, 6))
 local due = NOW + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], num(due), ARGV[1])
-redis.call('SADD', KEYS[4], ARGV[1])
+-- A sorted set, not a set: small ones stay listpack-encoded on Redis 7.0 (sets do not).
+redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return {'ok', num(due), redis.call('HGETALL', KEYS[1])}
 `;
 
@@ -137,7 +138,7 @@ for i = 0, (#KEYS - 2) / 2 - 1 do
       redis.call('HSET', key, 'state', transition, 'revoked_at', num(NOW))
       redis.call('HDEL', key, 'claim_token', 'claim_until', 'handle', 'pending_reason')
       redis.call('ZREM', KEYS[1], id)
-      redis.call('SREM', task, id)
+      redis.call('ZREM', task, id)
       redis.call('ZADD', KEYS[2], num(NOW), id)
       redis.call('PEXPIRE', key, retention)
       pruned = true

@@ -1,0 +1,25 @@
+import { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import { listpackValueLimit, RECOMMENDED_LISTPACK_VALUE } from '../../src/leases/redis-client.js';
+import { startHarness } from '../helpers/broker-harness.js';
+import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
+
+describe('Redis settings the broker checks at start', () => {
+  it('warns when lease hashes cannot stay listpack-encoded', async (ctx) => {
+    if (!(await requireService('redis', await redisAvailable()))) ctx.skip();
+    const redis = new Redis(REDIS_URL);
+    try {
+      const [, configured] = (await redis.config('GET', 'hash-max-listpack-value')) as [
+        string,
+        string,
+      ];
+      expect(await listpackValueLimit(redis)).toBe(Number(configured));
+      const h = await startHarness({ store: 'redis' });
+      await h.close();
+      const warned = h.logs.text.includes('hash-max-listpack-value is');
+      expect(warned).toBe(Number(configured) < RECOMMENDED_LISTPACK_VALUE);
+    } finally {
+      redis.disconnect();
+    }
+  });
+});
