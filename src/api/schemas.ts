@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import type { CredentialRequest } from '../broker.js';
 import { LEASE_STATES, type Lease } from '../leases/types.js';
 
 /**
@@ -25,6 +26,16 @@ export const TaskSchema = z
   })
   .strict()
   .openapi('Task');
+
+/** A validated task as the Broker takes it (zod's optional fields may hold `undefined`). */
+export function taskOf(task: z.infer<typeof TaskSchema>): CredentialRequest['task'] {
+  return {
+    id: task.id,
+    intent: task.intent,
+    ...(task.tool === undefined ? {} : { tool: task.tool }),
+    ...(task.context === undefined ? {} : { context: task.context }),
+  };
+}
 
 export const CredentialRequestSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { requireWorkload } from '../auth.js';
 import { requestContext } from '../client-ip.js';
-import { CredentialRequestSchema, IssuedSchema, problemResponses } from '../schemas.js';
+import { CredentialRequestSchema, IssuedSchema, problemResponses, taskOf } from '../schemas.js';
 
 export const issueCredentialRoute = createRoute({
   method: 'post',
@@ -25,19 +25,13 @@ export const issueCredentialRoute = createRoute({
 export function registerIssueCredential(app: OpenAPIHono): void {
   app.openapi(issueCredentialRoute, async (c) => {
     const body = c.req.valid('json');
-    const { task } = body;
     const { lease, credential } = await c.get('services').broker.issue(
       c.get('workload'),
       {
         target: body.target,
         scope: body.scope,
         ...(body.ttl === undefined ? {} : { ttl: body.ttl }),
-        task: {
-          id: task.id,
-          intent: task.intent,
-          ...(task.tool === undefined ? {} : { tool: task.tool }),
-          ...(task.context === undefined ? {} : { context: task.context }),
-        },
+        task: taskOf(body.task),
       },
       requestContext(c),
     );

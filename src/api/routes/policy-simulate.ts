@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { TIERS } from '../../config/schema.js';
 import { requireOperator } from '../auth.js';
-import { problemResponses, TaskSchema } from '../schemas.js';
+import { problemResponses, TaskSchema, taskOf } from '../schemas.js';
 
 const SimulationSchema = z
   .object({
@@ -59,7 +59,6 @@ export const simulateRoute = createRoute({
 export function registerSimulate(app: OpenAPIHono): void {
   app.openapi(simulateRoute, (c) => {
     const body = c.req.valid('json');
-    const { task } = body;
     const result = c.get('services').broker.simulate({
       workload: body.workload,
       claims: body.claims,
@@ -67,12 +66,7 @@ export function registerSimulate(app: OpenAPIHono): void {
       target: body.target,
       scope: body.scope,
       ...(body.ttl === undefined ? {} : { ttl: body.ttl }),
-      task: {
-        id: task.id,
-        intent: task.intent,
-        ...(task.tool === undefined ? {} : { tool: task.tool }),
-        ...(task.context === undefined ? {} : { context: task.context }),
-      },
+      task: taskOf(body.task),
       ...(body.ip === undefined ? {} : { ip: body.ip }),
     });
     return c.json({ ...result, reasons: [...result.reasons] }, 200);
