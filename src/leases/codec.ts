@@ -1,29 +1,38 @@
 import type { ProviderKind, TaskRef } from '../../providers/provider.js';
 import type { Lease, LeaseState, NewLease, RevokeReason } from './types.js';
 
+/**
+ * Lease hash field names are short on purpose: at 100,000 leases the names alone were
+ * ~90 bytes of every record. The map (also used by the Lua scripts in `scripts.ts`):
+ * w workload, s subject, is issuer, t target, p provider, sc scope, tk task, a actor,
+ * po policy, ph policy hash, st state, c created, e expires, m max expiry, n attempts,
+ * le last error, r revoked at, rr revoke reason, h sealed handle, ct/cu claim token/until,
+ * pr revocation requested while minting.
+ */
+
 /** Field pairs written at creation (the script adds id, state and the times). */
 export function newLeaseFields(input: NewLease): string[] {
   const fields = [
-    'workload',
+    'w',
     input.workload,
-    'subject',
+    's',
     input.subject,
-    'issuer',
+    'is',
     input.issuer,
-    'target',
+    't',
     input.target,
-    'provider',
+    'p',
     input.provider,
-    'scope',
+    'sc',
     JSON.stringify(input.scope),
-    'task',
+    'tk',
     JSON.stringify(input.task),
-    'policy',
+    'po',
     input.policy,
-    'policy_hash',
+    'ph',
     input.policyHash,
   ];
-  if (input.actor !== undefined) fields.push('actor', input.actor);
+  if (input.actor !== undefined) fields.push('a', input.actor);
   return fields;
 }
 
@@ -34,26 +43,26 @@ export function decodeLease(raw: readonly string[] | Record<string, string>): Le
     : (raw as Record<string, string>);
   const lease: Lease = {
     id: h.id ?? '',
-    workload: h.workload ?? '',
-    subject: h.subject ?? '',
-    issuer: h.issuer ?? '',
-    target: h.target ?? '',
-    provider: (h.provider ?? 'jwt') as ProviderKind,
-    scope: JSON.parse(h.scope ?? 'null') as unknown,
-    task: JSON.parse(h.task ?? '{}') as TaskRef,
-    state: (h.state ?? 'pending') as LeaseState,
-    createdAt: Number(h.created_at),
-    expiresAt: Number(h.expires_at),
-    maxExpiresAt: Number(h.max_expires_at),
-    attempts: Number(h.attempts ?? 0),
-    policy: h.policy ?? '',
-    policyHash: h.policy_hash ?? '',
+    workload: h.w ?? '',
+    subject: h.s ?? '',
+    issuer: h.is ?? '',
+    target: h.t ?? '',
+    provider: (h.p ?? 'jwt') as ProviderKind,
+    scope: JSON.parse(h.sc ?? 'null') as unknown,
+    task: JSON.parse(h.tk ?? '{}') as TaskRef,
+    state: (h.st ?? 'pending') as LeaseState,
+    createdAt: Number(h.c),
+    expiresAt: Number(h.e),
+    maxExpiresAt: Number(h.m),
+    attempts: Number(h.n ?? 0),
+    policy: h.po ?? '',
+    policyHash: h.ph ?? '',
   };
-  if (h.actor !== undefined) lease.actor = h.actor;
-  if (h.revoked_at !== undefined) lease.revokedAt = Number(h.revoked_at);
-  if (h.revoke_reason !== undefined) lease.revokeReason = h.revoke_reason as RevokeReason;
-  if (h.last_error !== undefined) lease.lastError = h.last_error;
-  if (h.handle !== undefined) lease.handle = h.handle;
+  if (h.a !== undefined) lease.actor = h.a;
+  if (h.r !== undefined) lease.revokedAt = Number(h.r);
+  if (h.rr !== undefined) lease.revokeReason = h.rr as RevokeReason;
+  if (h.le !== undefined) lease.lastError = h.le;
+  if (h.h !== undefined) lease.handle = h.h;
   return lease;
 }
 

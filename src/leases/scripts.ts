@@ -19,8 +19,8 @@ local NOW = now_ms()
 -- The first reason recorded wins, so an expiry stays an expiry.
 local function claim(key, due, id, token, timeout, reason)
   local until_ms = NOW + timeout
-  redis.call('HSET', key, 'state', 'revoking', 'claim_token', token, 'claim_until', num(until_ms))
-  redis.call('HSETNX', key, 'revoke_reason', reason)
+  redis.call('HSET', key, 'st', 'revoking', 'ct', token, 'cu', num(until_ms))
+  redis.call('HSETNX', key, 'rr', reason)
   redis.call('ZADD', due, num(until_ms), id)
   redis.call('PERSIST', key)
   return until_ms
@@ -32,9 +32,9 @@ export const CREATE = `${PRELUDE}
 if redis.call('HGET', KEYS[3], 'blocked') then return {'blocked'} end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'cap'} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'state', 'pending', 'created_at', num(NOW),
-  'expires_at', num(NOW + tonumber(ARGV[2])), 'max_expires_at', num(NOW + tonumber(ARGV[3])),
-  'attempts', '0', unpack(ARGV, 6))
+redis.call('HSET', KEYS[1], 'id', ARGV[1], 'st', 'pending', 'c', num(NOW),
+  'e', num(NOW + tonumber(ARGV[2])), 'm', num(NOW + tonumber(ARGV[3])),
+  'n', '0', unpack(ARGV, 6))
 local due = NOW + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], num(due), ARGV[1])
 -- A sorted set, not a set: small ones stay listpack-encoded on Redis 7.0 (sets do not).
@@ -45,8 +45,8 @@ return {'ok', num(due), redis.call('HGETALL', KEYS[1])}
 /** KEYS: lease, due, meta. ARGV: id, sealedHandle, claimToken, claimTimeout. */
 export const ACTIVATE = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local f = redis.call('HMGET', KEYS[1], 'state', 'created_at', 'expires_at', 'pending_reason', 'revoke_reason')
-redis.call('HSET', KEYS[1], 'handle', ARGV[2])
+local f = redis.call('HMGET', KEYS[1], 'st', 'c', 'e', 'pr', 'rr')
+redis.call('HSET', KEYS[1], 'h', ARGV[2])
 local reason = nil
 if f[1] == 'pending' then
   reason = f[4] or nil
@@ -54,7 +54,7 @@ if f[1] == 'pending' then
   if not reason and rb and tonumber(f[2]) <= tonumber(rb) then reason = 'workload_revoked' end
   if not reason and NOW >= tonumber(f[3]) then reason = 'expired' end
   if not reason then
-    redis.call('HSET', KEYS[1], 'state', 'active')
+    redis.call('HSET', KEYS[1], 'st', 'active')
     redis.call('ZADD', KEYS[2], f[3], ARGV[1])
     return {'active', f[3], redis.call('HGETALL', KEYS[1])}
   end
@@ -86,7 +86,7 @@ for i = 2, #KEYS do
   if redis.call('EXISTS', key) == 0 then
     out[#out + 1] = {'not_found'}
   else
-    local f = redis.call('HMGET', key, 'state', 'claim_until', 'handle')
+    local f = redis.call('HMGET', key, 'st', 'cu', 'h')
     local state = f[1]
     local status
     if state == 'revoked' or state == 'expired' then
@@ -96,7 +96,7 @@ for i = 2, #KEYS do
     elseif state == 'pending' and not f[3] then
       -- A kill switch relies on its epoch for mints in flight (activation and the reaper
       -- both check it), so only other revocations are recorded on the lease.
-      if reason ~= 'workload_revoked' then redis.call('HSETNX', key, 'pending_reason', reason) end
+      if reason ~= 'workload_revoked' then redis.call('HSETNX', key, 'pr', reason) end
       status = 'deferred'
     elseif state == 'revoking' and f[2] and tonumber(f[2]) > NOW then
       status = 'in_progress'
@@ -131,36 +131,36 @@ for i = 0, (#KEYS - 2) / 2 - 1 do
   local a = 4 + i * 5
   local id, token, ok, err, retry_in = ARGV[a], ARGV[a + 1], ARGV[a + 2], ARGV[a + 3], ARGV[a + 4]
   local transition, due = 'none', ''
-  if redis.call('EXISTS', key) == 1 and redis.call('HGET', key, 'claim_token') == token then
+  if redis.call('EXISTS', key) == 1 and redis.call('HGET', key, 'ct') == token then
     if ok == '1' then
       transition = 'revoked'
-      if redis.call('HGET', key, 'revoke_reason') == 'expired' then transition = 'expired' end
-      redis.call('HSET', key, 'state', transition, 'revoked_at', num(NOW))
-      redis.call('HDEL', key, 'claim_token', 'claim_until', 'handle', 'pending_reason')
+      if redis.call('HGET', key, 'rr') == 'expired' then transition = 'expired' end
+      redis.call('HSET', key, 'st', transition, 'r', num(NOW))
+      redis.call('HDEL', key, 'ct', 'cu', 'h', 'pr')
       redis.call('ZREM', KEYS[1], id)
       redis.call('ZREM', task, id)
       redis.call('ZADD', KEYS[2], num(NOW), id)
       redis.call('PEXPIRE', key, retention)
       pruned = true
     else
-      local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-      redis.call('HSET', key, 'last_error', err)
-      redis.call('HDEL', key, 'claim_token', 'claim_until')
+      local attempts = redis.call('HINCRBY', key, 'n', 1)
+      redis.call('HSET', key, 'le', err)
+      redis.call('HDEL', key, 'ct', 'cu')
       local at
       transition = 'retry'
       if attempts >= max then
         if attempts == max then transition = 'revoke_failed' end
-        redis.call('HSET', key, 'state', 'revoke_failed')
+        redis.call('HSET', key, 'st', 'revoke_failed')
         at = NOW + failed_retry
       else
-        redis.call('HSET', key, 'state', 'revoking')
+        redis.call('HSET', key, 'st', 'revoking')
         at = NOW + tonumber(retry_in)
       end
       redis.call('ZADD', KEYS[1], num(at), id)
       due = num(at)
     end
   end
-  local f = redis.call('HMGET', key, 'state', 'attempts', 'revoked_at', 'revoke_reason', 'last_error')
+  local f = redis.call('HMGET', key, 'st', 'n', 'r', 'rr', 'le')
   out[#out + 1] = {transition, due, f[1] or '', f[2] or '0', f[3] or '', f[4] or '', f[5] or ''}
 end
 if pruned then
@@ -175,11 +175,11 @@ return out
 /** KEYS: lease, due. ARGV: id, expiresAt, sealedHandle ('' = keep). */
 export const EXTEND = `${PRELUDE}
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
-local f = redis.call('HMGET', KEYS[1], 'state', 'max_expires_at', 'expires_at')
+local f = redis.call('HMGET', KEYS[1], 'st', 'm', 'e')
 if f[1] ~= 'active' or NOW >= tonumber(f[3]) then return {'not_active'} end
 local expires = math.min(tonumber(ARGV[2]), tonumber(f[2]))
-redis.call('HSET', KEYS[1], 'expires_at', num(expires))
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'handle', ARGV[3]) end
+redis.call('HSET', KEYS[1], 'e', num(expires))
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'h', ARGV[3]) end
 redis.call('ZADD', KEYS[2], num(expires), ARGV[1])
 return {'ok', redis.call('HGETALL', KEYS[1])}
 `;
@@ -207,7 +207,7 @@ for i = 3, #KEYS do
     if redis.call('EXISTS', key) == 0 then
       redis.call('ZREM', KEYS[1], id)
     else
-      local f = redis.call('HMGET', key, 'state', 'expires_at', 'pending_reason', 'revoke_reason', 'created_at')
+      local f = redis.call('HMGET', key, 'st', 'e', 'pr', 'rr', 'c')
       local state = f[1]
       local killed = tonumber(f[5]) <= epoch
       local reason = nil
