@@ -67,6 +67,11 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
    */
   tierAllows?(scope: Scope, tier: 'read' | 'write' | 'admin'): Check;
   mint(req: MintRequest<Scope>): Promise<Minted<Credential>>;
+  /**
+   * True when the credential is dead as soon as its lease is not active (broker-signed JWTs:
+   * introspection reads the lease): the store then revokes it in place, with no provider call.
+   */
+  readonly revocationIsLeaseState?: boolean;
   /** False when `revoke` ignores the handle (it is then not decrypted). Default true. */
   readonly revokeUsesHandle?: boolean;
   /** Idempotent: a credential that is already gone is success. */

@@ -16,6 +16,7 @@ import {
   type LeasePage,
   type LeaseStore,
   type RevokeReason,
+  type RevokeRequest,
   type WorkloadSummary,
 } from './leases/types.js';
 import { globToRegExp } from './lib/glob.js';
@@ -250,8 +251,11 @@ export class Broker {
     } catch (err) {
       // Fail closed: an issuance the audit trail cannot record must not stand.
       const [request] = await store.requestRevoke([lease.id], 'audit_unavailable');
-      if (request?.status === 'claimed')
+      if (request?.status === 'claimed') {
         await this.#o.revoker.revokeOne(request.claim, { requestId: ctx.requestId });
+      } else if (request?.status === 'revoked') {
+        this.#o.revoker.recordInPlace([request.lease], { requestId: ctx.requestId });
+      }
       throw err;
     }
     metrics.issued.inc({ target: lease.target, provider: lease.provider });
@@ -320,6 +324,9 @@ export class Broker {
         const result = await this.#o.revoker.revokeOne(request.claim, ctx);
         return { lease: result.lease, state: result.lease.state };
       }
+      case 'revoked':
+        this.#o.revoker.recordInPlace([request.lease], ctx);
+        return { lease: request.lease, state: request.lease.state };
       case 'deferred':
       case 'in_progress':
         return { lease: request.lease, state: 'revoking' };
@@ -500,21 +507,12 @@ export class Broker {
       cursor = page.cursor;
     } while (cursor);
     const requests = await this.#o.store.requestRevoke(ids, 'selector');
-    const claims = requests.flatMap((r) => (r.status === 'claimed' ? [r.claim] : []));
-    const tally = await this.#o.revoker.execute(
-      claims,
+    const counts = await this.#revokeRequested(
+      requests,
       this.#revokeContext(by, ctx),
       this.#o.killSwitchDeadlineMs,
     );
-    const waiting = requests.filter(
-      (r) => r.status === 'deferred' || r.status === 'in_progress',
-    ).length;
-    const result = {
-      matched: ids.length,
-      revoked: tally.revoked,
-      revoking: tally.pending + waiting,
-      failed: tally.failed,
-    };
+    const result = { matched: ids.length, ...counts };
     await this.#emit({
       type: 'workload.revoked',
       severity: 'high',
@@ -548,6 +546,26 @@ export class Broker {
     });
   }
 
+  /** Revokes what `requestRevoke` answered: claims at their providers, in-place ones recorded. */
+  async #revokeRequested(
+    requests: readonly RevokeRequest[],
+    ctx: RevokeContext,
+    deadlineMs?: number,
+  ): Promise<{ revoked: number; revoking: number; failed: number }> {
+    const claims = requests.flatMap((r) => (r.status === 'claimed' ? [r.claim] : []));
+    const inPlace = requests.flatMap((r) => (r.status === 'revoked' ? [r.lease] : []));
+    this.#o.revoker.recordInPlace(inPlace, ctx);
+    const tally = await this.#o.revoker.execute(claims, ctx, deadlineMs);
+    const waiting = requests.filter(
+      (r) => r.status === 'deferred' || r.status === 'in_progress',
+    ).length;
+    return {
+      revoked: tally.revoked + inPlace.length,
+      revoking: tally.pending + waiting,
+      failed: tally.failed,
+    };
+  }
+
   /** Ends a task: revokes the task's leases of one workload. */
   async endTask(
     workload: string,
@@ -565,31 +583,21 @@ export class Broker {
       throw new BrokerError('not_found', 'no such task');
     const ids = await this.#o.store.taskLeases(workload, taskId);
     const requests = await this.#o.store.requestRevoke(ids, 'task_ended');
-    const claims = requests.flatMap((r) => (r.status === 'claimed' ? [r.claim] : []));
-    const tally = await this.#o.revoker.execute(claims, this.#revokeContext(by, ctx));
-    const revoking = requests.filter(
-      (r) => r.status === 'deferred' || r.status === 'in_progress',
-    ).length;
+    const counts = await this.#revokeRequested(requests, this.#revokeContext(by, ctx));
     await this.#emit({
       type: 'task.ended',
       outcome: 'success',
       workload,
       task: {
         id: taskId,
-        intent: requests.find((r) => r.status === 'claimed')?.claim.lease.task.intent ?? '',
+        intent: taskIntentOf(requests),
       },
       request_id: ctx.requestId,
       ...actorOf(by),
       ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
-      counts: { revoked: tally.revoked, revoking: revoking + tally.pending, failed: tally.failed },
+      counts,
     });
-    return {
-      task: taskId,
-      workload,
-      revoked: tally.revoked,
-      revoking: revoking + tally.pending,
-      failed: tally.failed,
-    };
+    return { task: taskId, workload, ...counts };
   }
 
   /** The kill switch: every lease of one workload, in one call. */
@@ -605,7 +613,9 @@ export class Broker {
     const revokeCtx = this.#revokeContext(by, ctx);
     const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
     const running: Promise<void>[] = [];
-    const revocation = await this.#o.store.revokeWorkload(workload, options, (claims) => {
+    const revocation = await this.#o.store.revokeWorkload(workload, options, (claims, inPlace) => {
+      tally.revoked += inPlace.length;
+      this.#o.revoker.recordInPlace(inPlace, revokeCtx);
       running.push(this.#o.revoker.executeInto(claims, revokeCtx, tally));
     });
     await untilDeadline(
@@ -729,6 +739,14 @@ export class Broker {
       ...(ctx.ip === undefined ? {} : { sourceIp: ctx.ip }),
     };
   }
+}
+
+function taskIntentOf(requests: readonly RevokeRequest[]): string {
+  for (const r of requests) {
+    if (r.status === 'claimed') return r.claim.lease.task.intent;
+    if (r.status === 'revoked') return r.lease.task.intent;
+  }
+  return '';
 }
 
 function taskRef(task: CredentialRequest['task']): Lease['task'] {

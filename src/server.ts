@@ -99,7 +99,16 @@ function providerContext(
 export async function startBroker(options: StartOptions): Promise<RunningBroker> {
   const { config, logger } = options;
   const metrics = new Metrics();
-  const settings = storeSettings(config);
+  const settings: StoreSettings = {
+    ...storeSettings(config),
+    // `runtime` is assigned below, before the store is first used.
+    inPlaceTargets: () =>
+      new Set(
+        [...runtime.providers.values()]
+          .filter((p) => p.revocationIsLeaseState)
+          .map((p) => p.target),
+      ),
+  };
 
   let redis: Redis | Cluster | undefined;
   let store: LeaseStore;

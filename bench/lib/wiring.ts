@@ -91,7 +91,16 @@ export async function assembleBroker(options: BenchBrokerOptions): Promise<Bench
   const redis = createRedisClient(config.redis);
   redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
   await waitReady(redis, 10_000);
-  const rawStore = new RedisLeaseStore(redis, config.redis.key_prefix, storeSettings(config));
+  const rawStore = new RedisLeaseStore(redis, config.redis.key_prefix, {
+    ...storeSettings(config),
+    // As src/server.ts wires it: targets whose credential is the lease state revoke in place.
+    inPlaceTargets: () =>
+      new Set(
+        [...(options.providers ?? runtime.providers).values()]
+          .filter((p) => p.revocationIsLeaseState)
+          .map((p) => p.target),
+      ),
+  });
   const store = timedStore(rawStore, probes);
 
   const events = new EventBus({

@@ -105,6 +105,7 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     revokeConcurrency: config.revoke_concurrency,
     // Revocation is the lease state itself (introspection reads it); nothing to open.
     revokeUsesHandle: false,
+    revocationIsLeaseState: true,
     audience: config.audience,
     resourceServers: [...config.resource_servers],
     within: jwtWithin,

@@ -185,6 +185,19 @@ export class MemoryLeaseStore implements LeaseStore {
     if (lease.state === 'revoking' && (entry.claimUntil ?? 0) > this.#clock()) {
       return { status: 'in_progress', lease: structuredClone(lease) };
     }
+    if (this.#settings.inPlaceTargets?.().has(lease.target)) {
+      const now = this.#clock();
+      lease.revokeReason ??= reason;
+      lease.state = lease.revokeReason === 'expired' ? 'expired' : 'revoked';
+      lease.revokedAt = now;
+      delete lease.handle;
+      delete entry.claimToken;
+      delete entry.claimUntil;
+      delete entry.pendingReason;
+      entry.due = undefined;
+      entry.purgeAt = now + this.#settings.retentionMs;
+      return { status: 'revoked', lease: structuredClone(lease) };
+    }
     return { status: 'claimed', claim: this.#claim(entry, reason) };
   }
 
@@ -197,7 +210,7 @@ export class MemoryLeaseStore implements LeaseStore {
   async revokeWorkload(
     workload: string,
     options: { block: boolean; reason: string },
-    onClaims?: (claims: Claim[]) => void,
+    onClaims?: (claims: Claim[], revokedInPlace: Lease[]) => void,
   ): Promise<WorkloadRevocation> {
     const epoch = this.#clock();
     const meta = this.#meta.get(workload) ?? {};
@@ -206,13 +219,15 @@ export class MemoryLeaseStore implements LeaseStore {
     this.#meta.set(workload, meta);
     const out: WorkloadRevocation = { claims: [], deferred: 0, inProgress: 0, epoch };
     for (const entry of this.#live(workload)) entry.due = Math.min(entry.due ?? epoch, epoch);
+    const revoked: Lease[] = [];
     for (const entry of this.#live(workload)) {
       const r = this.#request(entry.lease.id, 'workload_revoked', false);
       if (r.status === 'claimed') out.claims.push(r.claim);
+      else if (r.status === 'revoked') revoked.push(r.lease);
       else if (r.status === 'deferred') out.deferred += 1;
       else if (r.status === 'in_progress') out.inProgress += 1;
     }
-    onClaims?.(out.claims);
+    onClaims?.(out.claims, revoked);
     return out;
   }
 

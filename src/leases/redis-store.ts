@@ -290,13 +290,16 @@ export class RedisLeaseStore implements LeaseStore {
           reason,
           this.#settings.claimTimeoutMs,
           onlyFailed ? '1' : '0',
+          [...(this.#settings.inPlaceTargets?.() ?? [])].join('\n'),
+          this.#settings.retentionMs,
+          this.#keys.task(w, ''),
         ];
         chunk.forEach((id, j) => {
           args.push(id, tokens[j] as string);
         });
         const reply = (await this.#eval(
           SCRIPTS.requestRevoke,
-          [this.#keys.due(w), ...chunk.map((id) => this.#keys.lease(w, id))],
+          [this.#keys.due(w), this.#keys.done(w), ...chunk.map((id) => this.#keys.lease(w, id))],
           args,
         )) as [string, string[]?][];
         const answers = chunk.map((_, j) => {
@@ -305,6 +308,16 @@ export class RedisLeaseStore implements LeaseStore {
         });
         const next = reply[reply.length - 1];
         if (next?.[0] === 'next') await this.#hint(w, next[1] as unknown as string);
+        const revoked = answers.flatMap((a) => (a.status === 'revoked' ? [a.lease.id] : []));
+        if (revoked.length > 0) {
+          await this.#call(() =>
+            Promise.all(
+              revoked.map((id) =>
+                this.#redis.pexpire(this.#keys.owner(id), this.#settings.retentionMs),
+              ),
+            ),
+          );
+        }
         onChunk?.(answers);
         return answers;
       }),
@@ -319,7 +332,7 @@ export class RedisLeaseStore implements LeaseStore {
   async revokeWorkload(
     workload: string,
     options: { block: boolean; reason: string },
-    onClaims?: (claims: Claim[]) => void,
+    onClaims?: (claims: Claim[], revokedInPlace: Lease[]) => void,
   ): Promise<WorkloadRevocation> {
     const k = this.#keys;
     await this.#call(() => this.#redis.sadd(k.workloads, workload));
@@ -337,13 +350,15 @@ export class RedisLeaseStore implements LeaseStore {
     };
     await this.#claimIn(workload, ids, 'workload_revoked', false, (answers) => {
       const claims: Claim[] = [];
+      const revoked: Lease[] = [];
       for (const r of answers) {
         if (r.status === 'claimed') claims.push(r.claim);
+        else if (r.status === 'revoked') revoked.push(r.lease);
         else if (r.status === 'deferred') out.deferred += 1;
         else if (r.status === 'in_progress') out.inProgress += 1;
       }
       out.claims.push(...claims);
-      onClaims?.(claims);
+      onClaims?.(claims, revoked);
     });
     return out;
   }
@@ -543,6 +558,8 @@ function toRequest(
       return { status: 'in_progress', lease };
     case 'not_retryable':
       return { status: 'not_retryable', lease };
+    case 'revoked':
+      return { status: 'revoked', lease };
     default:
       return { status: 'done', lease };
   }

@@ -4,7 +4,7 @@ import type { Logger } from '../lib/logger.js';
 import { Semaphore } from '../lib/semaphore.js';
 import type { Metrics } from '../metrics.js';
 import type { HandleSealer } from './sealing.js';
-import type { Claim, FinishResult, LeaseStore, RevokeOutcome } from './types.js';
+import type { Claim, FinishResult, Lease, LeaseStore, RevokeOutcome } from './types.js';
 
 export interface RevokerOptions {
   store: LeaseStore;
@@ -153,6 +153,22 @@ export class Revoker {
       });
     } catch (err) {
       for (const item of batch) item.reject(err);
+    }
+  }
+
+  /**
+   * Leases the store revoked in place (their credential is the lease state): nothing to call
+   * at a provider, only the metric and the event.
+   */
+  recordInPlace(leases: readonly Lease[], ctx: RevokeContext = {}): void {
+    for (const lease of leases) {
+      const transition = lease.state === 'expired' ? 'expired' : 'revoked';
+      this.#report(
+        { lease, token: '', reason: lease.revokeReason ?? 'operator' },
+        { lease, transition },
+        { ok: true },
+        ctx,
+      );
     }
   }
 

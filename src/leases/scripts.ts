@@ -70,8 +70,9 @@ return {'revoke', num(due), redis.call('HGETALL', KEYS[1])}
 `;
 
 /**
- * KEYS: due, lease1..leaseN. ARGV: reason, claimTimeout, onlyFailed ('1' = retry of
- * revoke_failed leases only), then id1, token1, id2, token2…
+ * KEYS: due, done, lease1..leaseN. ARGV: reason, claimTimeout, onlyFailed ('1' = retry of
+ * revoke_failed leases only), in-place targets (newline-separated), retention, task key
+ * prefix, then id1, token1, id2, token2…
  * Returns per lease {status, fields}.
  */
 export const REQUEST_REVOKE = `${PRELUDE}
@@ -79,14 +80,20 @@ local out = {}
 local reason = ARGV[1]
 local timeout = tonumber(ARGV[2])
 local only_failed = ARGV[3] == '1'
-for i = 2, #KEYS do
+-- Targets whose credential is the lease state itself (broker-signed JWTs: introspection
+-- reads the lease): they are revoked here, in one step, with no provider call.
+local in_place = {}
+for t in string.gmatch(ARGV[4], '[^\\n]+') do in_place[t] = true end
+local retention = ARGV[5]
+local task_prefix = ARGV[6]
+for i = 3, #KEYS do
   local key = KEYS[i]
-  local id = ARGV[2 + (i - 1) * 2]
-  local token = ARGV[3 + (i - 1) * 2]
+  local id = ARGV[7 + (i - 3) * 2]
+  local token = ARGV[8 + (i - 3) * 2]
   if redis.call('EXISTS', key) == 0 then
     out[#out + 1] = {'not_found'}
   else
-    local f = redis.call('HMGET', key, 'st', 'cu', 'h')
+    local f = redis.call('HMGET', key, 'st', 'cu', 'h', 't', 'tk', 'rr')
     local state = f[1]
     local status
     if state == 'revoked' or state == 'expired' then
@@ -100,6 +107,19 @@ for i = 2, #KEYS do
       status = 'deferred'
     elseif state == 'revoking' and f[2] and tonumber(f[2]) > NOW then
       status = 'in_progress'
+    elseif in_place[f[4]] then
+      local final = 'revoked'
+      if (f[6] or reason) == 'expired' then final = 'expired' end
+      redis.call('HSET', key, 'st', final, 'r', num(NOW))
+      redis.call('HSETNX', key, 'rr', reason)
+      redis.call('HDEL', key, 'ct', 'cu', 'h', 'pr')
+      redis.call('ZREM', KEYS[1], id)
+      -- The task index shares this workload's hash tag (same slot as every declared key).
+      redis.call('ZREM', task_prefix .. cjson.decode(f[5]).id, id)
+      redis.call('ZADD', KEYS[2], num(NOW), id)
+      redis.call('PEXPIRE', KEYS[2], retention)
+      redis.call('PEXPIRE', key, retention)
+      status = 'revoked'
     else
       claim(key, KEYS[1], id, token, timeout, reason)
       status = 'claimed'

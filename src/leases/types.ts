@@ -94,6 +94,11 @@ export type RevokeRequest =
   /** Another replica holds the claim. */
   | { status: 'in_progress'; lease: Lease }
   | { status: 'done'; lease: Lease }
+  /**
+   * Revoked by this call in the store itself: the lease state is the credential (a target in
+   * `StoreSettings.inPlaceTargets`), so there is nothing to call at a provider.
+   */
+  | { status: 'revoked'; lease: Lease }
   /** `retry` of a lease that is not `revoke_failed`. */
   | { status: 'not_retryable'; lease: Lease }
   | { status: 'not_found' };
@@ -147,6 +152,8 @@ export interface StoreSettings {
   maxAttempts: number;
   /** Slow retry period for `revoke_failed` leases. */
   failedRetryMs: number;
+  /** Targets whose credential is the lease state itself (jwt): revoked in place. */
+  inPlaceTargets?: () => ReadonlySet<string>;
 }
 
 export interface LeaseStore {
@@ -173,8 +180,8 @@ export interface LeaseStore {
   revokeWorkload(
     workload: string,
     options: { block: boolean; reason: string },
-    /** Called with each chunk of claims as soon as it is claimed. */
-    onClaims?: (claims: Claim[]) => void,
+    /** Called with each chunk as soon as it is claimed (and what was revoked in place). */
+    onClaims?: (claims: Claim[], revokedInPlace: Lease[]) => void,
   ): Promise<WorkloadRevocation>;
   unblock(workload: string): Promise<boolean>;
   isBlocked(workload: string): Promise<boolean>;

@@ -3,12 +3,16 @@ import type { BrokerError } from '../../src/errors.js';
 import type { LeaseStore, NewLease, StoreSettings } from '../../src/leases/types.js';
 import { LEASE_ID_PATTERN } from '../../src/lib/ids.js';
 
+/** A target whose credential is the lease state (like a jwt target). */
+const IN_PLACE: ReadonlySet<string> = new Set(['in-place-target']);
+
 export const CONFORMANCE_SETTINGS: StoreSettings = {
   retentionMs: 600,
   pendingTimeoutMs: 300,
   claimTimeoutMs: 300,
   maxAttempts: 3,
   failedRetryMs: 200,
+  inPlaceTargets: () => IN_PLACE,
 };
 
 export interface StoreHarness {
@@ -268,6 +272,38 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       await store.extend(lease.id, lease.createdAt + 5_000);
       await sleep(250);
       expect(await store.claimDue(lease.workload, 10)).toEqual([]);
+    });
+
+    test('a lease whose credential is the lease state is revoked in place, once', async () => {
+      const input = newLease({ target: 'in-place-target' });
+      const lease = await activeLease(store, input);
+      const [first] = await store.requestRevoke([lease.id], 'owner');
+      expect(first?.status).toBe('revoked');
+      if (first?.status !== 'revoked') return;
+      expect(first.lease).toMatchObject({ state: 'revoked', revokeReason: 'owner' });
+      expect(first.lease.handle).toBeUndefined();
+      expect(await store.get(lease.id)).toMatchObject({ state: 'revoked' });
+      expect(await store.taskLeases(input.workload, input.task.id)).toEqual([]);
+      expect(await store.claimDue(input.workload, 10)).toEqual([]);
+      expect((await store.requestRevoke([lease.id], 'operator'))[0]?.status).toBe('done');
+      const other = await activeLease(store, {
+        workload: input.workload,
+        target: 'in-place-target',
+      });
+      const seen: string[] = [];
+      const revocation = await store.revokeWorkload(
+        input.workload,
+        { block: false, reason: 'x' },
+        (claims, inPlace) => {
+          seen.push(...claims.map((c) => c.lease.id), ...inPlace.map((l) => l.id));
+        },
+      );
+      expect(revocation.claims).toEqual([]);
+      expect(seen).toEqual([other.id]);
+      expect(await store.get(other.id)).toMatchObject({
+        state: 'revoked',
+        revokeReason: 'workload_revoked',
+      });
     });
 
     test('task index lists live leases of a task and forgets finished ones', async () => {
