@@ -36,6 +36,43 @@ export function newLeaseFields(input: NewLease): string[] {
   return fields;
 }
 
+/**
+ * Every field of a lease record, in the order `HMGET` returns them (the scripts use this
+ * list so a reply is values only: half the strings to parse of an HGETALL).
+ */
+export const LEASE_FIELDS = [
+  'id',
+  'w',
+  's',
+  'is',
+  't',
+  'p',
+  'sc',
+  'tk',
+  'a',
+  'st',
+  'c',
+  'e',
+  'm',
+  'r',
+  'rr',
+  'n',
+  'le',
+  'po',
+  'ph',
+  'h',
+] as const;
+
+/** Parses an `HMGET key …LEASE_FIELDS` reply (missing fields are null) into a Lease. */
+export function decodePositional(values: readonly (string | null)[]): Lease {
+  const h: Record<string, string> = {};
+  LEASE_FIELDS.forEach((field, i) => {
+    const value = values[i];
+    if (value !== null && value !== undefined) h[field] = value;
+  });
+  return decodeLease(h);
+}
+
 /** Parses an HGETALL reply (flat array or object) into a Lease. */
 export function decodeLease(raw: readonly string[] | Record<string, string>): Lease {
   const h: Record<string, string> = Array.isArray(raw)

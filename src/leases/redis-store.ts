@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
 import { newLeaseId } from '../lib/ids.js';
-import { decodeLease, newLeaseFields } from './codec.js';
+import { decodeLease, decodePositional, newLeaseFields } from './codec.js';
 import { LeaseKeys } from './keys.js';
 import { decodeCursor, encodeCursor, matchesFilter } from './listing.js';
 import * as lua from './scripts.js';
@@ -301,7 +301,7 @@ export class RedisLeaseStore implements LeaseStore {
           SCRIPTS.requestRevoke,
           [this.#keys.due(w), this.#keys.done(w), ...chunk.map((id) => this.#keys.lease(w, id))],
           args,
-        )) as [string, string[]?][];
+        )) as [string, (string | null)[]?][];
         const answers = chunk.map((_, j) => {
           const [status, fields] = reply[j] ?? ['not_found'];
           return toRequest(status, fields, tokens[j] as string, reason);
@@ -543,12 +543,12 @@ export class RedisLeaseStore implements LeaseStore {
 
 function toRequest(
   status: string,
-  fields: string[] | undefined,
+  values: (string | null)[] | undefined,
   token: string,
   reason: RevokeReason,
 ): RevokeRequest {
-  if (status === 'not_found' || !fields) return { status: 'not_found' };
-  const lease = decodeLease(fields);
+  if (status === 'not_found' || !values) return { status: 'not_found' };
+  const lease = decodePositional(values);
   switch (status) {
     case 'claimed':
       return { status: 'claimed', claim: { lease, token, reason: lease.revokeReason ?? reason } };

@@ -1,3 +1,5 @@
+import { LEASE_FIELDS } from './codec.js';
+
 /**
  * Lua scripts for every lease transition. All keys a script touches share the workload's
  * hash tag, so each runs atomically on one Redis Cluster slot. Time comes from Redis `TIME`
@@ -124,7 +126,7 @@ for i = 3, #KEYS do
       claim(key, KEYS[1], id, token, timeout, reason)
       status = 'claimed'
     end
-    out[#out + 1] = {status, redis.call('HGETALL', key)}
+    out[#out + 1] = {status, redis.call('HMGET', key, ${LEASE_FIELDS.map((f) => `'${f}'`).join(', ')})}
   end
 end
 local first = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
