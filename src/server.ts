@@ -305,6 +305,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     async close() {
       sweeper.stop();
       await reaper.stop();
+      revoker.flushInPlace();
       if (server) await new Promise<void>((resolve) => server?.close(() => resolve()));
       await events.close();
       for (const p of runtime.providers.values()) await p.close?.();

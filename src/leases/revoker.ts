@@ -19,6 +19,9 @@ export interface RevokerOptions {
   callTimeoutMs?: number;
 }
 
+/** Up to this many in-place revocations are evented before the call returns. */
+const IN_PLACE_SYNC_LIMIT = 100;
+
 export interface RevokeContext {
   actor?: string;
   requestId?: string;
@@ -44,6 +47,7 @@ export interface RevokeTally {
 export class Revoker {
   readonly #o: RevokerOptions;
   readonly #limits = new Map<string, Semaphore>();
+  readonly #inPlaceQueue: { lease: Lease; ctx: RevokeContext }[] = [];
   #pending: {
     claim: Claim;
     outcome: RevokeOutcome;
@@ -161,15 +165,35 @@ export class Revoker {
    * at a provider, only the metric and the event.
    */
   recordInPlace(leases: readonly Lease[], ctx: RevokeContext = {}): void {
-    for (const lease of leases) {
-      const transition = lease.state === 'expired' ? 'expired' : 'revoked';
-      this.#report(
-        { lease, token: '', reason: lease.revokeReason ?? 'operator' },
-        { lease, transition },
-        { ok: true },
-        ctx,
-      );
+    if (leases.length <= IN_PLACE_SYNC_LIMIT) {
+      for (const lease of leases) this.#reportInPlace(lease, ctx);
+      return;
     }
+    // A bulk revocation (the kill switch) is already done in the store; its thousands of
+    // events are chained in order over the next turns of the event loop, so the operator's
+    // answer does not wait for them (revocation never waits on the audit trail).
+    this.#inPlaceQueue.push(...leases.map((lease) => ({ lease, ctx })));
+    if (this.#inPlaceQueue.length === leases.length) setImmediate(() => this.#drainInPlace());
+  }
+
+  /** Events every queued in-place revocation now (shutdown: nothing is dropped). */
+  flushInPlace(): void {
+    while (this.#inPlaceQueue.length > 0) this.#drainInPlace();
+  }
+
+  #drainInPlace(): void {
+    for (const { lease, ctx } of this.#inPlaceQueue.splice(0, 500)) this.#reportInPlace(lease, ctx);
+    if (this.#inPlaceQueue.length > 0) setImmediate(() => this.#drainInPlace());
+  }
+
+  #reportInPlace(lease: Lease, ctx: RevokeContext): void {
+    const transition = lease.state === 'expired' ? 'expired' : 'revoked';
+    this.#report(
+      { lease, token: '', reason: lease.revokeReason ?? 'operator' },
+      { lease, transition },
+      { ok: true },
+      ctx,
+    );
   }
 
   /** Exponential backoff with full jitter in [base·2^n / 2, base·2^n], capped. */

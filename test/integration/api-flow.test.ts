@@ -266,6 +266,20 @@ describe.each(['memory', 'redis'] as const)(
       expect(listed.workloads.find((w) => w.workload === 'agent-a')).toMatchObject({
         blocked: true,
       });
+      // Every lease revoked by the kill switch is an event, even when its events are chained
+      // after the answer.
+      let perLease = 0;
+      for (let i = 0; i < 50 && perLease < 1000; i += 1) {
+        const issuedIds = new Set(issued.map((x) => x.lease_id));
+        perLease = (await hh.flushedEvents()).filter(
+          (e) =>
+            e.type === 'lease.revoked' &&
+            e.reason === 'workload_revoked' &&
+            issuedIds.has(e.lease_id ?? ''),
+        ).length;
+        if (perLease < 1000) await sleep(20);
+      }
+      expect(perLease).toBe(1000);
       const killEvent = (await hh.flushedEvents()).find(
         (e) => e.type === 'workload.revoked' && e.workload === 'agent-a',
       );
