@@ -613,11 +613,14 @@ export class Broker {
     const revokeCtx = this.#revokeContext(by, ctx);
     const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
     const running: Promise<void>[] = [];
+    const revokedInPlace: Lease[] = [];
     const revocation = await this.#o.store.revokeWorkload(workload, options, (claims, inPlace) => {
       tally.revoked += inPlace.length;
-      this.#o.revoker.recordInPlace(inPlace, revokeCtx);
+      revokedInPlace.push(...inPlace);
       running.push(this.#o.revoker.executeInto(claims, revokeCtx, tally));
     });
+    // Their events are chained once the store work is done, not between its chunks.
+    this.#o.revoker.recordInPlace(revokedInPlace, revokeCtx);
     await untilDeadline(
       Promise.all(running).then(() => undefined),
       deadline - Date.now(),
