@@ -9,7 +9,6 @@ import type { RevokeContext, Revoker, RevokeTally } from './leases/revoker.js';
 import { safeMessage, untilDeadline } from './leases/revoker.js';
 import type { HandleSealer } from './leases/sealing.js';
 import {
-  type Claim,
   FINISHED_STATES,
   type Lease,
   type LeaseFilter,
@@ -93,10 +92,6 @@ export class Broker {
     this.#o = options;
   }
 
-  get store(): LeaseStore {
-    return this.#o.store;
-  }
-
   async issue(
     principal: WorkloadPrincipal,
     req: CredentialRequest,
@@ -124,9 +119,7 @@ export class Broker {
         new BrokerError('issuance_frozen', 'issuance is frozen by an operator', { retryAfter: 60 }),
       );
     }
-    if (await store.isBlocked(workload.id)) {
-      return deny(new BrokerError('workload_blocked', `workload ${workload.id} is blocked`));
-    }
+    // A blocked workload is refused by `store.create` itself, atomically with the write.
     const decision = runtime.policy.decide({
       workload: { id: workload.id, tier: workload.tier },
       claims: principal.identity.claims as Record<string, unknown>,
@@ -769,5 +762,3 @@ export function operatorName(by: OperatorPrincipal): string {
 function actorOf(by: Principal): { actor?: string } {
   return by.kind === 'operator' ? { actor: operatorName(by) } : {};
 }
-
-export type { Claim };
