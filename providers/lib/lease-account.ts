@@ -1,22 +1,21 @@
-import { isLeaseId } from '../../src/lib/ids.js';
+import { isLeaseId, LEASE_SUFFIX_LENGTH } from '../../src/lib/ids.js';
 import { ProviderError } from '../provider.js';
 
 const LEASE_PREFIX = 'lse_';
-/** The random part of a lease id: 26 base32 characters, 128 bits. */
-export const LEASE_RANDOM_LENGTH = 26;
-const LEASE_RANDOM = `[0-9a-hjkmnp-tv-z]{${LEASE_RANDOM_LENGTH}}`;
+/** A lease id after `lse_`: slot tag and 128 random bits, 28 base32 characters. */
+const LEASE_SUFFIX = `[0-9a-hjkmnp-tv-z]{${LEASE_SUFFIX_LENGTH}}`;
 
 /**
- * The account (MySQL user, Redis ACL user) of a lease: prefix + the lease id's 26 random
- * characters. The name is derived, never stored elsewhere, so a crash before the lease's
- * handle was written can still be cleaned up from the lease id alone, and the sweeper can
- * map a name back to its lease.
+ * The account (MySQL user, Redis ACL user) of a lease: prefix + the lease id's 28 characters
+ * after `lse_`. The name is derived, never stored elsewhere, so a crash before the lease's
+ * handle was written can still be cleaned up from the lease id alone, and the sweeper can map
+ * a name back to its lease.
  */
 export function userNameFor(prefix: string, leaseId: string): string {
   if (!isLeaseId(leaseId)) {
     throw new ProviderError('provider_rejected', 'lease id has an unexpected format', false);
   }
-  return `${prefix}${leaseRandomPart(leaseId)}`;
+  return `${prefix}${leaseSuffix(leaseId)}`;
 }
 
 /** The lease id behind an account name of this prefix, or `undefined` when it is not ours. */
@@ -26,10 +25,10 @@ export function leaseIdOfUser(prefix: string, user: string): string | undefined 
 }
 
 function accountPattern(prefix: string): RegExp {
-  return new RegExp(`^${prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}${LEASE_RANDOM}$`);
+  return new RegExp(`^${prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}${LEASE_SUFFIX}$`);
 }
 
 /** The lease id without `lse_`; callers check `isLeaseId` first. */
-export function leaseRandomPart(leaseId: string): string {
+export function leaseSuffix(leaseId: string): string {
   return leaseId.slice(LEASE_PREFIX.length);
 }

@@ -40,7 +40,7 @@ export function commentFor(leaseId: string, createdAt: Date): string {
   return `jit-broker lease ${leaseId} created ${createdAt.toISOString()}`;
 }
 
-export const COMMENT_PATTERN = /^jit-broker lease (lse_[0-9a-z]{26}) created (\S+)$/;
+export const COMMENT_PATTERN = /^jit-broker lease (lse_[0-9a-z]{28}) created (\S+)$/;
 
 /**
  * Creates the lease's login role in one transaction (role, comment, memberships, a check of

@@ -3,14 +3,14 @@ import type { Lease, LeaseState, NewLease, RevokeReason } from './types.js';
 
 /**
  * Lease hash field names are short on purpose: at 100,000 leases the names alone were
- * ~90 bytes of every record. The map (also used by the Lua scripts in `scripts.ts`):
+ * ~90 bytes of every record, and the id is not stored at all (the key names it). The map (also used by the Lua scripts in `scripts.ts`):
  * w workload, s subject, is issuer, t target, p provider, sc scope, tk task, a actor,
  * po policy, ph policy hash, st state, c created, e expires, m max expiry, n attempts,
  * le last error, r revoked at, rr revoke reason, h sealed handle, ct/cu claim token/until,
  * pr revocation requested while minting.
  */
 
-/** Field pairs written at creation (the script adds id, state and the times). */
+/** Field pairs written at creation (the script adds the state and the times). */
 export function newLeaseFields(input: NewLease): string[] {
   const fields = [
     'w',
@@ -30,7 +30,7 @@ export function newLeaseFields(input: NewLease): string[] {
     'po',
     input.policy,
     'ph',
-    input.policyHash,
+    packPolicyHash(input.policyHash),
   ];
   if (input.actor !== undefined) fields.push('a', input.actor);
   return fields;
@@ -41,7 +41,6 @@ export function newLeaseFields(input: NewLease): string[] {
  * list so a reply is values only: half the strings to parse of an HGETALL).
  */
 export const LEASE_FIELDS = [
-  'id',
   'w',
   's',
   'is',
@@ -64,22 +63,22 @@ export const LEASE_FIELDS = [
 ] as const;
 
 /** Parses an `HMGET key …LEASE_FIELDS` reply (missing fields are null) into a Lease. */
-export function decodePositional(values: readonly (string | null)[]): Lease {
+export function decodePositional(id: string, values: readonly (string | null)[]): Lease {
   const h: Record<string, string> = {};
   LEASE_FIELDS.forEach((field, i) => {
     const value = values[i];
     if (value !== null && value !== undefined) h[field] = value;
   });
-  return decodeLease(h);
+  return decodeLease(id, h);
 }
 
-/** Parses an HGETALL reply (flat array or object) into a Lease. */
-export function decodeLease(raw: readonly string[] | Record<string, string>): Lease {
+/** Parses the HGETALL reply (flat array or object) of lease `id` into a Lease. */
+export function decodeLease(id: string, raw: readonly string[] | Record<string, string>): Lease {
   const h: Record<string, string> = Array.isArray(raw)
     ? pairs(raw)
     : (raw as Record<string, string>);
   const lease: Lease = {
-    id: h.id ?? '',
+    id,
     workload: h.w ?? '',
     subject: h.s ?? '',
     issuer: h.is ?? '',
@@ -93,7 +92,7 @@ export function decodeLease(raw: readonly string[] | Record<string, string>): Le
     maxExpiresAt: Number(h.m),
     attempts: Number(h.n ?? 0),
     policy: h.po ?? '',
-    policyHash: h.ph ?? '',
+    policyHash: unpackPolicyHash(h.ph ?? ''),
   };
   if (h.a !== undefined) lease.actor = h.a;
   if (h.r !== undefined) lease.revokedAt = Number(h.r);
@@ -101,6 +100,21 @@ export function decodeLease(raw: readonly string[] | Record<string, string>): Le
   if (h.le !== undefined) lease.lastError = h.le;
   if (h.h !== undefined) lease.handle = h.h;
   return lease;
+}
+
+const SHA256_HEX = /^sha256:([0-9a-f]{64})$/;
+const PACKED = /^[A-Za-z0-9_-]{43}$/;
+
+/** `sha256:<64 hex>` is kept as its 32 bytes in base64url (43 characters instead of 71). */
+export function packPolicyHash(hash: string): string {
+  const hex = SHA256_HEX.exec(hash)?.[1];
+  return hex === undefined ? hash : Buffer.from(hex, 'hex').toString('base64url');
+}
+
+export function unpackPolicyHash(stored: string): string {
+  return PACKED.test(stored)
+    ? `sha256:${Buffer.from(stored, 'base64url').toString('hex')}`
+    : stored;
 }
 
 function pairs(flat: readonly string[]): Record<string, string> {

@@ -82,7 +82,7 @@ export class MemoryLeaseStore implements LeaseStore {
       );
     }
     const lease: Lease = {
-      id: newLeaseId(),
+      id: newLeaseId(input.workload),
       workload: input.workload,
       subject: input.subject,
       issuer: input.issuer,

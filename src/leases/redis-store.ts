@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
-import { newLeaseId } from '../lib/ids.js';
+import { isLeaseId, newLeaseId, slotTag, slotTagOf } from '../lib/ids.js';
 import { decodeLease, decodePositional, newLeaseFields } from './codec.js';
 import { LeaseKeys } from './keys.js';
 import { decodeCursor, encodeCursor, matchesFilter } from './listing.js';
@@ -109,26 +109,20 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async create(input: NewLease): Promise<Lease> {
-    const id = newLeaseId();
-    const k = this.#keys;
     const w = input.workload;
-    const ownerTtl =
-      input.maxTtlMs +
-      this.#settings.pendingTimeoutMs +
-      this.#settings.retentionMs +
-      30 * 86_400_000;
-    // The owner lookup and the hints go first: a crash after the lease is written must
-    // still leave the reaper a way to find it.
+    const id = newLeaseId(w);
+    const k = this.#keys;
+    // The hints go first: a crash after the lease is written must still leave the reaper a
+    // way to find it.
     await this.#call(() =>
       Promise.all([
-        this.#redis.set(k.owner(id), w, 'PX', ownerTtl),
         this.#redis.sadd(k.workloads, w),
         this.#redis.zadd(k.hint, 'LT', Date.now() + this.#settings.pendingTimeoutMs, w),
       ]),
     );
     const reply = (await this.#eval(
       SCRIPTS.create,
-      [k.lease(w, id), k.due(w), k.meta(w), k.task(w, input.task.id)],
+      [k.lease(id), k.due(w), k.meta(w), k.task(w, input.task.id)],
       [
         id,
         input.ttlMs,
@@ -140,10 +134,8 @@ export class RedisLeaseStore implements LeaseStore {
     )) as [string, string?, string[]?];
     switch (reply[0]) {
       case 'blocked':
-        await this.#call(() => this.#redis.del(k.owner(id)));
         throw new BrokerError('workload_blocked', `workload ${w} is blocked`);
       case 'cap':
-        await this.#call(() => this.#redis.del(k.owner(id)));
         throw new BrokerError(
           'lease_cap_reached',
           `workload ${w} has reached its cap of ${input.maxLive} live leases`,
@@ -153,7 +145,7 @@ export class RedisLeaseStore implements LeaseStore {
         );
       case 'ok':
         await this.#hint(w, Number(reply[1]));
-        return decodeLease(reply[2] ?? []);
+        return decodeLease(id, reply[2] ?? []);
       default:
         throw new Error(`lease create: unexpected reply ${String(reply[0])}`);
     }
@@ -164,22 +156,25 @@ export class RedisLeaseStore implements LeaseStore {
     await this.#call(() => this.#redis.zadd(this.#keys.hint, 'LT', Number(due), workload));
   }
 
-  async #owner(id: string): Promise<string | null> {
-    return this.#call(() => this.#redis.get(this.#keys.owner(id)));
+  /** The workload of lease `id`, or null when there is no such lease (or a malformed id). */
+  async #workloadOf(id: string): Promise<string | null> {
+    if (!isLeaseId(id)) return null;
+    const w = await this.#call(() => this.#redis.hget(this.#keys.lease(id), 'w'));
+    return ownsId(w, id) ? w : null;
   }
 
   async activate(id: string, sealedHandle: string): Promise<ActivateResult> {
-    const w = await this.#owner(id);
+    const w = await this.#workloadOf(id);
     if (w === null) return { outcome: 'missing' };
     const k = this.#keys;
     const token = claimToken();
     const reply = (await this.#eval(
       SCRIPTS.activate,
-      [k.lease(w, id), k.due(w), k.meta(w)],
+      [k.lease(id), k.due(w), k.meta(w)],
       [id, sealedHandle, token, this.#settings.claimTimeoutMs],
     )) as [string, string, string[]];
     if (reply[0] === 'missing') return { outcome: 'missing' };
-    const lease = decodeLease(reply[2]);
+    const lease = decodeLease(id, reply[2]);
     await this.#hint(w, reply[1]);
     if (reply[0] === 'active') return { outcome: 'active', lease };
     return {
@@ -189,10 +184,9 @@ export class RedisLeaseStore implements LeaseStore {
   }
 
   async get(id: string): Promise<Lease | null> {
-    const w = await this.#owner(id);
-    if (w === null) return null;
-    const raw = await this.#call(() => this.#redis.hgetall(this.#keys.lease(w, id)));
-    return Object.keys(raw).length === 0 ? null : decodeLease(raw);
+    if (!isLeaseId(id)) return null;
+    const raw = await this.#call(() => this.#redis.hgetall(this.#keys.lease(id)));
+    return ownsId(raw.w, id) ? decodeLease(id, raw) : null;
   }
 
   async #workloadIds(workload: string): Promise<string[]> {
@@ -221,11 +215,11 @@ export class RedisLeaseStore implements LeaseStore {
       for (let i = 0; i < ids.length; i += 100) {
         const batch = ids.slice(i, i + 100);
         const raws = await this.#call(() =>
-          Promise.all(batch.map((id) => this.#redis.hgetall(this.#keys.lease(w, id)))),
+          Promise.all(batch.map((id) => this.#redis.hgetall(this.#keys.lease(id)))),
         );
-        for (const raw of raws) {
+        for (const [j, raw] of raws.entries()) {
           if (Object.keys(raw).length === 0) continue;
-          const lease = decodeLease(raw);
+          const lease = decodeLease(batch[j] as string, raw);
           if (!matchesFilter(lease, filter)) continue;
           leases.push(lease);
           if (leases.length === limit) return { leases, cursor: encodeCursor(w, lease.id) };
@@ -244,9 +238,7 @@ export class RedisLeaseStore implements LeaseStore {
     reason: RevokeReason,
     onlyFailed: boolean,
   ): Promise<RevokeRequest[]> {
-    const owners = await this.#call(() =>
-      Promise.all(ids.map((id) => this.#redis.get(this.#keys.owner(id)))),
-    );
+    const owners = await Promise.all(ids.map((id) => this.#workloadOf(id)));
     const results: RevokeRequest[] = new Array(ids.length);
     const groups = new Map<string, number[]>();
     owners.forEach((w, i) => {
@@ -299,25 +291,15 @@ export class RedisLeaseStore implements LeaseStore {
         });
         const reply = (await this.#eval(
           SCRIPTS.requestRevoke,
-          [this.#keys.due(w), this.#keys.done(w), ...chunk.map((id) => this.#keys.lease(w, id))],
+          [this.#keys.due(w), this.#keys.done(w), ...chunk.map((id) => this.#keys.lease(id))],
           args,
         )) as [string, (string | null)[]?][];
         const answers = chunk.map((_, j) => {
           const [status, fields] = reply[j] ?? ['not_found'];
-          return toRequest(status, fields, tokens[j] as string, reason);
+          return toRequest(chunk[j] as string, status, fields, tokens[j] as string, reason);
         });
         const next = reply[reply.length - 1];
         if (next?.[0] === 'next') await this.#hint(w, next[1] as unknown as string);
-        const revoked = answers.flatMap((a) => (a.status === 'revoked' ? [a.lease.id] : []));
-        if (revoked.length > 0) {
-          await this.#call(() =>
-            Promise.all(
-              revoked.map((id) =>
-                this.#redis.pexpire(this.#keys.owner(id), this.#settings.retentionMs),
-              ),
-            ),
-          );
-        }
         onChunk?.(answers);
         return answers;
       }),
@@ -389,7 +371,6 @@ export class RedisLeaseStore implements LeaseStore {
       const w = item.claim.lease.workload;
       groups.set(w, [...(groups.get(w) ?? []), i]);
     });
-    const finishedIds: string[] = [];
     await Promise.all(
       [...groups].flatMap(([w, indexes]) => {
         const chunks: number[][] = [];
@@ -399,7 +380,7 @@ export class RedisLeaseStore implements LeaseStore {
           const args: (string | number)[] = [s.maxAttempts, s.failedRetryMs, s.retentionMs];
           for (const i of chunk) {
             const { claim, outcome } = items[i] as { claim: Claim; outcome: RevokeOutcome };
-            keys.push(k.lease(w, claim.lease.id), k.task(w, claim.lease.task.id));
+            keys.push(k.lease(claim.lease.id), k.task(w, claim.lease.task.id));
             args.push(
               claim.lease.id,
               claim.token,
@@ -426,16 +407,11 @@ export class RedisLeaseStore implements LeaseStore {
               lease,
               transition: (transition ?? 'none') as FinishResult['transition'],
             };
-            if (transition === 'revoked' || transition === 'expired')
-              finishedIds.push(claim.lease.id);
             if (due) earliest = Math.min(earliest, Number(due));
           });
           if (Number.isFinite(earliest)) await this.#hint(w, earliest);
         });
       }),
-    );
-    await this.#call(() =>
-      Promise.all(finishedIds.map((id) => this.#redis.pexpire(k.owner(id), s.retentionMs))),
     );
     return results;
   }
@@ -457,29 +433,29 @@ export class RedisLeaseStore implements LeaseStore {
     });
     const [next, claimed] = (await this.#eval(
       SCRIPTS.claimDue,
-      [k.due(workload), k.meta(workload), ...ids.map((id) => k.lease(workload, id))],
+      [k.due(workload), k.meta(workload), ...ids.map((id) => k.lease(id))],
       args,
-    )) as [string, string[][]];
+    )) as [string, [string, string[]][]];
     await this.#hint(workload, next);
     const byId = new Map(ids.map((id, j) => [id, tokens[j] as string]));
-    return claimed.map((fields) => {
-      const lease = decodeLease(fields);
+    return claimed.map(([id, fields]) => {
+      const lease = decodeLease(id, fields);
       return { lease, token: byId.get(lease.id) ?? '', reason: lease.revokeReason ?? 'expired' };
     });
   }
 
   async extend(id: string, expiresAt: number, sealedHandle?: string): Promise<Lease> {
-    const w = await this.#owner(id);
+    const w = await this.#workloadOf(id);
     if (w === null) throw new BrokerError('lease_not_found', `no lease ${id}`);
     const reply = (await this.#eval(
       SCRIPTS.extend,
-      [this.#keys.lease(w, id), this.#keys.due(w)],
+      [this.#keys.lease(id), this.#keys.due(w)],
       [id, Math.round(expiresAt), sealedHandle ?? ''],
     )) as [string, string[]?];
     if (reply[0] === 'missing') throw new BrokerError('lease_not_found', `no lease ${id}`);
     if (reply[0] !== 'ok')
       throw new BrokerError('lease_not_active', 'only an active lease can be renewed');
-    return decodeLease(reply[1] ?? []);
+    return decodeLease(id, reply[1] ?? []);
   }
 
   async retry(id: string): Promise<RevokeRequest> {
@@ -542,13 +518,14 @@ export class RedisLeaseStore implements LeaseStore {
 }
 
 function toRequest(
+  id: string,
   status: string,
   values: (string | null)[] | undefined,
   token: string,
   reason: RevokeReason,
 ): RevokeRequest {
   if (status === 'not_found' || !values) return { status: 'not_found' };
-  const lease = decodePositional(values);
+  const lease = decodePositional(id, values);
   switch (status) {
     case 'claimed':
       return { status: 'claimed', claim: { lease, token, reason: lease.revokeReason ?? reason } };
@@ -563,6 +540,14 @@ function toRequest(
     default:
       return { status: 'done', lease };
   }
+}
+
+/**
+ * Whether a lease hash's workload `w` is the one its id's slot tag was derived from: a stored
+ * record always is, so anything else (an id someone made up with another tag) is no lease.
+ */
+function ownsId(w: string | null | undefined, id: string): w is string {
+  return typeof w === 'string' && slotTag(w) === slotTagOf(id);
 }
 
 function unavailable(err: unknown): unknown {

@@ -34,7 +34,7 @@ export const CREATE = `${PRELUDE}
 if redis.call('HGET', KEYS[3], 'blocked') then return {'blocked'} end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'cap'} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
-redis.call('HSET', KEYS[1], 'id', ARGV[1], 'st', 'pending', 'c', num(NOW),
+redis.call('HSET', KEYS[1], 'st', 'pending', 'c', num(NOW),
   'e', num(NOW + tonumber(ARGV[2])), 'm', num(NOW + tonumber(ARGV[3])),
   'n', '0', unpack(ARGV, 6))
 local due = NOW + tonumber(ARGV[4])
@@ -212,7 +212,8 @@ return redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', num(NOW), 'LIMIT', 0, tonumb
 `;
 
 /**
- * KEYS: due, meta, lease1..leaseN. ARGV: claimTimeout, id1, token1, … Claims the due ones.
+ * KEYS: due, meta, lease1..leaseN. ARGV: claimTimeout, id1, token1, … Claims the due ones;
+ * returns {first due score, {{id, HGETALL}…}}.
  * A lease created before the workload's kill-switch epoch is claimed as `workload_revoked`
  * even when its expiry is far: the kill switch finishes even if its caller died midway.
  */
@@ -246,7 +247,7 @@ for i = 3, #KEYS do
       end
       if reason then
         claim(key, KEYS[1], id, token, timeout, reason)
-        out[#out + 1] = redis.call('HGETALL', key)
+        out[#out + 1] = {id, redis.call('HGETALL', key)}
       end
     end
   end

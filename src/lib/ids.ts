@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+const LEASE_PREFIX = 'lse_';
 
 /** Lowercase Crockford base32 of `bytes` random bytes (16 bytes → 26 chars, 128 bits). */
 export function randomBase32(bytes = 16): string {
@@ -22,14 +23,36 @@ export function randomBase32(bytes = 16): string {
 }
 
 /**
- * Lease ids carry 128 random bits and no time or sequence: they appear in CloudTrail,
- * `pg_roles` and JWT `jti`s, so knowing one must authorise nothing and predict nothing.
+ * The slot tag of a workload: 10 bits of SHA-256 of its id, as two base32 characters. Every
+ * Redis key of the workload and every lease id it is issued carries it, so a lease is found
+ * from its id alone on any Redis Cluster slot layout (1,024 tags spread over the slots).
  */
-export function newLeaseId(): string {
-  return `lse_${randomBase32(16)}`;
+export function slotTag(workload: string): string {
+  const digest = createHash('sha256').update(workload).digest();
+  const bits = (((digest[0] as number) << 8) | (digest[1] as number)) >>> 6;
+  return `${ALPHABET[bits >>> 5]}${ALPHABET[bits & 31]}`;
 }
 
-export const LEASE_ID_PATTERN = /^lse_[0-9a-hjkmnp-tv-z]{26}$/;
+/** The slot tag a lease id carries (its two characters after `lse_`). */
+export function slotTagOf(leaseId: string): string {
+  return leaseId.slice(LEASE_PREFIX.length, LEASE_PREFIX.length + 2);
+}
+
+/**
+ * `lse_` + the workload's slot tag (2 characters) + 128 random bits (26 characters). Nothing
+ * in an id is time or sequence: ids appear in CloudTrail, `pg_roles` and JWT `jti`s, so
+ * knowing one must authorise nothing and predict nothing. Without a workload (tests, tools)
+ * the tag is random.
+ */
+export function newLeaseId(workload?: string): string {
+  const tag = workload === undefined ? randomBase32(2).slice(0, 2) : slotTag(workload);
+  return `${LEASE_PREFIX}${tag}${randomBase32(16)}`;
+}
+
+/** The characters after `lse_`: slot tag + random part. Account names embed all of them. */
+export const LEASE_SUFFIX_LENGTH = 28;
+
+export const LEASE_ID_PATTERN = /^lse_[0-9a-hjkmnp-tv-z]{28}$/;
 
 export function isLeaseId(value: string): boolean {
   return LEASE_ID_PATTERN.test(value);

@@ -81,7 +81,7 @@ describe.each(['memory', 'redis'] as const)(
       expect(res.headers.get('cache-control')).toBe('no-store');
       const issued = (await res.json()) as Issued;
       secrets.push(issued.credential.token);
-      expect(issued.lease_id).toMatch(/^lse_[0-9a-z]{26}$/);
+      expect(issued.lease_id).toMatch(/^lse_[0-9a-z]{28}$/);
 
       const active = await introspect(hh, issued.credential.token);
       expect(active).toMatchObject({

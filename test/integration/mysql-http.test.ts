@@ -30,8 +30,8 @@ import { MYSQL_URL, redisAvailable, requireService } from '../helpers/services.j
  */
 
 const run = randomBytes(2).toString('hex');
-/** Six characters: with the 26 of the lease id, names stay at MySQL's 32-character cap. */
-const PREFIX = `j${run}_`;
+/** Four characters: with the 28 of the lease id, names stay at MySQL's 32-character cap. */
+const PREFIX = `j${run.slice(0, 2)}_`;
 const DATABASE = `jt${run}_hdb`;
 const ADMIN_USER = `jt${run}hadm`;
 const ADMIN_PASSWORD = randomBytes(18).toString('base64url');

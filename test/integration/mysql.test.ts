@@ -25,8 +25,8 @@ import { MYSQL_URL, requireService } from '../helpers/services.js';
  */
 
 const run = randomBytes(2).toString('hex');
-/** Six characters: with the 26 of the lease id, names stay at MySQL's 32-character cap. */
-const PREFIX = `j${run}_`;
+/** Four characters: with the 28 of the lease id, names stay at MySQL's 32-character cap. */
+const PREFIX = `j${run.slice(0, 2)}_`;
 const DATABASE = `jt${run}_db`;
 /** Differs from DATABASE only where `_` sits: a db-level grant must not reach it. */
 const LOOKALIKE = `jt${run}Xdb`;
@@ -131,7 +131,7 @@ describe.skipIf(!available)('mysql provider (MariaDB)', () => {
   it('mints a login that works with its password and not with another', async () => {
     const minted = await provider.mint(mintRequest(['read']));
     const { credential } = minted;
-    expect(credential.username).toMatch(new RegExp(`^${PREFIX}[0-9a-z]{26}$`));
+    expect(credential.username).toMatch(new RegExp(`^${PREFIX}[0-9a-z]{28}$`));
     expect(credential.username.length).toBeLessThanOrEqual(32);
     expect(Buffer.from(credential.password, 'base64url').length).toBeGreaterThanOrEqual(24);
     expect(credential).toMatchObject({ host: HOST, port: PORT, database: DATABASE });
@@ -256,8 +256,11 @@ describe.skipIf(!available)('mysql provider (MariaDB)', () => {
 
   it('renews nothing at the server and checks the admin connection', async () => {
     const leaseId = newLeaseId();
-    const minted = await provider.mint(mintRequest(['read'], leaseId));
-    expect(await provider.renew(minted.handle, leaseId, Date.now() + 600_000)).toEqual({});
+    const req = mintRequest(['read'], leaseId);
+    const minted = await provider.mint(req);
+    expect(
+      await provider.renew(minted.handle, { ...req, expiresAt: Date.now() + 600_000 }),
+    ).toEqual({});
     expect(await provider.check()).toEqual({ ok: true });
 
     const offline = create({ admin_url: 'mysql://nobody:s3cret-admin-pw@127.0.0.1:1/' });

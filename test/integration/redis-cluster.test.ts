@@ -1,6 +1,7 @@
 import type { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerConfig, configSchema } from '../../src/config/schema.js';
+import { LeaseKeys } from '../../src/leases/keys.js';
 import { createRedisClient, waitReady } from '../../src/leases/redis-client.js';
 import { RedisLeaseStore } from '../../src/leases/redis-store.js';
 import { createLogger } from '../../src/lib/logger.js';
@@ -73,7 +74,7 @@ describe('broker on a three-master Redis Cluster', () => {
     if (!c) return;
     const owners = new Map<string, number>();
     for (const w of ['agent-a', 'agent-b', 'agent-c', 'agent-d', 'agent-e', 'agent-f']) {
-      owners.set(w, await c.ownerOf(`x:{w:${w}}:due`));
+      owners.set(w, await c.ownerOf(new LeaseKeys('x').due(w)));
     }
     const found = [...owners].find(([, port]) => port !== owners.get('agent-a'));
     if (!found) throw new Error('no candidate workload lands on another master');
@@ -139,12 +140,15 @@ describe('broker on a three-master Redis Cluster', () => {
     expect(hh.config.redis.mode).toBe('cluster');
     const a = await issue(hh, tokenA);
     const b = await issue(hh, tokenOther);
-    const portA = await c?.ownerOf(`${prefix}:{w:agent-a}:lease:${a.lease_id}`);
-    const portB = await c?.ownerOf(`${prefix}:{w:${other}}:lease:${b.lease_id}`);
+    const keys = new LeaseKeys(prefix);
+    const portA = await c?.ownerOf(keys.lease(a.lease_id));
+    const portB = await c?.ownerOf(keys.lease(b.lease_id));
     expect(portA).not.toBe(portB);
-    // Each lease hash really lives on its workload's master.
-    expect(await inspect.exists(`${prefix}:{w:agent-a}:lease:${a.lease_id}`)).toBe(1);
-    expect(await inspect.exists(`${prefix}:{w:${other}}:lease:${b.lease_id}`)).toBe(1);
+    // Each lease hash really lives on its workload's master, with the workload's own keys.
+    expect(portA).toBe(await c?.ownerOf(keys.due('agent-a')));
+    expect(portB).toBe(await c?.ownerOf(keys.due(other)));
+    expect(await inspect.exists(keys.lease(a.lease_id))).toBe(1);
+    expect(await inspect.exists(keys.lease(b.lease_id))).toBe(1);
     expect(await active(hh, a.credential.token)).toBe(true);
     expect(await active(hh, b.credential.token)).toBe(true);
     const ready = await hh.request('/readyz');

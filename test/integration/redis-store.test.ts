@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { LeaseKeys } from '../../src/leases/keys.js';
 import { RedisLeaseStore } from '../../src/leases/redis-store.js';
 import { REVOKE_WORKLOAD } from '../../src/leases/scripts.js';
+import { newLeaseId, slotTag } from '../../src/lib/ids.js';
 import {
   CONFORMANCE_SETTINGS,
   describeLeaseStore,
@@ -51,6 +52,35 @@ describe('kill switch whose caller dies after setting the epoch (redis)', () => 
       );
       const claims = await store.claimDue(input.workload, 10);
       expect(claims.map((c) => [c.lease.id, c.reason])).toEqual([[lease.id, 'workload_revoked']]);
+    } finally {
+      await deletePrefix(redis, `${prefix}:`);
+      redis.disconnect();
+    }
+  });
+});
+
+describe('lease ids locate their record (redis)', () => {
+  it('finds a lease from its id alone; made-up or mismatched ids find nothing', async (ctx) => {
+    if (!(await requireService('redis', await redisAvailable()))) ctx.skip();
+    const redis = new Redis(REDIS_URL);
+    const prefix = uniquePrefix('id');
+    const store = new RedisLeaseStore(redis, prefix, CONFORMANCE_SETTINGS);
+    const keys = new LeaseKeys(prefix);
+    try {
+      const input = newLease({ ttlMs: 60_000 });
+      const lease = await store.create(input);
+      expect(await redis.exists(keys.lease(lease.id))).toBe(1);
+      expect((await store.get(lease.id))?.workload).toBe(input.workload);
+      // Same tag, fresh random part: no such key.
+      expect(await store.get(newLeaseId(input.workload))).toBeNull();
+      expect(await store.get('lse_not-an-id')).toBeNull();
+      // A record whose id tag is not its workload's is not one the store wrote: refused.
+      let other = 'agent-x';
+      for (let i = 0; slotTag(other) === slotTag(input.workload); i += 1) other = `agent-x${i}`;
+      const forged = newLeaseId(other);
+      await redis.hset(keys.lease(forged), 'w', input.workload, 'st', 'active');
+      expect(await store.get(forged)).toBeNull();
+      expect(await store.requestRevoke([forged], 'operator')).toEqual([{ status: 'not_found' }]);
     } finally {
       await deletePrefix(redis, `${prefix}:`);
       redis.disconnect();

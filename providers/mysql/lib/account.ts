@@ -1,24 +1,24 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { isLeaseId } from '../../../src/lib/ids.js';
-import { LEASE_RANDOM_LENGTH, leaseRandomPart } from '../../lib/lease-account.js';
+import { isLeaseId, LEASE_SUFFIX_LENGTH } from '../../../src/lib/ids.js';
+import { leaseSuffix } from '../../lib/lease-account.js';
 
 /** MySQL and MariaDB both cap user names at 32 characters. */
 export const MAX_USER_LENGTH = 32;
-/** A prefix leaves room for the whole random part, so the name maps back to its lease. */
-export const MAX_PREFIX_LENGTH = MAX_USER_LENGTH - LEASE_RANDOM_LENGTH;
+/** A prefix leaves room for the whole id suffix, so the name maps back to its lease: 4 characters. */
+export const MAX_PREFIX_LENGTH = MAX_USER_LENGTH - LEASE_SUFFIX_LENGTH;
 
 /**
  * Whether `user` is an account a lease of this id could have: any valid prefix followed by the
- * lease's own random part. A handle can then only ever name its own lease's account (never
+ * lease's own id suffix. A handle can then only ever name its own lease's account (never
  * `root`), even after the configured prefix changed.
  */
 export function isAccountOfLease(user: string, leaseId: string): boolean {
   if (!isLeaseId(leaseId)) return false;
-  const random = leaseRandomPart(leaseId);
-  const prefix = user.slice(0, -LEASE_RANDOM_LENGTH);
+  const suffix = leaseSuffix(leaseId);
+  const prefix = user.slice(0, -LEASE_SUFFIX_LENGTH);
   return (
     user.length <= MAX_USER_LENGTH &&
-    user.endsWith(random) &&
+    user.endsWith(suffix) &&
     new RegExp(`^[a-z][a-z0-9_]{0,${MAX_PREFIX_LENGTH - 1}}$`).test(prefix)
   );
 }

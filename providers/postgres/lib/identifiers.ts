@@ -1,4 +1,4 @@
-import { LEASE_ID_PATTERN } from '../../../src/lib/ids.js';
+import { LEASE_ID_PATTERN, LEASE_SUFFIX_LENGTH } from '../../../src/lib/ids.js';
 
 /**
  * A role name the broker will put into SQL: lowercase, unquoted-identifier shape, at most
@@ -7,9 +7,10 @@ import { LEASE_ID_PATTERN } from '../../../src/lib/ids.js';
  */
 export const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Lease id without `lse_`: 26 lowercase Crockford base32 characters. */
-const LEASE_SUFFIX = /^[0-9a-hjkmnp-tv-z]{26}$/;
-export const LEASE_SUFFIX_LENGTH = 26;
+/** Lease id without `lse_`: 28 lowercase Crockford base32 characters (slot tag + random). */
+const LEASE_SUFFIX = new RegExp(`^[0-9a-hjkmnp-tv-z]{${LEASE_SUFFIX_LENGTH}}$`);
+
+export { LEASE_SUFFIX_LENGTH };
 
 /** Longest prefix that still leaves room for the lease suffix within 63 characters. */
 export const MAX_ROLE_PREFIX_LENGTH = 63 - LEASE_SUFFIX_LENGTH;

@@ -1,16 +1,16 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isLeaseId } from '../../../src/lib/ids.js';
-import { leaseRandomPart } from '../../lib/lease-account.js';
+import { leaseSuffix } from '../../lib/lease-account.js';
 
 /**
  * Whether `user` is a user a lease of this id could have: any valid prefix followed by the
- * lease's own random part. A handle can then only ever name its own lease's user (never
+ * lease's own id suffix. A handle can then only ever name its own lease's user (never
  * `default` or the admin), even after the configured prefix changed.
  */
 export function isUserOfLease(user: string, leaseId: string): boolean {
   if (!isLeaseId(leaseId)) return false;
-  const random = leaseRandomPart(leaseId);
-  return user.endsWith(random) && /^[A-Za-z0-9_:-]{1,32}$/.test(user.slice(0, -random.length));
+  const suffix = leaseSuffix(leaseId);
+  return user.endsWith(suffix) && /^[A-Za-z0-9_:-]{1,32}$/.test(user.slice(0, -suffix.length));
 }
 
 /** 32 random bytes (256 bits), base64url: no whitespace, so it is one ACL argument. */

@@ -69,7 +69,7 @@ describe('postgres target config', () => {
     ['a group role carrying SQL', { roles: { 'x; drop table t': { access: 'read' } } }],
     ['no group roles', { roles: {} }],
     ['a connect database that revocation would not clean', { databases: ['other'] }],
-    ['a prefix too long for the lease suffix', { role_prefix: 'p'.repeat(38) }],
+    ['a prefix too long for the lease suffix', { role_prefix: 'p'.repeat(36) }],
     ['a built-in prefix', { role_prefix: 'pg_' }],
     ['reassign_to under the prefix', { reassign_to: 'jit_owner' }],
     ['reassign_to that is handed out', { reassign_to: 'app_readonly' }],
@@ -81,7 +81,7 @@ describe('postgres target config', () => {
   });
 
   it('accepts the longest prefix that keeps role names within 63 characters', () => {
-    const prefix = 'p'.repeat(37);
+    const prefix = 'p'.repeat(35);
     expect(postgresTargetSchema.safeParse(target({ role_prefix: prefix })).success).toBe(true);
     expect(loginRoleFor(prefix, newLeaseId())).toHaveLength(63);
   });
