@@ -77,11 +77,7 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
   /** Idempotent: a credential that is already gone is success. */
   revoke(handle: RevocationHandle, leaseId: string): Promise<void>;
   /** Only where the provider can extend; absent means `not_renewable`. */
-  renew?(
-    handle: RevocationHandle,
-    leaseId: string,
-    expiresAt: number,
-  ): Promise<RenewResult<Credential>>;
+  renew?(handle: RevocationHandle, req: RenewRequest<Scope>): Promise<RenewResult<Credential>>;
   check(): Promise<Health>;
   /**
    * Removes credentials the provider holds under the broker's prefix whose lease is not live
@@ -92,6 +88,17 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
   close?(): Promise<void>;
+}
+
+/** What the lease says about a credential being renewed (its handle holds the rest). */
+export interface RenewRequest<Scope> {
+  leaseId: string;
+  workload: string;
+  /** As granted at issuance (from the lease record). */
+  scope: Scope;
+  task: TaskRef;
+  /** The new expiry (ms since epoch), within the policy's `max_ttl`. */
+  expiresAt: number;
 }
 
 export interface RenewResult<Credential> {

@@ -364,7 +364,13 @@ export class Broker {
     const handle = lease.handle === undefined ? {} : this.#o.sealer.open(lease.id, lease.handle);
     let renewed: Awaited<ReturnType<NonNullable<Provider['renew']>>>;
     try {
-      renewed = await provider.renew(handle, lease.id, expiresAt);
+      renewed = await provider.renew(handle, {
+        leaseId: lease.id,
+        workload: lease.workload,
+        scope: lease.scope,
+        task: lease.task,
+        expiresAt,
+      });
     } catch (err) {
       if (err instanceof ProviderError && err.code === 'not_renewable') {
         throw new BrokerError(

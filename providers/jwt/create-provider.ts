@@ -5,6 +5,7 @@ import {
   type Provider,
   type ProviderContext,
   ProviderError,
+  type RenewRequest,
   type RenewResult,
   type RevocationHandle,
 } from '../provider.js';
@@ -20,8 +21,8 @@ import {
 } from './scope.js';
 import {
   type ActorClaim,
+  actorClaimSchema,
   type ReissuableClaims,
-  reissuableClaimsSchema,
   signAccessToken,
   type TaskClaim,
 } from './token.js';
@@ -47,11 +48,7 @@ export interface JwtProvider extends Provider<JwtScope, JwtCeiling, JwtCredentia
    * `typ` or `exp` does not hold. Revocation is not checked here: the lease store decides.
    */
   verifyIssued(token: string): Promise<JWTPayload | null>;
-  renew(
-    handle: RevocationHandle,
-    leaseId: string,
-    expiresAt: number,
-  ): Promise<RenewResult<JwtCredential>>;
+  renew(handle: RevocationHandle, req: RenewRequest<JwtScope>): Promise<RenewResult<JwtCredential>>;
 }
 
 /**
@@ -94,7 +91,8 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
       audience: claims.aud,
       expires_at: new Date(exp * 1000).toISOString(),
     };
-    return { credential, handle: { kid: signed.kid, claims }, providerExpiresAt: exp * 1000 };
+    // The handle is stored with every lease: only what the lease cannot say (see token.ts).
+    return { credential, handle: { act: claims.act }, providerExpiresAt: exp * 1000 };
   }
 
   return {
@@ -120,15 +118,8 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
           false,
         );
       }
-      const claims: ReissuableClaims = {
-        sub: req.workload,
-        aud: config.audience,
-        act: actorClaim(req),
-        scope: scope.data.scopes.join(' '),
-        task: taskClaim(req.task),
-      };
       return issue(
-        claims,
+        claimsFor(config.audience, req.workload, actorClaim(req), scope.data, req.task),
         req.leaseId,
         Math.floor(req.issuedAt / 1000),
         Math.floor(req.expiresAt / 1000),
@@ -138,20 +129,15 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     // The lease store is the truth: introspection reads it, and `exp` is the backstop.
     async revoke(): Promise<void> {},
 
-    async renew(handle, leaseId, expiresAt) {
-      const stored = reissuableClaimsSchema.safeParse(handle.claims);
-      if (!stored.success) {
-        throw new ProviderError(
-          'not_renewable',
-          'lease handle carries no claims to reissue',
-          false,
-        );
-      }
-      if (stored.data.aud !== config.audience) {
-        throw new ProviderError('not_renewable', 'target audience changed since issue', false);
+    // The same grant re-signed under the target's current key and audience, with a new exp.
+    async renew(handle, { leaseId, workload, scope, task, expiresAt }) {
+      const act = actorClaimSchema.safeParse(handle.act);
+      const granted = scopeSchema.safeParse(scope);
+      if (!act.success || !granted.success) {
+        throw new ProviderError('not_renewable', 'lease carries no claims to reissue', false);
       }
       const minted = await issue(
-        stored.data,
+        claimsFor(config.audience, workload, act.data, granted.data, task),
         leaseId,
         Math.floor(Date.now() / 1000),
         Math.floor(expiresAt / 1000),
@@ -178,6 +164,22 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     async check() {
       return { ok: true, detail: `signing with key "${keyring.activeKid}"` };
     },
+  };
+}
+
+function claimsFor(
+  audience: string,
+  workload: string,
+  act: ActorClaim,
+  scope: JwtScope,
+  task: MintRequest<JwtScope>['task'],
+): ReissuableClaims {
+  return {
+    sub: workload,
+    aud: audience,
+    act,
+    scope: scope.scopes.join(' '),
+    task: taskClaim(task),
   };
 }
 

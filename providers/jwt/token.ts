@@ -17,8 +17,9 @@ export interface TaskClaim {
 }
 
 /**
- * The claims that stay the same when a token is reissued. They live in the lease's revocation
- * handle (none is secret), which is what lets `renew` re-sign without the original request.
+ * The claims that stay the same when a token is reissued. All but `act` follow from the lease
+ * (workload, scope, task) and the target (audience), so the lease's handle keeps only `act`:
+ * the issuer URLs in it are not part of the lease record.
  */
 export interface ReissuableClaims {
   sub: string;
@@ -28,7 +29,7 @@ export interface ReissuableClaims {
   task: TaskClaim;
 }
 
-const actorClaimSchema: z.ZodType<ActorClaim> = z.lazy(() =>
+export const actorClaimSchema: z.ZodType<ActorClaim> = z.lazy(() =>
   z
     .object({
       sub: z.string().min(1),
@@ -37,22 +38,6 @@ const actorClaimSchema: z.ZodType<ActorClaim> = z.lazy(() =>
     })
     .strict(),
 );
-
-export const reissuableClaimsSchema: z.ZodType<ReissuableClaims> = z
-  .object({
-    sub: z.string().min(1),
-    aud: z.string().min(1),
-    act: actorClaimSchema,
-    scope: z.string().min(1),
-    task: z
-      .object({
-        id: z.string().min(1),
-        intent: z.string().min(1),
-        tool: z.string().exactOptional(),
-      })
-      .strict(),
-  })
-  .strict();
 
 export interface AccessTokenTimes {
   /** Lease id: the token's `jti`, which introspection looks up. */

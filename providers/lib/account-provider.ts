@@ -1,4 +1,4 @@
-import type { Provider, RenewResult, RevocationHandle } from '../provider.js';
+import type { Provider, RenewRequest, RenewResult, RevocationHandle } from '../provider.js';
 
 /**
  * A provider that creates one server-side account per lease (a database login, an ACL user):
@@ -7,11 +7,7 @@ import type { Provider, RenewResult, RevocationHandle } from '../provider.js';
  */
 export interface AccountProvider<Scope, Ceiling, Credential>
   extends Provider<Scope, Ceiling, Credential> {
-  renew(
-    handle: RevocationHandle,
-    leaseId: string,
-    expiresAt: number,
-  ): Promise<RenewResult<Credential>>;
+  renew(handle: RevocationHandle, req: RenewRequest<Scope>): Promise<RenewResult<Credential>>;
   sweep(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -75,7 +75,7 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
       await revokeLoginRole(target, loginRoleOf(target, handle, leaseId));
     },
 
-    async renew(handle, leaseId, expiresAt) {
+    async renew(handle, { leaseId, expiresAt }) {
       await renewLoginRole(target, loginRoleOf(target, handle, leaseId), expiresAt);
       return {};
     },

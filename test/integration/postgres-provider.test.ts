@@ -386,13 +386,13 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
     const req = mintRequest(['app_readonly'], 60_000);
     const { credential, handle } = await provider.mint(req);
     const later = req.expiresAt + 30 * 60_000;
-    expect(await provider.renew(handle, req.leaseId, later)).toEqual({});
+    expect(await provider.renew(handle, { ...req, expiresAt: later })).toEqual({});
     expect((await roleRow(credential.username))?.rolvaliduntil?.getTime()).toBe(later);
     const session = await connectAs(credential);
     await session.end();
 
     await provider.revoke(handle, req.leaseId);
-    await expect(provider.renew(handle, req.leaseId, later)).rejects.toMatchObject({
+    await expect(provider.renew(handle, { ...req, expiresAt: later })).rejects.toMatchObject({
       code: 'not_renewable',
     });
   });

@@ -118,10 +118,9 @@ describe('jwt provider: mint', () => {
     expect(payload.task).toEqual({ id: 'task-43', intent: 'refund' });
   });
 
-  it('keeps the handle free of secrets: kid and re-signable claims only', async () => {
+  it('keeps the handle free of secrets: the actor chain only', async () => {
     const minted = await provider.mint(mintRequest());
-    expect(Object.keys(minted.handle).sort()).toEqual(['claims', 'kid']);
-    expect(minted.handle.kid).toBe('k-active');
+    expect(minted.handle).toEqual({ act: { sub: mintRequest().subject } });
     const serialised = JSON.stringify(minted.handle);
     expect(serialised).not.toContain(minted.credential.token);
     expect(serialised).not.toContain('PRIVATE KEY');
@@ -485,7 +484,7 @@ describe('jwt provider: renew', () => {
   it('re-signs with the new exp and the same jti and claims', async () => {
     const minted = await provider.mint(mintRequest());
     const expiresAt = Date.now() + 900_000;
-    const renewed = await provider.renew(minted.handle, mintRequest().leaseId, expiresAt);
+    const renewed = await provider.renew(minted.handle, { ...mintRequest(), expiresAt });
     const token = renewed.credential?.token ?? '';
     expect(token).not.toBe(minted.credential.token);
     const before = decodeJwt(minted.credential.token);
@@ -511,19 +510,44 @@ describe('jwt provider: renew', () => {
         { kid: 'k-new', private_key: ACTIVE_PEM, state: 'active' },
       ],
     });
-    const renewed = await rotated.renew(minted.handle, 'lse_1', Date.now() + 60_000);
+    const renewed = await rotated.renew(minted.handle, {
+      ...mintRequest(),
+      expiresAt: Date.now() + 60_000,
+    });
     expect(decodeProtectedHeader(renewed.credential?.token ?? '').kid).toBe('k-new');
-    expect(renewed.handle?.kid).toBe('k-new');
   });
 
-  it('answers not_renewable for a handle without claims or for another audience', async () => {
-    await expect(
-      provider.renew({ kid: 'k-active' }, 'lse_1', Date.now() + 60_000),
-    ).rejects.toMatchObject({ code: 'not_renewable' });
-    const other = await create({ audience: 'https://other.test' }).mint(mintRequest());
-    await expect(provider.renew(other.handle, 'lse_1', Date.now() + 60_000)).rejects.toMatchObject({
-      code: 'not_renewable',
+  it('keeps only the actor chain in the handle: the rest comes from the lease', async () => {
+    const actor = { subject: 'user:alice', issuer: 'https://idp.test' };
+    const minted = await provider.mint(mintRequest({ subjectIssuer: 'https://k8s.test', actor }));
+    const act = {
+      sub: mintRequest().subject,
+      iss: 'https://k8s.test',
+      act: { sub: 'user:alice', iss: 'https://idp.test' },
+    };
+    expect(minted.handle).toEqual({ act });
+    // Workload, scope and task of the renewal are the lease's, whatever the handle says.
+    const renewed = await provider.renew(minted.handle, {
+      ...mintRequest({ scope: { scopes: ['orders:read'] } }),
+      expiresAt: Date.now() + 60_000,
     });
+    const claims = decodeJwt(renewed.credential?.token ?? '');
+    expect(claims).toMatchObject({ sub: 'orders-mcp', act, scope: 'orders:read' });
+  });
+
+  it('answers not_renewable for a handle without an actor or a scope it does not know', async () => {
+    const later = Date.now() + 60_000;
+    await expect(
+      provider.renew({ kid: 'k-active' }, { ...mintRequest(), expiresAt: later }),
+    ).rejects.toMatchObject({ code: 'not_renewable' });
+    const minted = await provider.mint(mintRequest());
+    await expect(
+      provider.renew(minted.handle, {
+        ...mintRequest(),
+        scope: { repo: 'x' } as never,
+        expiresAt: later,
+      }),
+    ).rejects.toMatchObject({ code: 'not_renewable' });
   });
 });
 
