@@ -3,28 +3,20 @@
  *
  *   npx tsx bench/memory.ts [--leases 100000] [--workloads 1000] [--what-if] [--what-if-leases 10000]
  *
- * Writes active leases with realistic fields (two scopes, a task with its tool, a sealed
- * handle of about 120 bytes, four leases per task) through RedisLeaseStore, then reports the
- * `used_memory` delta per lease and the exact `MEMORY USAGE` of every key, by key kind.
- * `--what-if` repeats a smaller run on private `redis-server` processes with other settings
- * and the jwt target's real handle size, to size the proposals in bench/README.md.
+ * Writes active leases with realistic fields (two scopes, a task with its tool, four leases
+ * per task) through RedisLeaseStore into a private `redis-server` started with the settings
+ * deploy/ ships (`hash-max-listpack-value 512`), so `used_memory` counts nothing but them,
+ * then reports the `used_memory` delta per lease and the exact `MEMORY USAGE` of every key,
+ * by key kind. Two rows: a database-role handle (~120 bytes sealed) and the jwt target's own
+ * handle. `--what-if` adds smaller runs with Redis's default settings and with one workload
+ * holding every lease.
  */
-import { performance } from 'node:perf_hooks';
 import { LeaseKeys } from '../src/leases/keys.js';
-import { newLeaseId } from '../src/lib/ids.js';
-import { writeCompactLeases } from './lib/compact-layout.js';
 import { benchConfig, JWT_TARGET } from './lib/config.js';
 import { hashFields, type KindUsage, memoryByKind } from './lib/key-memory.js';
 import { seedActiveLeases, templateHandle } from './lib/leases.js';
 import { startPrivateRedis } from './lib/private-redis.js';
-import {
-  adminClient,
-  deletePrefix,
-  REDIS_URL,
-  redisVersion,
-  runPrefix,
-  usedMemory,
-} from './lib/redis.js';
+import { adminClient, deletePrefix, redisVersion, runPrefix, usedMemory } from './lib/redis.js';
 import {
   bytes,
   count,
@@ -42,6 +34,8 @@ import { assembleBroker } from './lib/wiring.js';
 
 const KIB = 1024;
 const LEASES_PER_TASK = 4;
+/** The Redis settings of deploy/docker-compose.yml that change memory. */
+const DEPLOY_SETTINGS = { 'hash-max-listpack-value': '512' };
 
 interface MemorySpec {
   label: string;
@@ -49,10 +43,7 @@ interface MemorySpec {
   workloads: number;
   /** `small`: a database role handle (~120 bytes sealed); `jwt`: the jwt target's own handle. */
   handle: 'small' | 'jwt';
-  redisUrl: string;
-  settings: string;
-  /** `compact`: the proposed layout, simulated (written directly, not by the store). */
-  layout: 'store' | 'compact';
+  settings: Record<string, string>;
 }
 
 interface MemoryResult {
@@ -65,10 +56,11 @@ interface MemoryResult {
 }
 
 async function measure(spec: MemorySpec): Promise<MemoryResult> {
+  const server = await startPrivateRedis(spec.settings);
   const prefix = runPrefix('mem');
-  const admin = adminClient(spec.redisUrl);
+  const admin = adminClient(server.url);
   const bench = await assembleBroker({
-    config: await benchConfig({ prefix, redisUrl: spec.redisUrl }),
+    config: await benchConfig({ prefix, redisUrl: server.url }),
   });
   let open = true;
   // The writer's connection goes first: its query buffer would count in used_memory.
@@ -83,48 +75,19 @@ async function measure(spec: MemorySpec): Promise<MemoryResult> {
     const shape = { workload: workload(0), task: 0, target: JWT_TARGET, ttlMs: 3_600_000 };
     const jwtHandle = await templateHandle(jwt, shape);
     const before = await usedMemory(admin);
-    progress(`${spec.label}: seeding ${count(spec.leases)} leases (prefix ${prefix})`);
+    progress(`${spec.label}: seeding ${count(spec.leases)} leases`);
     let firstId = '';
-    const handle = (id: string) =>
-      // A PostgreSQL-style role handle: 56 bytes of JSON, 120 sealed.
-      spec.handle === 'jwt' ? jwtHandle : { role: `jit_${id}`, db: 'app' };
-    const lease = (i: number) => ({
-      ...shape,
-      workload: workload(i),
-      task: Math.floor(i / (LEASES_PER_TASK * spec.workloads)),
-    });
-    if (spec.layout === 'compact') {
-      const start = performance.now();
-      const writer = adminClient(spec.redisUrl);
-      await writeCompactLeases({
-        client: writer,
-        prefix,
-        sealer: bench.sealer,
-        count: spec.leases,
-        lease,
-        handle,
-      });
-      const seedMs = performance.now() - start;
-      await writer.quit();
-      const id = newLeaseId();
-      const sealedBytes = bench.sealer.seal(id, handle(id)).length;
-      await closeBroker();
-      const after = await settledMemory(admin);
-      return {
-        spec,
-        seedMs,
-        sealedBytes,
-        usedDelta: after - before,
-        kinds: await memoryByKind(admin, prefix),
-        fields: [],
-      };
-    }
     const seeded = await seedActiveLeases({
       store: bench.rawStore,
       sealer: bench.sealer,
       count: spec.leases,
-      lease,
-      handle,
+      lease: (i) => ({
+        ...shape,
+        workload: workload(i),
+        task: Math.floor(i / (LEASES_PER_TASK * spec.workloads)),
+      }),
+      // A PostgreSQL-style role handle: 56 bytes of JSON, 120 sealed.
+      handle: (id) => (spec.handle === 'jwt' ? jwtHandle : { role: `jit_${id}`, db: 'app' }),
       onActive: (i, id) => {
         if (i === 0) firstId = id;
       },
@@ -134,7 +97,7 @@ async function measure(spec: MemorySpec): Promise<MemoryResult> {
     const after = await settledMemory(admin);
     progress(`${spec.label}: MEMORY USAGE of every key`);
     const kinds = await memoryByKind(admin, prefix);
-    const fields = await hashFields(admin, new LeaseKeys(prefix).lease(workload(0), firstId));
+    const fields = await hashFields(admin, new LeaseKeys(prefix).lease(firstId));
     return {
       spec,
       seedMs: seeded.ms,
@@ -145,9 +108,9 @@ async function measure(spec: MemorySpec): Promise<MemoryResult> {
     };
   } finally {
     await closeBroker();
-    const deleted = await deletePrefix(admin, prefix);
-    progress(`${spec.label}: deleted ${count(deleted)} keys under ${prefix}:`);
+    await deletePrefix(admin, prefix);
     admin.disconnect();
+    await server.stop();
   }
 }
 
@@ -166,45 +129,59 @@ function kindPerLease(result: MemoryResult, prefix: string): number {
   return kind ? kind.bytes / result.spec.leases : 0;
 }
 
-function report(main: MemoryResult, whatIf: readonly MemoryResult[], version: string): void {
+function settingsLabel(settings: Record<string, string>): string {
+  const named = Object.entries(settings).map(([k, v]) => `${k} ${v}`);
+  return named.length === 0 ? 'Redis defaults' : named.join(', ');
+}
+
+function verdict(result: MemoryResult): string {
+  const worst = Math.max(perLease(result), result.usedDelta / result.spec.leases);
+  return worst <= KIB ? `met (${bytes(KIB - worst)} to spare)` : `missed by ${bytes(worst - KIB)}`;
+}
+
+function report(
+  main: readonly MemoryResult[],
+  whatIf: readonly MemoryResult[],
+  version: string,
+): void {
   heading(`Memory — ${machine(version)}`);
-  const total = perLease(main);
   console.log(
     table(
       [
         'leases',
         'workloads',
-        'sealed handle',
+        'handle (sealed)',
+        'settings',
         'used_memory Δ / lease',
         'Σ MEMORY USAGE / lease',
         'target',
         'verdict',
       ],
-      [
-        [
-          count(main.spec.leases),
-          count(main.spec.workloads),
-          bytes(main.sealedBytes),
-          bytes(main.usedDelta / main.spec.leases),
-          bytes(total),
-          bytes(KIB),
-          total <= KIB && main.usedDelta / main.spec.leases <= KIB
-            ? 'met'
-            : `missed by ${bytes(Math.max(total, main.usedDelta / main.spec.leases) - KIB)}`,
-        ],
-      ],
+      main.map((r) => [
+        count(r.spec.leases),
+        count(r.spec.workloads),
+        `${r.spec.handle}, ${bytes(r.sealedBytes)}`,
+        settingsLabel(r.spec.settings),
+        bytes(r.usedDelta / r.spec.leases),
+        bytes(perLease(r)),
+        bytes(KIB),
+        verdict(r),
+      ]),
     ),
   );
+  const first = main[0];
+  if (!first) return;
   console.log(
-    `\nSeeding took ${ms(main.seedMs)}. used_memory Δ includes the expires dictionary and ` +
-      'allocator slack, and anything other clients of the shared server wrote meanwhile.',
+    `\nSeeding took ${main.map((r) => ms(r.seedMs)).join(' and ')}. used_memory Δ (a private ` +
+      'server, nothing else on it) includes the keyspace and expires tables and allocator slack.',
   );
 
-  heading('By key kind (exact MEMORY USAGE, SAMPLES 0)');
+  heading(`By key kind, ${first.spec.handle} handle (exact MEMORY USAGE, SAMPLES 0)`);
+  const total = perLease(first);
   console.log(
     table(
       ['key kind', 'keys', 'encoding', 'total', 'per key', 'per active lease', 'share'],
-      main.kinds.map((k) => [
+      first.kinds.map((k) => [
         k.kind,
         count(k.keys),
         [...k.encodings]
@@ -212,46 +189,44 @@ function report(main: MemoryResult, whatIf: readonly MemoryResult[], version: st
           .join(', '),
         bytes(k.bytes),
         bytes(k.bytes / k.keys),
-        bytes(k.bytes / main.spec.leases),
-        percent(k.bytes, total * main.spec.leases),
+        bytes(k.bytes / first.spec.leases),
+        percent(k.bytes, total * first.spec.leases),
       ]),
     ),
   );
 
   heading('One active lease hash: value bytes per field');
-  const payload = main.fields.reduce((sum, f) => sum + f.bytes + f.field.length, 0);
-  console.log(
-    `${main.fields.length} fields; names + values = ${bytes(payload)} of payload. ` +
-      main.fields.map((f) => `${f.field} ${f.bytes}`).join(', '),
-  );
+  for (const r of main) {
+    const payload = r.fields.reduce((sum, f) => sum + f.bytes + f.field.length, 0);
+    console.log(
+      `${r.spec.handle} handle: ${r.fields.length} fields; names + values = ${bytes(payload)}. ` +
+        r.fields.map((f) => `${f.field} ${f.bytes}`).join(', '),
+    );
+  }
 
   if (whatIf.length === 0) return;
-  heading('What if (private redis-server, same workload shape)');
+  heading('What if (same workload shape, other settings)');
   console.log(
     table(
       [
-        'layout',
         'settings',
         'handle',
         'leases / workloads',
         'lease hash encoding',
         'lease hash / lease',
-        'owner / lease',
         'task index / lease',
         'due zset / lease',
         'Σ MEMORY USAGE / lease',
         'used_memory Δ / lease',
       ],
       whatIf.map((r) => [
-        r.spec.layout === 'store' ? 'as src writes it' : 'proposed (simulated)',
-        r.spec.settings,
+        settingsLabel(r.spec.settings),
         `${r.spec.handle} (${r.sealedBytes} B)`,
         `${count(r.spec.leases)} / ${count(r.spec.workloads)}`,
         [...(r.kinds.find((k) => k.kind.startsWith('lease hash'))?.encodings.keys() ?? [])].join(
           ', ',
         ),
         bytes(kindPerLease(r, 'lease hash')),
-        bytes(kindPerLease(r, 'owner')),
         bytes(kindPerLease(r, 'task')),
         bytes(kindPerLease(r, 'due zset')),
         bytes(perLease(r)),
@@ -264,64 +239,54 @@ function report(main: MemoryResult, whatIf: readonly MemoryResult[], version: st
 async function main(): Promise<void> {
   const leases = option('leases', 100_000);
   const workloads = option('workloads', 1000);
-  const admin = adminClient();
+  const probe = await startPrivateRedis({});
+  const admin = adminClient(probe.url);
   const version = await redisVersion(admin);
-  const listpack = await admin.config('GET', 'hash-max-listpack-*');
   admin.disconnect();
-  const shared = (listpack as string[]).join(' ');
-  const main = await measure({
-    label: 'shared Redis',
-    leases,
-    workloads,
-    handle: 'small',
-    redisUrl: REDIS_URL,
-    settings: shared,
-    layout: 'store',
-  });
+  await probe.stop();
+  const results: MemoryResult[] = [];
+  for (const handle of ['small', 'jwt'] as const) {
+    results.push(
+      await measure({
+        label: `deploy settings / ${handle}`,
+        leases,
+        workloads,
+        handle,
+        settings: DEPLOY_SETTINGS,
+      }),
+    );
+  }
   const whatIf: MemoryResult[] = [];
   if (flag('what-if')) {
     const small = option('what-if-leases', 10_000);
-    const perWorkload = leases / workloads;
-    const listpack512 = { 'hash-max-listpack-value': '512' };
-    const variants: {
-      settings: Record<string, string>;
-      handle: 'small' | 'jwt';
-      layout: 'store' | 'compact';
-      workloads: number;
-    }[] = [
-      { settings: {}, handle: 'small', layout: 'store', workloads: small / perWorkload },
-      { settings: listpack512, handle: 'small', layout: 'store', workloads: small / perWorkload },
-      { settings: {}, handle: 'jwt', layout: 'store', workloads: small / perWorkload },
-      { settings: listpack512, handle: 'jwt', layout: 'store', workloads: small / perWorkload },
+    const perWorkload = Math.max(1, Math.round(small / (leases / workloads)));
+    const variants: MemorySpec[] = [
+      {
+        label: 'defaults / small',
+        leases: small,
+        workloads: perWorkload,
+        handle: 'small',
+        settings: {},
+      },
+      {
+        label: 'defaults / jwt',
+        leases: small,
+        workloads: perWorkload,
+        handle: 'jwt',
+        settings: {},
+      },
       // The kill switch's shape: one workload holding every lease (its due zset is a skiplist).
-      { settings: {}, handle: 'small', layout: 'store', workloads: 1 },
-      { settings: listpack512, handle: 'small', layout: 'compact', workloads: small / perWorkload },
-      { settings: listpack512, handle: 'jwt', layout: 'compact', workloads: small / perWorkload },
+      {
+        label: 'one workload',
+        leases: small,
+        workloads: 1,
+        handle: 'small',
+        settings: DEPLOY_SETTINGS,
+      },
     ];
-    for (const variant of variants) {
-      const server = await startPrivateRedis(variant.settings);
-      try {
-        const label = Object.entries(variant.settings)
-          .map(([k, v]) => `${k} ${v}`)
-          .join(', ');
-        const workloadCount = Math.max(1, Math.round(variant.workloads));
-        whatIf.push(
-          await measure({
-            label: `what-if ${label || 'defaults'} / ${variant.handle} / ${variant.layout}`,
-            leases: small,
-            workloads: workloadCount,
-            handle: variant.handle,
-            redisUrl: server.url,
-            settings: label || 'defaults',
-            layout: variant.layout,
-          }),
-        );
-      } finally {
-        await server.stop();
-      }
-    }
+    for (const variant of variants) whatIf.push(await measure(variant));
   }
-  report(main, whatIf, version);
+  report(results, whatIf, version);
 }
 
 await main();

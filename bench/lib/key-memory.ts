@@ -1,18 +1,13 @@
 import type { Redis } from 'ioredis';
 import { scanPrefix } from './redis.js';
 
-/**
- * The key kinds of docs/architecture.md ("Leases in Redis"), recognised by their suffix; the
- * short names (`l:`, `t:`, `owners:`) are those of the simulated compact layout.
- */
+/** The key kinds of docs/architecture.md ("Leases in Redis"), recognised by their shape. */
 const KINDS: readonly [string, RegExp][] = [
-  ['lease hash (lease:<id>)', /:(lease|l):[^:]+$/],
-  ['owner string (owner:<id>)', /:owner:[^:]+$/],
-  ['owner bucket hash (owners:<xx>)', /:owners:[^:]+$/],
-  ['task set (task:<task>)', /:(task|t):[^:]+$/],
-  ['due zset (per workload)', /\}:due$/],
-  ['done zset (per workload)', /\}:done$/],
-  ['meta hash (per workload)', /\}:meta$/],
+  ['lease hash ({tag}:lse_<id>)', /\}:lse_[0-9a-z]+$/],
+  ['task index (task:<workload>:<task>)', /\}:task:/],
+  ['due zset (per workload)', /\}:due:/],
+  ['done zset (per workload)', /\}:done:/],
+  ['meta hash (per workload)', /\}:meta:/],
   ['workloads set (global)', /:workloads$/],
   ['due-hint zset (global)', /:due-hint$/],
   ['event stream', /:events$/],

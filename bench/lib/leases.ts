@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import type { Provider, RevocationHandle } from '../../providers/provider.js';
 import type { HandleSealer } from '../../src/leases/sealing.js';
 import type { Lease, LeaseStore, NewLease } from '../../src/leases/types.js';
+import { newLeaseId } from '../../src/lib/ids.js';
 
 /** A policy-set hash as the policy engine stamps it (`sha256:` + 64 hex). */
 export const POLICY_HASH = `sha256:${createHash('sha256').update('bench-policies').digest('hex')}`;
@@ -96,9 +97,11 @@ export async function templateHandle(
   const lease = realisticLease(spec);
   const now = Date.now();
   const minted = await provider.mint({
-    leaseId: 'lse_0000000000000000000000000a',
+    leaseId: newLeaseId(lease.workload),
     workload: lease.workload,
     subject: lease.subject,
+    // A cluster issuer URL as long as EKS's: the jwt handle keeps it (the `act` claim).
+    subjectIssuer: 'https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF',
     task: lease.task,
     scope: lease.scope,
     issuedAt: now,
