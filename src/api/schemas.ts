@@ -112,7 +112,7 @@ export const LeaseIdParam = z.object({
   id: z
     .string()
     .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'lse_01hx3k9q2m7v8c4d6f0g1h2j3k' }),
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'lse_f801hx3k9q2m7v8c4d6f0g1h2j3k' }),
 });
 
 export const WorkloadIdParam = z.object({
