@@ -23,6 +23,7 @@ import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
 import { registerUnblockWorkload } from './api/routes/workload-unblock.js';
 import { registerListWorkloads } from './api/routes/workloads-list.js';
 import { BrokerError } from './errors.js';
+import { scrubText } from './events/redact.js';
 import { AuthError } from './identity/types.js';
 import { newRequestId } from './lib/ids.js';
 
@@ -132,7 +133,10 @@ export function createApp(
         return problem(c, 'unsupported_media_type', 'unsupported content type');
       if (err.status === 413) return problem(c, 'payload_too_large', 'the body is too large');
     }
-    services.logger.error({ err, request_id: c.get('requestId') }, 'unhandled error');
+    services.logger.error(
+      { error: loggableError(err), request_id: c.get('requestId') },
+      'unhandled error',
+    );
     return new Response(
       JSON.stringify({
         type: 'about:blank',
@@ -146,6 +150,19 @@ export function createApp(
     );
   });
   return app;
+}
+
+/**
+ * What an unexpected error may put in the log: its type, message and stack, scrubbed of
+ * secret shapes. Never its own properties: client libraries attach the failed command's
+ * arguments or the query's parameters there.
+ */
+function loggableError(err: Error): { type: string; message: string; stack?: string } {
+  return {
+    type: err.name,
+    message: scrubText(err.message),
+    ...(err.stack === undefined ? {} : { stack: scrubText(err.stack) }),
+  };
 }
 
 export function openApiDocument(app: OpenAPIHono): ReturnType<OpenAPIHono['getOpenAPI31Document']> {

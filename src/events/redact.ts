@@ -48,6 +48,19 @@ const MAYBE_SECRET_TEXT = new RegExp(
   'i',
 );
 
+/** `value` with every secret shape of SECRET_TEXT replaced; `onRedact` counts replacements. */
+export function scrubText(value: string, onRedact?: () => void): string {
+  if (!MAYBE_SECRET_TEXT.test(value)) return value;
+  let scrubbed = value;
+  for (const { pattern, replacement } of SECRET_TEXT) {
+    scrubbed = scrubbed.replace(pattern, (...match: unknown[]) => {
+      onRedact?.();
+      return replacement.replace('$1', String(match[1]));
+    });
+  }
+  return scrubbed;
+}
+
 export interface RedactionLimits {
   /** Longest string kept, in UTF-16 code units. Task text must not flood a SIEM. */
   maxString: number;
@@ -138,15 +151,11 @@ class Scrubber {
   }
 
   text(value: string): string {
-    if (!MAYBE_SECRET_TEXT.test(value)) return this.capped(value);
-    let scrubbed = value;
-    for (const { pattern, replacement } of SECRET_TEXT) {
-      scrubbed = scrubbed.replace(pattern, (...match: unknown[]) => {
+    return this.capped(
+      scrubText(value, () => {
         this.redacted += 1;
-        return replacement.replace('$1', String(match[1]));
-      });
-    }
-    return this.capped(scrubbed);
+      }),
+    );
   }
 
   /** Names and ids the broker made or validated: capped, not scrubbed (see `redactEvent`). */
