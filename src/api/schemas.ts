@@ -115,11 +115,13 @@ export const LeaseIdParam = z.object({
     .openapi({ param: { name: 'id', in: 'path' }, example: 'lse_f801hx3k9q2m7v8c4d6f0g1h2j3k' }),
 });
 
+/** A workload id as the config allows it (no `:`, which the lease store's keys rely on). */
+export const WorkloadId = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, 'a workload id: lowercase letters, digits, ".", "_", "-"');
+
 export const WorkloadIdParam = z.object({
-  id: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'github-mcp' }),
+  id: WorkloadId.openapi({ param: { name: 'id', in: 'path' }, example: 'github-mcp' }),
 });
 
 export const RevocationSchema = z

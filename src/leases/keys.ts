@@ -19,6 +19,9 @@ export class LeaseKeys {
   #workload(workload: string): string {
     let tag = this.#tags.get(workload);
     if (tag === undefined) {
+      // The key layout relies on it (the API and the config validate ids before this).
+      if (/[:{}]/.test(workload))
+        throw new TypeError('a workload id cannot contain ":", "{" or "}"');
       if (this.#tags.size >= TAG_CACHE_LIMIT) this.#tags.clear();
       tag = slotTag(workload);
       this.#tags.set(workload, tag);

@@ -220,6 +220,22 @@ describe('bad input gets a specific problem, an event, and never a credential', 
     }
   });
 
+  it('workload names in queries are checked: no ":" can reach the lease store keys', async () => {
+    const admin = await h.operatorToken(['admin']);
+    for (const [path, init] of [
+      ['/v1/tasks/b:c/revoke?workload=agent-a:b', { method: 'POST' }],
+      ['/v1/leases?workload=agent-a:b', {}],
+      ['/v1/revoke', { method: 'POST', json: { workload: 'agent-a:b', reason: 'x' } }],
+    ] as const) {
+      const res = await h.request(path, { ...init, token: admin });
+      expect(res.status, path).toBe(422);
+      expect(await res.json()).toMatchObject({
+        code: 'invalid_request',
+        errors: [{ path: 'workload' }],
+      });
+    }
+  });
+
   it('a blocked workload is refused with 403 and an event', async () => {
     const revoker = await h.operatorToken(['admin']);
     await h.request('/v1/workloads/agent-b/revoke', {

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { LEASE_STATES } from '../../leases/types.js';
 import { requireWorkloadOr } from '../auth.js';
-import { LeaseSchema, leaseView, problemResponses } from '../schemas.js';
+import { LeaseSchema, leaseView, problemResponses, WorkloadId } from '../schemas.js';
 
 export const listLeasesRoute = createRoute({
   method: 'get',
@@ -12,7 +12,7 @@ export const listLeasesRoute = createRoute({
   middleware: [requireWorkloadOr('viewer')] as const,
   request: {
     query: z.object({
-      workload: z.string().max(64).optional(),
+      workload: WorkloadId.optional(),
       task: z.string().max(128).optional(),
       target: z.string().max(64).optional(),
       state: z.enum(LEASE_STATES).optional(),

@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireOperator } from '../auth.js';
 import { requestContext } from '../client-ip.js';
-import { CountsSchema, problemResponses } from '../schemas.js';
+import { CountsSchema, problemResponses, WorkloadId } from '../schemas.js';
 
 const SelectorSchema = z
   .object({
@@ -12,7 +12,7 @@ const SelectorSchema = z
       .max(512)
       .optional()
       .openapi({ description: 'Glob over the workload subject (`*`, `**`)' }),
-    workload: z.string().max(64).optional(),
+    workload: WorkloadId.optional(),
     reason: z.string().min(1).max(256),
   })
   .strict()

@@ -2,7 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BrokerError } from '../../errors.js';
 import { requireWorkloadOr } from '../auth.js';
 import { requestContext } from '../client-ip.js';
-import { CountsSchema, problemResponses, TASK_ID } from '../schemas.js';
+import { CountsSchema, problemResponses, TASK_ID, WorkloadId } from '../schemas.js';
 
 export const revokeTaskRoute = createRoute({
   method: 'post',
@@ -19,7 +19,7 @@ export const revokeTaskRoute = createRoute({
         .regex(TASK_ID)
         .openapi({ param: { name: 'task_id', in: 'path' } }),
     }),
-    query: z.object({ workload: z.string().max(64).optional() }),
+    query: z.object({ workload: WorkloadId.optional() }),
   },
   responses: {
     200: {

@@ -153,7 +153,7 @@ describe('login role names', () => {
   it('only names the broker makes map to a lease', () => {
     expect(leaseIdOfLoginRole('jit_', 'jit_admin')).toBeNull();
     expect(leaseIdOfLoginRole('jit_', 'app_readonly')).toBeNull();
-    expect(leaseIdOfLoginRole('jit_', `jit_${'u'.repeat(26)}`)).toBeNull(); // not Crockford
+    expect(leaseIdOfLoginRole('jit_', `jit_${'u'.repeat(28)}`)).toBeNull(); // not Crockford
     expect(() => loginRoleFor('jit_', 'lse_x; drop role postgres')).toThrow(TypeError);
   });
 });
