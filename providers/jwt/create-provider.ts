@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
 import {
   type Minted,
@@ -91,8 +92,13 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
       audience: claims.aud,
       expires_at: new Date(exp * 1000).toISOString(),
     };
-    // The handle is stored with every lease: only what the lease cannot say (see token.ts).
-    return { credential, handle: { act: claims.act }, providerExpiresAt: exp * 1000 };
+    // The handle is stored with every lease: only what the lease cannot say (see token.ts),
+    // and a digest of what it does say, so a renewal re-signs exactly the original grant.
+    return {
+      credential,
+      handle: { act: claims.act, grant: grantDigest(claims) },
+      providerExpiresAt: exp * 1000,
+    };
   }
 
   return {
@@ -136,8 +142,18 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
       if (!act.success || !granted.success) {
         throw new ProviderError('not_renewable', 'lease carries no claims to reissue', false);
       }
+      const claims = claimsFor(config.audience, workload, act.data, granted.data, task);
+      // The lease record is not sealed; the handle is. A record altered in Redis (a wider
+      // scope) or a target whose audience changed does not get a token signed.
+      if (handle.grant !== grantDigest(claims)) {
+        throw new ProviderError(
+          'not_renewable',
+          'the lease no longer matches the grant it was issued with',
+          false,
+        );
+      }
       const minted = await issue(
-        claimsFor(config.audience, workload, act.data, granted.data, task),
+        claims,
         leaseId,
         Math.floor(Date.now() / 1000),
         Math.floor(expiresAt / 1000),
@@ -181,6 +197,12 @@ function claimsFor(
     scope: scope.scopes.join(' '),
     task: taskClaim(task),
   };
+}
+
+/** 128 bits of SHA-256 over the claims a renewal rebuilds from the lease and the target. */
+function grantDigest(claims: ReissuableClaims): string {
+  const granted = [claims.aud, claims.sub, claims.scope, claims.task];
+  return createHash('sha256').update(JSON.stringify(granted)).digest('base64url').slice(0, 22);
 }
 
 function actorClaim(req: MintRequest<JwtScope>): ActorClaim {

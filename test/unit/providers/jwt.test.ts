@@ -118,9 +118,12 @@ describe('jwt provider: mint', () => {
     expect(payload.task).toEqual({ id: 'task-43', intent: 'refund' });
   });
 
-  it('keeps the handle free of secrets: the actor chain only', async () => {
+  it('keeps the handle free of secrets: the actor chain and a digest of the grant', async () => {
     const minted = await provider.mint(mintRequest());
-    expect(minted.handle).toEqual({ act: { sub: mintRequest().subject } });
+    expect(minted.handle).toEqual({
+      act: { sub: mintRequest().subject },
+      grant: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
+    });
     const serialised = JSON.stringify(minted.handle);
     expect(serialised).not.toContain(minted.credential.token);
     expect(serialised).not.toContain('PRIVATE KEY');
@@ -525,14 +528,33 @@ describe('jwt provider: renew', () => {
       iss: 'https://k8s.test',
       act: { sub: 'user:alice', iss: 'https://idp.test' },
     };
-    expect(minted.handle).toEqual({ act });
-    // Workload, scope and task of the renewal are the lease's, whatever the handle says.
+    expect(minted.handle).toMatchObject({ act });
     const renewed = await provider.renew(minted.handle, {
-      ...mintRequest({ scope: { scopes: ['orders:read'] } }),
+      ...mintRequest(),
       expiresAt: Date.now() + 60_000,
     });
     const claims = decodeJwt(renewed.credential?.token ?? '');
-    expect(claims).toMatchObject({ sub: 'orders-mcp', act, scope: 'orders:read' });
+    expect(claims).toMatchObject({ sub: 'orders-mcp', act, scope: 'orders:read orders:refund' });
+  });
+
+  it('refuses a renewal whose lease record no longer matches the sealed grant', async () => {
+    const minted = await provider.mint(mintRequest());
+    const later = Date.now() + 60_000;
+    // A record altered in Redis: a wider (still valid) scope, another task, another workload.
+    for (const altered of [
+      { scope: { scopes: ['orders:read', 'orders:refund', 'orders:delete'] } },
+      { task: { id: 'task-43', intent: 'refund', tool: 'orders.refund' } },
+      { workload: 'other-mcp' },
+    ]) {
+      await expect(
+        provider.renew(minted.handle, { ...mintRequest(altered), expiresAt: later }),
+      ).rejects.toMatchObject({ code: 'not_renewable' });
+    }
+    // The target's audience changed since issue.
+    const moved = create({ audience: 'https://other.test' });
+    await expect(
+      moved.renew(minted.handle, { ...mintRequest(), expiresAt: later }),
+    ).rejects.toMatchObject({ code: 'not_renewable' });
   });
 
   it('answers not_renewable for a handle without an actor or a scope it does not know', async () => {
