@@ -94,6 +94,8 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
 export interface RenewRequest<Scope> {
   leaseId: string;
   workload: string;
+  /** Verified subject of the workload identity the lease was issued to. */
+  subject: string;
   /** As granted at issuance (from the lease record). */
   scope: Scope;
   task: TaskRef;

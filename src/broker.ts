@@ -367,6 +367,7 @@ export class Broker {
       renewed = await provider.renew(handle, {
         leaseId: lease.id,
         workload: lease.workload,
+        subject: lease.subject,
         scope: lease.scope,
         task: lease.task,
         expiresAt,

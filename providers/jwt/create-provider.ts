@@ -92,11 +92,13 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
       audience: claims.aud,
       expires_at: new Date(exp * 1000).toISOString(),
     };
-    // The handle is stored with every lease: only what the lease cannot say (see token.ts),
-    // and a digest of what it does say, so a renewal re-signs exactly the original grant.
+    // The handle is stored with every lease: only what the lease cannot say (the actor
+    // chain but its subject, see token.ts), and a digest of the rest, so a renewal re-signs
+    // exactly the original grant.
+    const { sub: _subject, ...act } = claims.act;
     return {
       credential,
-      handle: { act: claims.act, grant: grantDigest(claims) },
+      handle: { act, grant: grantDigest(claims) },
       providerExpiresAt: exp * 1000,
     };
   }
@@ -136,8 +138,9 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     async revoke(): Promise<void> {},
 
     // The same grant re-signed under the target's current key and audience, with a new exp.
-    async renew(handle, { leaseId, workload, scope, task, expiresAt }) {
-      const act = actorClaimSchema.safeParse(handle.act);
+    async renew(handle, { leaseId, workload, subject, scope, task, expiresAt }) {
+      const stored = typeof handle.act === 'object' && handle.act !== null ? handle.act : null;
+      const act = actorClaimSchema.safeParse(stored && { ...stored, sub: subject });
       const granted = scopeSchema.safeParse(scope);
       if (!act.success || !granted.success) {
         throw new ProviderError('not_renewable', 'lease carries no claims to reissue', false);
@@ -201,7 +204,7 @@ function claimsFor(
 
 /** 128 bits of SHA-256 over the claims a renewal rebuilds from the lease and the target. */
 function grantDigest(claims: ReissuableClaims): string {
-  const granted = [claims.aud, claims.sub, claims.scope, claims.task];
+  const granted = [claims.aud, claims.sub, claims.act, claims.scope, claims.task];
   return createHash('sha256').update(JSON.stringify(granted)).digest('base64url').slice(0, 22);
 }
 

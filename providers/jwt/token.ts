@@ -18,9 +18,9 @@ export interface TaskClaim {
 
 /**
  * The claims that stay the same when a token is reissued. All but `act` follow from the lease
- * (workload, scope, task) and the target (audience), so the lease's sealed handle keeps only
- * `act` (the issuer URLs in it are not part of the lease record) and a digest of the others,
- * which a renewal must reproduce.
+ * (workload, subject, scope, task) and the target (audience), so the lease's sealed handle
+ * keeps only `act` without its `sub` (the issuer URLs in it are not part of the lease record)
+ * and a digest of all of them, which a renewal must reproduce.
  */
 export interface ReissuableClaims {
   sub: string;

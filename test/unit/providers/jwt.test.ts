@@ -120,10 +120,8 @@ describe('jwt provider: mint', () => {
 
   it('keeps the handle free of secrets: the actor chain and a digest of the grant', async () => {
     const minted = await provider.mint(mintRequest());
-    expect(minted.handle).toEqual({
-      act: { sub: mintRequest().subject },
-      grant: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/),
-    });
+    // The subject is the lease's own: the handle holds the rest of the actor chain only.
+    expect(minted.handle).toEqual({ act: {}, grant: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });
     const serialised = JSON.stringify(minted.handle);
     expect(serialised).not.toContain(minted.credential.token);
     expect(serialised).not.toContain('PRIVATE KEY');
@@ -528,7 +526,7 @@ describe('jwt provider: renew', () => {
       iss: 'https://k8s.test',
       act: { sub: 'user:alice', iss: 'https://idp.test' },
     };
-    expect(minted.handle).toMatchObject({ act });
+    expect(minted.handle.act).toEqual({ iss: act.iss, act: act.act });
     const renewed = await provider.renew(minted.handle, {
       ...mintRequest(),
       expiresAt: Date.now() + 60_000,
@@ -545,6 +543,7 @@ describe('jwt provider: renew', () => {
       { scope: { scopes: ['orders:read', 'orders:refund', 'orders:delete'] } },
       { task: { id: 'task-43', intent: 'refund', tool: 'orders.refund' } },
       { workload: 'other-mcp' },
+      { subject: 'system:serviceaccount:mcp:other' },
     ]) {
       await expect(
         provider.renew(minted.handle, { ...mintRequest(altered), expiresAt: later }),
