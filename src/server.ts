@@ -22,8 +22,10 @@ import { Reaper } from './leases/reaper.js';
 import {
   aofEnabled,
   createRedisClient,
+  type Endpoint,
   listpackValueLimit,
   RECOMMENDED_LISTPACK_VALUE,
+  storeEndpoints,
   waitReady,
 } from './leases/redis-client.js';
 import { RedisLeaseStore } from './leases/redis-store.js';
@@ -80,11 +82,16 @@ export function storeSettings(config: BrokerConfig): StoreSettings {
 function providerContext(
   config: BrokerConfig,
   modules?: ProviderContext['modules'],
+  discovered: readonly Endpoint[] = [],
 ): ProviderContext {
   const url = new URL(config.redis.url);
   const own = [
-    { host: url.hostname, port: Number(url.port || 6379) },
+    // In sentinel mode the URL's host is never connected to: the sentinels name the servers.
+    ...(config.redis.mode === 'sentinel'
+      ? []
+      : [{ host: url.hostname, port: Number(url.port || 6379) }]),
     ...(config.redis.nodes ?? []),
+    ...discovered,
   ];
   const scheme = config.server.tls ? 'https' : 'http';
   return {
@@ -112,6 +119,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
 
   let redis: Redis | Cluster | undefined;
   let store: LeaseStore;
+  let storeNodes: Endpoint[] = [];
   if (options.store === 'redis') {
     redis = createRedisClient(config.redis);
     redis.on('error', (err: Error) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -119,7 +127,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       await waitReady(redis, 10_000);
     } catch (err) {
       redis.disconnect();
-      throw new Error(`cannot reach Redis at ${redactUrl(config.redis.url)}: ${safeMessage(err)}`);
+      throw new Error(`cannot reach Redis at ${redisWhere(config.redis)}: ${safeMessage(err)}`);
     }
     if (!(await aofEnabled(redis))) {
       if (options.requireAof || config.redis.require_aof) {
@@ -138,6 +146,12 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
         `Redis hash-max-listpack-value is ${listpack}: set it to ${RECOMMENDED_LISTPACK_VALUE} to keep lease records compact (about 35 % less memory per lease)`,
       );
     }
+    try {
+      storeNodes = await storeEndpoints(redis, config.redis);
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`cannot tell which servers hold the lease store: ${safeMessage(err)}`);
+    }
     store = new RedisLeaseStore(redis, config.redis.key_prefix, settings);
   } else {
     store = new MemoryLeaseStore(settings);
@@ -152,7 +166,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       )
     : undefined;
   const runtimeOptions = (next: BrokerConfig) => ({
-    providerContext: providerContext(next, modules),
+    providerContext: providerContext(next, modules, storeNodes),
     replayGuard,
     ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
   });
@@ -231,6 +245,21 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     reaper.start();
     sweeper.start();
   }
+  // Replicas come and go, and failovers move the primary: what providers must stay away from
+  // is read again every 30 s (a reload uses the latest list).
+  const endpointRefresh =
+    redis && config.redis.mode !== 'standalone'
+      ? setInterval(() => {
+          storeEndpoints(redis, config.redis).then(
+            (found) => {
+              storeNodes = found;
+            },
+            (err: unknown) =>
+              logger.warn({ err: safeMessage(err) }, 'could not refresh the lease store servers'),
+          );
+        }, ENDPOINT_REFRESH_MS)
+      : undefined;
+  endpointRefresh?.unref();
 
   const services: ApiServices = {
     broker,
@@ -303,6 +332,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       );
     },
     async close() {
+      clearInterval(endpointRefresh);
       sweeper.stop();
       await reaper.stop();
       revoker.flushInPlace();
@@ -336,6 +366,17 @@ async function listen(
     );
     server.once('error', reject);
   });
+}
+
+const ENDPOINT_REFRESH_MS = 30_000;
+
+/** Where the broker looks for Redis, for an error message (no password). */
+function redisWhere(config: BrokerConfig['redis']): string {
+  if (config.mode === 'sentinel' && config.sentinel) {
+    const at = config.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(', ');
+    return `"${config.sentinel.name}" via sentinels ${at}`;
+  }
+  return redactUrl(config.url);
 }
 
 function redactUrl(url: string): string {

@@ -60,7 +60,10 @@ const redisSchema = z
     sentinel: z
       .object({
         name: z.string(),
-        sentinels: z.array(z.object({ host: z.string(), port: z.number().int() }).strict()),
+        sentinels: z.array(z.object({ host: z.string(), port: z.number().int() }).strict()).min(1),
+        /** When the sentinels themselves require AUTH (`${env:…}`/`${file:…}`). */
+        username: z.string().min(1).optional(),
+        password: z.string().min(1).optional(),
       })
       .strict()
       .optional(),

@@ -27,10 +27,17 @@ export function createRedisClient(config: BrokerConfig['redis']): Redis | Cluste
     }
     case 'sentinel': {
       if (!config.sentinel) throw new TypeError('redis.sentinel is required in sentinel mode');
+      const tls = config.url.startsWith('rediss://');
       return new Redis({
         ...COMMON,
         sentinels: config.sentinel.sentinels,
         name: config.sentinel.name,
+        ...sentinelAuth(config.sentinel),
+        // Follow a failover as soon as Sentinel announces it, not only when the connection
+        // to the old primary drops: an old primary kept alive would otherwise take writes
+        // (leases!) until Sentinel demotes it, and lose them then.
+        failoverDetector: true,
+        ...(tls ? { tls: {}, sentinelTLS: {}, enableTLSForSentinelMode: true } : {}),
         ...auth(config.url),
       });
     }
@@ -42,6 +49,16 @@ export function createRedisClient(config: BrokerConfig['redis']): Redis | Cluste
 function urlNode(url: string): { host: string; port: number } {
   const u = new URL(url);
   return { host: u.hostname, port: Number(u.port || 6379) };
+}
+
+function sentinelAuth(sentinel: NonNullable<BrokerConfig['redis']['sentinel']>): {
+  sentinelUsername?: string;
+  sentinelPassword?: string;
+} {
+  return {
+    ...(sentinel.username === undefined ? {} : { sentinelUsername: sentinel.username }),
+    ...(sentinel.password === undefined ? {} : { sentinelPassword: sentinel.password }),
+  };
 }
 
 function auth(url: string): { username?: string; password?: string } {
@@ -108,3 +125,92 @@ export async function listpackValueLimit(client: Redis | Cluster): Promise<numbe
 }
 
 export const RECOMMENDED_LISTPACK_VALUE = 512;
+
+export interface Endpoint {
+  host: string;
+  port: number;
+}
+
+/**
+ * Every server that holds (or may come to hold) the lease store, as far as can be seen now:
+ * the configured URL and nodes; on a Cluster every node the client found; under Sentinel the
+ * sentinels, the current primary and its replicas (any of which a failover may promote). A
+ * provider must never hand out accounts on any of them. Under Sentinel this fails when no
+ * sentinel can say, rather than answer with a list that may miss the primary.
+ */
+export async function storeEndpoints(
+  client: Redis | Cluster,
+  config: BrokerConfig['redis'],
+): Promise<Endpoint[]> {
+  const found: Endpoint[] = [...(config.nodes ?? [])];
+  // In sentinel mode the URL's host is never used (it only carries credentials and scheme).
+  if (config.mode !== 'sentinel') found.push(urlNode(config.url));
+  if (client instanceof Cluster) {
+    for (const node of client.nodes('all')) {
+      const { host, port } = node.options;
+      if (host !== undefined && port !== undefined) found.push({ host, port });
+    }
+  }
+  if (config.mode === 'sentinel' && config.sentinel) {
+    const { sentinel } = config;
+    found.push(...sentinel.sentinels);
+    const errors: string[] = [];
+    let seen: Endpoint[] | undefined;
+    for (const at of sentinel.sentinels) {
+      try {
+        seen = await sentinelView(at, sentinel, config.url.startsWith('rediss://'));
+        break;
+      } catch (err) {
+        errors.push(`${at.host}:${at.port}: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    if (seen === undefined) {
+      throw new Error(
+        `no sentinel could list the servers of "${sentinel.name}" (${errors.join('; ')})`,
+      );
+    }
+    found.push(...seen);
+  }
+  return found;
+}
+
+/** The primary and replicas one sentinel knows for the configured name. */
+async function sentinelView(
+  at: Endpoint,
+  sentinel: NonNullable<BrokerConfig['redis']['sentinel']>,
+  tls: boolean,
+): Promise<Endpoint[]> {
+  const client = new Redis({
+    host: at.host,
+    port: at.port,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+    retryStrategy: () => null,
+    ...(sentinel.username === undefined ? {} : { username: sentinel.username }),
+    ...(sentinel.password === undefined ? {} : { password: sentinel.password }),
+    ...(tls ? { tls: {} } : {}),
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const primary = (await client.call('SENTINEL', 'get-master-addr-by-name', sentinel.name)) as
+      | [string, string]
+      | null;
+    if (primary === null) throw new Error(`it does not monitor "${sentinel.name}"`);
+    const replicas = (await client.call('SENTINEL', 'replicas', sentinel.name)) as string[][];
+    const out: Endpoint[] = [{ host: primary[0], port: Number(primary[1]) }];
+    for (const fields of replicas) {
+      const info = new Map<string, string>();
+      for (let i = 0; i + 1 < fields.length; i += 2)
+        info.set(fields[i] as string, fields[i + 1] as string);
+      const host = info.get('ip');
+      const port = Number(info.get('port'));
+      if (host !== undefined && Number.isInteger(port)) out.push({ host, port });
+    }
+    return out;
+  } finally {
+    client.disconnect();
+  }
+}
