@@ -152,7 +152,14 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       redis.disconnect();
       throw new Error(`cannot tell which servers hold the lease store: ${safeMessage(err)}`);
     }
-    store = new RedisLeaseStore(redis, config.redis.key_prefix, settings);
+    const redisStore = new RedisLeaseStore(redis, config.redis.key_prefix, settings);
+    try {
+      await redisStore.claimLayout();
+    } catch (err) {
+      redis.disconnect();
+      throw err;
+    }
+    store = redisStore;
   } else {
     store = new MemoryLeaseStore(settings);
   }

@@ -8,8 +8,8 @@ const TAG_CACHE_LIMIT = 10_000;
  * characters derived from the workload id, see `slotTag`), and so does every lease id issued
  * to it, so each transition script runs on one Cluster slot and a lease's key follows from
  * its id alone: no lookup key per lease. Workload ids never contain `:`, so the workload part
- * of `task:<workload>:<task>` ends at the first one. The three global keys (`workloads`,
- * `due-hint`, `frozen`) are only ever read or written on their own.
+ * of `task:<workload>:<task>` ends at the first one. The global keys (`workloads`, `due-hint`,
+ * `frozen`, `layout`) are only ever read or written on their own.
  */
 export class LeaseKeys {
   readonly #tags = new Map<string, string>();
@@ -52,5 +52,8 @@ export class LeaseKeys {
   }
   get frozen(): string {
     return `${this.prefix}:frozen`;
+  }
+  get layout(): string {
+    return `${this.prefix}:layout`;
   }
 }

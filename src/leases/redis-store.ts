@@ -49,6 +49,9 @@ const SCRIPTS = {
 /** Server replies that mean "Redis cannot serve right now", not a bug of ours. */
 const UNAVAILABLE = /^(LOADING|CLUSTERDOWN|MASTERDOWN|READONLY|TRYAGAIN|BUSY|NOREPLICAS)/;
 
+/** The key layout this store reads and writes (`keys.ts`); stored under `<prefix>:layout`. */
+const LAYOUT = '2';
+
 /** Keys per script call when revoking many leases of one workload. */
 const CHUNK = 500;
 
@@ -495,6 +498,28 @@ export class RedisLeaseStore implements LeaseStore {
         }),
       ),
     );
+  }
+
+  /**
+   * Marks the prefix with this key layout, or refuses a prefix an earlier layout wrote (its
+   * leases would be invisible here: never reaped, never revoked). Run once at start.
+   */
+  async claimLayout(): Promise<void> {
+    const k = this.#keys;
+    const [marked, used] = await this.#call(() =>
+      Promise.all([this.#redis.get(k.layout), this.#redis.exists(k.workloads)]),
+    );
+    if (marked === null && used === 1) {
+      throw new Error(
+        `the lease store under "${k.prefix}" was written by an earlier key layout (lease ids without a slot tag): revoke its leases with that build first, then delete its keys or choose another key_prefix`,
+      );
+    }
+    if (marked !== null && marked !== LAYOUT) {
+      throw new Error(
+        `the lease store under "${k.prefix}" has key layout ${marked}, not ${LAYOUT}`,
+      );
+    }
+    if (marked === null) await this.#call(() => this.#redis.set(k.layout, LAYOUT, 'NX'));
   }
 
   async setFrozen(frozen: boolean): Promise<void> {

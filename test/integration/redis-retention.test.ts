@@ -140,7 +140,9 @@ describe('retention: finished leases expire, keys do not grow', () => {
     expect(afterThird).toEqual(baseline);
     // What stays is global or per-workload bookkeeping, never per-lease or per-task keys.
     for (const key of baseline) {
-      expect(key).toMatch(/^(workloads|events|frozen|\{[0-9a-z]{2}\}:(due|meta):[a-z0-9._-]+)$/);
+      expect(key).toMatch(
+        /^(workloads|events|frozen|layout|\{[0-9a-z]{2}\}:(due|meta):[a-z0-9._-]+)$/,
+      );
     }
   });
 });

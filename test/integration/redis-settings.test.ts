@@ -2,7 +2,13 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { listpackValueLimit, RECOMMENDED_LISTPACK_VALUE } from '../../src/leases/redis-client.js';
 import { startHarness } from '../helpers/broker-harness.js';
-import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
+import {
+  deletePrefix,
+  REDIS_URL,
+  redisAvailable,
+  requireService,
+  uniquePrefix,
+} from '../helpers/services.js';
 
 describe('Redis settings the broker checks at start', () => {
   it('warns when lease hashes cannot stay listpack-encoded', async (ctx) => {
@@ -19,6 +25,26 @@ describe('Redis settings the broker checks at start', () => {
       const warned = h.logs.text.includes('hash-max-listpack-value is');
       expect(warned).toBe(Number(configured) < RECOMMENDED_LISTPACK_VALUE);
     } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('refuses to start on a prefix an earlier key layout wrote', async (ctx) => {
+    if (!(await requireService('redis', await redisAvailable()))) ctx.skip();
+    const redis = new Redis(REDIS_URL);
+    const prefix = uniquePrefix('old');
+    try {
+      await redis.sadd(`${prefix}:workloads`, 'agent-a');
+      await expect(
+        startHarness({
+          store: 'redis',
+          configure(raw) {
+            (raw.redis as { key_prefix: string }).key_prefix = prefix;
+          },
+        }),
+      ).rejects.toThrow(/earlier key layout/);
+    } finally {
+      await deletePrefix(redis, `${prefix}:`);
       redis.disconnect();
     }
   });

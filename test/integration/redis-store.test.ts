@@ -87,3 +87,34 @@ describe('lease ids locate their record (redis)', () => {
     }
   });
 });
+
+describe('key layout marker (redis)', () => {
+  it('marks a fresh prefix and refuses one an earlier layout wrote', async (ctx) => {
+    if (!(await requireService('redis', await redisAvailable()))) ctx.skip();
+    const redis = new Redis(REDIS_URL);
+    const fresh = uniquePrefix('lay');
+    const old = uniquePrefix('lay');
+    const other = uniquePrefix('lay');
+    try {
+      const store = new RedisLeaseStore(redis, fresh, CONFORMANCE_SETTINGS);
+      await store.claimLayout();
+      expect(await redis.get(`${fresh}:layout`)).toBe('2');
+      await store.create(newLease({ ttlMs: 60_000 }));
+      await expect(store.claimLayout()).resolves.toBeUndefined();
+
+      // Workloads recorded, no marker: leases of an earlier layout live here.
+      await redis.sadd(`${old}:workloads`, 'agent-a');
+      await expect(
+        new RedisLeaseStore(redis, old, CONFORMANCE_SETTINGS).claimLayout(),
+      ).rejects.toThrow(/earlier key layout/);
+      expect(await redis.get(`${old}:layout`)).toBeNull();
+      await redis.set(`${other}:layout`, '1');
+      await expect(
+        new RedisLeaseStore(redis, other, CONFORMANCE_SETTINGS).claimLayout(),
+      ).rejects.toThrow(/layout 1, not 2/);
+    } finally {
+      for (const p of [fresh, old, other]) await deletePrefix(redis, `${p}:`);
+      redis.disconnect();
+    }
+  });
+});
