@@ -69,7 +69,8 @@ export interface BrokerRuntime {
 
 export interface BrokerOptions {
   store: LeaseStore;
-  sealer: HandleSealer;
+  /** The current keyring (a reload can rotate it). */
+  sealer: () => HandleSealer;
   events: EventEmitter;
   revoker: Revoker;
   metrics: Metrics;
@@ -200,7 +201,7 @@ export class Broker {
     }
     stopMint();
 
-    const sealed = this.#o.sealer.seal(lease.id, minted.handle);
+    const sealed = this.#o.sealer().seal(lease.id, minted.handle);
     let activated: Awaited<ReturnType<LeaseStore['activate']>>;
     try {
       activated = await store.activate(lease.id, sealed);
@@ -259,7 +260,7 @@ export class Broker {
   async #abandon(leaseId: string, ctx: RequestContext): Promise<void> {
     try {
       await this.#o.store.requestRevoke([leaseId], 'activation_failed');
-      const result = await this.#o.store.activate(leaseId, this.#o.sealer.seal(leaseId, {}));
+      const result = await this.#o.store.activate(leaseId, this.#o.sealer().seal(leaseId, {}));
       if (result.outcome === 'revoke')
         await this.#o.revoker.revokeOne(result.claim, { requestId: ctx.requestId });
     } catch (err) {
@@ -361,7 +362,7 @@ export class Broker {
         'the lease already reaches its maximum lifetime (max_ttl)',
       );
     }
-    const handle = lease.handle === undefined ? {} : this.#o.sealer.open(lease.id, lease.handle);
+    const handle = lease.handle === undefined ? {} : this.#o.sealer().open(lease.id, lease.handle);
     let renewed: Awaited<ReturnType<NonNullable<Provider['renew']>>>;
     try {
       renewed = await provider.renew(handle, {
@@ -386,7 +387,7 @@ export class Broker {
       );
     }
     const sealed =
-      renewed.handle === undefined ? undefined : this.#o.sealer.seal(lease.id, renewed.handle);
+      renewed.handle === undefined ? undefined : this.#o.sealer().seal(lease.id, renewed.handle);
     const extended = await this.#o.store.extend(lease.id, expiresAt, sealed);
     await this.#emit({
       type: 'lease.renewed',

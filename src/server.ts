@@ -216,7 +216,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const revoker = new Revoker({
     store,
     providers: () => runtime.providers,
-    sealer: runtime.sealer,
+    sealer: () => runtime.sealer,
     events,
     metrics,
     logger,
@@ -225,7 +225,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   });
   const broker = new Broker({
     store,
-    sealer: runtime.sealer,
+    sealer: () => runtime.sealer,
     events,
     revoker,
     metrics,
@@ -332,6 +332,13 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       const built = buildRuntime(next, runtimeOptions(next));
       const previous = runtime;
       runtime = built;
+      const dropped = previous.sealer.keyIds.filter((id) => !built.sealer.keyIds.includes(id));
+      if (dropped.length > 0) {
+        logger.warn(
+          { dropped },
+          'encryption keys removed: handles sealed under them no longer open (keep a key until its leases have ended)',
+        );
+      }
       for (const p of previous.providers.values()) void p.close?.();
       void events.emit(
         { type: 'policy.reloaded', outcome: 'success', policy_hash: built.policy.hash },

@@ -148,7 +148,7 @@ export async function assembleBroker(options: BenchBrokerOptions): Promise<Bench
   const revoker = new Revoker({
     store,
     providers: () => providers,
-    sealer,
+    sealer: () => sealer,
     events: emitter,
     metrics,
     logger,
@@ -157,7 +157,7 @@ export async function assembleBroker(options: BenchBrokerOptions): Promise<Bench
   });
   const broker = new Broker({
     store,
-    sealer,
+    sealer: () => sealer,
     events: emitter,
     revoker,
     metrics,

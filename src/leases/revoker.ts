@@ -9,7 +9,8 @@ import type { Claim, FinishResult, Lease, LeaseStore, RevokeOutcome } from './ty
 export interface RevokerOptions {
   store: LeaseStore;
   providers: () => ReadonlyMap<string, Provider>;
-  sealer: HandleSealer;
+  /** The current keyring (a reload can rotate it; every key still in it opens). */
+  sealer: () => HandleSealer;
   events: EventEmitter;
   metrics: Metrics;
   logger: Logger;
@@ -111,7 +112,7 @@ export class Revoker {
         const handle =
           lease.handle === undefined || provider.revokeUsesHandle === false
             ? {}
-            : this.#o.sealer.open(lease.id, lease.handle);
+            : this.#o.sealer().open(lease.id, lease.handle);
         await withTimeout(provider.revoke(handle, lease.id), this.#o.callTimeoutMs ?? 30_000);
       });
       outcome = { ok: true };

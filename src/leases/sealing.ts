@@ -26,6 +26,11 @@ export class HandleSealer {
     this.#current = first;
   }
 
+  /** Ids of every key that opens; the first seals. */
+  get keyIds(): string[] {
+    return [this.#current.id, ...[...this.#keys.keys()].filter((id) => id !== this.#current.id)];
+  }
+
   static fromConfig(keys: readonly { id: string; key: string }[]): HandleSealer {
     return new HandleSealer(keys.map((k) => ({ id: k.id, key: Buffer.from(k.key, 'base64') })));
   }

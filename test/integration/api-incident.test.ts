@@ -45,6 +45,38 @@ describe('renewal, freeze, selector revoke and retry', () => {
     return (await res.json()) as Issued;
   }
 
+  it('a reload rotates the sealing key: new handles use it, old ones still open', async () => {
+    const before = await issue(agentA, { ...REQUEST, ttl: 60 });
+    const original = h.config;
+    const rotated = {
+      ...original,
+      encryption: {
+        keys: [
+          { id: 'k2', key: Buffer.alloc(32, 9).toString('base64') },
+          ...original.encryption.keys,
+        ],
+      },
+    } satisfies BrokerConfig;
+    h.broker.reload(rotated);
+    try {
+      const after = await issue(agentA, { ...REQUEST, ttl: 60 });
+      const kid = async (id: string) => (await h.broker.store.get(id))?.handle?.split('.')[1];
+      expect(await kid(before.lease_id)).toBe('k1');
+      expect(await kid(after.lease_id)).toBe('k2');
+      // Renewal opens the handle: the one sealed under k1 still opens with the new keyring.
+      const renewed = await h.request(`/v1/leases/${before.lease_id}/renew`, {
+        method: 'POST',
+        token: agentA,
+        json: { ttl: 120 },
+      });
+      expect(renewed.status).toBe(200);
+    } finally {
+      h.broker.reload(original);
+    }
+    // Going back drops k2, under which a live lease is sealed: the operator is told.
+    expect(h.logs.text).toMatch(/"dropped":\["k2"\].*encryption keys removed/);
+  });
+
   it('renews a jwt lease: a reissued token with the same jti, capped at max_ttl', async () => {
     const issued = await issue(agentA, { ...REQUEST, ttl: 60 });
     const res = await h.request(`/v1/leases/${issued.lease_id}/renew`, {
