@@ -69,6 +69,8 @@ function auth(url: string): { username?: string; password?: string } {
   };
 }
 
+const REFUSED = /WRONGPASS|NOAUTH|NOPERM|invalid (username-)?password/i;
+
 /** Waits until the client is ready, or fails after `timeoutMs` naming the last error seen. */
 export async function waitReady(client: Redis | Cluster, timeoutMs: number): Promise<void> {
   if (client.status === 'ready') return;
@@ -85,6 +87,11 @@ export async function waitReady(client: Redis | Cluster, timeoutMs: number): Pro
     };
     const onError = (err: Error) => {
       lastError = err.message;
+      // A refused password does not get better by waiting.
+      if (REFUSED.test(err.message)) {
+        cleanup();
+        reject(new Error(`Redis refused the credentials: ${err.message}`));
+      }
     };
     const cleanup = () => {
       clearTimeout(timer);

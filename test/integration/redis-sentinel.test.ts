@@ -340,3 +340,55 @@ describe('broker on Redis Sentinel: a planned failover with the old primary aliv
     }
   });
 });
+
+describe('sentinels that require AUTH', () => {
+  let g: SentinelGroup | null = null;
+  const password = `s-${Date.now().toString(36)}-pw`;
+
+  beforeAll(async () => {
+    g = await startOrSkip('Redis Sentinel (redis-server --sentinel)', startSentinelGroup);
+    if (!g) return;
+    const sentinel = g.sentinelClient();
+    try {
+      expect(await sentinel.call('ACL', 'SETUSER', 'default', 'resetpass', `>${password}`)).toBe(
+        'OK',
+      );
+    } finally {
+      sentinel.disconnect();
+    }
+  });
+
+  afterAll(async () => {
+    await g?.destroy();
+  });
+
+  const start = (group: SentinelGroup, withPassword: boolean) =>
+    startHarness({
+      store: 'redis',
+      configure(raw) {
+        const prefix = (raw.redis as { key_prefix: string }).key_prefix;
+        const redis = sentinelConfig(group, prefix);
+        raw.redis = {
+          ...redis,
+          sentinel: { ...redis.sentinel, ...(withPassword ? { password } : {}) },
+        };
+      },
+    });
+
+  it('are reached with redis.sentinel.password, and refused without it', async (ctx) => {
+    if (!g) return ctx.skip();
+    await expect(start(g, false)).rejects.toThrow(/refused the credentials/);
+    const h = await start(g, true);
+    try {
+      const res = await h.request('/v1/credentials', {
+        method: 'POST',
+        token: await h.workloadToken('spiffe://test/agent-a'),
+        json: REQUEST,
+      });
+      expect(res.status).toBe(201);
+      expect(h.logs.text).not.toContain(password);
+    } finally {
+      await h.close();
+    }
+  });
+});

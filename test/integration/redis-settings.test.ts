@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { listpackValueLimit, RECOMMENDED_LISTPACK_VALUE } from '../../src/leases/redis-client.js';
 import { startHarness } from '../helpers/broker-harness.js';
+import { startOrSkip, startRedis } from '../helpers/redis-procs.js';
 import {
   deletePrefix,
   REDIS_URL,
@@ -46,6 +47,37 @@ describe('Redis settings the broker checks at start', () => {
     } finally {
       await deletePrefix(redis, `${prefix}:`);
       redis.disconnect();
+    }
+  });
+
+  it('a wrong Redis password stops the start at once, naming the refusal, not the secret', async (ctx) => {
+    const password = `pw-${Date.now().toString(36)}`;
+    const server = await startOrSkip('redis-server', () => startRedis());
+    if (!server) return ctx.skip();
+    const admin = server.client();
+    await admin.config('SET', 'requirepass', password);
+    admin.disconnect();
+    const at = (secret: string) =>
+      startHarness({
+        store: 'redis',
+        configure(raw) {
+          (raw.redis as { url: string }).url = `redis://:${secret}@127.0.0.1:${server.port}`;
+        },
+      });
+    try {
+      const started = Date.now();
+      const refused = await at('not-the-password').then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      expect(refused?.message).toMatch(/refused the credentials/);
+      expect(refused?.message).not.toContain('not-the-password');
+      expect(Date.now() - started).toBeLessThan(5_000);
+      const h = await at(password);
+      await h.close();
+      expect(h.logs.text).not.toContain(password);
+    } finally {
+      await server.destroy();
     }
   });
 });
