@@ -20,11 +20,11 @@ import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identit
 import { MemoryLeaseStore } from './leases/memory-store.js';
 import { Reaper } from './leases/reaper.js';
 import {
-  aofEnabled,
   createRedisClient,
   type Endpoint,
   listpackValueLimit,
   RECOMMENDED_LISTPACK_VALUE,
+  serversWithoutAof,
   storeEndpoints,
   waitReady,
 } from './leases/redis-client.js';
@@ -129,15 +129,23 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       redis.disconnect();
       throw new Error(`cannot reach Redis at ${redisWhere(config.redis)}: ${safeMessage(err)}`);
     }
-    if (!(await aofEnabled(redis))) {
+    let withoutAof: string[];
+    try {
+      withoutAof = await serversWithoutAof(redis, config.redis);
+    } catch (err) {
+      redis.disconnect();
+      throw new Error(`cannot check Redis persistence: ${safeMessage(err)}`);
+    }
+    if (withoutAof.length > 0) {
+      const where = withoutAof.join(', ');
       if (options.requireAof || config.redis.require_aof) {
         redis.disconnect();
         throw new Error(
-          'Redis keeps no append-only file (appendonly no) and redis.require_aof is set',
+          `Redis keeps no append-only file (appendonly no) on ${where} and redis.require_aof is set`,
         );
       }
       logger.warn(
-        'Redis keeps no append-only file: a Redis restart loses every lease record (set appendonly yes)',
+        `Redis keeps no append-only file on ${where}: a Redis restart loses every lease record there (set appendonly yes)`,
       );
     }
     const listpack = await listpackValueLimit(redis);

@@ -104,15 +104,60 @@ export async function waitReady(client: Redis | Cluster, timeoutMs: number): Pro
 }
 
 /**
- * Whether Redis keeps an append-only file (leases survive a Redis restart only then). On a
- * Cluster every master must: a keyless INFO would ask one node at random, and each master
- * holds the leases of its own slots.
+ * The servers holding the lease store that keep no append-only file (leases survive a Redis
+ * restart only with one). On a Cluster every master must (a keyless INFO would ask one node
+ * at random, and each master holds the leases of its own slots); under Sentinel the primary
+ * and every reachable replica, since a failover may promote any of them.
  */
-export async function aofEnabled(client: Redis | Cluster): Promise<boolean> {
+export async function serversWithoutAof(
+  client: Redis | Cluster,
+  config: BrokerConfig['redis'],
+): Promise<string[]> {
   const nodes = client instanceof Cluster ? client.nodes('master') : [client];
-  if (nodes.length === 0) return false;
-  const infos = await Promise.all(nodes.map((node) => node.info('persistence')));
-  return infos.every((info) => /aof_enabled:1/.test(info));
+  if (nodes.length === 0) return ['(no master)'];
+  const missing: string[] = [];
+  await Promise.all(
+    nodes.map(async (node) => {
+      if (!AOF_ON.test(await node.info('persistence'))) {
+        missing.push(`${node.options.host ?? '?'}:${node.options.port ?? '?'}`);
+      }
+    }),
+  );
+  if (config.mode === 'sentinel' && config.sentinel) {
+    const [, ...replicas] = await sentinelServers(config);
+    for (const replica of replicas) {
+      const info = await infoOf(replica, config.url, 'persistence');
+      // A replica that cannot be reached now is not one Sentinel would promote.
+      if (info !== undefined && !AOF_ON.test(info)) missing.push(`${replica.host}:${replica.port}`);
+    }
+  }
+  return missing;
+}
+
+const AOF_ON = /aof_enabled:1/;
+
+/** `INFO <section>` of one server, with the lease store's credentials; undefined if unreachable. */
+async function infoOf(at: Endpoint, url: string, section: string): Promise<string | undefined> {
+  const client = new Redis({
+    host: at.host,
+    port: at.port,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: 2_000,
+    retryStrategy: () => null,
+    ...auth(url),
+    ...(url.startsWith('rediss://') ? { tls: {} } : {}),
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    return await client.info(section);
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
 }
 
 /**
@@ -159,26 +204,26 @@ export async function storeEndpoints(
     }
   }
   if (config.mode === 'sentinel' && config.sentinel) {
-    const { sentinel } = config;
-    found.push(...sentinel.sentinels);
-    const errors: string[] = [];
-    let seen: Endpoint[] | undefined;
-    for (const at of sentinel.sentinels) {
-      try {
-        seen = await sentinelView(at, sentinel, config.url.startsWith('rediss://'));
-        break;
-      } catch (err) {
-        errors.push(`${at.host}:${at.port}: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    if (seen === undefined) {
-      throw new Error(
-        `no sentinel could list the servers of "${sentinel.name}" (${errors.join('; ')})`,
-      );
-    }
-    found.push(...seen);
+    found.push(...config.sentinel.sentinels, ...(await sentinelServers(config)));
   }
   return found;
+}
+
+/** The primary (first) and replicas of the monitored name, from the first sentinel that says. */
+async function sentinelServers(config: BrokerConfig['redis']): Promise<Endpoint[]> {
+  const sentinel = config.sentinel;
+  if (!sentinel) return [];
+  const errors: string[] = [];
+  for (const at of sentinel.sentinels) {
+    try {
+      return await sentinelView(at, sentinel, config.url.startsWith('rediss://'));
+    } catch (err) {
+      errors.push(`${at.host}:${at.port}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  throw new Error(
+    `no sentinel could list the servers of "${sentinel.name}" (${errors.join('; ')})`,
+  );
 }
 
 /** The primary and replicas one sentinel knows for the configured name. */

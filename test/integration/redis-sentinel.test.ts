@@ -127,6 +127,44 @@ describe('a redis target on a node the broker reaches only through Sentinel', ()
   });
 });
 
+describe('require_aof under Sentinel', () => {
+  it('checks the replicas a failover may promote, not only the primary', async (ctx) => {
+    const g = await group();
+    if (!g) return ctx.skip();
+    const start = () =>
+      startHarness({
+        store: 'redis',
+        configure(raw) {
+          const prefix = (raw.redis as { key_prefix: string }).key_prefix;
+          raw.redis = { ...sentinelConfig(g, prefix), require_aof: true };
+        },
+      });
+    const primary = g.primary.client();
+    const replica = g.replica.client();
+    try {
+      await primary.config('SET', 'appendonly', 'yes');
+      const refused = await start().then(
+        async (h) => {
+          await h.close();
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      expect(refused).toMatch(/no append-only file/);
+      expect(refused).toContain(`127.0.0.1:${g.replica.port}`);
+      expect(refused).not.toContain(`127.0.0.1:${g.primary.port}`);
+
+      await replica.config('SET', 'appendonly', 'yes');
+      const h = await start();
+      await h.close();
+      expect(h.logs.text).not.toMatch(/no append-only file/);
+    } finally {
+      primary.disconnect();
+      replica.disconnect();
+    }
+  });
+});
+
 const REQUEST = {
   target: 'tickets',
   scope: { scopes: ['tickets:read'] },
