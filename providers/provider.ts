@@ -4,7 +4,7 @@ import type { z } from 'zod';
  * Every provider kind the broker knows. Tables keyed by kind are `Record<ProviderKind, …>`,
  * so adding a kind here fails to compile until every table has it.
  */
-export const PROVIDER_KINDS = ['jwt', 'postgres', 'mysql', 'redis', 'module'] as const;
+export const PROVIDER_KINDS = ['jwt', 'github', 'postgres', 'mysql', 'redis', 'module'] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export type Check = { ok: true } | { ok: false; reason: string };

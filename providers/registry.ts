@@ -1,3 +1,4 @@
+import { githubProviderFactory } from './github/index.js';
 import { jwtProviderFactory } from './jwt/index.js';
 import { moduleProviderFactory } from './module/index.js';
 import { mysqlProviderFactory } from './mysql/index.js';
@@ -8,6 +9,7 @@ import { redisProviderFactory } from './redis/index.js';
 /** One factory per kind: adding a kind to `PROVIDER_KINDS` fails to compile until it is here. */
 export const providerFactories: Record<ProviderKind, ProviderFactory> = {
   jwt: jwtProviderFactory,
+  github: githubProviderFactory,
   postgres: postgresProviderFactory,
   mysql: mysqlProviderFactory,
   redis: redisProviderFactory,

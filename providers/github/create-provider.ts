@@ -1,0 +1,241 @@
+import { createAppAuth } from '@octokit/auth-app';
+import { request as octokitRequest } from '@octokit/request';
+import { RequestError } from '@octokit/request-error';
+import { scrubSecrets } from '../lib/scrub-secrets.js';
+import {
+  type Health,
+  type Minted,
+  type MintRequest,
+  type Provider,
+  ProviderError,
+  type RevocationHandle,
+} from '../provider.js';
+import type { GithubTargetConfig } from './config.js';
+import {
+  type GithubCeiling,
+  type GithubLevel,
+  type GithubScope,
+  githubCeilingSchema,
+  githubScopeSchema,
+  githubTierAllows,
+  githubWithin,
+  nameOf,
+  ownerOf,
+} from './scope.js';
+
+export interface GithubCredential {
+  /** An installation access token (`ghs_…`); send it as `Authorization: token …`. */
+  token: string;
+  token_type: 'token';
+  repositories: string[];
+  permissions: Record<string, GithubLevel>;
+  /** ISO 8601: the earlier of the lease's expiry and GitHub's own (one hour). */
+  expires_at: string;
+}
+
+export type GithubProvider = Provider<GithubScope, GithubCeiling, GithubCredential> & {
+  readonly kind: 'github';
+};
+
+/** GitHub documents installation tokens of up to this many characters. */
+const MAX_TOKEN_LENGTH = 1024;
+
+/** The App's tokens are never reused between leases: a cache that holds nothing. */
+const NO_CACHE = {
+  // auth-app treats an empty answer as a miss.
+  get: async (): Promise<string> => '',
+  set: async (): Promise<void> => {},
+};
+
+export function createGithubProvider(config: GithubTargetConfig): GithubProvider {
+  const target = config.name;
+  const request = octokitRequest.defaults({
+    baseUrl: config.base_url.replace(/\/+$/, ''),
+    headers: { 'user-agent': 'jit-broker', 'x-github-api-version': '2022-11-28' },
+    request: {
+      fetch: (url: string, init: RequestInit) =>
+        fetch(url, { ...init, signal: AbortSignal.timeout(config.timeout_ms) }),
+    },
+  });
+  const appAuth = createAppAuth({
+    appId: config.app_id,
+    privateKey: config.private_key,
+    installationId: config.installation_id,
+    request,
+    cache: NO_CACHE,
+    log: { warn: () => {} },
+  });
+  const fail = (op: string, err: unknown, secrets: readonly string[] = []) =>
+    toProviderError(target, op, err, [config.private_key, ...secrets]);
+
+  return {
+    kind: 'github',
+    target,
+    scope: githubScopeSchema,
+    ceiling: githubCeilingSchema,
+    within: githubWithin,
+    tierAllows: githubTierAllows,
+    revokeConcurrency: config.revoke_concurrency,
+
+    async mint(req: MintRequest<GithubScope>): Promise<Minted<GithubCredential>> {
+      const parsed = githubScopeSchema.safeParse(req.scope);
+      if (!parsed.success) {
+        throw new ProviderError(
+          'invalid_scope',
+          'scope does not match the github scope schema',
+          false,
+        );
+      }
+      const scope = parsed.data;
+      const owner = ownerOf(scope.repositories[0] as string);
+      if (config.owner !== undefined && owner.toLowerCase() !== config.owner.toLowerCase()) {
+        throw new ProviderError(
+          'invalid_scope',
+          `target ${target} holds repositories of "${config.owner}" only`,
+          false,
+        );
+      }
+      const names = scope.repositories.map(nameOf);
+      let minted: Awaited<ReturnType<typeof installationToken>>;
+      try {
+        minted = await installationToken(names, scope.permissions);
+      } catch (err) {
+        throw fail('mint', err);
+      }
+      const { token } = minted;
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        throw new ProviderError(
+          'provider_rejected',
+          `GitHub answered ${target} with no usable token`,
+          true,
+        );
+      }
+      // GitHub grants what it was asked or refuses; anything else is not what policy allowed.
+      const granted = grantMismatch(scope, names, minted.permissions, minted.repositoryNames);
+      if (granted !== undefined) {
+        await revokeToken(token).catch(() => {});
+        throw new ProviderError(
+          'provider_rejected',
+          `GitHub granted ${target} a token ${granted}; it was revoked`,
+          false,
+        );
+      }
+      const githubExpiry = Date.parse(minted.expiresAt);
+      const providerExpiresAt = Number.isFinite(githubExpiry) ? githubExpiry : req.expiresAt;
+      return {
+        credential: {
+          token,
+          token_type: 'token',
+          repositories: scope.repositories,
+          permissions: scope.permissions,
+          expires_at: new Date(Math.min(req.expiresAt, providerExpiresAt)).toISOString(),
+        },
+        // The token is its own revocation key: a secret, sealed with the lease.
+        handle: { token },
+        providerExpiresAt,
+      };
+    },
+
+    async revoke(handle: RevocationHandle): Promise<void> {
+      const token = handle.token;
+      // A lease whose mint never returned has no token, and nothing at GitHub to revoke.
+      if (token === undefined) return;
+      if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) {
+        throw new ProviderError(
+          'provider_rejected',
+          'the lease handle holds no GitHub token',
+          false,
+        );
+      }
+      try {
+        await revokeToken(token);
+      } catch (err) {
+        // 401: the token is already revoked or expired, which is what revocation wants.
+        if (err instanceof RequestError && err.status === 401) return;
+        throw fail('revoke', err, [token]);
+      }
+    },
+
+    async check(): Promise<Health> {
+      try {
+        const app = await appAuth({ type: 'app' });
+        const { data } = await request('GET /app/installations/{installation_id}', {
+          installation_id: config.installation_id,
+          headers: { authorization: `bearer ${app.token}` },
+        });
+        const login = (data.account as { login?: string } | null)?.login ?? '?';
+        if (config.owner !== undefined && login.toLowerCase() !== config.owner.toLowerCase()) {
+          return { ok: false, detail: `installation belongs to "${login}", not "${config.owner}"` };
+        }
+        return { ok: true, detail: `installation ${config.installation_id} of ${login}` };
+      } catch (err) {
+        return { ok: false, detail: fail('check', err).message };
+      }
+    },
+  };
+
+  async function installationToken(names: string[], permissions: Record<string, GithubLevel>) {
+    return appAuth({
+      type: 'installation',
+      repositoryNames: names,
+      permissions,
+      // Every lease its own token: never one from auth-app's cache.
+      refresh: true,
+    });
+  }
+
+  async function revokeToken(token: string): Promise<void> {
+    await request('DELETE /installation/token', { headers: { authorization: `token ${token}` } });
+  }
+}
+
+function grantMismatch(
+  scope: GithubScope,
+  names: readonly string[],
+  permissions: Record<string, string> | undefined,
+  repositories: readonly string[] | undefined,
+): string | undefined {
+  const asked = Object.entries(scope.permissions).sort(([a], [b]) => a.localeCompare(b));
+  const got = Object.entries(permissions ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  if (JSON.stringify(asked) !== JSON.stringify(got)) return 'with other permissions';
+  const want = names.map((n) => n.toLowerCase()).sort();
+  const have = (repositories ?? []).map((n) => n.toLowerCase()).sort();
+  if (JSON.stringify(want) !== JSON.stringify(have)) return 'for other repositories';
+  return undefined;
+}
+
+/**
+ * GitHub's answer as a ProviderError: rate limits and server errors are retryable; a rejected
+ * App JWT or a missing installation is configuration; 422 is a scope GitHub will not grant.
+ */
+function toProviderError(
+  target: string,
+  op: string,
+  err: unknown,
+  secrets: readonly string[],
+): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (err instanceof RequestError) {
+    const remaining = err.response?.headers['x-ratelimit-remaining'];
+    const detail = scrubSecrets(
+      `GitHub answered ${op} for ${target} with ${err.status}: ${String(
+        (err.response?.data as { message?: unknown } | undefined)?.message ?? err.message,
+      )}`,
+      secrets,
+    ).slice(0, 300);
+    if (err.status === 429 || (err.status === 403 && remaining === '0')) {
+      return new ProviderError('provider_unavailable', detail, true);
+    }
+    if (err.status >= 500) return new ProviderError('provider_unavailable', detail, true);
+    if (err.status === 401 || err.status === 404) {
+      return new ProviderError('provider_misconfigured', detail, false);
+    }
+    return new ProviderError('provider_rejected', detail, false);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return new ProviderError(
+    'provider_unavailable',
+    scrubSecrets(`GitHub ${op} for ${target} failed: ${message}`, secrets).slice(0, 300),
+    true,
+  );
+}

@@ -1,0 +1,18 @@
+export { type GithubTargetConfig, githubTargetSchema } from './config.js';
+export {
+  createGithubProvider,
+  type GithubCredential,
+  type GithubProvider,
+} from './create-provider.js';
+export { githubProviderFactory } from './factory.js';
+export {
+  GITHUB_LEVELS,
+  type GithubCeiling,
+  type GithubLevel,
+  type GithubScope,
+  githubCeilingSchema,
+  githubScopeSchema,
+  githubTierAllows,
+  githubWithin,
+  SENSITIVE_PERMISSIONS,
+} from './scope.js';
