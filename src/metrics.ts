@@ -51,4 +51,42 @@ export class Metrics {
     help: 'How late the last claimed expiry was revoked',
     registers: [this.registry],
   });
+
+  /** Reads the event stream's consumer groups at each scrape (set when the sink runs). */
+  #streamGroups?: () => Promise<{ group: string; pending: number; lag: number | null }[]>;
+  readonly eventStreamLag = new Gauge({
+    name: 'jit_event_stream_lag',
+    help: 'Events of the Redis stream sink not yet delivered to a consumer group (SIEM lag)',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+  });
+  readonly eventStreamPending = new Gauge({
+    name: 'jit_event_stream_pending',
+    help: 'Events delivered to a consumer group and not yet acknowledged',
+    labelNames: ['group'] as const,
+    registers: [this.registry],
+  });
+
+  /** Consumer-group backlog of the event stream, read when /metrics is scraped. */
+  watchEventStream(
+    read: () => Promise<{ group: string; pending: number; lag: number | null }[]>,
+  ): void {
+    this.#streamGroups = read;
+  }
+
+  async metrics(): Promise<string> {
+    if (this.#streamGroups) {
+      this.eventStreamLag.reset();
+      this.eventStreamPending.reset();
+      try {
+        for (const g of await this.#streamGroups()) {
+          if (g.lag !== null) this.eventStreamLag.set({ group: g.group }, g.lag);
+          this.eventStreamPending.set({ group: g.group }, g.pending);
+        }
+      } catch {
+        // Redis unreachable: the gauges stay empty for this scrape; readiness says why.
+      }
+    }
+    return this.registry.metrics();
+  }
 }

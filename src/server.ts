@@ -14,7 +14,7 @@ import { Broker } from './broker.js';
 import type { BrokerConfig } from './config/schema.js';
 import { EventBus } from './events/bus.js';
 import type { EventSink } from './events/sink.js';
-import { redisStreamSink } from './events/sinks/redis-stream.js';
+import { redisStreamSink, streamGroups } from './events/sinks/redis-stream.js';
 import { stdoutSink } from './events/sinks/stdout.js';
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identity/replay-guard.js';
 import { MemoryLeaseStore } from './leases/memory-store.js';
@@ -204,6 +204,9 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     );
   }
   if (redis && config.events.redis_stream.enabled) {
+    const client = redis;
+    const stream = `${config.redis.key_prefix}:${config.events.redis_stream.stream}`;
+    metrics.watchEventStream(() => streamGroups(client, stream));
     sinks.push(
       redisStreamSink({
         client: redis,

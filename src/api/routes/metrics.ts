@@ -12,7 +12,7 @@ export function registerMetrics(app: OpenAPIHono): void {
         throw new BrokerError('unauthenticated', 'metrics need the metrics bearer token');
       }
     }
-    const registry = services.metrics.registry;
-    return c.body(await registry.metrics(), 200, { 'content-type': registry.contentType });
+    const body = await services.metrics.metrics();
+    return c.body(body, 200, { 'content-type': services.metrics.registry.contentType });
   });
 }

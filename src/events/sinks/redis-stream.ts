@@ -70,25 +70,35 @@ export async function streamLag(
   stream: string,
   group: string,
 ): Promise<StreamLag | null> {
+  const found = (await streamGroups(client, stream)).find((g) => g.group === group);
+  if (!found) return null;
+  const { group: _name, ...lag } = found;
+  return lag;
+}
+
+/** The backlog of every consumer group on a stream (none when the stream does not exist). */
+export async function streamGroups(
+  client: Redis | Cluster,
+  stream: string,
+): Promise<(StreamLag & { group: string })[]> {
   let groups: unknown;
   try {
     groups = await client.xinfo('GROUPS', stream);
   } catch (err) {
-    if (err instanceof Error && /no such key/i.test(err.message)) return null;
+    if (err instanceof Error && /no such key/i.test(err.message)) return [];
     throw err;
   }
-  if (!Array.isArray(groups)) return null;
-  for (const entry of groups) {
+  if (!Array.isArray(groups)) return [];
+  return groups.map((entry) => {
     const fields = pairs(entry);
-    if (fields.get('name') !== group) continue;
     const lag = fields.get('lag');
     return {
+      group: String(fields.get('name')),
       pending: Number(fields.get('pending') ?? 0),
       lag: lag === null || lag === undefined ? null : Number(lag),
       lastDeliveredId: String(fields.get('last-delivered-id') ?? '0-0'),
     };
-  }
-  return null;
+  });
 }
 
 // XINFO replies are flat [field, value, field, value, ...] arrays.
