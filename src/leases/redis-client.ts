@@ -136,8 +136,15 @@ export async function serversWithoutAof(
 
 const AOF_ON = /aof_enabled:1/;
 
-/** `INFO <section>` of one server, with the lease store's credentials; undefined if unreachable. */
-async function infoOf(at: Endpoint, url: string, section: string): Promise<string | undefined> {
+/**
+ * A connection for one question to one server: no retries, no queue, closed by the caller.
+ * `url` gives the scheme (TLS); credentials are the lease store's unless others are given.
+ */
+function oneShotClient(
+  at: Endpoint,
+  url: string,
+  credentials: { username?: string; password?: string } = auth(url),
+): Redis {
   const client = new Redis({
     host: at.host,
     port: at.port,
@@ -146,10 +153,16 @@ async function infoOf(at: Endpoint, url: string, section: string): Promise<strin
     maxRetriesPerRequest: 0,
     connectTimeout: 2_000,
     retryStrategy: () => null,
-    ...auth(url),
+    ...credentials,
     ...(url.startsWith('rediss://') ? { tls: {} } : {}),
   });
   client.on('error', () => {});
+  return client;
+}
+
+/** `INFO <section>` of one server, with the lease store's credentials; undefined if unreachable. */
+async function infoOf(at: Endpoint, url: string, section: string): Promise<string | undefined> {
+  const client = oneShotClient(at, url);
   try {
     await client.connect();
     return await client.info(section);
@@ -216,7 +229,7 @@ async function sentinelServers(config: BrokerConfig['redis']): Promise<Endpoint[
   const errors: string[] = [];
   for (const at of sentinel.sentinels) {
     try {
-      return await sentinelView(at, sentinel, config.url.startsWith('rediss://'));
+      return await sentinelView(at, sentinel, config.url);
     } catch (err) {
       errors.push(`${at.host}:${at.port}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -230,21 +243,12 @@ async function sentinelServers(config: BrokerConfig['redis']): Promise<Endpoint[
 async function sentinelView(
   at: Endpoint,
   sentinel: NonNullable<BrokerConfig['redis']['sentinel']>,
-  tls: boolean,
+  url: string,
 ): Promise<Endpoint[]> {
-  const client = new Redis({
-    host: at.host,
-    port: at.port,
-    lazyConnect: true,
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 2_000,
-    retryStrategy: () => null,
+  const client = oneShotClient(at, url, {
     ...(sentinel.username === undefined ? {} : { username: sentinel.username }),
     ...(sentinel.password === undefined ? {} : { password: sentinel.password }),
-    ...(tls ? { tls: {} } : {}),
   });
-  client.on('error', () => {});
   try {
     await client.connect();
     const primary = (await client.call('SENTINEL', 'get-master-addr-by-name', sentinel.name)) as

@@ -41,6 +41,20 @@ function sentinelConfig(g: SentinelGroup, prefix: string): BrokerConfig['redis']
   });
 }
 
+/** A broker (harness) whose lease store is the group's, through its sentinel. */
+function sentinelHarness(
+  g: SentinelGroup,
+  adjust: (redis: BrokerConfig['redis']) => object = (redis) => redis,
+): Promise<Harness> {
+  return startHarness({
+    store: 'redis',
+    configure(raw) {
+      const prefix = (raw.redis as { key_prefix: string }).key_prefix;
+      raw.redis = adjust(sentinelConfig(g, prefix));
+    },
+  });
+}
+
 describeLeaseStore('redis (sentinel)', async () => {
   const g = await group();
   if (!g) return null;
@@ -131,14 +145,7 @@ describe('require_aof under Sentinel', () => {
   it('checks the replicas a failover may promote, not only the primary', async (ctx) => {
     const g = await group();
     if (!g) return ctx.skip();
-    const start = () =>
-      startHarness({
-        store: 'redis',
-        configure(raw) {
-          const prefix = (raw.redis as { key_prefix: string }).key_prefix;
-          raw.redis = { ...sentinelConfig(g, prefix), require_aof: true };
-        },
-      });
+    const start = () => sentinelHarness(g, (redis) => ({ ...redis, require_aof: true }));
     const primary = g.primary.client();
     const replica = g.replica.client();
     try {
@@ -186,14 +193,8 @@ describe('broker on Redis Sentinel: a failover without a restart', () => {
   beforeAll(async () => {
     g = await group();
     if (!g) return;
-    const sentinel = g;
-    h = await startHarness({
-      store: 'redis',
-      configure(raw) {
-        prefix = (raw.redis as { key_prefix: string }).key_prefix;
-        raw.redis = { ...sentinelConfig(sentinel, prefix) };
-      },
-    });
+    h = await sentinelHarness(g);
+    prefix = h.config.redis.key_prefix;
     agent = await h.workloadToken('spiffe://test/agent-a');
     api = await h.workloadToken('spiffe://test/tickets-api');
   });
@@ -314,14 +315,8 @@ describe('broker on Redis Sentinel: a planned failover with the old primary aliv
   beforeAll(async () => {
     g = await startOrSkip('Redis Sentinel (redis-server --sentinel)', startSentinelGroup);
     if (!g) return;
-    const sentinel = g;
-    h = await startHarness({
-      store: 'redis',
-      configure(raw) {
-        prefix = (raw.redis as { key_prefix: string }).key_prefix;
-        raw.redis = { ...sentinelConfig(sentinel, prefix) };
-      },
-    });
+    h = await sentinelHarness(g);
+    prefix = h.config.redis.key_prefix;
     agent = await h.workloadToken('spiffe://test/agent-a');
   });
 
@@ -401,17 +396,10 @@ describe('sentinels that require AUTH', () => {
   });
 
   const start = (group: SentinelGroup, withPassword: boolean) =>
-    startHarness({
-      store: 'redis',
-      configure(raw) {
-        const prefix = (raw.redis as { key_prefix: string }).key_prefix;
-        const redis = sentinelConfig(group, prefix);
-        raw.redis = {
-          ...redis,
-          sentinel: { ...redis.sentinel, ...(withPassword ? { password } : {}) },
-        };
-      },
-    });
+    sentinelHarness(group, (redis) => ({
+      ...redis,
+      sentinel: { ...redis.sentinel, ...(withPassword ? { password } : {}) },
+    }));
 
   it('are reached with redis.sentinel.password, and refused without it', async (ctx) => {
     if (!g) return ctx.skip();
