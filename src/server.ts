@@ -14,6 +14,7 @@ import { Broker } from './broker.js';
 import type { BrokerConfig } from './config/schema.js';
 import { EventBus } from './events/bus.js';
 import type { EventSink } from './events/sink.js';
+import { httpSink } from './events/sinks/http.js';
 import { redisStreamSink, streamGroups } from './events/sinks/redis-stream.js';
 import { stdoutSink } from './events/sinks/stdout.js';
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identity/replay-guard.js';
@@ -218,6 +219,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       }),
     );
   }
+  sinks.push(...extraSinks(config.events));
   const events = new EventBus({
     sinks,
     onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
@@ -394,6 +396,35 @@ async function listen(
 }
 
 const ENDPOINT_REFRESH_MS = 30_000;
+
+/** The configured webhook, Splunk HEC and syslog sinks. */
+function extraSinks(events: BrokerConfig['events']): EventSink[] {
+  const http = events.http.map((sink) =>
+    httpSink({
+      name: sink.name,
+      url: sink.url,
+      kind: sink.kind,
+      format: sink.format,
+      mode: sink.mode,
+      timeoutMs: sink.timeout,
+      ...(sink.token === undefined ? {} : { token: sink.token }),
+      ...(sink.headers === undefined ? {} : { headers: sink.headers }),
+      ...(sink.hec === undefined
+        ? {}
+        : {
+            hec: {
+              ack: sink.hec.ack,
+              ackTimeoutMs: sink.hec.ack_timeout,
+              ...(sink.hec.index === undefined ? {} : { index: sink.hec.index }),
+              ...(sink.hec.source === undefined ? {} : { source: sink.hec.source }),
+              ...(sink.hec.sourcetype === undefined ? {} : { sourcetype: sink.hec.sourcetype }),
+              ...(sink.hec.channel === undefined ? {} : { channel: sink.hec.channel }),
+            },
+          }),
+    }),
+  );
+  return [...http];
+}
 
 /** Where the broker looks for Redis, for an error message (no password). */
 function redisWhere(config: BrokerConfig['redis']): string {

@@ -219,6 +219,68 @@ const operatorsSchema = z
   .strict();
 
 const sinkMode = z.enum(['required', 'best_effort']);
+const sinkName = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, "_" and "-"')
+  .refine((n) => n !== 'stdout' && n !== 'redis_stream', 'stdout and redis_stream are taken');
+
+/** A webhook or Splunk HTTP Event Collector. */
+const httpSinkSchema = z
+  .object({
+    name: sinkName,
+    kind: z.enum(['webhook', 'splunk_hec']),
+    /** webhook: where batches are POSTed; splunk_hec: the HEC base URL (`https://splunk:8088`). */
+    url: z.url({ protocol: /^https?$/ }),
+    /** A secret (`${env:…}`/`${file:…}`): Bearer for a webhook, the HEC token for Splunk. */
+    token: z.string().min(1).optional(),
+    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(1024)).optional(),
+    format: z.enum(['json', 'ocsf']).default('json'),
+    mode: sinkMode.default('best_effort'),
+    timeout: duration.default(5_000),
+    hec: z
+      .object({
+        index: z.string().min(1).optional(),
+        source: z.string().min(1).optional(),
+        sourcetype: z.string().min(1).optional(),
+        /** Indexer acknowledgement: a batch counts only once Splunk has indexed it. */
+        ack: z.boolean().default(false),
+        ack_timeout: duration.default(30_000),
+        channel: z.uuid().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .refine((s) => s.kind !== 'splunk_hec' || s.token !== undefined, {
+    message: 'a splunk_hec sink needs its token',
+    path: ['token'],
+  });
+
+/** Syslog, RFC 5424 (UDP per RFC 5426, TCP per RFC 6587, TLS per RFC 5425). */
+const syslogSinkSchema = z
+  .object({
+    name: sinkName,
+    host: z.string().min(1).max(255),
+    port: z.number().int().min(1).max(65_535),
+    transport: z.enum(['udp', 'tcp', 'tls']).default('tls'),
+    format: z.enum(['json', 'ocsf', 'cef']).default('json'),
+    mode: sinkMode.default('best_effort'),
+    /** 0–23; 10 is authpriv. */
+    facility: z.number().int().min(0).max(23).default(10),
+    app_name: z.string().min(1).max(48).default('jit-broker'),
+    timeout: duration.default(5_000),
+    tls: z
+      .object({
+        /** PEM of the CA that signs the collector's certificate (default: the system CAs). */
+        ca: z.string().min(1).optional(),
+        servername: z.string().min(1).optional(),
+        reject_unauthorized: z.boolean().default(true),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
 const eventsSchema = z
   .object({
     stdout: z
@@ -245,8 +307,17 @@ const eventsSchema = z
         format: 'json',
         mode: 'required',
       }),
+    http: z.array(httpSinkSchema).default([]),
+    syslog: z.array(syslogSinkSchema).default([]),
   })
-  .strict();
+  .strict()
+  .refine(
+    (e) => {
+      const names = [...e.http, ...e.syslog].map((sink) => sink.name);
+      return new Set(names).size === names.length;
+    },
+    { message: 'sink names must be unique', path: ['http'] },
+  );
 
 const encryptionSchema = z
   .object({

@@ -104,4 +104,39 @@ describe('configuration loading', () => {
       issues(() => buildRuntime(config, { providerContext: { brokerUrl: 'https://b' } }))[0],
     ).toMatch(/--allow-provider-modules/);
   });
+
+  it('configures HTTP and syslog event sinks with safe defaults, and refuses bad ones', () => {
+    const base = `encryption: { keys: [{ id: a, key: "${KEY}" }] }\n`;
+    const config = parseConfig(
+      `${base}events:\n  http:\n    - { name: splunk, kind: splunk_hec, url: "https://splunk:8088", token: "\${env:HEC}", hec: { ack: true } }\n  syslog:\n    - { name: siem, host: syslog.internal, port: 6514 }\n`,
+      { env: { HEC: 'hec-token-0123456789' } },
+    );
+    expect(config.events.http[0]).toMatchObject({
+      kind: 'splunk_hec',
+      token: 'hec-token-0123456789',
+      mode: 'best_effort',
+      timeout: 5_000,
+      hec: { ack: true, ack_timeout: 30_000 },
+    });
+    // Syslog goes over TLS unless told otherwise, to authpriv.
+    expect(config.events.syslog[0]).toMatchObject({
+      transport: 'tls',
+      facility: 10,
+      format: 'json',
+    });
+
+    const refused = (events: string) => issues(() => parseConfig(`${base}events:\n${events}`));
+    expect(
+      refused('  http: [{ name: s, kind: splunk_hec, url: "https://splunk:8088" }]\n'),
+    ).toEqual(['events.http.0.token: a splunk_hec sink needs its token']);
+    expect(refused('  http: [{ name: s, kind: webhook, url: "ftp://x/" }]\n')[0]).toMatch(
+      /^events\.http\.0\.url/,
+    );
+    expect(
+      refused(
+        '  http: [{ name: dup, kind: webhook, url: "https://x/" }]\n  syslog: [{ name: dup, host: h, port: 514 }]\n',
+      ),
+    ).toEqual(['events.http: sink names must be unique']);
+    expect(refused('  syslog: [{ name: stdout, host: h, port: 514 }]\n')[0]).toMatch(/taken/);
+  });
 });
