@@ -17,6 +17,7 @@ import type { EventSink } from './events/sink.js';
 import { httpSink } from './events/sinks/http.js';
 import { redisStreamSink, streamGroups } from './events/sinks/redis-stream.js';
 import { stdoutSink } from './events/sinks/stdout.js';
+import { syslogSink } from './events/sinks/syslog.js';
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identity/replay-guard.js';
 import { MemoryLeaseStore } from './leases/memory-store.js';
 import { Reaper } from './leases/reaper.js';
@@ -423,7 +424,29 @@ function extraSinks(events: BrokerConfig['events']): EventSink[] {
           }),
     }),
   );
-  return [...http];
+  const syslog = events.syslog.map((sink) =>
+    syslogSink({
+      name: sink.name,
+      host: sink.host,
+      port: sink.port,
+      transport: sink.transport,
+      format: sink.format,
+      mode: sink.mode,
+      facility: sink.facility,
+      appName: sink.app_name,
+      timeoutMs: sink.timeout,
+      ...(sink.tls === undefined
+        ? {}
+        : {
+            tls: {
+              rejectUnauthorized: sink.tls.reject_unauthorized,
+              ...(sink.tls.ca === undefined ? {} : { ca: sink.tls.ca }),
+              ...(sink.tls.servername === undefined ? {} : { servername: sink.tls.servername }),
+            },
+          }),
+    }),
+  );
+  return [...http, ...syslog];
 }
 
 /** Where the broker looks for Redis, for an error message (no password). */

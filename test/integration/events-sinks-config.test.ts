@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type SplunkHecFake, startSplunkHec } from '../fakes/splunk-hec.js';
 import { startHarness } from '../helpers/broker-harness.js';
+import { eventually } from '../helpers/lease-http.js';
+import {
+  makeCa,
+  makeServerCert,
+  parseSyslog,
+  startStreamReceiver,
+} from '../helpers/syslog-receiver.js';
 
 /*
  * The configured webhook and Splunk HEC sinks, wired by `startBroker` from `events.http`:
@@ -113,6 +120,64 @@ describe('events.http sinks in a running broker', () => {
       expect(again.status).toBe(201);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe('events.syslog sinks in a running broker', () => {
+  it('sends RFC 5424 over TLS by default, verifying the collector against the configured CA', async () => {
+    const ca = makeCa('jit-test-ca');
+    const receiver = await startStreamReceiver({ tls: makeServerCert(ca) });
+    const start = (caPem: string) =>
+      startHarness({
+        configure(raw) {
+          (raw.events as Record<string, unknown>).syslog = [
+            {
+              name: 'siem',
+              host: '127.0.0.1',
+              port: receiver.port,
+              format: 'cef',
+              mode: 'required',
+              tls: { ca: caPem, servername: 'localhost' },
+            },
+          ];
+        },
+      });
+    try {
+      // A collector whose certificate the configured CA did not sign is not a collector.
+      const wrong = await start(makeCa('other-ca').cert).then(
+        async (h) => {
+          await h.close();
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      expect(wrong).toMatch(/audit sink siem is unavailable/);
+
+      const h = await start(ca.cert);
+      try {
+        const agent = await h.workloadToken('spiffe://test/agent-a');
+        const res = await h.request('/v1/credentials', {
+          method: 'POST',
+          token: agent,
+          json: REQUEST,
+        });
+        expect(res.status).toBe(201);
+        const issued = (await res.json()) as { lease_id: string };
+        await h.broker.events.flush();
+        const arrived = () =>
+          receiver.messages.some((m) => parseSyslog(m).msgId === 'credential.issued');
+        expect(await eventually(async () => arrived(), 3_000)).toBe(true);
+        const messages = receiver.messages.map(parseSyslog);
+        const line = messages.find((m) => m.msgId === 'credential.issued');
+        expect(line?.facility).toBe(10);
+        expect(line?.msg).toMatch(/^CEF:0\|jit-broker\|/);
+        expect(line?.msg).toContain(`externalId=${issued.lease_id}`);
+      } finally {
+        await h.close();
+      }
+    } finally {
+      await receiver.stop();
     }
   });
 });
