@@ -279,7 +279,11 @@ const syslogSinkSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => !(s.transport === 'udp' && s.mode === 'required'), {
+    message: 'UDP gives no delivery feedback: a required syslog sink needs tcp or tls',
+    path: ['mode'],
+  });
 
 const eventsSchema = z
   .object({

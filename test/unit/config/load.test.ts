@@ -138,5 +138,10 @@ describe('configuration loading', () => {
       ),
     ).toEqual(['events.http: sink names must be unique']);
     expect(refused('  syslog: [{ name: stdout, host: h, port: 514 }]\n')[0]).toMatch(/taken/);
+    expect(
+      refused('  syslog: [{ name: s, host: h, port: 514, transport: udp, mode: required }]\n'),
+    ).toEqual([
+      'events.syslog.0.mode: UDP gives no delivery feedback: a required syslog sink needs tcp or tls',
+    ]);
   });
 });
