@@ -40,7 +40,15 @@ export type GithubProvider = Provider<GithubScope, GithubCeiling, GithubCredenti
 /** GitHub documents installation tokens of up to this many characters. */
 const MAX_TOKEN_LENGTH = 1024;
 
-/** The App's tokens are never reused between leases: a cache that holds nothing. */
+interface AccessToken {
+  token?: unknown;
+  expires_at?: unknown;
+  permissions?: Record<string, string>;
+  repository_selection?: unknown;
+  repositories?: { full_name?: unknown }[];
+}
+
+/** auth-app signs App JWTs only; it never sees an installation token (see `mint`). */
 const NO_CACHE = {
   // auth-app treats an empty answer as a miss.
   get: async (): Promise<string> => '',
@@ -95,10 +103,9 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
           false,
         );
       }
-      const names = scope.repositories.map(nameOf);
-      let minted: Awaited<ReturnType<typeof installationToken>>;
+      let minted: AccessToken;
       try {
-        minted = await installationToken(names, scope.permissions);
+        minted = await installationToken(scope.repositories.map(nameOf), scope.permissions);
       } catch (err) {
         throw fail('mint', err);
       }
@@ -111,7 +118,7 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
         );
       }
       // GitHub grants what it was asked or refuses; anything else is not what policy allowed.
-      const granted = grantMismatch(scope, names, minted.permissions, minted.repositoryNames);
+      const granted = grantMismatch(scope, minted);
       if (granted !== undefined) {
         await revokeToken(token).catch(() => {});
         throw new ProviderError(
@@ -120,7 +127,8 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
           false,
         );
       }
-      const githubExpiry = Date.parse(minted.expiresAt);
+      const githubExpiry =
+        typeof minted.expires_at === 'string' ? Date.parse(minted.expires_at) : Number.NaN;
       const providerExpiresAt = Number.isFinite(githubExpiry) ? githubExpiry : req.expiresAt;
       return {
         credential: {
@@ -174,14 +182,23 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
     },
   };
 
-  async function installationToken(names: string[], permissions: Record<string, GithubLevel>) {
-    return appAuth({
-      type: 'installation',
-      repositoryNames: names,
+  /**
+   * One new installation token, asked of GitHub directly. Not through auth-app's
+   * `type: 'installation'`: it merges concurrent identical requests process-wide (keyed
+   * without the App id or the base URL), which would hand two leases one token.
+   */
+  async function installationToken(
+    repositories: string[],
+    permissions: Record<string, GithubLevel>,
+  ): Promise<AccessToken> {
+    const app = await appAuth({ type: 'app' });
+    const { data } = await request('POST /app/installations/{installation_id}/access_tokens', {
+      installation_id: config.installation_id,
+      repositories,
       permissions,
-      // Every lease its own token: never one from auth-app's cache.
-      refresh: true,
+      headers: { authorization: `bearer ${app.token}` },
     });
+    return data as AccessToken;
   }
 
   async function revokeToken(token: string): Promise<void> {
@@ -189,17 +206,21 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
   }
 }
 
-function grantMismatch(
-  scope: GithubScope,
-  names: readonly string[],
-  permissions: Record<string, string> | undefined,
-  repositories: readonly string[] | undefined,
-): string | undefined {
-  const asked = Object.entries(scope.permissions).sort(([a], [b]) => a.localeCompare(b));
-  const got = Object.entries(permissions ?? {}).sort(([a], [b]) => a.localeCompare(b));
-  if (JSON.stringify(asked) !== JSON.stringify(got)) return 'with other permissions';
-  const want = names.map((n) => n.toLowerCase()).sort();
-  const have = (repositories ?? []).map((n) => n.toLowerCase()).sort();
+/**
+ * Why the token GitHub made is not the one asked for, or undefined when it is. Repositories
+ * compare by full name, so a token for another owner's repository of the same name never
+ * passes. GitHub adds `metadata: read` to tokens (repository access implies it), so an
+ * unrequested `metadata: read` is no difference.
+ */
+function grantMismatch(scope: GithubScope, minted: AccessToken): string | undefined {
+  const got = { ...(minted.permissions ?? {}) };
+  if (scope.permissions.metadata === undefined && got.metadata === 'read') delete got.metadata;
+  const sorted = (p: Record<string, string>) =>
+    JSON.stringify(Object.entries(p).sort(([x], [y]) => x.localeCompare(y)));
+  if (sorted(scope.permissions) !== sorted(got)) return 'with other permissions';
+  if (minted.repository_selection !== 'selected') return 'for every repository';
+  const want = scope.repositories.map((r) => r.toLowerCase()).sort();
+  const have = (minted.repositories ?? []).map((r) => String(r.full_name).toLowerCase()).sort();
   if (JSON.stringify(want) !== JSON.stringify(have)) return 'for other repositories';
   return undefined;
 }
@@ -223,7 +244,9 @@ function toProviderError(
       )}`,
       secrets,
     ).slice(0, 300);
-    if (err.status === 429 || (err.status === 403 && remaining === '0')) {
+    const retryAfter = err.response?.headers['retry-after'];
+    const limited = remaining === '0' || retryAfter !== undefined;
+    if (err.status === 429 || (err.status === 403 && limited)) {
       return new ProviderError('provider_unavailable', detail, true);
     }
     if (err.status >= 500) return new ProviderError('provider_unavailable', detail, true);

@@ -14,5 +14,5 @@ export {
   githubScopeSchema,
   githubTierAllows,
   githubWithin,
-  SENSITIVE_PERMISSIONS,
+  WRITE_TIER_WRITABLE,
 } from './scope.js';

@@ -6,19 +6,20 @@ export const GITHUB_LEVELS = ['read', 'write', 'admin'] as const;
 export type GithubLevel = (typeof GITHUB_LEVELS)[number];
 
 /**
- * Permissions that reach beyond a repository's content: who administers it, its secrets, its
- * CI (a workflow runs code with its own token), the organisation's members. A `write` tier
- * workload may hold them for reading only; anything more needs the `admin` tier.
+ * What a `write` tier workload may write: a repository's content and its conversation. Every
+ * other permission at `write` — administration, hooks, secrets, workflows and Actions (code
+ * that runs with its own token), checks and statuses (which can fake a required CI result),
+ * self-hosted runners, members, deployments — needs the `admin` tier. An allowlist, so a
+ * permission GitHub adds later is not writable by default.
  */
-export const SENSITIVE_PERMISSIONS: ReadonlySet<string> = new Set([
-  'administration',
-  'organization_administration',
-  'members',
-  'secrets',
-  'organization_secrets',
-  'environments',
-  'workflows',
-  'actions',
+export const WRITE_TIER_WRITABLE: ReadonlySet<string> = new Set([
+  'contents',
+  'pull_requests',
+  'issues',
+  'discussions',
+  'repository_projects',
+  'pages',
+  'packages',
 ]);
 
 const REPOSITORY = /^[A-Za-z0-9-]{1,39}\/[A-Za-z0-9._-]{1,100}$/;
@@ -99,7 +100,9 @@ export function githubWithin(scope: GithubScope, ceiling: GithubCeiling): Check 
     }
   }
   for (const [name, level] of Object.entries(scope.permissions)) {
-    const allowed = ceiling.permissions[name];
+    const allowed = Object.hasOwn(ceiling.permissions, name)
+      ? ceiling.permissions[name]
+      : undefined;
     if (allowed === undefined) {
       return { ok: false, reason: `permission "${name}" is not within the ceiling` };
     }
@@ -113,10 +116,11 @@ export function githubWithin(scope: GithubScope, ceiling: GithubCeiling): Check 
 export function githubTierAllows(scope: GithubScope, tier: 'read' | 'write' | 'admin'): Check {
   if (tier === 'admin') return { ok: true };
   for (const [name, level] of Object.entries(scope.permissions)) {
-    if (tier === 'read' && level !== 'read') {
+    if (level === 'read') continue;
+    if (tier === 'read') {
       return { ok: false, reason: `a read-tier workload cannot hold "${name}: ${level}"` };
     }
-    if (level === 'admin' || (SENSITIVE_PERMISSIONS.has(name) && level !== 'read')) {
+    if (level === 'admin' || !WRITE_TIER_WRITABLE.has(name)) {
       return { ok: false, reason: `"${name}: ${level}" needs the admin tier` };
     }
   }

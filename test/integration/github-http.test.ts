@@ -148,26 +148,65 @@ describe('github installation tokens over the HTTP API', () => {
     expect(await activeLeases(broker.h, 'agent-a')).toEqual([]);
   });
 
-  it('a grant other than the request is revoked at once and refused', async () => {
-    const wider = `ghs_${'W'.repeat(36)}`;
+  /** The next token GitHub mints is this answer instead. */
+  function nextGrant(token: string, grant: { permissions: object; repositories?: string[] }) {
     fake.failNext(
       { method: 'POST', path: `/app/installations/${fake.installationId}/access_tokens` },
       {
         status: 201,
         body: {
-          token: wider,
+          token,
           expires_at: new Date(Date.now() + 3_600_000).toISOString(),
-          permissions: { contents: 'write' },
-          repository_selection: 'selected',
-          repositories: [{ id: 1, name: 'api', full_name: 'acme/api' }],
+          permissions: grant.permissions,
+          repository_selection: grant.repositories === undefined ? 'all' : 'selected',
+          ...(grant.repositories === undefined
+            ? {}
+            : {
+                repositories: grant.repositories.map((full, i) => ({
+                  id: i + 1,
+                  name: full.split('/')[1],
+                  full_name: full,
+                })),
+              }),
         },
       },
     );
-    const problem = await refusedCredential(broker.h, broker.agentA, REQUEST);
-    expect(problem).toEqual({ status: 502, code: 'provider_failed' });
-    const revoked = fake.requests.filter((r) => r.method === 'DELETE').at(-1);
-    expect(revoked?.headers.authorization).toBe(`token ${wider}`);
-    expect(broker.h.events.text).not.toContain(wider);
+  }
+
+  it('a grant other than the request is revoked at once and refused', async () => {
+    for (const [n, grant] of [
+      { permissions: { contents: 'write' }, repositories: ['acme/api'] },
+      // Same name, another owner: compared by full name.
+      { permissions: { contents: 'read' }, repositories: ['evil/api'] },
+      // Every repository of the installation.
+      { permissions: { contents: 'read' } },
+    ].entries()) {
+      const wider = `ghs_${String(n).repeat(36)}`;
+      nextGrant(wider, grant);
+      const problem = await refusedCredential(broker.h, broker.agentA, REQUEST);
+      expect(problem, JSON.stringify(grant)).toEqual({ status: 502, code: 'provider_failed' });
+      const revoked = fake.requests.filter((r) => r.method === 'DELETE').at(-1);
+      expect(revoked?.headers.authorization).toBe(`token ${wider}`);
+      expect(broker.h.events.text).not.toContain(wider);
+    }
+  });
+
+  it('the metadata: read GitHub adds to every token is not a wider grant', async () => {
+    nextGrant(`ghs_${'M'.repeat(36)}`, {
+      permissions: { contents: 'read', metadata: 'read' },
+      repositories: ['acme/api'],
+    });
+    const issued = await issue();
+    expect(issued.credential.permissions).toEqual({ contents: 'read' });
+    await revokeLease(broker.h, broker.agentA, issued.lease_id);
+  });
+
+  it('concurrent identical requests still get one token each', async () => {
+    const issued = await Promise.all([issue(), issue(), issue(), issue()]);
+    expect(new Set(issued.map((i) => i.credential.token)).size).toBe(4);
+    await revokeLease(broker.h, broker.agentA, issued[0]?.lease_id ?? '');
+    for (const other of issued.slice(1)) expect(await repoStatus(other.credential.token)).toBe(200);
+    for (const other of issued.slice(1)) await revokeLease(broker.h, broker.agentA, other.lease_id);
   });
 
   it('a target whose App key GitHub does not accept fails closed and says so in readiness', async () => {

@@ -68,6 +68,11 @@ describe('github ceiling (within)', () => {
   const scope = (repositories: string[], permissions: Record<string, string>) =>
     githubScopeSchema.parse({ repositories, permissions });
 
+  it("never finds a permission among the ceiling object's inherited names", () => {
+    const check = githubWithin(scope(['acme/api'], { constructor: 'read' }), ceiling);
+    expect(check.ok).toBe(false);
+  });
+
   it('allows repositories matched by a pattern and permissions up to their level', () => {
     expect(githubWithin(scope(['acme/api'], { contents: 'read' }), ceiling)).toEqual({ ok: true });
     expect(githubWithin(scope(['ACME/Api'], { contents: 'write' }), ceiling)).toEqual({ ok: true });
@@ -116,6 +121,11 @@ describe('github tiers', () => {
       { workflows: 'write' },
       { secrets: 'write' },
       { contents: 'admin' },
+      { organization_self_hosted_runners: 'write' },
+      { repository_hooks: 'write' },
+      { checks: 'write' },
+      { statuses: 'write' },
+      { some_future_permission: 'write' },
     ]) {
       expect(githubTierAllows(scope(permissions), 'write').ok, JSON.stringify(permissions)).toBe(
         false,
