@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REQUIRED_SINK_WAIT_MS } from '../events/sink.js';
 import { duration } from './duration.js';
 
 /**
@@ -224,6 +225,11 @@ const sinkName = z
   .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, "_" and "-"')
   .refine((n) => n !== 'stdout' && n !== 'redis_stream', 'stdout and redis_stream are taken');
 
+function isLoopbackUrl(url: string): boolean {
+  const host = new URL(url).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
+}
+
 /** A webhook or Splunk HTTP Event Collector. */
 const httpSinkSchema = z
   .object({
@@ -254,7 +260,20 @@ const httpSinkSchema = z
   .refine((s) => s.kind !== 'splunk_hec' || s.token !== undefined, {
     message: 'a splunk_hec sink needs its token',
     path: ['token'],
-  });
+  })
+  .refine((s) => s.token === undefined || s.url.startsWith('https://') || isLoopbackUrl(s.url), {
+    message: 'a token is sent over https only (or to a collector on this machine)',
+    path: ['url'],
+  })
+  .refine(
+    (s) =>
+      !(s.mode === 'required' && s.hec?.ack === true && s.hec.ack_timeout > REQUIRED_SINK_WAIT_MS),
+    {
+      // Issuance waits this long for a required sink: a longer ack would fail every issuance.
+      message: `a required sink with acknowledgement needs ack_timeout of at most ${REQUIRED_SINK_WAIT_MS / 1000}s`,
+      path: ['hec', 'ack_timeout'],
+    },
+  );
 
 /** Syslog, RFC 5424 (UDP per RFC 5426, TCP per RFC 6587, TLS per RFC 5425). */
 const syslogSinkSchema = z

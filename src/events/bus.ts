@@ -2,7 +2,7 @@ import { BrokerError } from '../errors.js';
 import { type Ed25519PublicJwk, EventChain } from './chain.js';
 import { SinkLane, type SinkStats } from './lib/lane.js';
 import { DEFAULT_LIMITS, type RedactionLimits, redactEvent } from './redact.js';
-import type { EventSink } from './sink.js';
+import { type EventSink, REQUIRED_SINK_WAIT_MS } from './sink.js';
 import type { BrokerEvent, EmitOptions, EventEmitter, EventInput } from './types.js';
 
 export type { SinkStats } from './lib/lane.js';
@@ -84,7 +84,7 @@ export class EventBus implements EventEmitter {
       }
     };
     this.#now = options.now ?? (() => new Date());
-    this.#writeTimeoutMs = options.writeTimeoutMs ?? 5_000;
+    this.#writeTimeoutMs = options.writeTimeoutMs ?? REQUIRED_SINK_WAIT_MS;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.#checkpointEvery = options.checkpoint?.everyEvents ?? 100;
     this.#checkpointDelayMs = options.checkpoint?.maxDelayMs ?? 1_000;

@@ -7,6 +7,9 @@ import type { BrokerEvent } from './types.js';
  */
 export type SinkMode = 'required' | 'best_effort';
 
+/** How long a fail-closed emit (issuance) waits for its `required` sinks. */
+export const REQUIRED_SINK_WAIT_MS = 5_000;
+
 export type EventFormat = 'json' | 'ocsf';
 
 /** Where events go. `write` receives a batch in seq order and rejects if any is not taken. */

@@ -86,7 +86,7 @@ describe('events.http sinks in a running broker', () => {
           url: hec.url,
           token,
           mode: 'required',
-          hec: { ack: true },
+          hec: { ack: true, ack_timeout: '3s' },
         },
       ];
     };

@@ -139,6 +139,20 @@ describe('configuration loading', () => {
     ).toEqual(['events.http: sink names must be unique']);
     expect(refused('  syslog: [{ name: stdout, host: h, port: 514 }]\n')[0]).toMatch(/taken/);
     expect(
+      refused(
+        '  http: [{ name: s, kind: webhook, url: "http://siem.example/x", token: "t0ken-0123456789" }]\n',
+      ),
+    ).toEqual([
+      'events.http.0.url: a token is sent over https only (or to a collector on this machine)',
+    ]);
+    expect(
+      refused(
+        '  http: [{ name: s, kind: splunk_hec, url: "https://s:8088", token: t, mode: required, hec: { ack: true } }]\n',
+      ),
+    ).toEqual([
+      'events.http.0.hec.ack_timeout: a required sink with acknowledgement needs ack_timeout of at most 5s',
+    ]);
+    expect(
       refused('  syslog: [{ name: s, host: h, port: 514, transport: udp, mode: required }]\n'),
     ).toEqual([
       'events.syslog.0.mode: UDP gives no delivery feedback: a required syslog sink needs tcp or tls',
