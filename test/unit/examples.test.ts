@@ -56,6 +56,7 @@ const ENV_SECRETS: Record<string, () => string | Promise<string>> = {
   JIT_BREAK_GLASS_ONCALL_HASH: breakGlassHash,
   JIT_DEV_ENCRYPTION_KEY: encryptionKey,
   JIT_DEV_SIGNING_KEY: signingKeyPem,
+  JIT_SPLUNK_HEC_TOKEN: hex,
 };
 
 /** Every string value in a parsed YAML tree (comments are not values, so they never count). */
@@ -173,8 +174,9 @@ describe('examples/production.yaml', () => {
       'JIT_ENCRYPTION_KEY_2026_09',
       'JIT_METRICS_TOKEN',
       'JIT_REDIS_PASSWORD',
+      'JIT_SPLUNK_HEC_TOKEN',
     ]);
-    expect(files.size).toBe(3);
+    expect(files.size).toBe(4);
     expect(config.redis.url.startsWith('rediss://')).toBe(true);
     expect(config.redis.require_aof).toBe(true);
     expect(config.server.tls).toBeDefined();
