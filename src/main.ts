@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
@@ -189,6 +190,7 @@ registerOperatorCommands(program, {
   env: process.env,
   fetch: globalThis.fetch,
   out: (line) => process.stdout.write(`${line}\n`),
+  read: async (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
 });
 
 program.parseAsync(process.argv).catch(fail);

@@ -1,10 +1,15 @@
 import type { Command } from 'commander';
+import type { Ed25519PublicJwk } from '../events/chain.js';
+import type { BrokerEvent } from '../events/types.js';
+import { verifyChain } from '../events/verify-chain.js';
 
 /** Where operator commands read their settings and write their output (tests pass their own). */
 export interface OperatorIo {
   env: NodeJS.ProcessEnv;
   fetch: typeof fetch;
   out: (line: string) => void;
+  /** A file's text, or standard input for `-`. */
+  read: (path: string) => Promise<string>;
 }
 
 export class CliError extends Error {
@@ -186,4 +191,120 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
     .command('unfreeze')
     .description('Resume issuance')
     .action(async () => print(await call(io, { method: 'DELETE', path: '/v1/freeze' })));
+
+  program
+    .command('policy')
+    .description('Try policies without issuing anything (JIT_BROKER_URL, JIT_BROKER_TOKEN)')
+    .command('simulate')
+    .description('Ask the broker what it would decide for a request')
+    .requiredOption('--workload <id>')
+    .requiredOption('--target <name>')
+    .requiredOption('--scope <json>', 'the scope, as JSON')
+    .requiredOption('--intent <intent>')
+    .option('--task <id>', 'task id', 'simulated')
+    .option('--ttl <seconds>', 'requested TTL in seconds')
+    .option('--claims <json>', 'identity claims, as JSON')
+    .action(
+      async (opts: {
+        workload: string;
+        target: string;
+        scope: string;
+        intent: string;
+        task: string;
+        ttl?: string;
+        claims?: string;
+      }) => {
+        const body = {
+          workload: opts.workload,
+          target: opts.target,
+          scope: json('--scope', opts.scope),
+          task: { id: opts.task, intent: opts.intent },
+          ...(opts.claims === undefined ? {} : { claims: json('--claims', opts.claims) }),
+          ...(opts.ttl === undefined ? {} : { ttl: Number(opts.ttl) }),
+        };
+        print(await call(io, { method: 'POST', path: '/v1/policy/simulate', body }));
+      },
+    );
+
+  program
+    .command('events')
+    .description('Work with exported events')
+    .command('verify [file]')
+    .description(
+      'Verify the hash chains of JSON-lines events (a file, or - for stdin): nothing altered, dropped or reordered',
+    )
+    .option(
+      '--public-key <jwk>',
+      "an instance's public key (JSON), when a run starts after genesis",
+    )
+    .action(async (file: string | undefined, opts: { publicKey?: string }) => {
+      const report = verifyEventLines(
+        await io.read(file ?? '-'),
+        opts.publicKey === undefined
+          ? undefined
+          : (json('--public-key', opts.publicKey) as Ed25519PublicJwk),
+      );
+      for (const line of report.lines) io.out(line);
+      if (!report.ok) throw new CliError('the event chain does not verify');
+    });
+}
+
+function json(option: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new CliError(`${option} is not valid JSON`);
+  }
+}
+
+/**
+ * Splits events by instance (each replica signs its own chain), keeps each instance's events
+ * in the order given, and verifies each run with the key its genesis announced (or `key`).
+ */
+export function verifyEventLines(
+  text: string,
+  key: Ed25519PublicJwk | undefined,
+): { ok: boolean; lines: string[] } {
+  const runs = new Map<string, BrokerEvent[]>();
+  for (const [n, line] of text.split('\n').entries()) {
+    if (line.trim() === '') continue;
+    let event: BrokerEvent;
+    try {
+      event = JSON.parse(line) as BrokerEvent;
+    } catch {
+      return { ok: false, lines: [`line ${n + 1}: not JSON`] };
+    }
+    if (typeof event.instance !== 'string' || typeof event.seq !== 'number') {
+      return { ok: false, lines: [`line ${n + 1}: not a jit-broker event (native JSON format)`] };
+    }
+    runs.set(event.instance, [...(runs.get(event.instance) ?? []), event]);
+  }
+  if (runs.size === 0) return { ok: false, lines: ['no events'] };
+  let ok = true;
+  const lines: string[] = [];
+  for (const [instance, events] of runs) {
+    const genesis = events.find((e) => e.type === 'chain.genesis');
+    const announced = (genesis?.detail as { public_key?: Ed25519PublicJwk } | undefined)
+      ?.public_key;
+    const publicKey = key ?? announced;
+    const first = events[0]?.seq;
+    const last = events.at(-1)?.seq;
+    if (publicKey === undefined) {
+      ok = false;
+      lines.push(`${instance}: seq ${first}–${last}: no genesis in the run; pass --public-key`);
+      continue;
+    }
+    const result = verifyChain(events, publicKey);
+    if (result.ok) {
+      const tail = result.unsignedTail ?? 0;
+      lines.push(
+        `${instance}: seq ${first}–${last}: ok (${events.length} events${tail > 0 ? `, ${tail} after the last signature, not yet covered` : ''})`,
+      );
+    } else {
+      ok = false;
+      const at = events[result.index];
+      lines.push(`${instance}: FAILED at seq ${at?.seq} (${at?.type}): ${result.error}`);
+    }
+  }
+  return { ok, lines };
 }

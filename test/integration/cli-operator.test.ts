@@ -26,13 +26,98 @@ describe('operator CLI against a live broker', () => {
     await h.close();
   });
 
-  async function run(args: string[], withEnv = env): Promise<string[]> {
+  async function run(args: string[], withEnv = env, input = ''): Promise<string[]> {
     const out: string[] = [];
     const program = new Command('jit-broker').exitOverride();
-    registerOperatorCommands(program, { env: withEnv, fetch, out: (l) => out.push(l) });
+    registerOperatorCommands(program, {
+      env: withEnv,
+      fetch,
+      out: (l) => out.push(l),
+      read: async () => input,
+    });
     await program.parseAsync(['node', 'jit-broker', ...args]);
     return out;
   }
+
+  it('policy simulate answers what the broker would decide', async () => {
+    const allowed = JSON.parse(
+      (
+        await run([
+          'policy',
+          'simulate',
+          '--workload',
+          'agent-a',
+          '--target',
+          'tickets',
+          '--scope',
+          '{"scopes":["tickets:read"]}',
+          '--intent',
+          'triage',
+        ])
+      ).join('\n'),
+    ) as { allow: boolean; policy?: string };
+    expect(allowed.allow).toBe(true);
+    const denied = JSON.parse(
+      (
+        await run([
+          'policy',
+          'simulate',
+          '--workload',
+          'agent-a',
+          '--target',
+          'tickets',
+          '--scope',
+          '{"scopes":["tickets:delete"]}',
+          '--intent',
+          'triage',
+        ])
+      ).join('\n'),
+    ) as { allow: boolean };
+    expect(denied.allow).toBe(false);
+    await expect(
+      run([
+        'policy',
+        'simulate',
+        '--workload',
+        'a',
+        '--target',
+        't',
+        '--scope',
+        '{x',
+        '--intent',
+        'i',
+      ]),
+    ).rejects.toThrow(/--scope is not valid JSON/);
+  });
+
+  it('events verify proves an exported chain, and finds an altered or dropped event', async () => {
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    const issued = await h.request('/v1/credentials', {
+      method: 'POST',
+      token: agent,
+      json: {
+        target: 'tickets',
+        scope: { scopes: ['tickets:read'] },
+        task: { id: 'cli-verify', intent: 'triage' },
+      },
+    });
+    expect(issued.status).toBe(201);
+    await h.broker.events.flush();
+    const exported = h.events.text;
+    const good = await run(['events', 'verify', '-'], env, exported);
+    expect(good.join('\n')).toMatch(/seq 0–\d+: ok \(\d+ events/);
+
+    const lines = exported.split('\n').filter((l) => l.trim() !== '');
+    const victim = lines.findIndex((l) => l.includes('"type":"credential.issued"'));
+    expect(victim).toBeGreaterThan(0);
+    const altered = [...lines];
+    altered[victim] = (altered[victim] ?? '').replace('"agent-a"', '"agent-b"');
+    await expect(run(['events', 'verify'], env, altered.join('\n'))).rejects.toThrow(
+      /does not verify/,
+    );
+    const dropped = lines.filter((_, i) => i !== victim).join('\n');
+    await expect(run(['events', 'verify'], env, dropped)).rejects.toThrow(/does not verify/);
+  });
 
   it('lists revoke_failed leases and retries one', async () => {
     const agent = await h.workloadToken('spiffe://test/agent-a');
