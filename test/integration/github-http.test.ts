@@ -284,6 +284,35 @@ describe('github installation tokens over the HTTP API', () => {
     expect(await repoStatus(issued.credential.token)).toBe(401);
   });
 
+  it('token exchange (POST /oauth/token) hands out the installation token as a bearer token', async () => {
+    const res = await broker.h.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: broker.agentA,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+        audience: 'github-acme',
+        scope: 'repositories=acme/api permissions.contents=read',
+        task_id: 'gh-oauth',
+        task_intent: 'code-review',
+      }).toString(),
+    });
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(res.status, JSON.stringify(body)).toBe(200);
+    expect(body).toMatchObject({
+      issued_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      token_type: 'Bearer',
+      provider: 'github',
+    });
+    const token = String(body.access_token);
+    secrets.push(token);
+    expect(token).toMatch(/^ghs_/);
+    expect(await repoStatus(token)).toBe(200);
+    await revokeLease(broker.h, broker.agentA, String(body.lease_id));
+    expect(await repoStatus(token)).toBe(401);
+  });
+
   it('renewal answers not_renewable (installation tokens cannot be extended)', async () => {
     const issued = await issue();
     const res = await broker.h.request(`/v1/leases/${issued.lease_id}/renew`, {

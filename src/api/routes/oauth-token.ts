@@ -18,6 +18,7 @@ import { TaskSchema } from '../schemas.js';
 export const GRANT_TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 export const GRANT_JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+const TOKEN_TYPE_ACCESS = 'urn:ietf:params:oauth:token-type:access_token';
 const TOKEN_TYPE_ID_TOKEN = 'urn:ietf:params:oauth:token-type:id_token';
 /** RFC 8693 §3 lets a server name its own token types; this one is a provider credential. */
 export const TOKEN_TYPE_CREDENTIAL = 'urn:jit-broker:params:oauth:token-type:credential';
@@ -313,6 +314,15 @@ function tokenResponse(lease: Lease, credential: unknown, now: number): Record<s
     return {
       access_token: token,
       issued_token_type: TOKEN_TYPE_JWT,
+      token_type: 'Bearer',
+      ...common,
+    };
+  }
+  // A GitHub installation token is an opaque bearer token GitHub accepts as such.
+  if (lease.provider === 'github' && typeof token === 'string') {
+    return {
+      access_token: token,
+      issued_token_type: TOKEN_TYPE_ACCESS,
       token_type: 'Bearer',
       ...common,
     };
