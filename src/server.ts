@@ -18,6 +18,7 @@ import { httpSink } from './events/sinks/http.js';
 import { redisStreamSink, streamGroups } from './events/sinks/redis-stream.js';
 import { stdoutSink } from './events/sinks/stdout.js';
 import { syslogSink } from './events/sinks/syslog.js';
+import type { EventEmitter } from './events/types.js';
 import { MemoryReplayGuard, RedisReplayGuard, type ReplayGuard } from './identity/replay-guard.js';
 import { MemoryLeaseStore } from './leases/memory-store.js';
 import { Reaper } from './leases/reaper.js';
@@ -226,12 +227,21 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
   });
   await events.start();
+  // Every event names the policy set in force: issuance and lease events their own (the
+  // decision's or the lease's), every other one the set loaded when it happened.
+  const stamped: EventEmitter = {
+    emit: (event, options) =>
+      events.emit(
+        event.policy_hash === undefined ? { ...event, policy_hash: runtime.policy.hash } : event,
+        options,
+      ),
+  };
 
   const revoker = new Revoker({
     store,
     providers: () => runtime.providers,
     sealer: () => runtime.sealer,
-    events,
+    events: stamped,
     metrics,
     logger,
     backoffBaseMs: config.leases.reaper.backoff_base,
@@ -240,7 +250,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const broker = new Broker({
     store,
     sealer: () => runtime.sealer,
-    events,
+    events: stamped,
     revoker,
     metrics,
     logger,
@@ -286,7 +296,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     broker,
     identity: () => runtime.identity,
     operators: () => runtime.operators,
-    events,
+    events: stamped,
     subscribe: (listener) => events.subscribe(listener),
     metrics,
     logger,

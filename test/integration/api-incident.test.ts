@@ -45,6 +45,24 @@ describe('renewal, freeze, selector revoke and retry', () => {
     return (await res.json()) as Issued;
   }
 
+  it("every event names a policy set: its own decision's, or the one in force", async () => {
+    await issue(agentB, { ...REQUEST, task: { id: 'ph-1', intent: 'triage' } });
+    await h.request('/v1/workloads/agent-b/revoke', {
+      method: 'POST',
+      token: await h.operatorToken(['revoker']),
+      json: { reason: 'policy hash drill', block: false },
+    });
+    await h.request('/v1/leases', { token: 'not-a-jwt' });
+    const events = await h.flushedEvents();
+    const hash = h.broker.runtime().policy.hash;
+    for (const type of ['credential.issued', 'workload.revoked', 'auth.failed']) {
+      const event = events.filter((e) => e.type === type).at(-1);
+      expect(event?.policy_hash, type).toBe(hash);
+    }
+    // Chain events are the bus's own, not decisions.
+    expect(events.find((e) => e.type === 'chain.genesis')?.policy_hash).toBeUndefined();
+  });
+
   it('a reload rotates the sealing key: new handles use it, old ones still open', async () => {
     const before = await issue(agentA, { ...REQUEST, ttl: 60 });
     const original = h.config;
