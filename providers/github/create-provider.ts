@@ -120,10 +120,16 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
       // GitHub grants what it was asked or refuses; anything else is not what policy allowed.
       const granted = grantMismatch(scope, minted);
       if (granted !== undefined) {
-        await revokeToken(token).catch(() => {});
+        const revoked = await revokeToken(token).then(
+          () => 'it was revoked',
+          (err: unknown) =>
+            err instanceof RequestError && err.status === 401
+              ? 'it was revoked'
+              : `revoking it failed too (${fail('revoke', err, [token]).message}); GitHub's expiry ends it`,
+        );
         throw new ProviderError(
           'provider_rejected',
-          `GitHub granted ${target} a token ${granted}; it was revoked`,
+          `GitHub granted ${target} a token ${granted}; ${revoked}`,
           false,
         );
       }
