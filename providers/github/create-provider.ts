@@ -1,6 +1,7 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { request as octokitRequest } from '@octokit/request';
 import { RequestError } from '@octokit/request-error';
+import { mintScope } from '../lib/mint-scope.js';
 import { scrubSecrets } from '../lib/scrub-secrets.js';
 import {
   type Health,
@@ -86,15 +87,7 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
     revokeConcurrency: config.revoke_concurrency,
 
     async mint(req: MintRequest<GithubScope>): Promise<Minted<GithubCredential>> {
-      const parsed = githubScopeSchema.safeParse(req.scope);
-      if (!parsed.success) {
-        throw new ProviderError(
-          'invalid_scope',
-          'scope does not match the github scope schema',
-          false,
-        );
-      }
-      const scope = parsed.data;
+      const scope = mintScope(githubScopeSchema, req.scope, 'github');
       const owner = ownerOf(scope.repositories[0] as string);
       if (config.owner !== undefined && owner.toLowerCase() !== config.owner.toLowerCase()) {
         throw new ProviderError(

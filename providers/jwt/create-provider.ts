@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
+import { mintScope } from '../lib/mint-scope.js';
 import {
   type Minted,
   type MintRequest,
@@ -118,16 +119,9 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     publicJwks: () => keyring.publicJwks(),
 
     async mint(req: MintRequest<JwtScope>): Promise<Minted<JwtCredential>> {
-      const scope = scopeSchema.safeParse(req.scope);
-      if (!scope.success) {
-        throw new ProviderError(
-          'invalid_scope',
-          'scope does not match the jwt scope schema',
-          false,
-        );
-      }
+      const scope = mintScope(scopeSchema, req.scope, 'jwt');
       return issue(
-        claimsFor(config.audience, req.workload, actorClaim(req), scope.data, req.task),
+        claimsFor(config.audience, req.workload, actorClaim(req), scope, req.task),
         req.leaseId,
         Math.floor(req.issuedAt / 1000),
         Math.floor(req.expiresAt / 1000),

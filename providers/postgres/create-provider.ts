@@ -1,4 +1,5 @@
 import type { AccountProvider } from '../lib/account-provider.js';
+import { mintScope } from '../lib/mint-scope.js';
 import { type Health, ProviderError, type ProviderKind } from '../provider.js';
 import type { PostgresTargetConfig } from './config.js';
 import { toProviderError } from './lib/errors.js';
@@ -50,17 +51,8 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
     },
 
     async mint(req) {
-      // The broker has checked the scope already; a provider still never builds SQL from
-      // anything its own schema has not accepted.
-      const parsed = postgresScopeSchema.safeParse(req.scope);
-      if (!parsed.success) {
-        throw new ProviderError(
-          'invalid_scope',
-          'scope does not match the postgres scope schema',
-          false,
-        );
-      }
-      const unconfigured = parsed.data.roles.find((role) => !(role in config.roles));
+      const scope = mintScope(postgresScopeSchema, req.scope, 'postgres');
+      const unconfigured = scope.roles.find((role) => !(role in config.roles));
       if (unconfigured !== undefined) {
         throw new ProviderError(
           'invalid_scope',
@@ -68,7 +60,7 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
           false,
         );
       }
-      return mintLoginRole(target, req, parsed.data);
+      return mintLoginRole(target, req, scope);
     },
 
     async revoke(handle, leaseId) {

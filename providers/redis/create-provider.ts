@@ -1,6 +1,7 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { type AccountProvider, NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
 import { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
+import { mintScope } from '../lib/mint-scope.js';
 import { OrphanClock } from '../lib/orphan-clock.js';
 import { sweepOrphans } from '../lib/sweep-orphans.js';
 import {
@@ -110,19 +111,12 @@ export function createRedisAclProvider(
     within: redisWithin,
 
     async mint(req: MintRequest<RedisScope>): Promise<Minted<RedisCredential>> {
-      const scope = redisScopeSchema.safeParse(req.scope);
-      if (!scope.success) {
-        throw new ProviderError(
-          'invalid_scope',
-          'scope does not match the redis scope schema',
-          false,
-        );
-      }
+      const scope = mintScope(redisScopeSchema, req.scope, 'redis');
       const user = userNameFor(config.user_prefix, req.leaseId);
       const password = newPassword();
       const hash = passwordHashRule(password);
       const secrets = [...adminSecrets, password, hash];
-      const rules = aclRules(scope.data, hash);
+      const rules = aclRules(scope, hash);
       try {
         await onEveryNode('ACL SETUSER', secrets, (client) =>
           client.call('ACL', 'SETUSER', user, ...rules),
