@@ -49,13 +49,6 @@ interface AccessToken {
   repositories?: { full_name?: unknown }[];
 }
 
-/** auth-app signs App JWTs only; it never sees an installation token (see `mint`). */
-const NO_CACHE = {
-  // auth-app treats an empty answer as a miss.
-  get: async (): Promise<string> => '',
-  set: async (): Promise<void> => {},
-};
-
 export function createGithubProvider(config: GithubTargetConfig): GithubProvider {
   const target = config.name;
   const request = octokitRequest.defaults({
@@ -66,12 +59,13 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
         fetch(url, { ...init, signal: AbortSignal.timeout(config.timeout_ms) }),
     },
   });
+  // Only ever asked for App JWTs: installation tokens are requested directly (see `mint`), so
+  // auth-app's token cache never holds one.
   const appAuth = createAppAuth({
     appId: config.app_id,
     privateKey: config.private_key,
     installationId: config.installation_id,
     request,
-    cache: NO_CACHE,
     log: { warn: () => {} },
   });
   const fail = (op: string, err: unknown, secrets: readonly string[] = []) =>

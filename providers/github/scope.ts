@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import type { Check } from '../provider.js';
-import { GITHUB_LOGIN } from './config.js';
 
 export const GITHUB_LEVELS = ['read', 'write', 'admin'] as const;
 export type GithubLevel = (typeof GITHUB_LEVELS)[number];
@@ -126,5 +125,3 @@ export function githubTierAllows(scope: GithubScope, tier: 'read' | 'write' | 'a
   }
   return { ok: true };
 }
-
-export { GITHUB_LOGIN };
