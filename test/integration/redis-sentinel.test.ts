@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BrokerConfig, configSchema } from '../../src/config/schema.js';
 import { LeaseKeys } from '../../src/leases/keys.js';
-import { createRedisClient, waitReady } from '../../src/leases/redis-client.js';
+import { createRedisClient, storeEndpoints, waitReady } from '../../src/leases/redis-client.js';
 import { RedisLeaseStore } from '../../src/leases/redis-store.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startBroker } from '../../src/server.js';
@@ -137,6 +137,32 @@ describe('a redis target on a node the broker reaches only through Sentinel', ()
       expect(broker.runtime().providers.get('cache')?.kind).toBe('redis');
     } finally {
       await broker.close();
+    }
+  });
+});
+
+describe('lease-store servers from Sentinel', () => {
+  it('fails closed when no sentinel can list them', async (ctx) => {
+    const g = await group();
+    if (!g) return ctx.skip();
+    const config = sentinelConfig(g, uniquePrefix('ep'));
+    const client = g.primary.client();
+    try {
+      const found = await storeEndpoints(client, config);
+      expect(found).toEqual(
+        expect.arrayContaining([
+          { host: '127.0.0.1', port: g.primary.port },
+          { host: '127.0.0.1', port: g.replica.port },
+        ]),
+      );
+      await expect(
+        storeEndpoints(client, {
+          ...config,
+          sentinel: { name: 'not-monitored', sentinels: [g.sentinel] },
+        }),
+      ).rejects.toThrow(/no sentinel could list the servers of "not-monitored"/);
+    } finally {
+      client.disconnect();
     }
   });
 });

@@ -62,5 +62,9 @@ describe('key layout', () => {
     // Workload ids have no ":", so "a" with task "b:c" and "a:b" cannot meet.
     expect(keys.task('agent-a', 'x:meta')).not.toBe(keys.meta('agent-a'));
     expect(new Set([keys.due('a'), keys.due('b'), keys.done('a'), keys.meta('a')]).size).toBe(4);
+    // The layout relies on it, whatever let such a name through.
+    for (const bad of ['a:b', 'a{b', 'a}b']) {
+      expect(() => keys.task(bad, 't'), bad).toThrow(TypeError);
+    }
   });
 });
