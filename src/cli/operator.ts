@@ -277,7 +277,9 @@ export function verifyEventLines(
     if (typeof event.instance !== 'string' || typeof event.seq !== 'number') {
       return { ok: false, lines: [`line ${n + 1}: not a jit-broker event (native JSON format)`] };
     }
-    runs.set(event.instance, [...(runs.get(event.instance) ?? []), event]);
+    const run = runs.get(event.instance);
+    if (run === undefined) runs.set(event.instance, [event]);
+    else run.push(event);
   }
   if (runs.size === 0) return { ok: false, lines: ['no events'] };
   let ok = true;

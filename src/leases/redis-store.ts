@@ -246,7 +246,7 @@ export class RedisLeaseStore implements LeaseStore {
     const groups = new Map<string, number[]>();
     owners.forEach((w, i) => {
       if (w === null) results[i] = { status: 'not_found' };
-      else groups.set(w, [...(groups.get(w) ?? []), i]);
+      else pushTo(groups, w, i);
     });
     await Promise.all(
       [...groups].map(async ([w, indexes]) => {
@@ -372,7 +372,7 @@ export class RedisLeaseStore implements LeaseStore {
     const groups = new Map<string, number[]>();
     items.forEach((item, i) => {
       const w = item.claim.lease.workload;
-      groups.set(w, [...(groups.get(w) ?? []), i]);
+      pushTo(groups, w, i);
     });
     await Promise.all(
       [...groups].flatMap(([w, indexes]) => {
@@ -540,6 +540,13 @@ export class RedisLeaseStore implements LeaseStore {
   async close(): Promise<void> {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
+}
+
+/** Appends to a map of lists (in place: the kill switch and selectors group thousands). */
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 function toRequest(
