@@ -1,3 +1,4 @@
+import type { JWK } from 'jose';
 import type { z } from 'zod';
 
 /**
@@ -87,7 +88,32 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
   sweep?(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
+  /**
+   * Present when the broker itself can verify the tokens this target issues (RFC 7662
+   * introspection): the resource servers of the target's audience may ask about them.
+   */
+  readonly introspection?: TokenIntrospection;
+  /** Public keys of what this target signs, for `/.well-known/jwks.json`. */
+  publicJwks?(): readonly JWK[];
+  /**
+   * The OAuth token type a front door (`/oauth/token`) reports when the credential's `token`
+   * is a bearer token the resource accepts as such: `jwt` (RFC 8693 token-type `jwt`) or
+   * `access_token` (an opaque access token). Absent: the credential is not an OAuth token.
+   */
+  readonly bearerTokenType?: BearerTokenType;
   close?(): Promise<void>;
+}
+
+export type BearerTokenType = 'jwt' | 'access_token';
+
+export interface TokenIntrospection {
+  /** Workload ids that may introspect this target's tokens. */
+  readonly resourceServers: readonly string[];
+  /**
+   * The claims of a token this target issued, or `null` when it is not one (signature,
+   * issuer, audience, type or expiry fail). Revocation is not decided here: the lease is.
+   */
+  verify(token: string): Promise<Record<string, unknown> | null>;
 }
 
 /** What the lease says about a credential being renewed (its handle holds the rest). */

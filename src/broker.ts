@@ -1,5 +1,4 @@
-import { isJwtProvider } from '../providers/jwt/create-provider.js';
-import { type Provider, ProviderError } from '../providers/provider.js';
+import { type BearerTokenType, type Provider, ProviderError } from '../providers/provider.js';
 import type { WorkloadConfig } from './config/schema.js';
 import { BrokerError, type DenyReason } from './errors.js';
 import type { EventEmitter, EventInput } from './events/types.js';
@@ -41,6 +40,8 @@ export interface RequestContext {
 export interface IssuedCredential {
   lease: Lease;
   credential: unknown;
+  /** Set when the credential's `token` is an OAuth bearer token (the provider says which). */
+  tokenType?: BearerTokenType;
 }
 
 /** What a request for one lease's revocation ended as. */
@@ -253,7 +254,11 @@ export class Broker {
       throw err;
     }
     metrics.issued.inc({ target: lease.target, provider: lease.provider });
-    return { lease: activated.lease, credential: minted.credential };
+    return {
+      lease: activated.lease,
+      credential: minted.credential,
+      ...(provider.bearerTokenType === undefined ? {} : { tokenType: provider.bearerTokenType }),
+    };
   }
 
   /** After a failed mint: mark the lease for revocation and let activation's path clean up. */
@@ -688,15 +693,15 @@ export class Broker {
   }
 
   /**
-   * RFC 7662 for `jwt` credentials. The caller must be a resource server of the token's
+   * RFC 7662 for tokens the broker can verify itself. The caller must be a resource server of the token's
    * audience; anything else answers `{active: false}` so nothing leaks about other tokens.
    */
   async introspect(token: string, caller: WorkloadPrincipal): Promise<Record<string, unknown>> {
     const inactive = { active: false };
     for (const provider of this.#o.runtime().providers.values()) {
-      if (!isJwtProvider(provider) || !provider.resourceServers.includes(caller.workload.id))
-        continue;
-      const payload = await provider.verifyIssued(token);
+      const introspection = provider.introspection;
+      if (!introspection?.resourceServers.includes(caller.workload.id)) continue;
+      const payload = await introspection.verify(token);
       if (!payload || typeof payload.jti !== 'string') continue;
       const lease = await this.#o.store.get(payload.jti);
       if (lease?.state !== 'active' || lease.target !== provider.target) return inactive;

@@ -5,7 +5,6 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ServerType, serve } from '@hono/node-server';
 import type { Cluster, Redis } from 'ioredis';
-import { isJwtProvider } from '../providers/jwt/create-provider.js';
 import { loadProviderModules } from '../providers/module/index.js';
 import type { ProviderContext } from '../providers/provider.js';
 import type { ApiServices } from './api/context.js';
@@ -300,8 +299,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     subscribe: (listener) => events.subscribe(listener),
     metrics,
     logger,
-    jwks: () =>
-      [...runtime.providers.values()].flatMap((p) => (isJwtProvider(p) ? p.publicJwks() : [])),
+    jwks: () => [...runtime.providers.values()].flatMap((p) => p.publicJwks?.() ?? []),
     readiness: async () => {
       const checks: Record<string, { ok: boolean; detail?: string }> = {};
       let ok = true;

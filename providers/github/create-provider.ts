@@ -74,6 +74,8 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
   return {
     kind: 'github',
     target,
+    // An installation token is an opaque bearer token GitHub accepts as such.
+    bearerTokenType: 'access_token',
     scope: githubScopeSchema,
     ceiling: githubCeilingSchema,
     within: githubWithin,

@@ -10,6 +10,7 @@ import {
   type RenewRequest,
   type RenewResult,
   type RevocationHandle,
+  type TokenIntrospection,
 } from '../provider.js';
 import type { JwtTargetConfig } from './config.js';
 import { Keyring } from './keyring.js';
@@ -41,6 +42,8 @@ export interface JwtCredential {
 export interface JwtProvider extends Provider<JwtScope, JwtCeiling, JwtCredential> {
   readonly kind: 'jwt';
   readonly audience: string;
+  readonly introspection: TokenIntrospection;
+  readonly bearerTokenType: 'jwt';
   /** Workload ids that may introspect tokens for this audience. */
   readonly resourceServers: readonly string[];
   /** Active, next and retired public keys, for `/.well-known/jwks.json`. */
@@ -58,10 +61,6 @@ export interface JwtProvider extends Provider<JwtScope, JwtCeiling, JwtCredentia
  * well below it, and nothing bigger is parsed or hashed.
  */
 const MAX_TOKEN_CHARS = 65_536;
-
-export function isJwtProvider(provider: Provider): provider is JwtProvider {
-  return provider.kind === 'jwt' && 'verifyIssued' in provider && 'publicJwks' in provider;
-}
 
 export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext): JwtProvider {
   const keyring = new Keyring(config.name, config.algorithm, config.keys);
@@ -104,6 +103,23 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     };
   }
 
+  async function verifyIssued(token: string): Promise<JWTPayload | null> {
+    if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return null;
+    try {
+      const { payload } = await jwtVerify(token, keyring.verificationKeys, {
+        issuer,
+        audience: config.audience,
+        typ: 'at+jwt',
+        algorithms: [config.algorithm],
+        requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
+      });
+      return payload;
+    } catch {
+      return null;
+    }
+  }
+  const resourceServers = [...config.resource_servers];
+
   return {
     kind: 'jwt',
     target: config.name,
@@ -114,7 +130,9 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     revokeUsesHandle: false,
     revocationIsLeaseState: true,
     audience: config.audience,
-    resourceServers: [...config.resource_servers],
+    resourceServers,
+    introspection: { resourceServers, verify: verifyIssued },
+    bearerTokenType: 'jwt',
     within: jwtWithin,
     publicJwks: () => keyring.publicJwks(),
 
@@ -158,21 +176,7 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
       return { credential: minted.credential, handle: minted.handle };
     },
 
-    async verifyIssued(token: string): Promise<JWTPayload | null> {
-      if (typeof token !== 'string' || token.length > MAX_TOKEN_CHARS) return null;
-      try {
-        const { payload } = await jwtVerify(token, keyring.verificationKeys, {
-          issuer,
-          audience: config.audience,
-          typ: 'at+jwt',
-          algorithms: [config.algorithm],
-          requiredClaims: ['exp', 'iat', 'jti', 'sub', 'client_id'],
-        });
-        return payload;
-      } catch {
-        return null;
-      }
-    },
+    verifyIssued,
 
     async check() {
       return { ok: true, detail: `signing with key "${keyring.activeKid}"` };

@@ -7,7 +7,6 @@ export {
 } from './config.js';
 export {
   createJwtProvider,
-  isJwtProvider,
   type JwtCredential,
   type JwtProvider,
 } from './create-provider.js';

@@ -1,10 +1,9 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { CredentialRequest } from '../../broker.js';
+import type { CredentialRequest, IssuedCredential } from '../../broker.js';
 import { BrokerError, type BrokerErrorCode } from '../../errors.js';
 import { AuthError, type VerifiedIdentity, type WorkloadPrincipal } from '../../identity/types.js';
-import type { Lease } from '../../leases/types.js';
 import { reportAuthFailure } from '../auth.js';
 import { requestContext } from '../client-ip.js';
 import { TaskSchema } from '../schemas.js';
@@ -298,7 +297,10 @@ function actorOf(
   };
 }
 
-function tokenResponse(lease: Lease, credential: unknown, now: number): Record<string, unknown> {
+function tokenResponse(
+  { lease, credential, tokenType }: IssuedCredential,
+  now: number,
+): Record<string, unknown> {
   const expiresIn = Math.max(0, Math.floor((lease.expiresAt - now) / 1000));
   const scope = scopeToString(lease.scope);
   const common = {
@@ -310,19 +312,10 @@ function tokenResponse(lease: Lease, credential: unknown, now: number): Record<s
     expires_at: new Date(lease.expiresAt).toISOString(),
   };
   const token = (credential as { token?: unknown } | null)?.token;
-  if (lease.provider === 'jwt' && typeof token === 'string') {
+  if (tokenType !== undefined && typeof token === 'string') {
     return {
       access_token: token,
-      issued_token_type: TOKEN_TYPE_JWT,
-      token_type: 'Bearer',
-      ...common,
-    };
-  }
-  // A GitHub installation token is an opaque bearer token GitHub accepts as such.
-  if (lease.provider === 'github' && typeof token === 'string') {
-    return {
-      access_token: token,
-      issued_token_type: TOKEN_TYPE_ACCESS,
+      issued_token_type: tokenType === 'jwt' ? TOKEN_TYPE_JWT : TOKEN_TYPE_ACCESS,
       token_type: 'Bearer',
       ...common,
     };
@@ -468,12 +461,12 @@ async function exchange(c: Context): Promise<Response> {
           await authenticated(c, actorToken, 'actor_token', () => identity.verify(actorToken)),
           principal,
         );
-  const { lease, credential } = await services.broker.issue(
+  const issued = await services.broker.issue(
     principal,
     { target, scope, task, ...(actor === undefined ? {} : { actor }) },
     requestContext(c),
   );
-  return c.json(tokenResponse(lease, credential, Date.now()), 200, {
+  return c.json(tokenResponse(issued, Date.now()), 200, {
     'cache-control': 'no-store',
     pragma: 'no-cache',
   });

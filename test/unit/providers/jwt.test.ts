@@ -11,7 +11,6 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   generateDevKey,
-  isJwtProvider,
   type JwtProvider,
   jwtCeilingSchema,
   jwtProviderFactory,
@@ -384,9 +383,11 @@ describe('jwt provider: config', () => {
     expect(providerFactories.jwt).toBe(jwtProviderFactory);
     expect(jwtProviderFactory.kind).toBe('jwt');
     const provider = create();
-    expect(isJwtProvider(provider)).toBe(true);
-    const { verifyIssued: _, ...withoutVerify } = provider;
-    expect(isJwtProvider(withoutVerify as JwtProvider)).toBe(false);
+    // The capabilities the core asks for instead of the kind.
+    expect(provider.introspection.verify).toBe(provider.verifyIssued);
+    expect(provider.introspection.resourceServers).toEqual(provider.resourceServers);
+    expect(provider.bearerTokenType).toBe('jwt');
+    expect(provider.publicJwks()).not.toHaveLength(0);
   });
 });
 

@@ -1,0 +1,48 @@
+import { hasRole } from '../identity/roles.js';
+import type { Principal } from '../identity/types.js';
+import { ACCESS, type Action } from './table.js';
+
+/** What an action is taken on: a workload's own resource, or a token of some audience. */
+export type Resource =
+  | { readonly owner: string }
+  | { readonly resourceServers: readonly string[] }
+  | 'self';
+
+/**
+ * May `principal` take `action` on `resource`? The role part is already enforced by the
+ * route's middleware; this answers the part only the broker knows: whose lease or task it
+ * is, or which audience a token serves. Callers answer `false` with a 404, so nobody
+ * learns that another workload's resource exists.
+ */
+export function permits(principal: Principal, action: Action, resource: Resource): boolean {
+  const rule = ACCESS[action];
+  if (principal.kind === 'operator') {
+    return rule.operator !== undefined && hasRole(principal, rule.operator);
+  }
+  const id = principal.workload.id;
+  switch (rule.workload) {
+    case 'self':
+      return resource === 'self';
+    case 'own':
+      return typeof resource === 'object' && 'owner' in resource && resource.owner === id;
+    case 'resource_server':
+      return (
+        typeof resource === 'object' &&
+        'resourceServers' in resource &&
+        resource.resourceServers.includes(id)
+      );
+    default:
+      return false;
+  }
+}
+
+/**
+ * The workload a listing or a task call is about: a workload's own, whatever it asked for;
+ * an operator's choice (undefined: every workload).
+ */
+export function workloadInView(
+  principal: Principal,
+  asked: string | undefined,
+): string | undefined {
+  return principal.kind === 'workload' ? principal.workload.id : asked;
+}

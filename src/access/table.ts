@@ -1,0 +1,95 @@
+import type { OperatorRole } from '../config/schema.js';
+
+/**
+ * Every action the API offers. A route declares the one it performs; nothing else in the
+ * code decides who may call it.
+ */
+export const ACTIONS = [
+  'credential.issue',
+  'oauth.token',
+  'token.introspect',
+  'lease.list',
+  'lease.read',
+  'lease.revoke',
+  'lease.renew',
+  'lease.retry',
+  'task.end',
+  'workload.list',
+  'workload.revoke',
+  'workload.unblock',
+  'revoke.selector',
+  'issuance.freeze',
+  'issuance.unfreeze',
+  'policy.simulate',
+  'events.feed',
+  'keys.read',
+  'health.live',
+  'health.ready',
+  'metrics.read',
+] as const;
+export type Action = (typeof ACTIONS)[number];
+
+/**
+ * What a workload may do with an action:
+ * - `self`: act for itself (ask for its own credentials);
+ * - `own`: act on what it owns (its leases and tasks), and nothing else;
+ * - `resource_server`: ask about tokens whose audience it serves.
+ */
+export type WorkloadAccess = 'self' | 'own' | 'resource_server';
+
+/**
+ * How the caller proves who it is: a bearer token in `Authorization` (workload JWT, operator
+ * JWT or break-glass token), an OAuth grant in the form body (`/oauth/token`), nothing, or
+ * the optional metrics token.
+ */
+export type Presentation = 'bearer' | 'grant' | 'none' | 'metrics_token';
+
+export interface AccessRule {
+  readonly presented: Presentation;
+  /** Absent: no workload may take the action. */
+  readonly workload?: WorkloadAccess;
+  /** The lowest operator role that may take the action, on anything. Absent: no operator. */
+  readonly operator?: OperatorRole;
+}
+
+/** Who may do what. The README's "who" column and the OpenAPI document are written from it. */
+export const ACCESS: Readonly<Record<Action, AccessRule>> = {
+  'credential.issue': { presented: 'bearer', workload: 'self' },
+  'oauth.token': { presented: 'grant', workload: 'self' },
+  'token.introspect': { presented: 'bearer', workload: 'resource_server' },
+  'lease.list': { presented: 'bearer', workload: 'own', operator: 'viewer' },
+  'lease.read': { presented: 'bearer', workload: 'own', operator: 'viewer' },
+  'lease.revoke': { presented: 'bearer', workload: 'own', operator: 'revoker' },
+  'lease.renew': { presented: 'bearer', workload: 'own' },
+  'lease.retry': { presented: 'bearer', operator: 'revoker' },
+  'task.end': { presented: 'bearer', workload: 'own', operator: 'revoker' },
+  'workload.list': { presented: 'bearer', operator: 'viewer' },
+  'workload.revoke': { presented: 'bearer', operator: 'revoker' },
+  'workload.unblock': { presented: 'bearer', operator: 'admin' },
+  'revoke.selector': { presented: 'bearer', operator: 'revoker' },
+  'issuance.freeze': { presented: 'bearer', operator: 'admin' },
+  'issuance.unfreeze': { presented: 'bearer', operator: 'admin' },
+  'policy.simulate': { presented: 'bearer', operator: 'admin' },
+  'events.feed': { presented: 'bearer', operator: 'viewer' },
+  'keys.read': { presented: 'none' },
+  'health.live': { presented: 'none' },
+  'health.ready': { presented: 'none' },
+  'metrics.read': { presented: 'metrics_token' },
+};
+
+const WORKLOAD_WORDS: Record<WorkloadAccess, string> = {
+  self: 'workload',
+  own: 'owner',
+  resource_server: 'resource server (workload of the audience)',
+};
+
+/** The "who" of an action in words, as the README and the OpenAPI document show it. */
+export function whoMay(action: Action): string {
+  const rule = ACCESS[action];
+  const who: string[] = [];
+  if (rule.workload !== undefined) who.push(WORKLOAD_WORDS[rule.workload]);
+  if (rule.operator !== undefined) who.push(rule.operator);
+  if (rule.presented === 'none') who.push('anyone');
+  if (rule.presented === 'metrics_token') who.push('anyone (or the metrics token when set)');
+  return who.join(', ');
+}
