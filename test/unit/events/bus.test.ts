@@ -5,7 +5,7 @@ import { EventBus, type EventBusOptions } from '../../../src/events/bus.js';
 import { verifyChain } from '../../../src/events/chain.js';
 import { stdoutSink } from '../../../src/events/sinks/stdout.js';
 import type { BrokerEvent, EventInput } from '../../../src/events/types.js';
-import { MemorySink } from './memory-sink.js';
+import { MemorySink } from '../../helpers/memory-sink.js';
 
 const issued: EventInput = { type: 'credential.issued', outcome: 'success', workload: 'agent-a' };
 const revoked: EventInput = { type: 'lease.revoked', outcome: 'success', workload: 'agent-a' };

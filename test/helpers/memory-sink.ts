@@ -1,5 +1,5 @@
-import type { EventSink, SinkMode } from '../../../src/events/sink.js';
-import type { BrokerEvent } from '../../../src/events/types.js';
+import type { EventSink, SinkMode } from '../../src/events/sink.js';
+import type { BrokerEvent } from '../../src/events/types.js';
 
 /**
  * An in-memory sink that can be taken down (`failing`) or made to hang (`hold`), to drive
