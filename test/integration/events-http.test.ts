@@ -5,7 +5,7 @@ import { BrokerError } from '../../src/errors.js';
 import { EventBus, type EventBusOptions } from '../../src/events/bus.js';
 import { verifyChain } from '../../src/events/chain.js';
 import type { EventSink } from '../../src/events/sink.js';
-import { BATCH_HEADER, type HttpSinkOptions, httpSink } from '../../src/events/sinks/http.js';
+import { BATCH_HEADER, type HttpSinkOptions, httpSink } from '../../src/events/sinks/http/index.js';
 import type { BrokerEvent, EventInput } from '../../src/events/types.js';
 import {
   HEC_ACK_PATH,

@@ -3,7 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerError } from '../../src/errors.js';
 import { EventBus } from '../../src/events/bus.js';
 import { verifyChain } from '../../src/events/chain.js';
-import { redisStreamSink, STREAM_FIELD, streamLag } from '../../src/events/sinks/redis-stream.js';
+import {
+  redisStreamSink,
+  STREAM_FIELD,
+  streamLag,
+} from '../../src/events/sinks/redis-stream/index.js';
 import type { BrokerEvent, EventInput } from '../../src/events/types.js';
 import {
   deletePrefix,

@@ -4,7 +4,7 @@ import { BrokerError } from '../../src/errors.js';
 import { EventBus } from '../../src/events/bus.js';
 import { verifyChain } from '../../src/events/chain.js';
 import type { EventSink } from '../../src/events/sink.js';
-import { type SyslogSinkOptions, syslogSink } from '../../src/events/sinks/syslog.js';
+import { type SyslogSinkOptions, syslogSink } from '../../src/events/sinks/syslog/index.js';
 import type { BrokerEvent, EventInput } from '../../src/events/types.js';
 import {
   makeCa,

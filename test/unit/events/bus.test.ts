@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { BrokerError } from '../../../src/errors.js';
 import { EventBus, type EventBusOptions } from '../../../src/events/bus.js';
 import { verifyChain } from '../../../src/events/chain.js';
-import { stdoutSink } from '../../../src/events/sinks/stdout.js';
+import { stdoutSink } from '../../../src/events/sinks/stdout/index.js';
 import type { BrokerEvent, EventInput } from '../../../src/events/types.js';
 import { MemorySink } from '../../helpers/memory-sink.js';
 

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { EventChain } from '../../../src/events/chain.js';
-import { HttpSinkError, type HttpSinkOptions, httpSink } from '../../../src/events/sinks/http.js';
+import {
+  HttpSinkError,
+  type HttpSinkOptions,
+  httpSink,
+} from '../../../src/events/sinks/http/index.js';
 import type { BrokerEvent } from '../../../src/events/types.js';
 
 const TOKEN = 'b2c9f1e4-7d1a-4a8e-9a55-0c7c3e6d1f00';

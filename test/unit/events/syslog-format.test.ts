@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cefMessage, formatSyslog, syslogSink } from '../../../src/events/sinks/syslog.js';
+import { cefMessage, formatSyslog, syslogSink } from '../../../src/events/sinks/syslog/index.js';
 import type { BrokerEvent, EventType, Severity } from '../../../src/events/types.js';
 import { parseSyslog, sdParams } from '../../helpers/syslog-receiver.js';
 

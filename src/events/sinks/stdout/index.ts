@@ -1,0 +1,1 @@
+export { type StdoutSinkOptions, stdoutSink } from './create-sink.js';
