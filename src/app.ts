@@ -54,22 +54,13 @@ export function createApp(
     c.header('x-request-id', id);
     await next();
   });
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: options.bodyLimit,
-      onError: (c) =>
-        problem(c, 'payload_too_large', `request bodies are limited to ${options.bodyLimit} bytes`),
-    }),
-  );
-  app.use(
-    '/oauth/*',
-    bodyLimit({
-      maxSize: options.bodyLimit,
-      onError: (c) =>
-        problem(c, 'payload_too_large', `request bodies are limited to ${options.bodyLimit} bytes`),
-    }),
-  );
+  const limit = bodyLimit({
+    maxSize: options.bodyLimit,
+    onError: (c) =>
+      problem(c, 'payload_too_large', `request bodies are limited to ${options.bodyLimit} bytes`),
+  });
+  app.use('/v1/*', limit);
+  app.use('/oauth/*', limit);
 
   // credentials
   registerIssueCredential(app);
@@ -108,6 +99,11 @@ export function createApp(
     type: 'http',
     scheme: 'bearer',
     description: 'Operator JWT (operators audience) or a break-glass token',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The `server.metrics_token`, when one is configured',
   });
 
   app.notFound((c) => problem(c, 'not_found', `no route ${c.req.method} ${c.req.path}`));

@@ -1,7 +1,4 @@
-import type { Context, MiddlewareHandler } from 'hono';
-import type { OperatorRole } from '../config/schema.js';
-import { BrokerError } from '../errors.js';
-import { hasRole } from '../identity/roles.js';
+import type { Context } from 'hono';
 import { sha256Hex } from '../identity/token-hash.js';
 import { AuthError, type Principal } from '../identity/types.js';
 import { clientIp } from './client-ip.js';
@@ -26,7 +23,7 @@ function bearer(c: Context): string {
  * Authenticates the caller. Every refusal becomes an `auth.failed` event carrying the
  * reason and the token's SHA-256, never the token, and a 401.
  */
-async function authenticate(
+export async function authenticate(
   c: Context,
   allow: 'workload' | 'operator' | 'any',
 ): Promise<Principal> {
@@ -99,42 +96,4 @@ export async function reportAuthFailure(
 function ipField(c: Context): { source_ip?: string } {
   const ip = clientIp(c);
   return ip === undefined ? {} : { source_ip: ip };
-}
-
-/** Workload callers only (a bearer workload JWT). */
-export function requireWorkload(): MiddlewareHandler {
-  return async function workloadAuth(c, next) {
-    const principal = await authenticate(c, 'workload');
-    if (principal.kind !== 'workload')
-      throw new AuthError('unsupported_token', 'a workload token is required');
-    c.set('principal', principal);
-    c.set('workload', principal);
-    await next();
-  };
-}
-
-/** Operators holding at least `role` (admin ⊇ revoker ⊇ viewer). */
-export function requireOperator(role: OperatorRole): MiddlewareHandler {
-  return async function operatorAuth(c, next) {
-    const principal = await authenticate(c, 'operator');
-    if (principal.kind !== 'operator')
-      throw new AuthError('unsupported_token', 'an operator token is required');
-    if (!hasRole(principal, role))
-      throw new BrokerError('forbidden', `this call needs the ${role} role`);
-    c.set('principal', principal);
-    c.set('operator', principal);
-    await next();
-  };
-}
-
-/** A workload (for its own resources) or an operator holding at least `role`. */
-export function requireWorkloadOr(role: OperatorRole): MiddlewareHandler {
-  return async function principalAuth(c, next) {
-    const principal = await authenticate(c, 'any');
-    if (principal.kind === 'operator' && !hasRole(principal, role)) {
-      throw new BrokerError('forbidden', `this call needs the ${role} role`);
-    }
-    c.set('principal', principal);
-    await next();
-  };
 }

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { requireWorkload } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { CredentialRequestSchema, IssuedSchema, problemResponses, taskOf } from '../schemas.js';
 
@@ -8,8 +8,7 @@ export const issueCredentialRoute = createRoute({
   path: '/v1/credentials',
   tags: ['credentials'],
   summary: 'Get a task-bound, short-lived credential',
-  security: [{ workloadJwt: [] }],
-  middleware: [requireWorkload()] as const,
+  ...routeAccess('credential.issue'),
   request: {
     body: { required: true, content: { 'application/json': { schema: CredentialRequestSchema } } },
   },

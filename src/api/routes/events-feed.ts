@@ -1,7 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
 import { EVENT_TYPES } from '../../events/types.js';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { problemResponses } from '../schemas.js';
 
 export const eventsFeedRoute = createRoute({
@@ -11,8 +11,7 @@ export const eventsFeedRoute = createRoute({
   summary: 'Live event feed (server-sent events) for consoles and the CLI',
   description:
     'Each SSE message is one signed event as JSON (`event:` is its type, `id:` its instance and seq). The feed shows events from the replica serving the connection; the Redis Stream is the system of record.',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('viewer')] as const,
+  ...routeAccess('events.feed'),
   request: {
     query: z.object({
       workload: z.string().max(64).optional(),

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { problemResponses } from '../schemas.js';
 
@@ -10,8 +10,7 @@ export const freezeRoute = createRoute({
   path: '/v1/freeze',
   tags: ['incident'],
   summary: 'Emergency stop: refuse all issuance (revocation keeps working)',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('admin')] as const,
+  ...routeAccess('issuance.freeze'),
   request: {
     body: {
       required: true,
@@ -34,8 +33,7 @@ export const unfreezeRoute = createRoute({
   path: '/v1/freeze',
   tags: ['incident'],
   summary: 'Resume issuance',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('admin')] as const,
+  ...routeAccess('issuance.unfreeze'),
   responses: {
     200: {
       description: 'Issuance resumed',

@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { routeAccess } from '../access.js';
 
 const CheckSchema = z.object({ ok: z.boolean(), detail: z.string().optional() });
 const ReadySchema = z.object({
@@ -11,6 +12,7 @@ export const healthzRoute = createRoute({
   path: '/healthz',
   tags: ['health'],
   summary: 'Liveness',
+  ...routeAccess('health.live'),
   responses: {
     200: {
       description: 'Alive',
@@ -24,6 +26,7 @@ export const readyzRoute = createRoute({
   path: '/readyz',
   tags: ['health'],
   summary: 'Readiness: the lease store answers (providers are reported, not required)',
+  ...routeAccess('health.ready'),
   responses: {
     200: { description: 'Ready', content: { 'application/json': { schema: ReadySchema } } },
     503: { description: 'Not ready', content: { 'application/json': { schema: ReadySchema } } },

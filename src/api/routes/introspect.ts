@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireWorkload } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { problemResponses } from '../schemas.js';
 
 export const introspectRoute = createRoute({
@@ -9,8 +9,7 @@ export const introspectRoute = createRoute({
   summary: 'RFC 7662 token introspection for broker-signed JWTs',
   description:
     'The caller authenticates with its own workload JWT and must be a resource server of the token’s audience; every other case answers `{"active": false}`.',
-  security: [{ workloadJwt: [] }],
-  middleware: [requireWorkload()] as const,
+  ...routeAccess('token.introspect'),
   request: {
     body: {
       required: true,

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { requireWorkloadOr } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { LeaseIdParam, LeaseSchema, leaseView, problemResponses } from '../schemas.js';
 
 export const getLeaseRoute = createRoute({
@@ -7,8 +7,7 @@ export const getLeaseRoute = createRoute({
   path: '/v1/leases/{id}',
   tags: ['leases'],
   summary: 'Lease metadata (never the credential)',
-  security: [{ workloadJwt: [] }, { operatorJwt: [] }],
-  middleware: [requireWorkloadOr('viewer')] as const,
+  ...routeAccess('lease.read'),
   request: { params: LeaseIdParam },
   responses: {
     200: { description: 'The lease', content: { 'application/json': { schema: LeaseSchema } } },

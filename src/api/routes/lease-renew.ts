@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireWorkload } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { LeaseIdParam, problemResponses } from '../schemas.js';
 
@@ -10,8 +10,7 @@ export const renewLeaseRoute = createRoute({
   summary: 'Extend a lease within its policy’s max_ttl (counted from issuance)',
   description:
     '`jwt` answers with a reissued token; PostgreSQL moves `VALID UNTIL`; MySQL and Redis ACL users have no expiry of their own, so only the broker’s deadline moves. Other providers answer `not_renewable`.',
-  security: [{ workloadJwt: [] }],
-  middleware: [requireWorkload()] as const,
+  ...routeAccess('lease.renew'),
   request: {
     params: LeaseIdParam,
     body: {

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { LeaseIdParam, problemResponses, RevocationSchema } from '../schemas.js';
 
@@ -8,8 +8,7 @@ export const retryLeaseRoute = createRoute({
   path: '/v1/leases/{id}/retry',
   tags: ['leases'],
   summary: 'Retry the revocation of a revoke_failed lease now',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('revoker')] as const,
+  ...routeAccess('lease.retry'),
   request: { params: LeaseIdParam },
   responses: {
     200: {

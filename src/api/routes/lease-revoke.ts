@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import { requireWorkloadOr } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { LeaseIdParam, problemResponses, RevocationSchema } from '../schemas.js';
 
@@ -8,8 +8,7 @@ export const revokeLeaseRoute = createRoute({
   path: '/v1/leases/{id}',
   tags: ['leases'],
   summary: 'Revoke one lease (its owner, or a revoker)',
-  security: [{ workloadJwt: [] }, { operatorJwt: [] }],
-  middleware: [requireWorkloadOr('revoker')] as const,
+  ...routeAccess('lease.revoke'),
   request: { params: LeaseIdParam },
   responses: {
     200: {

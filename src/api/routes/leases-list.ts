@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { workloadInView } from '../../access/permits.js';
 import { LEASE_STATES } from '../../leases/types.js';
-import { requireWorkloadOr } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { LeaseSchema, leaseView, problemResponses, WorkloadId } from '../schemas.js';
 
 export const listLeasesRoute = createRoute({
@@ -8,8 +9,7 @@ export const listLeasesRoute = createRoute({
   path: '/v1/leases',
   tags: ['leases'],
   summary: 'List leases (a workload sees only its own)',
-  security: [{ operatorJwt: [] }, { workloadJwt: [] }],
-  middleware: [requireWorkloadOr('viewer')] as const,
+  ...routeAccess('lease.list'),
   request: {
     query: z.object({
       workload: WorkloadId.optional(),
@@ -36,8 +36,7 @@ export const listLeasesRoute = createRoute({
 export function registerListLeases(app: OpenAPIHono): void {
   app.openapi(listLeasesRoute, async (c) => {
     const q = c.req.valid('query');
-    const principal = c.get('principal');
-    const workload = principal.kind === 'workload' ? principal.workload.id : q.workload;
+    const workload = workloadInView(c.get('principal'), q.workload);
     const page = await c.get('services').broker.listLeases(
       {
         ...(workload === undefined ? {} : { workload }),

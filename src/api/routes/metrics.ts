@@ -1,18 +1,27 @@
-import { timingSafeEqual } from 'node:crypto';
-import type { OpenAPIHono } from '@hono/zod-openapi';
-import { BrokerError } from '../../errors.js';
+import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { authorize, routeAccess } from '../access.js';
+import { problemResponses } from '../schemas.js';
+
+export const metricsRoute = createRoute({
+  method: 'get',
+  path: '/metrics',
+  tags: ['health'],
+  summary: 'Prometheus metrics (behind `server.metrics_token` when it is set)',
+  ...routeAccess('metrics.read'),
+  responses: {
+    200: {
+      description: 'Prometheus text exposition format',
+      content: { 'text/plain': { schema: z.string() } },
+    },
+    ...problemResponses(401),
+  },
+});
 
 export function registerMetrics(app: OpenAPIHono): void {
-  app.get('/metrics', async (c) => {
-    const services = c.get('services');
-    if (services.metricsToken !== undefined) {
-      const given = Buffer.from(c.req.header('authorization') ?? '');
-      const expected = Buffer.from(`Bearer ${services.metricsToken}`);
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        throw new BrokerError('unauthenticated', 'metrics need the metrics bearer token');
-      }
-    }
-    const body = await services.metrics.metrics();
-    return c.body(body, 200, { 'content-type': services.metrics.registry.contentType });
+  // Documented through the registry, answered as plain text rather than a typed JSON body.
+  app.openAPIRegistry.registerPath(metricsRoute);
+  app.get('/metrics', authorize('metrics.read'), async (c) => {
+    const { metrics } = c.get('services');
+    return c.body(await metrics.metrics(), 200, { 'content-type': metrics.registry.contentType });
   });
 }

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { TIERS } from '../../config/schema.js';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { problemResponses, TaskSchema, taskOf } from '../schemas.js';
 
 const SimulationSchema = z
@@ -28,8 +28,7 @@ export const simulateRoute = createRoute({
   path: '/v1/policy/simulate',
   tags: ['policy'],
   summary: 'What would the policy decide? (nothing is minted)',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('admin')] as const,
+  ...routeAccess('policy.simulate'),
   request: {
     body: { required: true, content: { 'application/json': { schema: SimulationSchema } } },
   },

@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { CountsSchema, problemResponses, WorkloadId } from '../schemas.js';
 
@@ -25,8 +25,7 @@ export const revokeSelectorRoute = createRoute({
   path: '/v1/revoke',
   tags: ['incident'],
   summary: 'Revoke every live lease matching a selector (bulk incident response)',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('revoker')] as const,
+  ...routeAccess('revoke.selector'),
   request: {
     body: { required: true, content: { 'application/json': { schema: SelectorSchema } } },
   },

@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { BrokerError } from '../../errors.js';
-import { requireWorkloadOr } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { CountsSchema, problemResponses, TASK_ID, WorkloadId } from '../schemas.js';
 
@@ -10,8 +10,7 @@ export const revokeTaskRoute = createRoute({
   tags: ['tasks'],
   summary: 'End a task: revoke all its leases',
   description: 'A workload ends its own task; a revoker names the workload with `?workload=`.',
-  security: [{ workloadJwt: [] }, { operatorJwt: [] }],
-  middleware: [requireWorkloadOr('revoker')] as const,
+  ...routeAccess('task.end'),
   request: {
     params: z.object({
       task_id: z
@@ -37,17 +36,13 @@ export const revokeTaskRoute = createRoute({
 export function registerRevokeTask(app: OpenAPIHono): void {
   app.openapi(revokeTaskRoute, async (c) => {
     const principal = c.get('principal');
-    const asked = c.req.valid('query').workload;
-    let workload: string;
-    if (principal.kind === 'workload') {
-      workload = principal.workload.id;
-      if (asked !== undefined && asked !== workload)
-        throw new BrokerError('not_found', 'no such task');
-    } else {
-      if (asked === undefined)
-        throw new BrokerError('invalid_request', 'operators must name the workload (?workload=)');
-      workload = asked;
-    }
+    // Whose task it is: the workload's own unless it names another (the broker then answers
+    // 404 unless the caller may end that workload's tasks); an operator must name one.
+    const workload =
+      c.req.valid('query').workload ??
+      (principal.kind === 'workload' ? principal.workload.id : undefined);
+    if (workload === undefined)
+      throw new BrokerError('invalid_request', 'operators must name the workload (?workload=)');
     const result = await c
       .get('services')
       .broker.endTask(workload, c.req.valid('param').task_id, principal, requestContext(c));

@@ -1,10 +1,12 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { routeAccess } from '../access.js';
 
 export const jwksRoute = createRoute({
   method: 'get',
   path: '/.well-known/jwks.json',
   tags: ['keys'],
   summary: 'Public keys of broker-signed JWTs (next keys are published before they sign)',
+  ...routeAccess('keys.read'),
   responses: {
     200: {
       description: 'JWK Set',

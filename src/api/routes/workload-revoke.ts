@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { CountsSchema, problemResponses, WorkloadIdParam } from '../schemas.js';
 
@@ -8,8 +8,7 @@ export const revokeWorkloadRoute = createRoute({
   path: '/v1/workloads/{id}/revoke',
   tags: ['workloads'],
   summary: 'Kill switch: revoke every lease of a workload, optionally blocking it',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('revoker')] as const,
+  ...routeAccess('workload.revoke'),
   request: {
     params: WorkloadIdParam,
     body: {

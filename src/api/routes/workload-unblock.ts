@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { problemResponses, WorkloadIdParam } from '../schemas.js';
 
@@ -8,8 +8,7 @@ export const unblockWorkloadRoute = createRoute({
   path: '/v1/workloads/{id}/unblock',
   tags: ['workloads'],
   summary: 'Lift a block',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('admin')] as const,
+  ...routeAccess('workload.unblock'),
   request: { params: WorkloadIdParam },
   responses: {
     200: {

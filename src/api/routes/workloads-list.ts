@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { requireOperator } from '../auth.js';
+import { routeAccess } from '../access.js';
 import { problemResponses } from '../schemas.js';
 
 const WorkloadSchema = z
@@ -18,8 +18,7 @@ export const listWorkloadsRoute = createRoute({
   path: '/v1/workloads',
   tags: ['workloads'],
   summary: 'Workloads with live lease counts and the blocked flag',
-  security: [{ operatorJwt: [] }],
-  middleware: [requireOperator('viewer')] as const,
+  ...routeAccess('workload.list'),
   responses: {
     200: {
       description: 'Workloads',
