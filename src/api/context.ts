@@ -1,3 +1,4 @@
+import type { Action } from '../access/table.js';
 import type { Broker } from '../broker.js';
 import type { BrokerEvent, EventEmitter } from '../events/types.js';
 import type { OperatorAuthenticator } from '../identity/operators.js';
@@ -30,6 +31,8 @@ export interface ApiServices {
 declare module 'hono' {
   interface ContextVariableMap {
     requestId: string;
+    /** The action the route performs (its access rule is in src/access/table.ts). */
+    action: Action;
     services: ApiServices;
     principal: Principal;
     workload: WorkloadPrincipal;
