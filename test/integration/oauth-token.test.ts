@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevKey } from '../../providers/jwt/dev-key.js';
-import { scopeFromString, scopeToString } from '../../src/api/routes/oauth-token.js';
+import { scopeFromString, scopeToString } from '../../src/api/oauth/scope-string.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
   eventMatching,
