@@ -5,6 +5,7 @@ import { dirname, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { stringify } from 'yaml';
 import type { ApiServices } from './api/context.js';
+import { accessMarkdown } from './api/access-doc.js';
 import { createApp, openApiDocument } from './app.js';
 import { registerOperatorCommands } from './cli/operator.js';
 import { parseDuration } from './config/duration.js';
@@ -184,6 +185,13 @@ program
   .action(() => {
     const app = createApp({} as ApiServices);
     process.stdout.write(stringify(openApiDocument(app), { lineWidth: 0 }));
+  });
+
+program
+  .command('access')
+  .description('Print who may call each route: the access table as the README shows it')
+  .action(() => {
+    process.stdout.write(`${accessMarkdown(createApp({} as ApiServices))}\n`);
   });
 
 registerOperatorCommands(program, {

@@ -87,7 +87,13 @@ const WORKLOAD_WORDS: Record<WorkloadAccess, string> = {
 export function whoMay(action: Action): string {
   const rule = ACCESS[action];
   const who: string[] = [];
-  if (rule.workload !== undefined) who.push(WORKLOAD_WORDS[rule.workload]);
+  if (rule.workload !== undefined) {
+    who.push(
+      rule.presented === 'grant'
+        ? `${WORKLOAD_WORDS[rule.workload]} (its identity token is the grant)`
+        : WORKLOAD_WORDS[rule.workload],
+    );
+  }
   if (rule.operator !== undefined) who.push(rule.operator);
   if (rule.presented === 'none') who.push('anyone');
   if (rule.presented === 'metrics_token') who.push('anyone (or the metrics token when set)');
