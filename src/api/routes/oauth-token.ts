@@ -1,5 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { authorize, routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { asOAuthError, OAuthError, oauthErrorResponse } from '../oauth/errors.js';
 import { one, readForm } from '../oauth/form.js';
@@ -21,6 +22,7 @@ export const oauthTokenRoute = createRoute({
   path: '/oauth/token',
   tags: ['credentials'],
   summary: 'RFC 8693 token exchange / RFC 7523 jwt-bearer front door to issuance',
+  ...routeAccess('oauth.token'),
   request: {
     body: {
       required: true,
@@ -73,17 +75,24 @@ async function exchange(c: Context): Promise<Response> {
   return c.json(tokenResponse(issued, Date.now()), 200, NO_STORE);
 }
 
+/** Errors leave as RFC 6749 §5.2 JSON; one with no OAuth answer goes on to `app.onError`. */
+async function oauthToken(c: Context): Promise<Response> {
+  try {
+    return await exchange(c);
+  } catch (err) {
+    const oauth = asOAuthError(err);
+    if (oauth === undefined) throw err;
+    return oauthErrorResponse(oauth);
+  }
+}
+
 export function registerOAuthToken(app: OpenAPIHono): void {
   // Documented through the registry but parsed by hand: the zod hook would answer
   // problem+json, and RFC 6749 wants its own error format and duplicate-parameter rule.
-  app.openAPIRegistry.registerPath(oauthTokenRoute);
-  app.post('/oauth/token', async (c) => {
-    try {
-      return await exchange(c);
-    } catch (err) {
-      const oauth = asOAuthError(err);
-      if (oauth === undefined) throw err;
-      return oauthErrorResponse(oauth);
-    }
-  });
+  // The registry would print the middleware into the document, so it is left out there.
+  const { middleware: _, ...documented } = oauthTokenRoute;
+  app.openAPIRegistry.registerPath(documented);
+  // The action's rule is a grant in the body: authorize() only records the action, and
+  // exchange() verifies the grant.
+  app.post('/oauth/token', authorize('oauth.token'), oauthToken);
 }
