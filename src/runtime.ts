@@ -12,7 +12,7 @@ import { OperatorAuthenticator } from './identity/operators.js';
 import type { ReplayGuard } from './identity/replay-guard.js';
 import { IdentityVerifier } from './identity/verifier.js';
 import { HandleSealer } from './leases/sealing.js';
-import { PolicyEngine } from './policy/engine.js';
+import { PolicyConfigError, PolicyEngine } from './policy/engine.js';
 
 /** Everything built from one configuration; a reload builds a new one and swaps it whole. */
 export interface Runtime extends BrokerRuntime {
@@ -51,12 +51,6 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   unique(
     config.targets.map((t) => t.name),
     'targets',
-    'name',
-    issues,
-  );
-  unique(
-    config.policies.map((p) => p.name),
-    'policies',
     'name',
     issues,
   );
@@ -114,11 +108,14 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     try {
       return build();
     } catch (err) {
-      issues.push(`${where}: ${(err as Error).message}`);
+      issues.push(
+        err instanceof PolicyConfigError ? err.message : `${where}: ${(err as Error).message}`,
+      );
       return undefined;
     }
   };
   if (issues.length === 0) {
+    // The engine owns the policy rules (unique names included); its errors name their field.
     policy = attempt('policies', () => new PolicyEngine(config.policies, providers));
     const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };
     identity = attempt(
