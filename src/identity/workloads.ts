@@ -1,12 +1,12 @@
 import type { WorkloadConfig } from '../config/schema.js';
-import { globToRegExp } from '../lib/glob.js';
+import { compileGlob, type Glob } from '../lib/glob.js';
 import type { VerifiedIdentity } from './types.js';
 
 type ClaimMatcher = readonly [name: string, accepted: readonly string[]];
 
 interface CompiledWorkload {
   readonly workload: WorkloadConfig;
-  readonly subject: RegExp | string;
+  readonly subject: Glob | string;
   readonly claims: readonly ClaimMatcher[];
 }
 
@@ -39,7 +39,7 @@ function claimText(claims: VerifiedIdentity['claims'], name: string): string | u
 function compile(workload: WorkloadConfig): CompiledWorkload {
   return {
     workload,
-    subject: workload.subject.includes('*') ? globToRegExp(workload.subject) : workload.subject,
+    subject: workload.subject.includes('*') ? compileGlob(workload.subject) : workload.subject,
     claims: Object.entries(workload.claims ?? {}).map(
       ([name, accepted]): ClaimMatcher => [
         name,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { globToRegExp, matchesGlob } from '../../../src/lib/glob.js';
+import { compileGlob, matchesGlob } from '../../../src/lib/glob.js';
 
-describe('globToRegExp', () => {
+describe('globs', () => {
   it('matches one segment with * and anything with **', () => {
     expect(matchesGlob('system:serviceaccount:mcp:*', 'system:serviceaccount:mcp:github')).toBe(
       true,
@@ -42,9 +42,27 @@ describe('globToRegExp', () => {
     expect(matchesGlob('a*c', 'a/c', '')).toBe(true);
   });
 
-  it('returns an anchored RegExp', () => {
-    const re = globToRegExp('x*');
-    expect(re.source.startsWith('^')).toBe(true);
-    expect(re.source.endsWith('$')).toBe(true);
+  it('matches in linear time: a pathological pattern against a near miss', () => {
+    // A backtracking regular expression does not finish these within the test's timeout.
+    const pattern = `${'*'.repeat(19)}!`;
+    const value = 'a'.repeat(5000);
+    expect(matchesGlob(pattern, value, '')).toBe(false);
+    expect(matchesGlob(`${'*'.repeat(255)}!`, `${'a'.repeat(10_000)}`, '')).toBe(false);
+    expect(matchesGlob(`${'a*'.repeat(200)}!`, 'a'.repeat(2000), ':')).toBe(false);
+    expect(compileGlob(pattern).test(`${'a'.repeat(50)}!`)).toBe(true);
+  });
+
+  it('merges runs of stars without changing what they match', () => {
+    expect(matchesGlob('a***b', 'a:x/b')).toBe(true);
+    expect(matchesGlob('a*b', 'a:x/b')).toBe(false);
+    expect(matchesGlob('a**', 'a')).toBe(true);
+    expect(matchesGlob('**', '')).toBe(true);
+    expect(matchesGlob('a*', 'b')).toBe(false);
+  });
+
+  it('matches by character, not by UTF-16 unit', () => {
+    expect(matchesGlob('a*c', 'a😀c')).toBe(true);
+    expect(matchesGlob('😀', '😀')).toBe(true);
+    expect(matchesGlob('😀', '\ud83d')).toBe(false);
   });
 });
