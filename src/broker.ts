@@ -189,7 +189,7 @@ export class Broker {
     } catch (err) {
       stopMint();
       // Nothing usable was returned; anything half-made is cleaned from the lease id.
-      await this.#abandon(lease.id, ctx);
+      await this.#abandon(lease, ctx);
       this.#o.logger.warn(
         { lease_id: lease.id, target: lease.target, err: safeMessage(err) },
         'mint failed',
@@ -205,7 +205,7 @@ export class Broker {
     const sealed = this.#o.sealer().seal(lease.id, minted.handle);
     let activated: Awaited<ReturnType<LeaseStore['activate']>>;
     try {
-      activated = await store.activate(lease.id, sealed);
+      activated = await store.activate(lease, sealed);
     } catch (err) {
       await this.#revokeUnrecorded(provider, minted.handle, lease.id);
       throw err;
@@ -262,16 +262,16 @@ export class Broker {
   }
 
   /** After a failed mint: mark the lease for revocation and let activation's path clean up. */
-  async #abandon(leaseId: string, ctx: RequestContext): Promise<void> {
+  async #abandon(lease: Lease, ctx: RequestContext): Promise<void> {
     try {
-      await this.#o.store.requestRevoke([leaseId], 'activation_failed');
-      const result = await this.#o.store.activate(leaseId, this.#o.sealer().seal(leaseId, {}));
+      await this.#o.store.requestRevoke([lease.id], 'activation_failed');
+      const result = await this.#o.store.activate(lease, this.#o.sealer().seal(lease.id, {}));
       if (result.outcome === 'revoke')
         await this.#o.revoker.revokeOne(result.claim, { requestId: ctx.requestId });
     } catch (err) {
       // The reaper takes the pending lease at its timeout.
       this.#o.logger.warn(
-        { lease_id: leaseId, err: safeMessage(err) },
+        { lease_id: lease.id, err: safeMessage(err) },
         'could not clean up after a failed mint',
       );
     }

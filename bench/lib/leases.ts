@@ -74,7 +74,7 @@ export async function seedActiveLeases(options: SeedOptions): Promise<Seeded> {
       const lease = await store.create(realisticLease(options.lease(index)));
       const sealed = sealer.seal(lease.id, options.handle(lease.id));
       sealedBytes = sealed.length;
-      const activated = await store.activate(lease.id, sealed);
+      const activated = await store.activate(lease, sealed);
       if (activated.outcome !== 'active') {
         throw new Error(`seeding: lease ${lease.id} ended ${activated.outcome}, not active`);
       }

@@ -114,9 +114,12 @@ export class MemoryLeaseStore implements LeaseStore {
     return { lease: structuredClone(entry.lease), token, reason: entry.lease.revokeReason };
   }
 
-  async activate(id: string, sealedHandle: string): Promise<ActivateResult> {
+  async activate(
+    { id, workload }: Pick<Lease, 'id' | 'workload'>,
+    sealedHandle: string,
+  ): Promise<ActivateResult> {
     const entry = this.#entry(id);
-    if (!entry) return { outcome: 'missing' };
+    if (!entry || entry.lease.workload !== workload) return { outcome: 'missing' };
     const { lease } = entry;
     lease.handle = sealedHandle;
     let reason: RevokeReason | undefined;

@@ -166,15 +166,18 @@ export class RedisLeaseStore implements LeaseStore {
     return ownsId(w, id) ? w : null;
   }
 
-  async activate(id: string, sealedHandle: string): Promise<ActivateResult> {
-    const w = await this.#workloadOf(id);
-    if (w === null) return { outcome: 'missing' };
+  async activate(
+    { id, workload: w }: Pick<Lease, 'id' | 'workload'>,
+    sealedHandle: string,
+  ): Promise<ActivateResult> {
+    // The keys of a workload whose tag is not the id's sit on another slot: no such lease.
+    if (!isLeaseId(id) || !ownsId(w, id)) return { outcome: 'missing' };
     const k = this.#keys;
     const token = claimToken();
     const reply = (await this.#eval(
       SCRIPTS.activate,
       [k.lease(id), k.due(w), k.meta(w)],
-      [id, sealedHandle, token, this.#settings.claimTimeoutMs],
+      [id, sealedHandle, token, this.#settings.claimTimeoutMs, w],
     )) as [string, string, string[]];
     if (reply[0] === 'missing') return { outcome: 'missing' };
     const lease = decodeLease(id, reply[2]);

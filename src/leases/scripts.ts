@@ -44,9 +44,11 @@ redis.call('ZADD', KEYS[4], 0, ARGV[1])
 return {'ok', num(due), redis.call('HGETALL', KEYS[1])}
 `;
 
-/** KEYS: lease, due, meta. ARGV: id, sealedHandle, claimToken, claimTimeout. */
+/** KEYS: lease, due, meta. ARGV: id, sealedHandle, claimToken, claimTimeout, workload. */
 export const ACTIVATE = `${PRELUDE}
-if redis.call('EXISTS', KEYS[1]) == 0 then return {'missing'} end
+-- The caller names the lease's workload: a lease of another one (or none) is missing, so
+-- this workload's due set and epoch never govern someone else's lease.
+if redis.call('HGET', KEYS[1], 'w') ~= ARGV[5] then return {'missing'} end
 local f = redis.call('HMGET', KEYS[1], 'st', 'c', 'e', 'pr', 'rr')
 redis.call('HSET', KEYS[1], 'h', ARGV[2])
 local reason = nil

@@ -164,9 +164,11 @@ export interface LeaseStore {
   /**
    * Stores the sealed handle and moves `pending` → `active`, unless a revocation happened
    * since creation (the workload's `revoked_before` epoch, a lease or task revoke), in which
-   * case the lease is claimed for revocation by the caller.
+   * case the lease is claimed for revocation by the caller. The caller names the workload it
+   * created the lease for (it holds the lease), so the store need not read it first; a lease
+   * of another workload is `missing`.
    */
-  activate(id: string, sealedHandle: string): Promise<ActivateResult>;
+  activate(lease: Pick<Lease, 'id' | 'workload'>, sealedHandle: string): Promise<ActivateResult>;
   get(id: string): Promise<Lease | null>;
   list(filter: LeaseFilter, limit: number, cursor?: string): Promise<LeasePage>;
   /** Claims leases for revocation (idempotent; finished ones report `done`). */

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerError } from '../../src/errors.js';
 import type { LeaseStore, NewLease, StoreSettings } from '../../src/leases/types.js';
-import { LEASE_ID_PATTERN } from '../../src/lib/ids.js';
+import { LEASE_ID_PATTERN, slotTag } from '../../src/lib/ids.js';
 
 /** A target whose credential is the lease state (like a jwt target). */
 const IN_PLACE: ReadonlySet<string> = new Set(['in-place-target']);
@@ -43,9 +43,17 @@ export function newLease(overrides: Partial<NewLease> = {}): NewLease {
   };
 }
 
+/** Another workload whose keys share `workload`'s slot tag (so its lease id names the same tag). */
+function sameSlotWorkload(workload: string): string {
+  for (let i = 0; ; i += 1) {
+    const candidate = `${workload}-twin-${i}`;
+    if (slotTag(candidate) === slotTag(workload)) return candidate;
+  }
+}
+
 async function activeLease(store: LeaseStore, overrides: Partial<NewLease> = {}) {
   const lease = await store.create(newLease(overrides));
-  const result = await store.activate(lease.id, 'sealed-handle');
+  const result = await store.activate(lease, 'sealed-handle');
   if (result.outcome !== 'active') throw new Error(`expected active, got ${result.outcome}`);
   return result.lease;
 }
@@ -87,6 +95,17 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       expect(read?.handle).toBe('sealed-handle');
     });
 
+    test('activation under another workload finds no lease and changes nothing', async () => {
+      const lease = await store.create(newLease());
+      const sameSlot = sameSlotWorkload(lease.workload);
+      for (const workload of ['someone-else', sameSlot]) {
+        expect((await store.activate({ id: lease.id, workload }, 'h')).outcome).toBe('missing');
+      }
+      const read = await store.get(lease.id);
+      expect(read?.state).toBe('pending');
+      expect(read?.handle).toBeUndefined();
+    });
+
     test('refuses past the per-workload cap of live leases', async () => {
       const base = newLease({ maxLive: 2 });
       await store.create(base);
@@ -117,7 +136,7 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       const lease = await store.create(newLease());
       const [r] = await store.requestRevoke([lease.id], 'owner');
       expect(r?.status).toBe('deferred');
-      const result = await store.activate(lease.id, 'h');
+      const result = await store.activate(lease, 'h');
       expect(result.outcome).toBe('revoke');
       if (result.outcome !== 'revoke') return;
       expect(result.claim.reason).toBe('owner');
@@ -134,11 +153,11 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       });
       expect(revocation.deferred).toBe(1);
       expect(revocation.claims.map((c) => c.lease.id)).toEqual([active.id]);
-      const result = await store.activate(inFlight.id, 'h');
+      const result = await store.activate(inFlight, 'h');
       expect(result.outcome).toBe('revoke');
       await sleep(5);
       const later = await store.create(input);
-      expect((await store.activate(later.id, 'h')).outcome).toBe('active');
+      expect((await store.activate(later, 'h')).outcome).toBe('active');
       expect(await store.isBlocked(input.workload)).toBe(false);
     });
 

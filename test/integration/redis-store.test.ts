@@ -39,7 +39,7 @@ describe('kill switch whose caller dies after setting the epoch (redis)', () => 
     try {
       const input = newLease({ ttlMs: 60_000 });
       const lease = await store.create(input);
-      expect((await store.activate(lease.id, 'h')).outcome).toBe('active');
+      expect((await store.activate(lease, 'h')).outcome).toBe('active');
       // Only the first step of the kill switch runs; the caller dies before claiming.
       const keys = new LeaseKeys(prefix);
       await redis.eval(

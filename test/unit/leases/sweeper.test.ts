@@ -35,9 +35,9 @@ describe('Sweeper', () => {
   it('treats only unknown and finished leases as orphans', async () => {
     const store = new MemoryLeaseStore(CONFORMANCE_SETTINGS);
     const live = await store.create(newLease());
-    await store.activate(live.id, 'h');
+    await store.activate(live, 'h');
     const finished = await store.create(newLease());
-    await store.activate(finished.id, 'h');
+    await store.activate(finished, 'h');
     const [r] = await store.requestRevoke([finished.id], 'owner');
     if (r?.status !== 'claimed') throw new Error('not claimed');
     await store.finish(r.claim, { ok: true });
