@@ -139,9 +139,8 @@ export class Broker {
         decision.policyHash,
       );
     }
-    const provider = runtime.providers.get(decision.target);
-    if (!provider)
-      return deny(new BrokerError('target_unknown', `unknown target ${decision.target}`));
+    // The provider that parsed the scope is the one that mints it: looked up once, by the engine.
+    const { provider } = decision;
 
     let lease: Lease;
     try {
@@ -150,7 +149,7 @@ export class Broker {
         subject: principal.identity.subject,
         issuer: principal.identity.issuer,
         target: decision.target,
-        provider: decision.provider,
+        provider: provider.kind,
         scope: decision.scope,
         task: taskRef(req.task),
         ...(req.actor === undefined ? {} : { actor: req.actor.subject }),
@@ -173,7 +172,7 @@ export class Broker {
     const stopMint = metrics.mintSeconds.startTimer({ target: lease.target });
     let minted: Awaited<ReturnType<Provider['mint']>>;
     try {
-      minted = await provider.mint({
+      minted = await decision.mint({
         leaseId: lease.id,
         workload: workload.id,
         subject: principal.identity.subject,
@@ -182,7 +181,6 @@ export class Broker {
           ? {}
           : { actor: { subject: req.actor.subject, issuer: req.actor.issuer } }),
         task: lease.task,
-        scope: decision.scope,
         expiresAt: lease.expiresAt,
         issuedAt: lease.createdAt,
       });

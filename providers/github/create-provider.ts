@@ -1,7 +1,6 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { request as octokitRequest } from '@octokit/request';
 import { RequestError } from '@octokit/request-error';
-import { mintScope } from '../lib/mint-scope.js';
 import { scrubSecrets } from '../lib/scrub-secrets.js';
 import {
   type Health,
@@ -83,7 +82,7 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
     revokeConcurrency: config.revoke_concurrency,
 
     async mint(req: MintRequest<GithubScope>): Promise<Minted<GithubCredential>> {
-      const scope = mintScope(githubScopeSchema, req.scope, 'github');
+      const { scope } = req;
       const owner = ownerOf(scope.repositories[0] as string);
       if (config.owner !== undefined && owner.toLowerCase() !== config.owner.toLowerCase()) {
         throw new ProviderError(

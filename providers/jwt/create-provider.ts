@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { type JWTPayload, jwtVerify } from 'jose';
-import { mintScope } from '../lib/mint-scope.js';
 import {
   type Minted,
   type MintRequest,
@@ -137,7 +136,7 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     publicJwks: () => keyring.publicJwks(),
 
     async mint(req: MintRequest<JwtScope>): Promise<Minted<JwtCredential>> {
-      const scope = mintScope(scopeSchema, req.scope, 'jwt');
+      const { scope } = req;
       return issue(
         claimsFor(config.audience, req.workload, actorClaim(req), scope, req.task),
         req.leaseId,

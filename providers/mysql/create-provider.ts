@@ -2,7 +2,6 @@ import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import mysql from 'mysql2/promise';
 import { type AccountProvider, NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
 import { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
-import { mintScope } from '../lib/mint-scope.js';
 import { OrphanClock } from '../lib/orphan-clock.js';
 import { scrubSecrets } from '../lib/scrub-secrets.js';
 import { sweepOrphans } from '../lib/sweep-orphans.js';
@@ -187,7 +186,7 @@ export function createMysqlProvider(
     within: mysqlWithin(new Set(sets.keys())),
 
     async mint(req: MintRequest<MysqlScope>): Promise<Minted<MysqlCredential>> {
-      const scope = mintScope(mysqlScopeSchema, req.scope, 'mysql');
+      const { scope } = req;
       const grants: Grant[] = [];
       for (const name of scope.privilege_sets) {
         const set = sets.get(name);

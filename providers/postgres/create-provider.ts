@@ -1,5 +1,4 @@
 import type { AccountProvider } from '../lib/account-provider.js';
-import { mintScope } from '../lib/mint-scope.js';
 import { type Health, ProviderError, type ProviderKind } from '../provider.js';
 import type { PostgresTargetConfig } from './config.js';
 import { toProviderError } from './lib/errors.js';
@@ -51,7 +50,7 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
     },
 
     async mint(req) {
-      const scope = mintScope(postgresScopeSchema, req.scope, 'postgres');
+      const { scope } = req;
       const unconfigured = scope.roles.find((role) => !(role in config.roles));
       if (unconfigured !== undefined) {
         throw new ProviderError(

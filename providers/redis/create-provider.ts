@@ -1,7 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { type AccountProvider, NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
 import { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
-import { mintScope } from '../lib/mint-scope.js';
 import { OrphanClock } from '../lib/orphan-clock.js';
 import { sweepOrphans } from '../lib/sweep-orphans.js';
 import {
@@ -111,7 +110,7 @@ export function createRedisAclProvider(
     within: redisWithin,
 
     async mint(req: MintRequest<RedisScope>): Promise<Minted<RedisCredential>> {
-      const scope = mintScope(redisScopeSchema, req.scope, 'redis');
+      const { scope } = req;
       const user = userNameFor(config.user_prefix, req.leaseId);
       const password = newPassword();
       const hash = passwordHashRule(password);

@@ -62,6 +62,14 @@ export class PolicyEngine {
         { code: 'target_unknown', message: 'no target of that name is configured' },
       ]);
     }
+    return this.#decideFor(provider, req);
+  }
+
+  /**
+   * Generic in the provider's `Scope`: the scope its schema parses is the one its ceiling,
+   * tier rule and (through the grant) its `mint` receive, and the compiler holds them to it.
+   */
+  #decideFor<Scope>(provider: Provider<Scope>, req: PolicyRequest): Decision {
     const scope = provider.scope.safeParse(req.scope);
     if (!scope.success) {
       // Paths and issue codes only: the rejected values are the caller's and may be anything.
@@ -137,13 +145,15 @@ export class PolicyEngine {
           continue;
         }
       }
+      const granted = scope.data;
       return {
         allow: true,
         policy: config.name,
         policyHash: this.hash,
         target: req.target,
-        provider: provider.kind,
-        scope: scope.data,
+        provider,
+        scope: granted,
+        mint: (mint) => provider.mint({ ...mint, scope: granted }),
         ttlMs,
         maxTtlMs: config.max_ttl,
       };

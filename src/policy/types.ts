@@ -1,4 +1,4 @@
-import type { ProviderKind } from '../../providers/provider.js';
+import type { Minted, MintRequest, Provider } from '../../providers/provider.js';
 import type { Tier } from '../config/schema.js';
 import type { BrokerErrorCode, DenyReason } from '../errors.js';
 
@@ -17,15 +17,27 @@ export interface PolicyRequest {
   request: { ip?: string; time: number };
 }
 
+/** A mint request of the grant's scope: everything but the scope, which the grant holds. */
+export type GrantedMint = Omit<MintRequest<unknown>, 'scope'>;
+
 export interface PolicyGrant {
   allow: true;
   /** Name of the deciding policy. */
   policy: string;
   policyHash: string;
   target: string;
-  provider: ProviderKind;
-  /** Parsed by the provider's scope schema, exactly as requested: never widened to the ceiling. */
+  /** The target's provider, the one that parsed `scope`: issuance looks it up nowhere else. */
+  provider: Provider;
+  /**
+   * Parsed by the provider's scope schema, exactly as requested: never widened to the
+   * ceiling. What the lease records and the events show.
+   */
   scope: unknown;
+  /**
+   * Mints exactly `scope` at `provider`. Bound where the provider's `Scope` type is known, so
+   * the provider receives the value its own schema produced, typed, and never parses it again.
+   */
+  mint(req: GrantedMint): Promise<Minted<unknown>>;
   ttlMs: number;
   /** The deciding policy's `max_ttl`: the bound for renewals. */
   maxTtlMs: number;

@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { jwtProviderFactory } from '../../../providers/jwt/index.js';
 import type { Provider } from '../../../providers/provider.js';
@@ -87,10 +88,31 @@ describe('PolicyEngine: matching', () => {
       policy: 'orders-read',
       policyHash: e.hash,
       target: 'orders-api',
-      provider: 'jwt',
+      provider: PROVIDERS.get('orders-api'),
       scope: { scopes: ['orders:read'] },
+      mint: expect.any(Function),
       ttlMs: 300_000,
       maxTtlMs: 900_000,
+    });
+  });
+
+  it('mints exactly the granted scope at the deciding target', async () => {
+    const decision = granted(
+      engine(policy()).decide(request({ scope: { scopes: ['orders:read', 'orders:list'] } })),
+    );
+    const now = Date.now();
+    const minted = await decision.mint({
+      leaseId: 'lse_test',
+      workload: 'orders-mcp',
+      subject: 'system:serviceaccount:mcp:orders',
+      task: { id: 'task-1', intent: 'refund' },
+      issuedAt: now,
+      expiresAt: now + 60_000,
+    });
+    const claims = decodeJwt((minted.credential as { token: string }).token);
+    expect(claims).toMatchObject({
+      aud: 'https://orders-api.test',
+      scope: 'orders:read orders:list',
     });
   });
 

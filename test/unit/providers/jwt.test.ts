@@ -126,10 +126,9 @@ describe('jwt provider: mint', () => {
     expect(serialised).not.toContain('PRIVATE KEY');
   });
 
-  it('refuses a scope outside its own schema even when the broker passes one', async () => {
-    await expect(
-      provider.mint(mintRequest({ scope: { scopes: ['has space'] } })),
-    ).rejects.toMatchObject({ name: 'ProviderError', code: 'invalid_scope', retryable: false });
+  it('is given no scope its own schema refused: the grant that mints was parsed by it', () => {
+    // A space would split one granted scope into two in the token's space-separated claim.
+    expect(provider.scope.safeParse({ scopes: ['has space'] }).success).toBe(false);
   });
 
   it('refuses an expiry that is not after the issue time', async () => {
