@@ -22,8 +22,10 @@ interface StoredEntry {
 /**
  * Checks break-glass tokens. The offered token's hash is compared with every entry in
  * constant time and without stopping at a match, so timing reveals neither whether nor
- * which entry matched. Failures are limited per source, and once limited a source is
- * refused without comparing at all.
+ * which entry matched. The right token is always accepted: a limit that refused before
+ * comparing would let anyone lock the on-call engineer out with ten guesses from the same
+ * address (or from behind the same proxy). Failures are counted per source; past the limit
+ * they are refused as `break_glass_limited`, which the API answers 429 with `Retry-After`.
  */
 export class BreakGlassVerifier {
   readonly #entries: readonly StoredEntry[];
@@ -44,11 +46,6 @@ export class BreakGlassVerifier {
 
   verify(token: string, source: string): OperatorPrincipal {
     const tokenHash = sha256Hex(token);
-    const refuse = (message: string) =>
-      new AuthError('break_glass_invalid', message, { tokenHash });
-    if (this.#limiter.isLimited(source)) {
-      throw refuse('too many failed break-glass attempts from this source');
-    }
     const offered = Buffer.from(tokenHash, 'hex');
     const now = this.#now();
     let found: BreakGlassConfig | undefined;
@@ -56,16 +53,26 @@ export class BreakGlassVerifier {
       const equal = timingSafeEqual(offered, stored.digest);
       if (equal && stored.expiresAt > now && found === undefined) found = stored.entry;
     }
-    if (found === undefined || !TOKEN_FORMAT.test(token)) {
-      this.#limiter.recordFailure(source);
-      throw refuse('the break-glass token is invalid or expired');
+    if (found !== undefined && TOKEN_FORMAT.test(token)) {
+      return {
+        kind: 'operator',
+        name: found.name,
+        roles: [found.role],
+        via: 'break_glass',
+        tokenHash,
+      };
     }
-    return {
-      kind: 'operator',
-      name: found.name,
-      roles: [found.role],
-      via: 'break_glass',
+    const limited = this.#limiter.isLimited(source);
+    this.#limiter.recordFailure(source);
+    if (limited) {
+      throw new AuthError(
+        'break_glass_limited',
+        'too many failed break-glass attempts from this source',
+        { tokenHash },
+      );
+    }
+    throw new AuthError('break_glass_invalid', 'the break-glass token is invalid or expired', {
       tokenHash,
-    };
+    });
   }
 }

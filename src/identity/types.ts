@@ -58,6 +58,7 @@ export type AuthFailureReason =
   | 'token_review_failed'
   | 'token_review_refused'
   | 'break_glass_invalid'
+  | 'break_glass_limited'
   | 'no_role';
 
 export class AuthError extends Error {

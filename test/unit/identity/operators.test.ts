@@ -202,27 +202,33 @@ describe('break-glass tokens', () => {
     expect(await reasonOf(auth.authenticate(token, 's'))).toBe('break_glass_invalid');
   });
 
-  it('stops checking a source after 10 failures a minute, per source', async () => {
+  it('limits a source after 10 failures a minute, per source, but never refuses the right token', async () => {
     const { token, hash } = generateBreakGlassToken();
     const auth = authenticator({ break_glass: [breakGlassEntry(hash)] });
     for (let i = 0; i < 10; i++) {
       await rejectionOf(auth.authenticate(generateBreakGlassToken().token, '203.0.113.7'));
     }
-    // Even the right token is refused now, without being checked.
+    // Wrong tokens from that source are now refused as limited…
     const limited = (await rejectionOf(
-      auth.authenticate(token, '203.0.113.7'),
+      auth.authenticate(generateBreakGlassToken().token, '203.0.113.7'),
     )) as unknown as AuthError;
-    expect(limited.reason).toBe('break_glass_invalid');
+    expect(limited.reason).toBe('break_glass_limited');
     expect(limited.message).toContain('too many');
-    // Another source is unaffected.
-    await expect(auth.authenticate(token, '198.51.100.1')).resolves.toMatchObject({
+    // …but the right token still works from it: guesses cannot lock the on-call engineer out.
+    await expect(auth.authenticate(token, '203.0.113.7')).resolves.toMatchObject({
       name: 'incident-1',
     });
+    // Another source is unaffected.
+    const other = (await rejectionOf(
+      auth.authenticate('jbg_x', '198.51.100.1'),
+    )) as unknown as AuthError;
+    expect(other.reason).toBe('break_glass_invalid');
     clock.advance(60_001);
     try {
-      await expect(auth.authenticate(token, '203.0.113.7')).resolves.toMatchObject({
-        name: 'incident-1',
-      });
+      const later = (await rejectionOf(
+        auth.authenticate('jbg_y', '203.0.113.7'),
+      )) as unknown as AuthError;
+      expect(later.reason).toBe('break_glass_invalid');
     } finally {
       clock.advance(-60_001);
     }
