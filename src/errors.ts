@@ -9,7 +9,6 @@ export type BrokerErrorCode =
   // 403: not allowed
   | 'forbidden'
   | 'policy_denied'
-  | 'workload_unknown'
   | 'workload_blocked'
   | 'issuance_frozen'
   // 404
@@ -30,12 +29,10 @@ export type BrokerErrorCode =
   | 'scope_invalid'
   | 'scope_exceeds_ceiling'
   | 'ttl_out_of_range'
-  | 'task_invalid'
   | 'intent_not_allowed'
   | 'not_renewable'
   // 429
   | 'lease_cap_reached'
-  | 'rate_limited'
   // 502
   | 'provider_failed'
   // 503

@@ -39,7 +39,7 @@ export const oauthTokenRoute = createRoute({
       content: { 'application/json': { schema: OAuthErrorSchema } },
     },
     429: {
-      description: 'Rate limited or lease cap reached',
+      description: 'Lease cap reached',
       content: { 'application/json': { schema: OAuthErrorSchema } },
     },
     502: {
