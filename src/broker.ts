@@ -4,7 +4,7 @@ import { BrokerError, type DenyReason } from './errors.js';
 import type { EventEmitter, EventInput } from './events/types.js';
 import { hasRole } from './identity/roles.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from './identity/types.js';
-import type { RevokeContext, Revoker, RevokeTally } from './leases/revoker.js';
+import type { Revoker, RevokeTally } from './leases/revoker.js';
 import { safeMessage, untilDeadline } from './leases/revoker.js';
 import type { HandleSealer } from './leases/sealing.js';
 import {
@@ -17,6 +17,7 @@ import {
   type RevokeRequest,
   type WorkloadSummary,
 } from './leases/types.js';
+import type { Caller } from './lib/caller.js';
 import { globToRegExp } from './lib/glob.js';
 import type { Logger } from './lib/logger.js';
 import type { Metrics } from './metrics.js';
@@ -30,11 +31,6 @@ export interface CredentialRequest {
   task: { id: string; intent: string; tool?: string; context?: Record<string, unknown> };
   /** A verified actor/task assertion (RFC 8693 `actor_token`), when the request carried one. */
   actor?: { subject: string; issuer: string; claims: Record<string, unknown> };
-}
-
-export interface RequestContext {
-  requestId: string;
-  ip?: string;
 }
 
 export interface IssuedCredential {
@@ -97,7 +93,7 @@ export class Broker {
   async issue(
     principal: WorkloadPrincipal,
     req: CredentialRequest,
-    ctx: RequestContext,
+    ctx: Caller,
   ): Promise<IssuedCredential> {
     const { store, metrics } = this.#o;
     const runtime = this.#o.runtime();
@@ -130,7 +126,7 @@ export class Broker {
       ...(req.ttl === undefined ? {} : { ttlMs: req.ttl * 1000 }),
       task: req.task,
       ...(req.actor === undefined ? {} : { actor: req.actor }),
-      request: { time: Date.now(), ...(ctx.ip === undefined ? {} : { ip: ctx.ip }) },
+      request: { time: Date.now(), ...(ctx.sourceIp === undefined ? {} : { ip: ctx.sourceIp }) },
     });
     if (!decision.allow) {
       const message = decision.reasons[0]?.message ?? 'no policy allows this request';
@@ -215,7 +211,7 @@ export class Broker {
       });
     }
     if (activated.outcome === 'revoke') {
-      await this.#o.revoker.revokeOne(activated.claim, { requestId: ctx.requestId });
+      await this.#o.revoker.revokeOne(activated.claim, ctx);
       const blocked = await store.isBlocked(workload.id);
       return deny(
         new BrokerError(
@@ -245,9 +241,9 @@ export class Broker {
       // Fail closed: an issuance the audit trail cannot record must not stand.
       const [request] = await store.requestRevoke([lease.id], 'audit_unavailable');
       if (request?.status === 'claimed') {
-        await this.#o.revoker.revokeOne(request.claim, { requestId: ctx.requestId });
+        await this.#o.revoker.revokeOne(request.claim, ctx);
       } else if (request?.status === 'revoked') {
-        this.#o.revoker.recordInPlace([request.lease], { requestId: ctx.requestId });
+        this.#o.revoker.recordInPlace([request.lease], ctx);
       }
       throw err;
     }
@@ -260,12 +256,11 @@ export class Broker {
   }
 
   /** After a failed mint: mark the lease for revocation and let activation's path clean up. */
-  async #abandon(lease: Lease, ctx: RequestContext): Promise<void> {
+  async #abandon(lease: Lease, ctx: Caller): Promise<void> {
     try {
       await this.#o.store.requestRevoke([lease.id], 'activation_failed');
       const result = await this.#o.store.activate(lease, this.#o.sealer().seal(lease.id, {}));
-      if (result.outcome === 'revoke')
-        await this.#o.revoker.revokeOne(result.claim, { requestId: ctx.requestId });
+      if (result.outcome === 'revoke') await this.#o.revoker.revokeOne(result.claim, ctx);
     } catch (err) {
       // The reaper takes the pending lease at its timeout.
       this.#o.logger.warn(
@@ -301,20 +296,20 @@ export class Broker {
     return lease;
   }
 
-  async revokeLease(id: string, by: Principal, ctx: RequestContext): Promise<LeaseRevocation> {
+  async revokeLease(id: string, by: Principal, ctx: Caller): Promise<LeaseRevocation> {
     const lease = await this.getLease(id, by);
     if (by.kind === 'operator' && !hasRole(by, 'revoker')) {
       throw new BrokerError('forbidden', 'revoking a lease needs the revoker role');
     }
     const reason: RevokeReason = by.kind === 'workload' ? 'owner' : 'operator';
     const [request] = await this.#o.store.requestRevoke([lease.id], reason);
-    return this.#settle(request, lease, this.#revokeContext(by, ctx));
+    return this.#settle(request, lease, ctx);
   }
 
   async #settle(
     request: Awaited<ReturnType<LeaseStore['requestRevoke']>>[number] | undefined,
     lease: Lease,
-    ctx: RevokeContext,
+    ctx: Caller,
   ): Promise<LeaseRevocation> {
     switch (request?.status) {
       case 'claimed': {
@@ -344,7 +339,7 @@ export class Broker {
     id: string,
     by: WorkloadPrincipal,
     ttlSeconds: number | undefined,
-    ctx: RequestContext,
+    ctx: Caller,
   ): Promise<{ lease: Lease; credential?: unknown }> {
     const lease = await this.getLease(id, by);
     if (lease.state !== 'active')
@@ -406,7 +401,7 @@ export class Broker {
       policy: extended.policy,
       policy_hash: extended.policyHash,
       expires_at: new Date(extended.expiresAt).toISOString(),
-      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
     });
     return renewed.credential === undefined
       ? { lease: extended }
@@ -464,11 +459,7 @@ export class Broker {
   }
 
   /** Retries a `revoke_failed` lease now. */
-  async retryLease(
-    id: string,
-    by: OperatorPrincipal,
-    ctx: RequestContext,
-  ): Promise<LeaseRevocation> {
+  async retryLease(id: string, by: OperatorPrincipal, ctx: Caller): Promise<LeaseRevocation> {
     const lease = await this.getLease(id, by);
     const request = await this.#o.store.retry(id);
     if (request.status === 'not_retryable') {
@@ -477,7 +468,7 @@ export class Broker {
         `lease ${id} is ${request.lease.state}, not revoke_failed`,
       );
     }
-    return this.#settle(request, lease, this.#revokeContext(by, ctx));
+    return this.#settle(request, lease, ctx);
   }
 
   /**
@@ -487,8 +478,8 @@ export class Broker {
   async revokeBySelector(
     selector: { target?: string; issuer?: string; subject?: string; workload?: string },
     reason: string,
-    by: OperatorPrincipal,
-    ctx: RequestContext,
+    _by: OperatorPrincipal,
+    ctx: Caller,
   ): Promise<{ matched: number; revoked: number; revoking: number; failed: number }> {
     const subject = selector.subject === undefined ? undefined : globToRegExp(selector.subject, '');
     const ids: string[] = [];
@@ -511,11 +502,7 @@ export class Broker {
       cursor = page.cursor;
     } while (cursor);
     const requests = await this.#o.store.requestRevoke(ids, 'selector');
-    const counts = await this.#revokeRequested(
-      requests,
-      this.#revokeContext(by, ctx),
-      this.#o.killSwitchDeadlineMs,
-    );
+    const counts = await this.#revokeRequested(requests, ctx, this.#o.killSwitchDeadlineMs);
     const result = { matched: ids.length, ...counts };
     await this.#emit({
       type: 'workload.revoked',
@@ -523,10 +510,10 @@ export class Broker {
       outcome: 'success',
       request_id: ctx.requestId,
       reason,
-      ...actorOf(by),
+      ...actorOf(ctx),
       counts: result,
       detail: { selector },
-      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
     });
     return result;
   }
@@ -535,8 +522,8 @@ export class Broker {
   async setFrozen(
     frozen: boolean,
     reason: string,
-    by: OperatorPrincipal,
-    ctx: RequestContext,
+    _by: OperatorPrincipal,
+    ctx: Caller,
   ): Promise<void> {
     await this.#o.store.setFrozen(frozen);
     await this.#emit({
@@ -545,15 +532,15 @@ export class Broker {
       outcome: 'success',
       request_id: ctx.requestId,
       reason,
-      ...actorOf(by),
-      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+      ...actorOf(ctx),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
     });
   }
 
   /** Revokes what `requestRevoke` answered: claims at their providers, in-place ones recorded. */
   async #revokeRequested(
     requests: readonly RevokeRequest[],
-    ctx: RevokeContext,
+    ctx: Caller,
     deadlineMs?: number,
   ): Promise<{ revoked: number; revoking: number; failed: number }> {
     const claims = requests.flatMap((r) => (r.status === 'claimed' ? [r.claim] : []));
@@ -575,7 +562,7 @@ export class Broker {
     workload: string,
     taskId: string,
     by: Principal,
-    ctx: RequestContext,
+    ctx: Caller,
   ): Promise<{
     task: string;
     workload: string;
@@ -587,7 +574,7 @@ export class Broker {
       throw new BrokerError('not_found', 'no such task');
     const ids = await this.#o.store.taskLeases(workload, taskId);
     const requests = await this.#o.store.requestRevoke(ids, 'task_ended');
-    const counts = await this.#revokeRequested(requests, this.#revokeContext(by, ctx));
+    const counts = await this.#revokeRequested(requests, ctx);
     await this.#emit({
       type: 'task.ended',
       outcome: 'success',
@@ -597,8 +584,8 @@ export class Broker {
         intent: taskIntentOf(requests),
       },
       request_id: ctx.requestId,
-      ...actorOf(by),
-      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+      ...actorOf(ctx),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
       counts,
     });
     return { task: taskId, workload, ...counts };
@@ -608,23 +595,22 @@ export class Broker {
   async revokeWorkload(
     workload: string,
     options: { reason: string; block: boolean },
-    by: OperatorPrincipal,
-    ctx: RequestContext,
+    _by: OperatorPrincipal,
+    ctx: Caller,
   ): Promise<WorkloadRevocationResult> {
     // The deadline counts from the call, and each chunk of claims is revoked as soon as it
     // is claimed rather than after the last one.
     const deadline = Date.now() + this.#o.killSwitchDeadlineMs;
-    const revokeCtx = this.#revokeContext(by, ctx);
     const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
     const running: Promise<void>[] = [];
     const revokedInPlace: Lease[] = [];
     const revocation = await this.#o.store.revokeWorkload(workload, options, (claims, inPlace) => {
       tally.revoked += inPlace.length;
       revokedInPlace.push(...inPlace);
-      running.push(this.#o.revoker.executeInto(claims, revokeCtx, tally));
+      running.push(this.#o.revoker.executeInto(claims, ctx, tally));
     });
     // Their events are chained once the store work is done, not between its chunks.
-    this.#o.revoker.recordInPlace(revokedInPlace, revokeCtx);
+    this.#o.revoker.recordInPlace(revokedInPlace, ctx);
     await untilDeadline(
       Promise.all(running).then(() => undefined),
       deadline - Date.now(),
@@ -641,24 +627,20 @@ export class Broker {
       workload,
       request_id: ctx.requestId,
       reason: options.reason,
-      ...actorOf(by),
+      ...actorOf(ctx),
     };
     await this.#emit({
       ...common,
       type: 'workload.revoked',
       severity: 'high',
       counts: { revoked: result.revoked, revoking: result.revoking, failed: result.failed },
-      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
     });
     if (options.block) await this.#emit({ ...common, type: 'workload.blocked', severity: 'high' });
     return result;
   }
 
-  async unblockWorkload(
-    workload: string,
-    by: OperatorPrincipal,
-    ctx: RequestContext,
-  ): Promise<boolean> {
+  async unblockWorkload(workload: string, _by: OperatorPrincipal, ctx: Caller): Promise<boolean> {
     const changed = await this.#o.store.unblock(workload);
     if (changed) {
       await this.#emit({
@@ -666,7 +648,7 @@ export class Broker {
         outcome: 'success',
         workload,
         request_id: ctx.requestId,
-        ...actorOf(by),
+        ...actorOf(ctx),
       });
     }
     return changed;
@@ -724,7 +706,7 @@ export class Broker {
 
   #eventBase(
     principal: WorkloadPrincipal,
-    ctx: RequestContext,
+    ctx: Caller,
     req: CredentialRequest,
   ): Omit<EventInput, 'type' | 'outcome'> {
     return {
@@ -735,15 +717,7 @@ export class Broker {
       target: req.target,
       task: taskRef(req.task),
       token_sha256: principal.identity.tokenHash,
-      ...(ctx.ip === undefined ? {} : { source_ip: ctx.ip }),
-    };
-  }
-
-  #revokeContext(by: Principal, ctx: RequestContext): RevokeContext {
-    return {
-      requestId: ctx.requestId,
-      ...(by.kind === 'operator' ? { actor: operatorName(by) } : {}),
-      ...(ctx.ip === undefined ? {} : { sourceIp: ctx.ip }),
+      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
     };
   }
 }
@@ -766,10 +740,6 @@ function canSee(by: Principal, lease: Lease): boolean {
   return by.kind === 'workload' ? by.workload.id === lease.workload : hasRole(by, 'viewer');
 }
 
-export function operatorName(by: OperatorPrincipal): string {
-  return by.via === 'break_glass' ? `break-glass:${by.name}` : by.name;
-}
-
-function actorOf(by: Principal): { actor?: string } {
-  return by.kind === 'operator' ? { actor: operatorName(by) } : {};
+function actorOf(caller: Caller): { actor?: string } {
+  return caller.actor === undefined ? {} : { actor: caller.actor };
 }

@@ -1,5 +1,6 @@
 import type { Provider } from '../../providers/provider.js';
 import type { EventEmitter, EventInput } from '../events/types.js';
+import type { Caller } from '../lib/caller.js';
 import type { Logger } from '../lib/logger.js';
 import { Semaphore } from '../lib/semaphore.js';
 import type { Metrics } from '../metrics.js';
@@ -23,12 +24,6 @@ export interface RevokerOptions {
 /** Up to this many in-place revocations are evented before the call returns. */
 const IN_PLACE_SYNC_LIMIT = 100;
 
-export interface RevokeContext {
-  actor?: string;
-  requestId?: string;
-  sourceIp?: string;
-}
-
 export { untilDeadline };
 
 export interface RevokeTally {
@@ -48,7 +43,7 @@ export interface RevokeTally {
 export class Revoker {
   readonly #o: RevokerOptions;
   readonly #limits = new Map<string, Semaphore>();
-  readonly #inPlaceQueue: { lease: Lease; ctx: RevokeContext }[] = [];
+  readonly #inPlaceQueue: { lease: Lease; caller: Caller | undefined }[] = [];
   #pending: {
     claim: Claim;
     outcome: RevokeOutcome;
@@ -72,21 +67,25 @@ export class Revoker {
   /** Revokes every claim; resolves at the deadline (if any) with what is done by then. */
   async execute(
     claims: readonly Claim[],
-    ctx: RevokeContext = {},
+    caller?: Caller,
     deadlineMs?: number,
   ): Promise<RevokeTally> {
     const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
-    const all = this.executeInto(claims, ctx, tally);
+    const all = this.executeInto(claims, caller, tally);
     await untilDeadline(all, deadlineMs);
     return { ...tally };
   }
 
   /** Starts revoking `claims`, counting into a tally shared with other batches. */
-  executeInto(claims: readonly Claim[], ctx: RevokeContext, tally: RevokeTally): Promise<void> {
+  executeInto(
+    claims: readonly Claim[],
+    caller: Caller | undefined,
+    tally: RevokeTally,
+  ): Promise<void> {
     tally.pending += claims.length;
     return Promise.all(
       claims.map(async (claim) => {
-        const { revokedAtProvider } = await this.#revoke(claim, ctx);
+        const { revokedAtProvider } = await this.#revoke(claim, caller);
         tally.pending -= 1;
         if (revokedAtProvider) tally.revoked += 1;
         else tally.failed += 1;
@@ -95,13 +94,13 @@ export class Revoker {
   }
 
   /** Never throws: a failure is recorded on the lease and retried. */
-  async revokeOne(claim: Claim, ctx: RevokeContext = {}): Promise<FinishResult> {
-    return (await this.#revoke(claim, ctx)).result;
+  async revokeOne(claim: Claim, caller?: Caller): Promise<FinishResult> {
+    return (await this.#revoke(claim, caller)).result;
   }
 
   async #revoke(
     claim: Claim,
-    ctx: RevokeContext,
+    caller: Caller | undefined,
   ): Promise<{ result: FinishResult; revokedAtProvider: boolean }> {
     const { lease } = claim;
     const provider = this.#o.providers().get(lease.target);
@@ -131,7 +130,7 @@ export class Revoker {
       );
       return { result: { lease, transition: 'none' }, revokedAtProvider: outcome.ok };
     }
-    this.#report(claim, result, outcome, ctx);
+    this.#report(claim, result, outcome, caller);
     return { result, revokedAtProvider: outcome.ok };
   }
 
@@ -165,15 +164,15 @@ export class Revoker {
    * Leases the store revoked in place (their credential is the lease state): nothing to call
    * at a provider, only the metric and the event.
    */
-  recordInPlace(leases: readonly Lease[], ctx: RevokeContext = {}): void {
+  recordInPlace(leases: readonly Lease[], caller?: Caller): void {
     if (leases.length <= IN_PLACE_SYNC_LIMIT) {
-      for (const lease of leases) this.#reportInPlace(lease, ctx);
+      for (const lease of leases) this.#reportInPlace(lease, caller);
       return;
     }
     // A bulk revocation (the kill switch) is already done in the store; its thousands of
     // events are chained in order over the next turns of the event loop, so the operator's
     // answer does not wait for them (revocation never waits on the audit trail).
-    this.#inPlaceQueue.push(...leases.map((lease) => ({ lease, ctx })));
+    this.#inPlaceQueue.push(...leases.map((lease) => ({ lease, caller })));
     if (this.#inPlaceQueue.length === leases.length) setImmediate(() => this.#drainInPlace());
   }
 
@@ -183,17 +182,19 @@ export class Revoker {
   }
 
   #drainInPlace(): void {
-    for (const { lease, ctx } of this.#inPlaceQueue.splice(0, 500)) this.#reportInPlace(lease, ctx);
+    for (const { lease, caller } of this.#inPlaceQueue.splice(0, 500)) {
+      this.#reportInPlace(lease, caller);
+    }
     if (this.#inPlaceQueue.length > 0) setImmediate(() => this.#drainInPlace());
   }
 
-  #reportInPlace(lease: Lease, ctx: RevokeContext): void {
+  #reportInPlace(lease: Lease, caller: Caller | undefined): void {
     const transition = lease.state === 'expired' ? 'expired' : 'revoked';
     this.#report(
       { lease, token: '', reason: lease.revokeReason ?? 'operator' },
       { lease, transition },
       { ok: true },
-      ctx,
+      caller,
     );
   }
 
@@ -210,7 +211,7 @@ export class Revoker {
     claim: Claim,
     result: FinishResult,
     outcome: { ok: true } | { ok: false; error: string },
-    ctx: RevokeContext,
+    caller: Caller | undefined,
   ): void {
     const { lease } = result;
     const base: Omit<EventInput, 'type' | 'outcome'> = {
@@ -224,9 +225,9 @@ export class Revoker {
       reason: claim.reason,
       policy: lease.policy,
       policy_hash: lease.policyHash,
-      ...(ctx.actor === undefined ? {} : { actor: ctx.actor }),
-      ...(ctx.requestId === undefined ? {} : { request_id: ctx.requestId }),
-      ...(ctx.sourceIp === undefined ? {} : { source_ip: ctx.sourceIp }),
+      ...(caller?.actor === undefined ? {} : { actor: caller.actor }),
+      ...(caller === undefined ? {} : { request_id: caller.requestId }),
+      ...(caller?.sourceIp === undefined ? {} : { source_ip: caller.sourceIp }),
     };
     const emit = (event: EventInput) => {
       this.#o.events.emit(event, { failClosed: false }).catch((err: unknown) => {
