@@ -1,5 +1,8 @@
 import { z } from 'zod';
-import { REQUIRED_SINK_WAIT_MS } from '../events/sink.js';
+import { httpSinkSchema } from '../events/sinks/http/config.js';
+import { redisStreamSinkSchema } from '../events/sinks/redis-stream/config.js';
+import { stdoutSinkSchema } from '../events/sinks/stdout/config.js';
+import { syslogSinkSchema } from '../events/sinks/syslog/config.js';
 import { duration } from './duration.js';
 
 /**
@@ -219,117 +222,14 @@ const operatorsSchema = z
   })
   .strict();
 
-const sinkMode = z.enum(['required', 'best_effort']);
-const sinkName = z
-  .string()
-  .regex(/^[a-z0-9][a-z0-9_-]{0,31}$/, 'lowercase letters, digits, "_" and "-"')
-  .refine((n) => n !== 'stdout' && n !== 'redis_stream', 'stdout and redis_stream are taken');
-
-function isLoopbackUrl(url: string): boolean {
-  const host = new URL(url).hostname;
-  return host === 'localhost' || host === '[::1]' || /^127\./.test(host);
-}
-
-/** A webhook or Splunk HTTP Event Collector. */
-const httpSinkSchema = z
-  .object({
-    name: sinkName,
-    kind: z.enum(['webhook', 'splunk_hec']),
-    /** webhook: where batches are POSTed; splunk_hec: the HEC base URL (`https://splunk:8088`). */
-    url: z.url({ protocol: /^https?$/ }),
-    /** A secret (`${env:…}`/`${file:…}`): Bearer for a webhook, the HEC token for Splunk. */
-    token: z.string().min(1).optional(),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]{1,64}$/), z.string().max(1024)).optional(),
-    format: z.enum(['json', 'ocsf']).default('json'),
-    mode: sinkMode.default('best_effort'),
-    timeout: duration.default(5_000),
-    hec: z
-      .object({
-        index: z.string().min(1).optional(),
-        source: z.string().min(1).optional(),
-        sourcetype: z.string().min(1).optional(),
-        /** Indexer acknowledgement: a batch counts only once Splunk has indexed it. */
-        ack: z.boolean().default(false),
-        ack_timeout: duration.default(30_000),
-        channel: z.uuid().optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict()
-  .refine((s) => s.kind !== 'splunk_hec' || s.token !== undefined, {
-    message: 'a splunk_hec sink needs its token',
-    path: ['token'],
-  })
-  .refine((s) => s.token === undefined || s.url.startsWith('https://') || isLoopbackUrl(s.url), {
-    message: 'a token is sent over https only (or to a collector on this machine)',
-    path: ['url'],
-  })
-  .refine(
-    (s) =>
-      !(s.mode === 'required' && s.hec?.ack === true && s.hec.ack_timeout > REQUIRED_SINK_WAIT_MS),
-    {
-      // Issuance waits this long for a required sink: a longer ack would fail every issuance.
-      message: `a required sink with acknowledgement needs ack_timeout of at most ${REQUIRED_SINK_WAIT_MS / 1000}s`,
-      path: ['hec', 'ack_timeout'],
-    },
-  );
-
-/** Syslog, RFC 5424 (UDP per RFC 5426, TCP per RFC 6587, TLS per RFC 5425). */
-const syslogSinkSchema = z
-  .object({
-    name: sinkName,
-    host: z.string().min(1).max(255),
-    port: z.number().int().min(1).max(65_535),
-    transport: z.enum(['udp', 'tcp', 'tls']).default('tls'),
-    format: z.enum(['json', 'ocsf', 'cef']).default('json'),
-    mode: sinkMode.default('best_effort'),
-    /** 0–23; 10 is authpriv. */
-    facility: z.number().int().min(0).max(23).default(10),
-    app_name: z.string().min(1).max(48).default('jit-broker'),
-    timeout: duration.default(5_000),
-    tls: z
-      .object({
-        /** PEM of the CA that signs the collector's certificate (default: the system CAs). */
-        ca: z.string().min(1).optional(),
-        servername: z.string().min(1).optional(),
-        reject_unauthorized: z.boolean().default(true),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict()
-  .refine((s) => !(s.transport === 'udp' && s.mode === 'required'), {
-    message: 'UDP gives no delivery feedback: a required syslog sink needs tcp or tls',
-    path: ['mode'],
-  });
-
+/**
+ * Each sink kind's schema lives with the kind (`src/events/sinks/<kind>/config.ts`); this
+ * section only places them under their keys.
+ */
 const eventsSchema = z
   .object({
-    stdout: z
-      .object({
-        enabled: z.boolean().default(true),
-        format: z.enum(['json', 'ocsf']).default('json'),
-        mode: sinkMode.default('best_effort'),
-      })
-      .strict()
-      .default({ enabled: true, format: 'json', mode: 'best_effort' }),
-    redis_stream: z
-      .object({
-        enabled: z.boolean().default(true),
-        stream: z.string().default('events'),
-        retention: duration.default(7 * 86_400_000),
-        format: z.enum(['json', 'ocsf']).default('json'),
-        mode: sinkMode.default('required'),
-      })
-      .strict()
-      .default({
-        enabled: true,
-        stream: 'events',
-        retention: 7 * 86_400_000,
-        format: 'json',
-        mode: 'required',
-      }),
+    stdout: stdoutSinkSchema.prefault({}),
+    redis_stream: redisStreamSinkSchema.prefault({}),
     http: z.array(httpSinkSchema).default([]),
     syslog: z.array(syslogSinkSchema).default([]),
   })

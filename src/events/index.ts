@@ -10,5 +10,12 @@ export {
 export { type OcsfEvent, toOcsf } from './ocsf.js';
 export { isSecretKey, REDACTED, redactEvent } from './redact.js';
 export type { EventFormat, EventSink, SinkMode } from './sink.js';
+export {
+  createSinks,
+  readSinkConfigs,
+  SINK_KINDS,
+  type SinkDeps,
+  type SinkKind,
+} from './sinks/index.js';
 export { redisStreamSink, type StreamLag, streamLag } from './sinks/redis-stream/index.js';
 export { stdoutSink } from './sinks/stdout/index.js';

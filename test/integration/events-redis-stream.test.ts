@@ -3,12 +3,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BrokerError } from '../../src/errors.js';
 import { EventBus } from '../../src/events/bus.js';
 import { verifyChain } from '../../src/events/chain.js';
+import { createSinks } from '../../src/events/sinks/index.js';
 import {
   redisStreamSink,
   STREAM_FIELD,
   streamLag,
 } from '../../src/events/sinks/redis-stream/index.js';
 import type { BrokerEvent, EventInput } from '../../src/events/types.js';
+import { Metrics } from '../../src/metrics.js';
 import {
   deletePrefix,
   REDIS_URL,
@@ -158,5 +160,26 @@ describe('Redis Stream sink', () => {
     expect(events.stats().sinks.redis_stream?.queued).toBe(2);
     await events.close();
     unreachable.disconnect();
+  });
+
+  it('is built from events.redis_stream on the lease store, its backlog reported as metrics', async (ctx) => {
+    if (!available) return ctx.skip();
+    const metrics = new Metrics();
+    const sinks = createSinks(
+      { stdout: { enabled: false }, redis_stream: { stream: 'registry', retention: '1h' } },
+      { redis, keyPrefix: prefix, metrics },
+    );
+    expect(sinks.map((s) => [s.name, s.mode])).toEqual([['redis-stream', 'required']]);
+    const events = new EventBus({ sinks });
+    await events.start();
+    await events.emit(revoked, { failClosed: true });
+    const key = `${prefix}:registry`;
+    expect((await readStream(key)).map((entry) => entry.event.type)).toEqual([
+      'chain.genesis',
+      'lease.revoked',
+    ]);
+    await redis.xgroup('CREATE', key, 'siem', '0');
+    expect(await metrics.metrics()).toMatch(/jit_event_stream_pending\{group="siem"\} 0/);
+    await events.close();
   });
 });
