@@ -13,7 +13,7 @@
  */
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { WorkloadRevocationResult } from '../src/broker.js';
+import type { WorkloadRevocationResult } from '../src/broker/index.js';
 import type { OperatorPrincipal } from '../src/identity/types.js';
 import { newRequestId } from '../src/lib/ids.js';
 import { benchConfig, JWT_TARGET } from './lib/config.js';

@@ -5,7 +5,7 @@ import {
   type ProviderKind,
 } from '../providers/provider.js';
 import { providerFactories } from '../providers/registry.js';
-import type { BrokerRuntime } from './broker.js';
+import type { BrokerRuntime } from './broker/deps.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
 import { OperatorAuthenticator } from './identity/operators.js';

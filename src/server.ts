@@ -9,7 +9,7 @@ import { loadProviderModules } from '../providers/module/index.js';
 import type { ProviderContext } from '../providers/provider.js';
 import type { ApiServices } from './api/context.js';
 import { createApp } from './app.js';
-import { Broker } from './broker.js';
+import { Broker } from './broker/index.js';
 import type { BrokerConfig } from './config/schema.js';
 import { EventBus } from './events/bus.js';
 import type { EventSink } from './events/sink.js';

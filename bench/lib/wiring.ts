@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import type { Provider } from '../../providers/provider.js';
-import { Broker, type BrokerRuntime } from '../../src/broker.js';
+import { Broker, type BrokerRuntime } from '../../src/broker/index.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { EventBus } from '../../src/events/bus.js';
 import { redisStreamSink } from '../../src/events/sinks/redis-stream.js';

@@ -1,5 +1,5 @@
 import type { Action } from '../access/table.js';
-import type { Broker } from '../broker.js';
+import type { Broker } from '../broker/index.js';
 import type { BrokerEvent, EventEmitter } from '../events/types.js';
 import type { OperatorAuthenticator } from '../identity/operators.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';

@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import type { CredentialRequest } from '../broker.js';
+import type { CredentialRequest } from '../broker/index.js';
 import { LEASE_STATES, type Lease } from '../leases/types.js';
 
 /**

@@ -1,0 +1,30 @@
+import type { Provider } from '../../providers/provider.js';
+import type { WorkloadConfig } from '../config/schema.js';
+import type { EventEmitter } from '../events/types.js';
+import type { Revoker } from '../leases/revoker.js';
+import type { HandleSealer } from '../leases/sealing.js';
+import type { LeaseStore } from '../leases/types.js';
+import type { Logger } from '../lib/logger.js';
+import type { Metrics } from '../metrics.js';
+import type { PolicyEngine } from '../policy/engine.js';
+
+/** Everything the broker runs on; replaced as a whole when the configuration is reloaded. */
+export interface BrokerRuntime {
+  workloads: ReadonlyMap<string, WorkloadConfig>;
+  providers: ReadonlyMap<string, Provider>;
+  policy: PolicyEngine;
+}
+
+/** What every use case is given: built once by the composition root. */
+export interface BrokerDeps {
+  store: LeaseStore;
+  /** The current keyring (a reload can rotate it). */
+  sealer: () => HandleSealer;
+  events: EventEmitter;
+  revoker: Revoker;
+  metrics: Metrics;
+  logger: Logger;
+  runtime: () => BrokerRuntime;
+  /** Deadline of one kill-switch call; the reaper finishes what is left. */
+  killSwitchDeadlineMs: number;
+}

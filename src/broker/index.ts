@@ -1,0 +1,135 @@
+import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
+import type { Lease, LeaseFilter, LeasePage } from '../leases/types.js';
+import type { Caller } from '../lib/caller.js';
+import type { BrokerDeps } from './deps.js';
+import { endTask, type TaskRevocation } from './end-task.js';
+import { setFrozen, unblockWorkload } from './incident.js';
+import { introspect } from './introspect.js';
+import { issue } from './issue.js';
+import { getLease, listLeases, listWorkloads } from './read-models.js';
+import { renewLease } from './renew.js';
+import { retryLease, revokeLease } from './revoke-lease.js';
+import { type LeaseSelector, revokeBySelector } from './revoke-selector.js';
+import { revokeWorkload } from './revoke-workload.js';
+import { type Simulation, type SimulationRequest, simulate } from './simulate.js';
+import type {
+  CredentialRequest,
+  IssuedCredential,
+  LeaseRevocation,
+  RevocationCounts,
+  WorkloadListing,
+  WorkloadRevocationResult,
+} from './types.js';
+
+export type { BrokerDeps, BrokerRuntime } from './deps.js';
+export type { TaskRevocation } from './end-task.js';
+export type { LeaseSelector } from './revoke-selector.js';
+export type { Simulation, SimulationRequest } from './simulate.js';
+export type {
+  CredentialRequest,
+  IssuedCredential,
+  LeaseRevocation,
+  RevocationCounts,
+  WorkloadListing,
+  WorkloadRevocationResult,
+} from './types.js';
+
+/**
+ * Issuance and revocation below HTTP, one use case per module; this class only holds the
+ * dependencies the routes reach it with. Who may act is decided twice over, each part in one
+ * place: the role by the route's access rule, ownership by `permits` inside the use case.
+ * Operator-only calls keep the principal in their signature, but the operator's name reaches
+ * events through the Caller.
+ */
+export class Broker {
+  readonly #deps: BrokerDeps;
+
+  constructor(deps: BrokerDeps) {
+    this.#deps = deps;
+  }
+
+  issue(
+    principal: WorkloadPrincipal,
+    req: CredentialRequest,
+    caller: Caller,
+  ): Promise<IssuedCredential> {
+    return issue(this.#deps, principal, req, caller);
+  }
+
+  getLease(id: string, by: Principal): Promise<Lease> {
+    return getLease(this.#deps, id, by);
+  }
+
+  listLeases(filter: LeaseFilter, limit: number, cursor?: string): Promise<LeasePage> {
+    return listLeases(this.#deps, filter, limit, cursor);
+  }
+
+  listWorkloads(): Promise<WorkloadListing[]> {
+    return listWorkloads(this.#deps);
+  }
+
+  revokeLease(id: string, by: Principal, caller: Caller): Promise<LeaseRevocation> {
+    return revokeLease(this.#deps, id, by, caller);
+  }
+
+  retryLease(id: string, by: OperatorPrincipal, caller: Caller): Promise<LeaseRevocation> {
+    return retryLease(this.#deps, id, by, caller);
+  }
+
+  renewLease(
+    id: string,
+    by: WorkloadPrincipal,
+    ttlSeconds: number | undefined,
+    caller: Caller,
+  ): Promise<{ lease: Lease; credential?: unknown }> {
+    return renewLease(this.#deps, id, by, ttlSeconds, caller);
+  }
+
+  endTask(
+    workload: string,
+    taskId: string,
+    by: Principal,
+    caller: Caller,
+  ): Promise<TaskRevocation> {
+    return endTask(this.#deps, workload, taskId, by, caller);
+  }
+
+  revokeWorkload(
+    workload: string,
+    options: { reason: string; block: boolean },
+    _by: OperatorPrincipal,
+    caller: Caller,
+  ): Promise<WorkloadRevocationResult> {
+    return revokeWorkload(this.#deps, workload, options, caller);
+  }
+
+  revokeBySelector(
+    selector: LeaseSelector,
+    reason: string,
+    _by: OperatorPrincipal,
+    caller: Caller,
+  ): Promise<RevocationCounts & { matched: number }> {
+    return revokeBySelector(this.#deps, selector, reason, caller);
+  }
+
+  setFrozen(
+    frozen: boolean,
+    reason: string,
+    _by: OperatorPrincipal,
+    caller: Caller,
+  ): Promise<void> {
+    return setFrozen(this.#deps, frozen, reason, caller);
+  }
+
+  unblockWorkload(workload: string, _by: OperatorPrincipal, caller: Caller): Promise<boolean> {
+    return unblockWorkload(this.#deps, workload, caller);
+  }
+
+  introspect(token: string, caller: WorkloadPrincipal): Promise<Record<string, unknown>> {
+    return introspect(this.#deps, token, caller);
+  }
+
+  simulate(req: SimulationRequest): Simulation {
+    return simulate(this.#deps, req);
+  }
+}

@@ -1,0 +1,30 @@
+import type { WorkloadPrincipal } from '../identity/types.js';
+import type { BrokerDeps } from './deps.js';
+
+/**
+ * RFC 7662 for tokens the broker can verify itself. The caller must be a resource server of
+ * the token's audience; anything else answers `{active: false}` so nothing leaks about other
+ * tokens.
+ */
+export async function introspect(
+  deps: BrokerDeps,
+  token: string,
+  caller: WorkloadPrincipal,
+): Promise<Record<string, unknown>> {
+  for (const provider of deps.runtime().providers.values()) {
+    const introspection = provider.introspection;
+    if (!introspection?.resourceServers.includes(caller.workload.id)) continue;
+    const payload = await introspection.verify(token);
+    if (!payload || typeof payload.jti !== 'string') continue;
+    const lease = await deps.store.get(payload.jti);
+    if (lease?.state !== 'active' || lease.target !== provider.target) return { active: false };
+    if (lease.expiresAt <= (await deps.store.now())) return { active: false };
+    return {
+      active: true,
+      ...payload,
+      exp: Math.floor(lease.expiresAt / 1000),
+      token_type: 'Bearer',
+    };
+  }
+  return { active: false };
+}

@@ -1,0 +1,215 @@
+import type { Minted } from '../../providers/provider.js';
+import { BrokerError } from '../errors.js';
+import type { EventInput } from '../events/types.js';
+import type { WorkloadPrincipal } from '../identity/types.js';
+import { safeMessage } from '../leases/revoker.js';
+import type { ActivateResult, Lease } from '../leases/types.js';
+import type { Caller } from '../lib/caller.js';
+import type { PolicyGrant } from '../policy/types.js';
+import type { BrokerDeps } from './deps.js';
+import { emitBestEffort, sourceIpField } from './lib/events.js';
+import { abandonLease, revokeUnrecorded } from './lib/issue-cleanup.js';
+import type { CredentialRequest, IssuedCredential } from './types.js';
+
+/**
+ * Issues a credential. The order is the invariant the whole design rests on: policy → lease
+ * written `pending` → mint → handle sealed onto the lease and activated →
+ * `credential.issued` written to the required sinks. Any failure after the mint revokes
+ * what was minted before the error is returned.
+ */
+export async function issue(
+  deps: BrokerDeps,
+  principal: WorkloadPrincipal,
+  req: CredentialRequest,
+  caller: Caller,
+): Promise<IssuedCredential> {
+  const { store, metrics } = deps;
+  const workload = principal.workload;
+  const base = issuanceEventBase(principal, caller, req);
+  const deny = async (err: BrokerError, policyHash?: string): Promise<never> => {
+    metrics.denied.inc({ code: err.code });
+    await emitBestEffort(deps, {
+      ...base,
+      type: 'credential.denied',
+      outcome: 'denied',
+      reason: err.code,
+      ...(policyHash === undefined ? {} : { policy_hash: policyHash }),
+      ...(err.reasons.length > 0 ? { detail: { reasons: err.reasons } } : {}),
+    });
+    throw err;
+  };
+
+  if (await store.isFrozen()) {
+    return deny(
+      new BrokerError('issuance_frozen', 'issuance is frozen by an operator', { retryAfter: 60 }),
+    );
+  }
+  // A blocked workload is refused by `store.create` itself, atomically with the write.
+  const grant = deps.runtime().policy.decide({
+    workload: { id: workload.id, tier: workload.tier },
+    claims: principal.identity.claims as Record<string, unknown>,
+    target: req.target,
+    scope: req.scope,
+    ...(req.ttl === undefined ? {} : { ttlMs: req.ttl * 1000 }),
+    task: req.task,
+    ...(req.actor === undefined ? {} : { actor: req.actor }),
+    request: {
+      time: Date.now(),
+      ...(caller.sourceIp === undefined ? {} : { ip: caller.sourceIp }),
+    },
+  });
+  if (!grant.allow) {
+    const message = grant.reasons[0]?.message ?? 'no policy allows this request';
+    return deny(new BrokerError(grant.code, message, { reasons: grant.reasons }), grant.policyHash);
+  }
+
+  let lease: Lease;
+  try {
+    lease = await store.create({
+      workload: workload.id,
+      subject: principal.identity.subject,
+      issuer: principal.identity.issuer,
+      target: grant.target,
+      provider: grant.provider.kind,
+      scope: grant.scope,
+      task: taskRef(req.task),
+      ...(req.actor === undefined ? {} : { actor: req.actor.subject }),
+      policy: grant.policy,
+      policyHash: grant.policyHash,
+      ttlMs: grant.ttlMs,
+      maxTtlMs: grant.maxTtlMs,
+      maxLive: workload.max_active_leases,
+    });
+  } catch (err) {
+    if (
+      err instanceof BrokerError &&
+      (err.code === 'workload_blocked' || err.code === 'lease_cap_reached')
+    ) {
+      return deny(err, grant.policyHash);
+    }
+    throw err;
+  }
+
+  const minted = await mint(deps, grant, lease, principal, req, caller);
+  const sealed = deps.sealer().seal(lease.id, minted.handle);
+  let activated: ActivateResult;
+  try {
+    activated = await store.activate(lease, sealed);
+  } catch (err) {
+    await revokeUnrecorded(deps, grant.provider, minted.handle, lease.id);
+    throw err;
+  }
+  if (activated.outcome === 'missing') {
+    await revokeUnrecorded(deps, grant.provider, minted.handle, lease.id);
+    throw new BrokerError('store_unavailable', 'the lease vanished during issuance', {
+      retryAfter: 2,
+    });
+  }
+  if (activated.outcome === 'revoke') {
+    await deps.revoker.revokeOne(activated.claim, caller);
+    const blocked = await store.isBlocked(workload.id);
+    return deny(
+      new BrokerError(
+        blocked ? 'workload_blocked' : 'revoked_during_issuance',
+        'the credential was revoked while it was being issued',
+      ),
+      grant.policyHash,
+    );
+  }
+
+  try {
+    await deps.events.emit(
+      {
+        ...base,
+        type: 'credential.issued',
+        outcome: 'success',
+        lease_id: lease.id,
+        provider: lease.provider,
+        scope: lease.scope,
+        policy: grant.policy,
+        policy_hash: grant.policyHash,
+        expires_at: new Date(lease.expiresAt).toISOString(),
+      },
+      { failClosed: true },
+    );
+  } catch (err) {
+    // Fail closed: an issuance the audit trail cannot record must not stand.
+    const [request] = await store.requestRevoke([lease.id], 'audit_unavailable');
+    if (request?.status === 'claimed') {
+      await deps.revoker.revokeOne(request.claim, caller);
+    } else if (request?.status === 'revoked') {
+      deps.revoker.recordInPlace([request.lease], caller);
+    }
+    throw err;
+  }
+  metrics.issued.inc({ target: lease.target, provider: lease.provider });
+  const { bearerTokenType } = grant.provider;
+  return {
+    lease: activated.lease,
+    credential: minted.credential,
+    ...(bearerTokenType === undefined ? {} : { tokenType: bearerTokenType }),
+  };
+}
+
+/** The provider's mint, with the lease id, the task and the store's expiry; cleans up on failure. */
+async function mint(
+  deps: BrokerDeps,
+  grant: PolicyGrant,
+  lease: Lease,
+  principal: WorkloadPrincipal,
+  req: CredentialRequest,
+  caller: Caller,
+): Promise<Minted<unknown>> {
+  const stopMint = deps.metrics.mintSeconds.startTimer({ target: lease.target });
+  let minted: Minted<unknown>;
+  try {
+    minted = await grant.mint({
+      leaseId: lease.id,
+      workload: lease.workload,
+      subject: principal.identity.subject,
+      subjectIssuer: principal.identity.iss,
+      ...(req.actor === undefined
+        ? {}
+        : { actor: { subject: req.actor.subject, issuer: req.actor.issuer } }),
+      task: lease.task,
+      expiresAt: lease.expiresAt,
+      issuedAt: lease.createdAt,
+    });
+  } catch (err) {
+    stopMint();
+    // Nothing usable was returned; anything half-made is cleaned from the lease id.
+    await abandonLease(deps, lease, caller);
+    deps.logger.warn(
+      { lease_id: lease.id, target: lease.target, err: safeMessage(err) },
+      'mint failed',
+    );
+    throw new BrokerError('provider_failed', `target ${lease.target} could not mint a credential`, {
+      cause: err,
+    });
+  }
+  stopMint();
+  return minted;
+}
+
+function issuanceEventBase(
+  principal: WorkloadPrincipal,
+  caller: Caller,
+  req: CredentialRequest,
+): Omit<EventInput, 'type' | 'outcome'> {
+  return {
+    request_id: caller.requestId,
+    workload: principal.workload.id,
+    subject: principal.identity.subject,
+    issuer: principal.identity.issuer,
+    target: req.target,
+    task: taskRef(req.task),
+    token_sha256: principal.identity.tokenHash,
+    ...sourceIpField(caller),
+  };
+}
+
+function taskRef(task: CredentialRequest['task']): Lease['task'] {
+  return task.tool === undefined
+    ? { id: task.id, intent: task.intent }
+    : { id: task.id, intent: task.intent, tool: task.tool };
+}

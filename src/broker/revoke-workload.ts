@@ -1,0 +1,56 @@
+import { type RevokeTally, untilDeadline } from '../leases/revoker.js';
+import type { Lease } from '../leases/types.js';
+import type { Caller } from '../lib/caller.js';
+import type { BrokerDeps } from './deps.js';
+import { callerFields, emitBestEffort, sourceIpField } from './lib/events.js';
+import type { WorkloadRevocationResult } from './types.js';
+
+/** The kill switch: every lease of one workload, in one call. */
+export async function revokeWorkload(
+  deps: BrokerDeps,
+  workload: string,
+  options: { reason: string; block: boolean },
+  caller: Caller,
+): Promise<WorkloadRevocationResult> {
+  // The deadline counts from the call, and each chunk of claims is revoked as soon as it
+  // is claimed rather than after the last one.
+  const deadline = Date.now() + deps.killSwitchDeadlineMs;
+  const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
+  const running: Promise<void>[] = [];
+  const revokedInPlace: Lease[] = [];
+  const revocation = await deps.store.revokeWorkload(workload, options, (claims, inPlace) => {
+    tally.revoked += inPlace.length;
+    revokedInPlace.push(...inPlace);
+    running.push(deps.revoker.executeInto(claims, caller, tally));
+  });
+  // Their events are chained once the store work is done, not between its chunks.
+  deps.revoker.recordInPlace(revokedInPlace, caller);
+  await untilDeadline(
+    Promise.all(running).then(() => undefined),
+    deadline - Date.now(),
+  );
+  const result: WorkloadRevocationResult = {
+    workload,
+    blocked: options.block,
+    revoked: tally.revoked,
+    revoking: tally.pending + revocation.deferred + revocation.inProgress,
+    failed: tally.failed,
+  };
+  const common = {
+    outcome: 'success' as const,
+    workload,
+    reason: options.reason,
+    ...callerFields(caller),
+  };
+  await emitBestEffort(deps, {
+    ...common,
+    type: 'workload.revoked',
+    severity: 'high',
+    counts: { revoked: result.revoked, revoking: result.revoking, failed: result.failed },
+    ...sourceIpField(caller),
+  });
+  if (options.block) {
+    await emitBestEffort(deps, { ...common, type: 'workload.blocked', severity: 'high' });
+  }
+  return result;
+}
