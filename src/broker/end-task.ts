@@ -1,3 +1,4 @@
+import { permits } from '../access/permits.js';
 import { BrokerError } from '../errors.js';
 import type { Principal } from '../identity/types.js';
 import type { RevokeRequest } from '../leases/types.js';
@@ -17,8 +18,10 @@ export async function endTask(
   by: Principal,
   caller: Caller,
 ): Promise<TaskRevocation> {
-  if (by.kind === 'workload' && by.workload.id !== workload)
+  // Someone else's task is as absent as one that never existed.
+  if (!permits(by, 'task.end', { owner: workload })) {
     throw new BrokerError('not_found', 'no such task');
+  }
   const ids = await deps.store.taskLeases(workload, taskId);
   const requests = await deps.store.requestRevoke(ids, 'task_ended');
   const counts = await revokeRequested(deps, requests, caller);

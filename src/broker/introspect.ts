@@ -1,3 +1,4 @@
+import { permits } from '../access/permits.js';
 import type { WorkloadPrincipal } from '../identity/types.js';
 import type { BrokerDeps } from './deps.js';
 
@@ -13,7 +14,9 @@ export async function introspect(
 ): Promise<Record<string, unknown>> {
   for (const provider of deps.runtime().providers.values()) {
     const introspection = provider.introspection;
-    if (!introspection?.resourceServers.includes(caller.workload.id)) continue;
+    if (introspection === undefined) continue;
+    const resource = { resourceServers: introspection.resourceServers };
+    if (!permits(caller, 'token.introspect', resource)) continue;
     const payload = await introspection.verify(token);
     if (!payload || typeof payload.jti !== 'string') continue;
     const lease = await deps.store.get(payload.jti);

@@ -1,19 +1,12 @@
-import { BrokerError } from '../errors.js';
-import { hasRole } from '../identity/roles.js';
 import type { Principal } from '../identity/types.js';
 import type { Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { BrokerDeps } from './deps.js';
+import { permittedLease } from './lib/permitted-lease.js';
 import type { WorkloadListing } from './types.js';
 
-/** A workload sees only its own leases; viewers see all. Anything else is a 404. */
-export async function getLease(deps: BrokerDeps, id: string, by: Principal): Promise<Lease> {
-  const lease = await deps.store.get(id);
-  if (!lease || !canSee(by, lease)) throw new BrokerError('lease_not_found', `no lease ${id}`);
-  return lease;
-}
-
-function canSee(by: Principal, lease: Lease): boolean {
-  return by.kind === 'workload' ? by.workload.id === lease.workload : hasRole(by, 'viewer');
+/** One lease's metadata (never the credential), for whoever may read it. */
+export function getLease(deps: BrokerDeps, id: string, by: Principal): Promise<Lease> {
+  return permittedLease(deps.store, id, by, 'lease.read');
 }
 
 export function listLeases(

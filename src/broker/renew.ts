@@ -6,7 +6,7 @@ import type { Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { BrokerDeps } from './deps.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
-import { getLease } from './read-models.js';
+import { permittedLease } from './lib/permitted-lease.js';
 
 /**
  * Extends a lease within its policy's `max_ttl` (counted from issuance) where the provider
@@ -21,7 +21,7 @@ export async function renewLease(
   ttlSeconds: number | undefined,
   caller: Caller,
 ): Promise<{ lease: Lease; credential?: unknown }> {
-  const lease = await getLease(deps, id, by);
+  const lease = await permittedLease(deps.store, id, by, 'lease.renew');
   if (lease.state !== 'active')
     throw new BrokerError('lease_not_active', `lease ${id} is ${lease.state}`);
   const provider = deps.runtime().providers.get(lease.target);

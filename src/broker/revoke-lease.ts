@@ -1,11 +1,10 @@
 import { BrokerError } from '../errors.js';
-import { hasRole } from '../identity/roles.js';
 import type { OperatorPrincipal, Principal } from '../identity/types.js';
 import type { RevokeReason } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { BrokerDeps } from './deps.js';
+import { permittedLease } from './lib/permitted-lease.js';
 import { settleRevokeRequest } from './lib/revocation.js';
-import { getLease } from './read-models.js';
 import type { LeaseRevocation } from './types.js';
 
 /** Revokes one lease: its owner ends it early, or an operator pulls it. */
@@ -15,10 +14,7 @@ export async function revokeLease(
   by: Principal,
   caller: Caller,
 ): Promise<LeaseRevocation> {
-  const lease = await getLease(deps, id, by);
-  if (by.kind === 'operator' && !hasRole(by, 'revoker')) {
-    throw new BrokerError('forbidden', 'revoking a lease needs the revoker role');
-  }
+  const lease = await permittedLease(deps.store, id, by, 'lease.revoke');
   const reason: RevokeReason = by.kind === 'workload' ? 'owner' : 'operator';
   const [request] = await deps.store.requestRevoke([lease.id], reason);
   return settleRevokeRequest(deps, request, lease, caller);
@@ -31,7 +27,7 @@ export async function retryLease(
   by: OperatorPrincipal,
   caller: Caller,
 ): Promise<LeaseRevocation> {
-  const lease = await getLease(deps, id, by);
+  const lease = await permittedLease(deps.store, id, by, 'lease.retry');
   const request = await deps.store.retry(id);
   if (request.status === 'not_retryable') {
     throw new BrokerError(
