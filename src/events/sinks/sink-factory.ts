@@ -19,11 +19,11 @@ export type EventsSection = { readonly [Key in SinkSection]?: unknown };
 /** What sinks take from the broker around them. */
 export interface SinkDeps {
   /** The lease store's client; without one (memory store) there is no Redis-stream sink. */
-  redis?: Redis | Cluster;
+  redis?: Redis | Cluster | undefined;
   /** `redis.key_prefix`: the event stream's key is `<prefix>:<stream>`. */
   keyPrefix: string;
   /** Where the stdout sink writes; default `process.stdout`. */
-  eventsOut?: NodeJS.WritableStream;
+  eventsOut?: NodeJS.WritableStream | undefined;
   metrics: Pick<Metrics, 'watchEventStream'>;
 }
 
