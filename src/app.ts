@@ -24,6 +24,7 @@ import { registerUnblockWorkload } from './api/routes/workload-unblock.js';
 import { registerListWorkloads } from './api/routes/workloads-list.js';
 import { BrokerError } from './errors.js';
 import { scrubText } from './events/redact.js';
+import { BREAK_GLASS_FAILURE_LIMIT } from './identity/operators.js';
 import { AuthError } from './identity/types.js';
 import { newRequestId } from './lib/ids.js';
 
@@ -112,6 +113,12 @@ export function createApp(
       return problem(c, err.code, err.message, {
         reasons: err.reasons,
         ...(err.retryAfter === undefined ? {} : { retryAfter: err.retryAfter }),
+      });
+    }
+    if (err instanceof AuthError && err.reason === 'break_glass_limited') {
+      // Only wrong tokens get here: the right one is accepted whatever the count.
+      return problem(c, 'rate_limited', 'too many failed break-glass attempts from this address', {
+        retryAfter: BREAK_GLASS_FAILURE_LIMIT.windowMs / 1000,
       });
     }
     if (err instanceof AuthError) {

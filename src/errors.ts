@@ -33,6 +33,7 @@ export type BrokerErrorCode =
   | 'not_renewable'
   // 429
   | 'lease_cap_reached'
+  | 'rate_limited'
   // 502
   | 'provider_failed'
   // 503

@@ -26,6 +26,7 @@ export const STATUS: Record<BrokerErrorCode, ContentfulStatusCode> = {
   intent_not_allowed: 403,
   not_renewable: 422,
   lease_cap_reached: 429,
+  rate_limited: 429,
   provider_failed: 502,
   store_unavailable: 503,
   audit_unavailable: 503,

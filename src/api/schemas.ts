@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { CredentialRequest } from '../broker/index.js';
 import { LEASE_STATES, type Lease } from '../leases/types.js';
+import { withinDepth } from '../lib/json-depth.js';
 
 /**
  * Task fields reach logs, syslog/CEF, consoles and provider-side tags (AWS session tags,
@@ -8,6 +9,7 @@ import { LEASE_STATES, type Lease } from '../leases/types.js';
  */
 export const TASK_ID = /^[A-Za-z0-9][A-Za-z0-9._:@#/-]{0,127}$/;
 const MAX_CONTEXT_BYTES = 4096;
+const MAX_CONTEXT_DEPTH = 16;
 
 export const TaskSchema = z
   .object({
@@ -19,6 +21,10 @@ export const TaskSchema = z
       .optional(),
     context: z
       .record(z.string(), z.unknown())
+      .refine((v) => withinDepth(v, MAX_CONTEXT_DEPTH), {
+        message: `task.context nests deeper than ${MAX_CONTEXT_DEPTH} levels`,
+        abort: true,
+      })
       .refine((v) => Buffer.byteLength(JSON.stringify(v)) <= MAX_CONTEXT_BYTES, {
         message: `task.context is larger than ${MAX_CONTEXT_BYTES} bytes`,
       })

@@ -54,6 +54,7 @@ const FROM_BROKER: Record<
   payload_too_large: { code: 'invalid_request', status: 413 },
   unsupported_media_type: { code: 'invalid_request', status: 415 },
   lease_cap_reached: { code: 'temporarily_unavailable', status: 429 },
+  rate_limited: { code: 'temporarily_unavailable', status: 429 },
   issuance_frozen: { code: 'temporarily_unavailable', status: 503 },
   store_unavailable: { code: 'temporarily_unavailable', status: 503 },
   audit_unavailable: { code: 'temporarily_unavailable', status: 503 },
