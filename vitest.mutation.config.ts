@@ -9,6 +9,8 @@ export default defineConfig({
       'test/unit/identity/**/*.test.ts',
       'test/unit/policy/**/*.test.ts',
       'test/unit/access/**/*.test.ts',
+      // The README's access table is written from src/access (whoMay).
+      'test/unit/readme-access.test.ts',
     ],
     testTimeout: 30_000,
     hookTimeout: 60_000,
