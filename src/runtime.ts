@@ -8,6 +8,7 @@ import { providerFactories } from '../providers/registry.js';
 import type { BrokerRuntime } from './broker/deps.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
+import { readSinkConfigs } from './events/sinks/index.js';
 import { OperatorAuthenticator } from './identity/operators.js';
 import type { ReplayGuard } from './identity/replay-guard.js';
 import { IdentityVerifier } from './identity/verifier.js';
@@ -70,6 +71,10 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     if (Buffer.from(k.key, 'base64').length !== 32)
       issues.push(`encryption.keys.${i}.key: must be 32 bytes, base64`);
   });
+
+  // Each sink kind reads its own entries, as providers do targets: checked here, `config
+  // validate` refuses what `createSinks` would refuse at start.
+  issues.push(...readSinkConfigs(config.events).issues);
 
   const providers = new Map<string, Provider>();
   config.targets.forEach((target, i) => {

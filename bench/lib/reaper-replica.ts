@@ -38,12 +38,12 @@ function send(report: ReplicaReport): void {
 
 let bench: BenchBroker | undefined;
 let closeWindow: (() => { wallMs: number; cpuMs: number; elu: number }) | undefined;
-let reaper: ReturnType<BenchBroker['newReaper']> | undefined;
+let reaper: BenchBroker['reaper'] | undefined;
 let stopProfile: (() => Promise<ProfileSummary>) | undefined;
 
 async function start(raw: Record<string, unknown>): Promise<void> {
   bench = await assembleBroker({ config: parseConfig(raw) });
-  reaper = bench.newReaper();
+  reaper = bench.reaper;
   closeWindow = processWindow();
   reaper.start();
   send({ type: 'ready' });

@@ -25,6 +25,7 @@ export const ACTIONS = [
   'keys.read',
   'health.live',
   'health.ready',
+  'health.detail',
   'metrics.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
@@ -74,6 +75,7 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'keys.read': { presented: 'none' },
   'health.live': { presented: 'none' },
   'health.ready': { presented: 'none' },
+  'health.detail': { presented: 'bearer', operator: 'viewer' },
   'metrics.read': { presented: 'metrics_token' },
 };
 

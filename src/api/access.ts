@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
 import { ACCESS, type Action, whoMay } from '../access/table.js';
 import { BrokerError } from '../errors.js';
@@ -79,4 +80,14 @@ export function routeAccess(action: Action) {
     'x-jit-access': { action, who: whoMay(action) },
     middleware: [authorize(action)],
   };
+}
+
+/**
+ * Puts a route that is handled by hand (not through `app.openapi`) into the OpenAPI
+ * document. Its middleware is enforced by the handler's registration and is no document
+ * field, so it is left out.
+ */
+export function documentRoute(app: OpenAPIHono, route: RouteConfig): void {
+  const { middleware: _, ...documented } = route;
+  app.openAPIRegistry.registerPath(documented);
 }

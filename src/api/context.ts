@@ -6,6 +6,7 @@ import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identit
 import type { IdentityVerifier } from '../identity/verifier.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics.js';
+import type { Readiness } from '../wiring/readiness.js';
 
 /** What handlers need, reached through the context rather than imported singletons. */
 export interface ApiServices {
@@ -19,10 +20,7 @@ export interface ApiServices {
   logger: Logger;
   /** Public keys of every `jwt` target, for `/.well-known/jwks.json`. */
   jwks: () => unknown[];
-  readiness: () => Promise<{
-    ok: boolean;
-    checks: Record<string, { ok: boolean; detail?: string }>;
-  }>;
+  readiness: Readiness;
   /** When set, `/metrics` needs this bearer token. */
   metricsToken?: string;
   trustProxy: boolean;

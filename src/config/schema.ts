@@ -1,8 +1,4 @@
 import { z } from 'zod';
-import { httpSinkSchema } from '../events/sinks/http/config.js';
-import { redisStreamSinkSchema } from '../events/sinks/redis-stream/config.js';
-import { stdoutSinkSchema } from '../events/sinks/stdout/config.js';
-import { syslogSinkSchema } from '../events/sinks/syslog/config.js';
 import { duration } from './duration.js';
 
 /**
@@ -223,24 +219,19 @@ const operatorsSchema = z
   .strict();
 
 /**
- * Each sink kind's schema lives with the kind (`src/events/sinks/<kind>/config.ts`); this
- * section only places them under their keys.
+ * Event sinks, by kind. Entries are checked here only for their shape; each kind's schema
+ * (`src/events/sinks/<kind>/config.ts`) validates the rest when the runtime is built, as
+ * provider factories do for targets.
  */
+const sinkEntry = z.looseObject({});
 const eventsSchema = z
   .object({
-    stdout: stdoutSinkSchema.prefault({}),
-    redis_stream: redisStreamSinkSchema.prefault({}),
-    http: z.array(httpSinkSchema).default([]),
-    syslog: z.array(syslogSinkSchema).default([]),
+    stdout: sinkEntry.default({}),
+    redis_stream: sinkEntry.default({}),
+    http: z.array(sinkEntry).default([]),
+    syslog: z.array(sinkEntry).default([]),
   })
-  .strict()
-  .refine(
-    (e) => {
-      const names = [...e.http, ...e.syslog].map((sink) => sink.name);
-      return new Set(names).size === names.length;
-    },
-    { message: 'sink names must be unique', path: ['http'] },
-  );
+  .strict();
 
 const encryptionSchema = z
   .object({

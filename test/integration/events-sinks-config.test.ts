@@ -125,6 +125,25 @@ describe('events.http sinks in a running broker', () => {
 });
 
 describe('events.syslog sinks in a running broker', () => {
+  it('refuses to start with a bad entry, naming its field', async () => {
+    const refused = await startHarness({
+      configure(raw) {
+        (raw.events as Record<string, unknown>).syslog = [
+          { name: 'siem', host: '127.0.0.1', port: 514, transport: 'udp', mode: 'required' },
+        ];
+      },
+    }).then(
+      async (h) => {
+        await h.close();
+        return 'started';
+      },
+      (err: Error) => err.message,
+    );
+    expect(refused).toContain(
+      'events.syslog.0.mode: UDP gives no delivery feedback: a required syslog sink needs tcp or tls',
+    );
+  });
+
   it('sends RFC 5424 over TLS by default, verifying the collector against the configured CA', async () => {
     const ca = makeCa('jit-test-ca');
     const receiver = await startStreamReceiver({ tls: makeServerCert(ca) });

@@ -234,7 +234,10 @@ describe('github installation tokens over the HTTP API', () => {
     try {
       const problem = await refusedCredential(misconfigured.h, misconfigured.agentA, REQUEST);
       expect(problem).toEqual({ status: 502, code: 'provider_failed' });
-      const ready = (await (await misconfigured.h.request('/readyz')).json()) as {
+      const viewer = await misconfigured.h.operatorToken(['viewer']);
+      const ready = (await (
+        await misconfigured.h.request('/v1/readiness', { token: viewer })
+      ).json()) as {
         checks: Record<string, { ok: boolean; detail?: string }>;
       };
       expect(ready.checks['target:github-acme']).toMatchObject({

@@ -105,7 +105,10 @@ describe('Redis outage: fail closed, then resume without a restart', () => {
 
     const notReady = await hh.request('/readyz');
     expect(notReady.status).toBe(503);
-    expect(await notReady.json()).toMatchObject({
+    expect(await notReady.json()).toEqual({ status: 'not_ready' });
+    const detail = await hh.request('/v1/readiness', { token: await hh.operatorToken(['viewer']) });
+    expect(detail.status).toBe(503);
+    expect(await detail.json()).toMatchObject({
       status: 'not_ready',
       checks: { lease_store: { ok: false } },
     });

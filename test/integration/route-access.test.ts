@@ -41,6 +41,7 @@ const EXPECTED: Record<string, Expected> = {
   'GET /.well-known/jwks.json': { presented: 'none' },
   'GET /healthz': { presented: 'none' },
   'GET /readyz': { presented: 'none' },
+  'GET /v1/readiness': { presented: 'bearer', operator: 'viewer' },
   'GET /metrics': { presented: 'metrics_token' },
 };
 
@@ -121,6 +122,7 @@ const SAMPLES: Record<string, SampleFor> = {
   'GET /.well-known/jwks.json': () => ({ path: '/.well-known/jwks.json', init: {} }),
   'GET /healthz': () => ({ path: '/healthz', init: {} }),
   'GET /readyz': () => ({ path: '/readyz', init: {} }),
+  'GET /v1/readiness': () => ({ path: '/v1/readiness', init: {} }),
   'GET /metrics': () => ({ path: '/metrics', init: {} }),
 };
 

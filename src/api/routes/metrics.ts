@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
-import { authorize, routeAccess } from '../access.js';
+import { authorize, documentRoute, routeAccess } from '../access.js';
 import { problemResponses } from '../schemas.js';
 
 export const metricsRoute = createRoute({
@@ -18,8 +18,8 @@ export const metricsRoute = createRoute({
 });
 
 export function registerMetrics(app: OpenAPIHono): void {
-  // Documented through the registry, answered as plain text rather than a typed JSON body.
-  app.openAPIRegistry.registerPath(metricsRoute);
+  // Answered as plain text rather than a typed JSON body, so handled by hand.
+  documentRoute(app, metricsRoute);
   app.get('/metrics', authorize('metrics.read'), async (c) => {
     const { metrics } = c.get('services');
     return c.body(await metrics.metrics(), 200, { 'content-type': metrics.registry.contentType });

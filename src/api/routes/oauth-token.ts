@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { authorize, routeAccess } from '../access.js';
+import { authorize, documentRoute, routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { asOAuthError, OAuthError, oauthErrorResponse } from '../oauth/errors.js';
 import { one, readForm } from '../oauth/form.js';
@@ -89,9 +89,7 @@ async function oauthToken(c: Context): Promise<Response> {
 export function registerOAuthToken(app: OpenAPIHono): void {
   // Documented through the registry but parsed by hand: the zod hook would answer
   // problem+json, and RFC 6749 wants its own error format and duplicate-parameter rule.
-  // The registry would print the middleware into the document, so it is left out there.
-  const { middleware: _, ...documented } = oauthTokenRoute;
-  app.openAPIRegistry.registerPath(documented);
+  documentRoute(app, oauthTokenRoute);
   // The action's rule is a grant in the body: authorize() only records the action, and
   // exchange() verifies the grant.
   app.post('/oauth/token', authorize('oauth.token'), oauthToken);

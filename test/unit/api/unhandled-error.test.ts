@@ -20,10 +20,12 @@ describe('an unexpected error', () => {
     const services = {
       logger: createLogger({ destination: logs }),
       trustProxy: false,
-      readiness: async () => {
-        throw new LibraryError(
-          `connect to redis://broker:${URL_PASSWORD}@redis:6379 failed, token ${JWT}`,
-        );
+      readiness: {
+        ready: async () => {
+          throw new LibraryError(
+            `connect to redis://broker:${URL_PASSWORD}@redis:6379 failed, token ${JWT}`,
+          );
+        },
       },
     } as unknown as ApiServices;
     const app = createApp(services, { bodyLimit: 65_536 });

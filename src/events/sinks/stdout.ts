@@ -1,5 +1,0 @@
-// Temporary: src/server.ts and bench/lib/wiring.ts import the sinks from this old path until
-// they build them through the sink registry; then this file goes.
-
-export { serializeEvent } from './lib/serialize-event.js';
-export * from './stdout/index.js';
