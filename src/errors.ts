@@ -10,7 +10,8 @@ export type BrokerErrorCode =
   | 'forbidden'
   | 'policy_denied'
   | 'workload_blocked'
-  | 'issuance_frozen'
+  | 'scope_exceeds_ceiling'
+  | 'intent_not_allowed'
   // 404
   | 'not_found'
   | 'lease_not_found'
@@ -27,9 +28,7 @@ export type BrokerErrorCode =
   | 'invalid_request'
   | 'invalid_json'
   | 'scope_invalid'
-  | 'scope_exceeds_ceiling'
   | 'ttl_out_of_range'
-  | 'intent_not_allowed'
   | 'not_renewable'
   // 429
   | 'lease_cap_reached'
@@ -37,6 +36,7 @@ export type BrokerErrorCode =
   // 502
   | 'provider_failed'
   // 503
+  | 'issuance_frozen'
   | 'store_unavailable'
   | 'audit_unavailable'
   | 'not_ready';

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { generateDevKey } from '../../providers/jwt/dev-key.js';
+import { devTarget } from '../../providers/dev-target.js';
 import { type BrokerConfig, configSchema } from '../config/schema.js';
 
 export const DEV_SUBJECTS = {
@@ -8,7 +8,7 @@ export const DEV_SUBJECTS = {
 } as const;
 
 /**
- * The dev configuration: one demo agent, one demo resource server, a `jwt` target and a
+ * The dev configuration: one demo agent, one demo resource server, the dev target (see providers/dev-target.ts) and a
  * policy. Keys are generated per start; nothing here is fit for production.
  */
 export async function devConfig(options: {
@@ -42,13 +42,11 @@ export async function devConfig(options: {
       { id: 'demo-api', issuer: 'dev', subject: DEV_SUBJECTS['demo-api'], tier: 'read' },
     ],
     targets: [
-      {
+      await devTarget({
         name: 'tickets-api',
-        provider: 'jwt',
         audience: 'https://tickets.internal.example',
-        keys: [{ kid: 'dev-signing-1', private_key: await generateDevKey(), state: 'active' }],
-        resource_servers: ['demo-api'],
-      },
+        resourceServers: ['demo-api'],
+      }),
     ],
     policies: [
       {

@@ -1,3 +1,9 @@
+/*
+ * Longer than most files on purpose: this is one class implementing the whole `LeaseStore`
+ * contract for Redis, each method a thin call of one Lua script (`scripts.ts`) plus the
+ * decoding of its reply. Split across files, the contract would be too, and the conformance
+ * suite tests it as one piece.
+ */
 import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
