@@ -1,7 +1,7 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { request as octokitRequest } from '@octokit/request';
 import { RequestError } from '@octokit/request-error';
-import { scrubSecrets } from '../lib/scrub-secrets.js';
+import { scrubSecrets } from '../../src/lib/scrub-secrets.js';
 import {
   type Health,
   type Minted,

@@ -1,9 +1,9 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import mysql from 'mysql2/promise';
+import { scrubSecrets } from '../../src/lib/scrub-secrets.js';
 import { type AccountProvider, NO_PROVIDER_EXPIRY } from '../lib/account-provider.js';
 import { leaseIdOfUser, userNameFor } from '../lib/lease-account.js';
 import { OrphanClock } from '../lib/orphan-clock.js';
-import { scrubSecrets } from '../lib/scrub-secrets.js';
 import { sweepOrphans } from '../lib/sweep-orphans.js';
 import {
   type Minted,

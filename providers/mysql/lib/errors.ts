@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../../lib/scrub-secrets.js';
+import { scrubSecrets } from '../../../src/lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
 
 /** Network and server-state failures: the same call can succeed later. */

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../../lib/scrub-secrets.js';
+import { scrubSecrets } from '../../../src/lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
 
 /** SQLSTATEs that say "try again later" rather than "this will never work". */

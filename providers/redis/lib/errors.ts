@@ -1,5 +1,5 @@
 import { ReplyError } from 'ioredis';
-import { scrubSecrets } from '../../lib/scrub-secrets.js';
+import { scrubSecrets } from '../../../src/lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
 
 /**

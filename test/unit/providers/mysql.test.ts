@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { OrphanClock } from '../../../providers/lib/orphan-clock.js';
-import { scrubSecrets } from '../../../providers/lib/scrub-secrets.js';
 import {
   grantStatement,
   leaseIdOfUser,
@@ -16,6 +15,7 @@ import {
 import { mysqlFailure, urlSecrets } from '../../../providers/mysql/lib/errors.js';
 import { ProviderError } from '../../../providers/provider.js';
 import { newLeaseId } from '../../../src/lib/ids.js';
+import { scrubSecrets } from '../../../src/lib/scrub-secrets.js';
 
 function target(overrides: Record<string, unknown> = {}) {
   return {

@@ -1,4 +1,4 @@
-import { scrubSecrets } from '../../../../../providers/lib/scrub-secrets.js';
+import { scrubSecrets } from '../../../../lib/scrub-secrets.js';
 
 /**
  * A failed write. The message names the sink and what went wrong (HTTP status, HEC's
