@@ -1,9 +1,5 @@
-import { isLeaseId, LEASE_SUFFIX_LENGTH } from '../../src/lib/ids.js';
+import { isLeaseId, LEASE_PREFIX, LEASE_SUFFIX_SOURCE } from '../../src/lib/ids.js';
 import { ProviderError } from '../provider.js';
-
-const LEASE_PREFIX = 'lse_';
-/** A lease id after `lse_`: slot tag and 128 random bits, 28 base32 characters. */
-const LEASE_SUFFIX = `[0-9a-hjkmnp-tv-z]{${LEASE_SUFFIX_LENGTH}}`;
 
 /**
  * The account (MySQL user, Redis ACL user) of a lease: prefix + the lease id's 28 characters
@@ -25,7 +21,7 @@ export function leaseIdOfUser(prefix: string, user: string): string | undefined 
 }
 
 function accountPattern(prefix: string): RegExp {
-  return new RegExp(`^${prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}${LEASE_SUFFIX}$`);
+  return new RegExp(`^${prefix.replace(/[^A-Za-z0-9]/g, '\\$&')}${LEASE_SUFFIX_SOURCE}$`);
 }
 
 /** The lease id without `lse_`; callers check `isLeaseId` first. */

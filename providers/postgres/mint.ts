@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { LEASE_PREFIX, LEASE_SUFFIX_SOURCE } from '../../src/lib/ids.js';
 import { type Minted, type MintRequest, ProviderError } from '../provider.js';
 import { toProviderError } from './lib/errors.js';
 import { loginRoleFor } from './lib/identifiers.js';
@@ -40,7 +41,9 @@ export function commentFor(leaseId: string, createdAt: Date): string {
   return `jit-broker lease ${leaseId} created ${createdAt.toISOString()}`;
 }
 
-export const COMMENT_PATTERN = /^jit-broker lease (lse_[0-9a-z]{28}) created (\S+)$/;
+export const COMMENT_PATTERN = new RegExp(
+  `^jit-broker lease (${LEASE_PREFIX}${LEASE_SUFFIX_SOURCE}) created (\\S+)$`,
+);
 
 /**
  * Creates the lease's login role in one transaction (role, comment, memberships, a check of

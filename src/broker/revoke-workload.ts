@@ -1,6 +1,7 @@
-import { type RevokeTally, untilDeadline } from '../leases/revoker.js';
+import type { RevokeTally } from '../leases/revoker.js';
 import type { Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
+import { untilDeadline } from '../lib/time-limit.js';
 import type { BrokerDeps } from './deps.js';
 import { callerFields, emitBestEffort, sourceIpField } from './lib/events.js';
 import type { WorkloadRevocationResult } from './types.js';

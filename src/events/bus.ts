@@ -1,4 +1,5 @@
 import { BrokerError } from '../errors.js';
+import { withTimeout } from '../lib/time-limit.js';
 import { type Ed25519PublicJwk, EventChain } from './chain.js';
 import { SinkLane, type SinkStats } from './lib/lane.js';
 import { DEFAULT_LIMITS, type RedactionLimits, redactEvent } from './redact.js';
@@ -166,7 +167,7 @@ export class EventBus implements EventEmitter {
     this.#checkpoint();
     const drained = Promise.all(this.#lanes.map((lane) => lane.flush())).then(() => {});
     if (timeoutMs === undefined) return drained;
-    await withTimeout(drained, timeoutMs).catch(() => {});
+    await withTimeout(drained, timeoutMs, 'flush').catch(() => {});
   }
 
   /**
@@ -240,7 +241,7 @@ export class EventBus implements EventEmitter {
     await Promise.all(
       required.map(async (lane) => {
         try {
-          await withTimeout(lane.delivered(seq), this.#writeTimeoutMs);
+          await withTimeout(lane.delivered(seq), this.#writeTimeoutMs, 'required sink');
         } catch (err) {
           throw new BrokerError(
             'audit_unavailable',
@@ -251,13 +252,4 @@ export class EventBus implements EventEmitter {
       }),
     );
   }
-}
-
-function withTimeout(promise: Promise<void>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

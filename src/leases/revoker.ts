@@ -3,6 +3,7 @@ import type { EventEmitter, EventInput } from '../events/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { Logger } from '../lib/logger.js';
 import { Semaphore } from '../lib/semaphore.js';
+import { untilDeadline, withTimeout } from '../lib/time-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { HandleSealer } from './sealing.js';
 import type { Claim, FinishResult, Lease, LeaseStore, RevokeOutcome } from './types.js';
@@ -23,8 +24,6 @@ export interface RevokerOptions {
 
 /** Up to this many in-place revocations are evented before the call returns. */
 const IN_PLACE_SYNC_LIMIT = 100;
-
-export { untilDeadline };
 
 export interface RevokeTally {
   revoked: number;
@@ -112,7 +111,11 @@ export class Revoker {
           lease.handle === undefined || provider.revokeUsesHandle === false
             ? {}
             : this.#o.sealer().open(lease.id, lease.handle);
-        await withTimeout(provider.revoke(handle, lease.id), this.#o.callTimeoutMs ?? 30_000);
+        await withTimeout(
+          provider.revoke(handle, lease.id),
+          this.#o.callTimeoutMs ?? 30_000,
+          'provider call',
+        );
       });
       outcome = { ok: true };
     } catch (err) {
@@ -268,30 +271,6 @@ export class Revoker {
       case 'none':
         break;
     }
-  }
-}
-
-async function untilDeadline(work: Promise<void>, deadlineMs: number | undefined): Promise<void> {
-  if (deadlineMs === undefined) return work;
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([
-    work,
-    new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, deadlineMs)))),
-  ]);
-  clearTimeout(timer);
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`provider call timed out after ${ms} ms`)), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 
-const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
-const LEASE_PREFIX = 'lse_';
+/** Crockford's alphabet, lower-cased: no i, l, o or u, so a pasted id cannot be misread. */
+export const BASE32_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
+export const LEASE_PREFIX = 'lse_';
 
 /** Lowercase Crockford base32 of `bytes` random bytes (16 bytes → 26 chars, 128 bits). */
 export function randomBase32(bytes = 16): string {
@@ -14,11 +15,11 @@ export function randomBase32(bytes = 16): string {
     bits += 8;
     while (bits >= 5) {
       bits -= 5;
-      out += ALPHABET[(acc >>> bits) & 31];
+      out += BASE32_ALPHABET[(acc >>> bits) & 31];
     }
     acc &= (1 << bits) - 1;
   }
-  if (bits > 0) out += ALPHABET[(acc << (5 - bits)) & 31];
+  if (bits > 0) out += BASE32_ALPHABET[(acc << (5 - bits)) & 31];
   return out;
 }
 
@@ -30,7 +31,7 @@ export function randomBase32(bytes = 16): string {
 export function slotTag(workload: string): string {
   const digest = createHash('sha256').update(workload).digest();
   const bits = (((digest[0] as number) << 8) | (digest[1] as number)) >>> 6;
-  return `${ALPHABET[bits >>> 5]}${ALPHABET[bits & 31]}`;
+  return `${BASE32_ALPHABET[bits >>> 5]}${BASE32_ALPHABET[bits & 31]}`;
 }
 
 /** The slot tag a lease id carries (its two characters after `lse_`). */
@@ -52,7 +53,10 @@ export function newLeaseId(workload?: string): string {
 /** The characters after `lse_`: slot tag + random part. Account names embed all of them. */
 export const LEASE_SUFFIX_LENGTH = 28;
 
-export const LEASE_ID_PATTERN = /^lse_[0-9a-hjkmnp-tv-z]{28}$/;
+/** The characters after `lse_` as a pattern source, for patterns that embed a lease id. */
+export const LEASE_SUFFIX_SOURCE = `[0-9a-hjkmnp-tv-z]{${LEASE_SUFFIX_LENGTH}}`;
+
+export const LEASE_ID_PATTERN = new RegExp(`^${LEASE_PREFIX}${LEASE_SUFFIX_SOURCE}$`);
 
 export function isLeaseId(value: string): boolean {
   return LEASE_ID_PATTERN.test(value);

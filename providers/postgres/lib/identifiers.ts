@@ -1,4 +1,9 @@
-import { LEASE_ID_PATTERN, LEASE_SUFFIX_LENGTH } from '../../../src/lib/ids.js';
+import {
+  LEASE_ID_PATTERN,
+  LEASE_PREFIX,
+  LEASE_SUFFIX_LENGTH,
+  LEASE_SUFFIX_SOURCE,
+} from '../../../src/lib/ids.js';
 
 /**
  * A role name the broker will put into SQL: lowercase, unquoted-identifier shape, at most
@@ -7,8 +12,7 @@ import { LEASE_ID_PATTERN, LEASE_SUFFIX_LENGTH } from '../../../src/lib/ids.js';
  */
 export const ROLE_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-/** Lease id without `lse_`: 28 lowercase Crockford base32 characters (slot tag + random). */
-const LEASE_SUFFIX = new RegExp(`^[0-9a-hjkmnp-tv-z]{${LEASE_SUFFIX_LENGTH}}$`);
+const LEASE_SUFFIX = new RegExp(`^${LEASE_SUFFIX_SOURCE}$`);
 
 export { LEASE_SUFFIX_LENGTH };
 
@@ -30,5 +34,5 @@ export function loginRoleFor(prefix: string, leaseId: string): string {
 export function leaseIdOfLoginRole(prefix: string, role: string): string | null {
   if (!role.startsWith(prefix)) return null;
   const suffix = role.slice(prefix.length);
-  return LEASE_SUFFIX.test(suffix) ? `lse_${suffix}` : null;
+  return LEASE_SUFFIX.test(suffix) ? `${LEASE_PREFIX}${suffix}` : null;
 }
