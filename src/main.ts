@@ -8,6 +8,7 @@ import { accessMarkdown } from './api/access-doc.js';
 import type { ApiServices } from './api/context.js';
 import { createApp, openApiDocument } from './app.js';
 import { registerOperatorCommands } from './cli/operator.js';
+import { reloadConfigFile } from './cli/reload-config.js';
 import { parseDuration } from './config/duration.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
 import { DEV_SUBJECTS, devConfig } from './dev/config.js';
@@ -75,17 +76,7 @@ program
           baseDir: dirname(resolve(file)),
         });
         logger.info({ url: running.url }, 'jit-broker serving');
-        onSignals(running, () => {
-          try {
-            running.reload(loadConfigFile(file));
-            logger.info('configuration reloaded');
-          } catch (err) {
-            logger.error(
-              { err: err instanceof Error ? err.message : String(err) },
-              'reload rejected; keeping the old configuration',
-            );
-          }
-        });
+        onSignals(running, () => reloadConfigFile(running, file, logger));
       } catch (err) {
         fail(err);
       }

@@ -29,6 +29,8 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   'workload.unblocked': 'info',
   'operator.break_glass_used': 'critical',
   'policy.reloaded': 'info',
+  // A configuration on disk the broker refuses: a mistake, or someone editing it who should not.
+  'policy.reload_rejected': 'medium',
   'issuance.frozen': 'high',
   'issuance.unfrozen': 'medium',
   'chain.genesis': 'info',

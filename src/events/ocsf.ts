@@ -39,6 +39,7 @@ const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string
   'workload.blocked': { class: 'api_activity', id: 3, name: 'Update' },
   'workload.unblocked': { class: 'api_activity', id: 3, name: 'Update' },
   'policy.reloaded': { class: 'api_activity', id: 3, name: 'Update' },
+  'policy.reload_rejected': { class: 'api_activity', id: 3, name: 'Update' },
   'issuance.frozen': { class: 'api_activity', id: 3, name: 'Update' },
   'issuance.unfrozen': { class: 'api_activity', id: 3, name: 'Update' },
   'chain.genesis': { class: 'api_activity', id: 99, name: 'Other' },

@@ -12,6 +12,7 @@ export const EVENT_TYPES = [
   'workload.unblocked',
   'operator.break_glass_used',
   'policy.reloaded',
+  'policy.reload_rejected',
   'issuance.frozen',
   'issuance.unfrozen',
   'chain.genesis',

@@ -28,6 +28,7 @@ const CEF_NAMES: Record<EventType, string> = {
   'workload.unblocked': 'Workload unblocked',
   'operator.break_glass_used': 'Break-glass access used',
   'policy.reloaded': 'Policy reloaded',
+  'policy.reload_rejected': 'Policy reload rejected',
   'issuance.frozen': 'Issuance frozen',
   'issuance.unfrozen': 'Issuance unfrozen',
   'chain.genesis': 'Audit chain started',
