@@ -1,4 +1,8 @@
 import { isIP } from 'node:net';
+import {
+  REPLACEMENT_CHARACTER,
+  replaceControlCharacters,
+} from '../../../../lib/control-characters.js';
 import type { BrokerEvent, EventType, Severity } from '../../../types.js';
 
 /**
@@ -84,16 +88,25 @@ export function cefMessage(event: BrokerEvent): string {
   return `${header}|${extension}`;
 }
 
-/** CEF header fields: `\` and `|` escaped; a line break has no escape there and becomes a space. */
+/**
+ * CEF header fields: `\` and `|` escaped. The CEF standard gives a line break no escape here,
+ * so it becomes a space; every other control character becomes U+FFFD.
+ */
 function cefHeader(value: string): string {
-  return value.replace(/[\\|]/g, '\\$&').replace(/\r\n|[\r\n]/g, ' ');
+  return replaceControlCharacters(value.replace(/[\\|]/g, '\\$&').replace(/\r\n|[\r\n]/g, ' '));
 }
 
-/** CEF extension values: `\` and `=` escaped, line breaks written as `\n` and `\r`. */
+/** The only control characters the CEF standard can escape in an extension value. */
+const CEF_LINE_ESCAPES: Readonly<Record<string, string>> = { '\n': '\\n', '\r': '\\r' };
+
+/**
+ * CEF extension values: `\` and `=` escaped, CR and LF written as `\r` and `\n` as the
+ * standard defines. It has no escape for any other control character (NUL, ESC, NEL, U+2028…):
+ * each becomes U+FFFD, so a collector still sees one record and a console no command.
+ */
 function cefValue(value: string): string {
-  return value.replace(/[\\=\r\n]/g, (char) => {
-    if (char === '\n') return '\\n';
-    if (char === '\r') return '\\r';
-    return `\\${char}`;
-  });
+  return replaceControlCharacters(
+    value.replace(/[\\=]/g, '\\$&'),
+    (char) => CEF_LINE_ESCAPES[char] ?? REPLACEMENT_CHARACTER,
+  );
 }

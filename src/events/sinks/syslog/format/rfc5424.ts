@@ -1,4 +1,5 @@
 import { hostname as osHostname } from 'node:os';
+import { replaceControlCharacters } from '../../../../lib/control-characters.js';
 import type { BrokerEvent, Severity } from '../../../types.js';
 import { serializeEvent } from '../../lib/serialize-event.js';
 import { cefMessage } from './cef.js';
@@ -81,7 +82,12 @@ function headerField(value: string, max: number): string {
   return out === '' ? NILVALUE : out;
 }
 
-/** RFC 5424 §6.3.3: `"`, `\` and `]` are escaped with a backslash in PARAM-VALUE. */
+/**
+ * RFC 5424 §6.3.3: `"`, `\` and `]` are escaped with a backslash in PARAM-VALUE. The RFC has no
+ * escape for control characters there (§6.3.3 keeps any other backslash literal) but lets a
+ * sender change them (§8.2): each becomes U+FFFD, so a receiver that splits on line breaks
+ * still sees one message.
+ */
 function sdParam(value: string): string {
-  return value.replace(/["\\\]]/g, '\\$&');
+  return replaceControlCharacters(value.replace(/["\\\]]/g, '\\$&'));
 }
