@@ -1,0 +1,112 @@
+import { describe, expect, it } from 'vitest';
+import { permits, type Resource, workloadInView } from '../../../src/access/permits.js';
+import { ACCESS, ACTIONS } from '../../../src/access/table.js';
+import { type OperatorRole, workloadSchema } from '../../../src/config/schema.js';
+import type { OperatorPrincipal, WorkloadPrincipal } from '../../../src/identity/types.js';
+
+/*
+ * permits(): the part of access control only the broker knows (whose lease, which audience).
+ * The route matrix in test/integration/route-access.test.ts checks the table route by route;
+ * these pin the decision itself, so a weakened owner or audience check fails without services.
+ */
+
+function workload(id: string): WorkloadPrincipal {
+  return {
+    kind: 'workload',
+    workload: workloadSchema.parse({ id, issuer: 'idp', subject: id, tier: 'write' }),
+    identity: {
+      issuer: 'idp',
+      iss: 'https://idp.example.test',
+      subject: id,
+      claims: { sub: id },
+      tokenHash: 'h',
+      expiresAt: 0,
+    },
+  };
+}
+
+function operator(role: OperatorRole): OperatorPrincipal {
+  return {
+    kind: 'operator',
+    name: 'alice',
+    roles: [role],
+    via: 'jwt',
+    tokenHash: 'h',
+    expiresAt: Date.now() + 60_000,
+  };
+}
+
+const ORDERS = workload('orders-mcp');
+const RESOURCES: readonly Resource[] = [
+  'self',
+  { owner: 'orders-mcp' },
+  { resourceServers: ['orders-mcp'] },
+];
+
+describe('permits: workloads', () => {
+  it('lets a workload act for itself only where the action is its own', () => {
+    expect(permits(ORDERS, 'credential.issue', 'self')).toBe(true);
+    expect(permits(ORDERS, 'credential.issue', { owner: 'orders-mcp' })).toBe(false);
+    expect(permits(ORDERS, 'credential.issue', { resourceServers: ['orders-mcp'] })).toBe(false);
+  });
+
+  it("lets a workload at its own leases and tasks, never another's", () => {
+    for (const action of ['lease.read', 'lease.revoke', 'lease.renew', 'task.end'] as const) {
+      expect(permits(ORDERS, action, { owner: 'orders-mcp' }), action).toBe(true);
+      expect(permits(ORDERS, action, { owner: 'billing-mcp' }), action).toBe(false);
+      expect(permits(ORDERS, action, 'self'), action).toBe(false);
+      expect(permits(ORDERS, action, { resourceServers: ['orders-mcp'] }), action).toBe(false);
+    }
+  });
+
+  it('lets a workload introspect only tokens whose audience it serves', () => {
+    const mine = { resourceServers: ['billing-mcp', 'orders-mcp'] };
+    expect(permits(ORDERS, 'token.introspect', mine)).toBe(true);
+    expect(permits(ORDERS, 'token.introspect', { resourceServers: ['billing-mcp'] })).toBe(false);
+    expect(permits(ORDERS, 'token.introspect', { resourceServers: [] })).toBe(false);
+    expect(permits(ORDERS, 'token.introspect', { owner: 'orders-mcp' })).toBe(false);
+    expect(permits(ORDERS, 'token.introspect', 'self')).toBe(false);
+  });
+
+  it('lets no workload take an action the table gives no workload, on anything', () => {
+    const closed = ACTIONS.filter((action) => ACCESS[action].workload === undefined);
+    expect(closed).toContain('lease.retry');
+    for (const action of closed) {
+      for (const resource of RESOURCES) {
+        expect(permits(ORDERS, action, resource), `${action} on ${JSON.stringify(resource)}`).toBe(
+          false,
+        );
+      }
+    }
+  });
+});
+
+describe('permits: operators', () => {
+  it('needs at least the role the table names', () => {
+    expect(permits(operator('viewer'), 'lease.read', { owner: 'orders-mcp' })).toBe(true);
+    expect(permits(operator('viewer'), 'lease.revoke', { owner: 'orders-mcp' })).toBe(false);
+    expect(permits(operator('revoker'), 'lease.revoke', { owner: 'orders-mcp' })).toBe(true);
+    expect(permits(operator('revoker'), 'issuance.freeze', 'self')).toBe(false);
+    expect(permits(operator('admin'), 'issuance.freeze', 'self')).toBe(true);
+  });
+
+  it('lets no operator, not even an admin, take an action the table gives no operator', () => {
+    const closed = ACTIONS.filter((action) => ACCESS[action].operator === undefined);
+    expect(closed).toContain('credential.issue');
+    expect(closed).toContain('lease.renew');
+    for (const action of closed) {
+      for (const resource of RESOURCES) {
+        expect(permits(operator('admin'), action, resource), action).toBe(false);
+      }
+    }
+  });
+});
+
+describe('workloadInView', () => {
+  it('holds a workload to its own view, whatever it asked for, and gives an operator theirs', () => {
+    expect(workloadInView(ORDERS, 'billing-mcp')).toBe('orders-mcp');
+    expect(workloadInView(ORDERS, undefined)).toBe('orders-mcp');
+    expect(workloadInView(operator('viewer'), 'billing-mcp')).toBe('billing-mcp');
+    expect(workloadInView(operator('viewer'), undefined)).toBeUndefined();
+  });
+});
