@@ -51,9 +51,12 @@ describe('permits: workloads', () => {
   });
 
   it("lets a workload at its own leases and tasks, never another's", () => {
+    // The lease as the broker describes it: its owner and the subject it was issued to.
+    const mine = { owner: 'orders-mcp', subject: ORDERS.identity.subject };
+    const theirs = { owner: 'billing-mcp', subject: ORDERS.identity.subject };
     for (const action of ['lease.read', 'lease.revoke', 'lease.renew', 'task.end'] as const) {
-      expect(permits(ORDERS, action, { owner: 'orders-mcp' }), action).toBe(true);
-      expect(permits(ORDERS, action, { owner: 'billing-mcp' }), action).toBe(false);
+      expect(permits(ORDERS, action, mine), action).toBe(true);
+      expect(permits(ORDERS, action, theirs), action).toBe(false);
       expect(permits(ORDERS, action, 'self'), action).toBe(false);
       expect(permits(ORDERS, action, { resourceServers: ['orders-mcp'] }), action).toBe(false);
     }
