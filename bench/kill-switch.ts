@@ -51,6 +51,7 @@ const SLOW_REVOKE_MS = 50;
 const OPERATOR: OperatorPrincipal = {
   kind: 'operator',
   name: 'oncall@example.com',
+  expiresAt: Number.MAX_SAFE_INTEGER,
   roles: ['admin'],
   via: 'jwt',
   tokenHash: '0'.repeat(64),

@@ -2,9 +2,12 @@ import { hasRole } from '../identity/roles.js';
 import type { Principal } from '../identity/types.js';
 import { ACCESS, type Action } from './table.js';
 
-/** What an action is taken on: a workload's own resource, or a token of some audience. */
+/**
+ * What an action is taken on: a workload's own resource (with the verified subject it was
+ * issued to, for a lease), or a token of some audience.
+ */
 export type Resource =
-  | { readonly owner: string }
+  | { readonly owner: string; readonly subject?: string }
   | { readonly resourceServers: readonly string[] }
   | 'self';
 
@@ -19,17 +22,29 @@ export function permits(principal: Principal, action: Action, resource: Resource
   if (principal.kind === 'operator') {
     return rule.operator !== undefined && hasRole(principal, rule.operator);
   }
-  const id = principal.workload.id;
+  const { workload, identity } = principal;
+  const owned =
+    typeof resource === 'object' && 'owner' in resource && resource.owner === workload.id;
+  const sameSubject =
+    typeof resource === 'object' && 'owner' in resource && resource.subject === identity.subject;
   switch (rule.workload) {
     case 'self':
       return resource === 'self';
     case 'own':
-      return typeof resource === 'object' && 'owner' in resource && resource.owner === id;
+      // A task or a listing has no single subject: the workload's ownership decides.
+      return (
+        owned &&
+        (workload.lease_owner !== 'identity' ||
+          (resource as { subject?: string }).subject === undefined ||
+          sameSubject)
+      );
+    case 'own_identity':
+      return owned && sameSubject;
     case 'resource_server':
       return (
         typeof resource === 'object' &&
         'resourceServers' in resource &&
-        resource.resourceServers.includes(id)
+        resource.resourceServers.includes(workload.id)
       );
     default:
       return false;

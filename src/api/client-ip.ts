@@ -3,17 +3,19 @@ import type { Context } from 'hono';
 import type { OperatorPrincipal, Principal } from '../identity/types.js';
 import type { Caller } from '../lib/caller.js';
 
-/** The caller's address; `X-Forwarded-For` is believed only behind a trusted proxy. */
+/**
+ * The caller's address: the connection's peer, or the right-most `X-Forwarded-For` entry
+ * that is not a trusted proxy (`server.trust_proxy`, see src/lib/forwarded.ts).
+ */
 export function clientIp(c: Context): string | undefined {
-  if (c.get('services')?.trustProxy) {
-    const forwarded = c.req.header('x-forwarded-for')?.split(',')[0]?.trim();
-    if (forwarded) return forwarded.slice(0, 64);
-  }
+  let peer: string | undefined;
   try {
-    return getConnInfo(c).remote.address;
+    peer = getConnInfo(c).remote.address;
   } catch {
-    return undefined;
+    peer = undefined;
   }
+  const resolve = c.get('services')?.clientAddress;
+  return resolve === undefined ? peer : resolve(peer, c.req.header('x-forwarded-for'));
 }
 
 /** The request id, address and operator that the Broker stamps on events. */

@@ -21,13 +21,14 @@ export async function introspect(
     if (!payload || typeof payload.jti !== 'string') continue;
     const lease = await deps.store.get(payload.jti);
     if (lease?.state !== 'active' || lease.target !== provider.target) return { active: false };
-    if (lease.expiresAt <= (await deps.store.now())) return { active: false };
-    return {
-      active: true,
-      ...payload,
-      exp: Math.floor(lease.expiresAt / 1000),
-      token_type: 'Bearer',
-    };
+    // A renewal reissues the token under the same `jti`: the older token keeps its own
+    // signed `exp`, and is inactive once that has passed even though the lease lives on.
+    const exp = Math.min(
+      typeof payload.exp === 'number' ? payload.exp * 1000 : lease.expiresAt,
+      lease.expiresAt,
+    );
+    if (exp <= (await deps.store.now())) return { active: false };
+    return { active: true, ...payload, exp: Math.floor(exp / 1000), token_type: 'Bearer' };
   }
   return { active: false };
 }

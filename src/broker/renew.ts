@@ -31,9 +31,11 @@ export async function renewLease(
       `credentials of target ${lease.target} cannot be renewed`,
     );
   }
-  const now = await deps.store.now();
   const ttlMs = ttlSeconds === undefined ? lease.expiresAt - lease.createdAt : ttlSeconds * 1000;
-  const expiresAt = Math.min(now + ttlMs, lease.maxExpiresAt);
+  const maxTtlMs = await decideRenewal(deps, lease, by, caller);
+  const now = await deps.store.now();
+  // The bound is the stricter of the grant at issuance and the policy in force now.
+  const expiresAt = Math.min(now + ttlMs, lease.maxExpiresAt, lease.createdAt + maxTtlMs);
   if (expiresAt <= lease.expiresAt) {
     throw new BrokerError(
       'ttl_out_of_range',
@@ -87,4 +89,73 @@ export async function renewLease(
   return renewed.credential === undefined
     ? { lease: extended }
     : { lease: extended, credential: renewed.credential };
+}
+
+/**
+ * A renewal is a decision: the policy in force now is asked again, with what the lease holds
+ * (target, scope, task) and the renewing identity (its workload's current tier, its claims,
+ * the request's address), and refuses with the same reasons as issuance. A reload that took
+ * the grant away, or lowered the workload's tier, ends renewals too. The actor assertion is
+ * not presented again: a lease issued with one satisfies `require_actor` by its subject, but
+ * a condition on the actor's claims cannot be re-proven and denies the renewal. Frozen
+ * issuance and a blocked workload refuse renewals as they refuse issuance. Returns the
+ * deciding policy's `max_ttl`.
+ */
+async function decideRenewal(
+  deps: BrokerDeps,
+  lease: Lease,
+  by: WorkloadPrincipal,
+  caller: Caller,
+): Promise<number> {
+  const deny = async (err: BrokerError, policyHash?: string): Promise<never> => {
+    deps.metrics.denied.inc({ code: err.code });
+    await emitBestEffort(deps, {
+      type: 'credential.denied',
+      outcome: 'denied',
+      reason: err.code,
+      request_id: caller.requestId,
+      workload: lease.workload,
+      subject: by.identity.subject,
+      issuer: by.identity.issuer,
+      target: lease.target,
+      lease_id: lease.id,
+      task: lease.task,
+      token_sha256: by.identity.tokenHash,
+      ...(policyHash === undefined ? {} : { policy_hash: policyHash }),
+      detail: { renewal: true, ...(err.reasons.length > 0 ? { reasons: err.reasons } : {}) },
+      ...sourceIpField(caller),
+    });
+    throw err;
+  };
+  if (await deps.store.isFrozen()) {
+    return deny(
+      new BrokerError('issuance_frozen', 'issuance is frozen by an operator', { retryAfter: 60 }),
+    );
+  }
+  if (await deps.store.isBlocked(lease.workload)) {
+    return deny(new BrokerError('workload_blocked', `workload ${lease.workload} is blocked`));
+  }
+  const decision = deps.runtime().policy.decide({
+    workload: { id: by.workload.id, tier: by.workload.tier },
+    claims: by.identity.claims as Record<string, unknown>,
+    target: lease.target,
+    scope: lease.scope,
+    // No requested TTL: a renewal stops at max_ttl silently instead of being refused.
+    task: lease.task,
+    ...(lease.actor === undefined
+      ? {}
+      : { actor: { subject: lease.actor, issuer: '', claims: {} } }),
+    request: {
+      time: Date.now(),
+      ...(caller.sourceIp === undefined ? {} : { ip: caller.sourceIp }),
+    },
+  });
+  if (!decision.allow) {
+    const message = decision.reasons[0]?.message ?? 'no policy allows this renewal';
+    return deny(
+      new BrokerError(decision.code, message, { reasons: decision.reasons }),
+      decision.policyHash,
+    );
+  }
+  return decision.maxTtlMs;
 }

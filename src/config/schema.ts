@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { proxyList } from '../lib/forwarded.js';
 import { duration } from './duration.js';
 
 /**
@@ -36,7 +37,28 @@ const serverSchema = z
     /** The broker's own URL: `iss` of the tokens it signs, base of the JWKS. */
     public_url: z.url().optional(),
     body_limit: z.number().int().positive().max(1_048_576).default(65_536),
-    trust_proxy: z.boolean().default(false),
+    /**
+     * Whom to believe about the client's address. `false`: the connection's peer. A number
+     * (or `true`, meaning 1): that many reverse proxies append to `X-Forwarded-For` in front
+     * of the broker. A list: the addresses or CIDR ranges of those proxies.
+     */
+    trust_proxy: z
+      .union([
+        z.boolean(),
+        z.number().int().min(1).max(16),
+        z
+          .array(z.string().min(1).max(64))
+          .min(1)
+          .max(64)
+          .superRefine((list, ctx) => {
+            try {
+              proxyList(list);
+            } catch (err) {
+              ctx.addIssue({ code: 'custom', message: (err as Error).message });
+            }
+          }),
+      ])
+      .default(false),
     tls: z
       .object({ cert: z.string().min(1), key: z.string().min(1) })
       .strict()
@@ -149,6 +171,12 @@ export const workloadSchema = z
     claims: z.record(z.string(), z.union([z.string(), z.array(z.string()).min(1)])).optional(),
     tier: z.enum(TIERS),
     max_active_leases: z.number().int().positive().max(1_000_000).default(10_000),
+    /**
+     * Who owns a lease when several identities map to this workload (a subject glob): the
+     * workload (any of its identities may read and revoke it), or the identity it was
+     * issued to (default: the workload). Renewal is always the issuing identity's alone.
+     */
+    lease_owner: z.enum(['workload', 'identity']).optional(),
   })
   .strict();
 export type WorkloadConfig = z.infer<typeof workloadSchema>;
@@ -230,6 +258,8 @@ const eventsSchema = z
     redis_stream: sinkEntry.default({}),
     http: z.array(sinkEntry).default([]),
     syslog: z.array(sinkEntry).default([]),
+    /** The audit chain's signing keys; `src/events/signing/config.ts` reads them. */
+    signing: z.looseObject({}).optional(),
   })
   .strict();
 

@@ -48,18 +48,19 @@ export class BreakGlassVerifier {
     const tokenHash = sha256Hex(token);
     const offered = Buffer.from(tokenHash, 'hex');
     const now = this.#now();
-    let found: BreakGlassConfig | undefined;
+    let found: StoredEntry | undefined;
     for (const stored of this.#entries) {
       const equal = timingSafeEqual(offered, stored.digest);
-      if (equal && stored.expiresAt > now && found === undefined) found = stored.entry;
+      if (equal && stored.expiresAt > now && found === undefined) found = stored;
     }
     if (found !== undefined && TOKEN_FORMAT.test(token)) {
       return {
         kind: 'operator',
-        name: found.name,
-        roles: [found.role],
+        name: found.entry.name,
+        roles: [found.entry.role],
         via: 'break_glass',
         tokenHash,
+        expiresAt: found.expiresAt,
       };
     }
     const limited = this.#limiter.isLimited(source);

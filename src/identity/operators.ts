@@ -102,6 +102,7 @@ export class OperatorAuthenticator {
       name: identity.subject,
       roles,
       via: 'jwt',
+      expiresAt: identity.expiresAt,
       issuer: identity.issuer,
       tokenHash: identity.tokenHash,
     };

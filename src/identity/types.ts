@@ -28,6 +28,11 @@ export interface OperatorPrincipal {
   name: string;
   roles: readonly OperatorRole[];
   via: 'jwt' | 'break_glass';
+  /**
+   * When the token stops being valid (ms since epoch): the JWT's `exp`, or the break-glass
+   * entry's `expires_at`. What outlives a request (an event feed) ends then.
+   */
+  expiresAt: number;
   /** Set for operator JWTs. */
   issuer?: string;
   tokenHash: string;

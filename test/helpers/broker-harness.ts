@@ -44,7 +44,7 @@ export interface Harness {
     claims?: JWTPayload,
     options?: { expiresIn?: string | number; audience?: string },
   ): Promise<string>;
-  operatorToken(roles: string[], subject?: string): Promise<string>;
+  operatorToken(roles: string[], subject?: string, expiresIn?: string | number): Promise<string>;
   breakGlass: { token: string; role: 'admin' };
   /** Every event emitted so far, after the bus has delivered what it holds. */
   flushedEvents(): Promise<BrokerEvent[]>;
@@ -212,7 +212,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         claims,
         o.expiresIn ?? '10m',
       ),
-    operatorToken: (roles, subject = 'alice@example.com') =>
+    operatorToken: (roles, subject = 'alice@example.com', expiresIn = '10m') =>
       sign(
         operatorKeys.privateKey,
         'o1',
@@ -220,7 +220,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
         'jit-broker-operators',
         subject,
         { roles },
-        '10m',
+        expiresIn,
       ),
     async request(path, init = {}) {
       const headers = new Headers(init.headers);

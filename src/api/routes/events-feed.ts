@@ -1,7 +1,10 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { streamSSE } from 'hono/streaming';
+import { permits } from '../../access/permits.js';
 import { EVENT_TYPES } from '../../events/types.js';
+import type { OperatorPrincipal } from '../../identity/types.js';
 import { routeAccess } from '../access.js';
+import { clientIp } from '../client-ip.js';
 import { problemResponses } from '../schemas.js';
 
 export const eventsFeedRoute = createRoute({
@@ -10,7 +13,7 @@ export const eventsFeedRoute = createRoute({
   tags: ['events'],
   summary: 'Live event feed (server-sent events) for consoles and the CLI',
   description:
-    'Each SSE message is one signed event as JSON (`event:` is its type, `id:` its instance and seq). The feed shows events from the replica serving the connection; the Redis Stream is the system of record.',
+    'Each SSE message is one signed event as JSON (`event:` is its type, `id:` its instance and seq). The feed shows events from the replica serving the connection; the Redis Stream is the system of record. The feed ends (an `end` message naming why) when the token that opened it expires, or when a configuration reload no longer accepts it.',
   ...routeAccess('events.feed'),
   request: {
     query: z.object({
@@ -20,20 +23,32 @@ export const eventsFeedRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'An endless text/event-stream',
+      description: 'A text/event-stream until the token expires or is withdrawn',
       content: { 'text/event-stream': { schema: z.string() } },
     },
     ...problemResponses(401, 403, 422),
   },
 });
 
+/** setTimeout's longest delay; a break-glass entry may expire later than that. */
+const MAX_TIMER_MS = 2_147_483_647;
+const PING_MS = 15_000;
+
 export function registerEventsFeed(app: OpenAPIHono): void {
   app.openapi(eventsFeedRoute, (c) => {
     const { workload, type } = c.req.valid('query');
     const services = c.get('services');
+    const operator: OperatorPrincipal = c.get('operator');
+    const token = /^Bearer +(\S+)$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? '';
+    const source = clientIp(c) ?? 'unknown';
     return streamSSE(c, async (stream) => {
       const queue: string[] = [];
       let wake: (() => void) | undefined;
+      let ended: string | undefined;
+      const end = (reason: string) => {
+        ended ??= reason;
+        wake?.();
+      };
       const unsubscribe = services.subscribe((event) => {
         if (workload !== undefined && event.workload !== workload) return;
         if (type !== undefined && event.type !== type) return;
@@ -42,17 +57,45 @@ export function registerEventsFeed(app: OpenAPIHono): void {
         queue.push(JSON.stringify(event));
         wake?.();
       });
-      stream.onAbort(unsubscribe);
+      // The feed is authorised by the token that opened it, so it lasts no longer than the
+      // token does: until its expiry, or until a reload stops accepting it (a break-glass
+      // entry removed, an operator issuer dropped, a role taken away).
+      const expiry = setTimeout(
+        () => end('token_expired'),
+        Math.min(MAX_TIMER_MS, Math.max(0, operator.expiresAt - Date.now())),
+      );
+      const stopWatchingReloads = services.onReload(() => {
+        services
+          .operators()
+          .authenticate(token, source)
+          .then(
+            (still) => {
+              if (!permits(still, 'events.feed', 'self')) end('token_withdrawn');
+            },
+            () => end('token_withdrawn'),
+          );
+      });
+      const cleanup = () => {
+        clearTimeout(expiry);
+        stopWatchingReloads();
+        unsubscribe();
+      };
+      stream.onAbort(cleanup);
       await stream.writeSSE({ event: 'ready', data: '{}' });
       while (!stream.aborted) {
+        if (ended === undefined && Date.now() >= operator.expiresAt) ended = 'token_expired';
+        if (ended !== undefined) {
+          await stream.writeSSE({ event: 'end', data: JSON.stringify({ reason: ended }) });
+          break;
+        }
         const next = queue.shift();
         if (next === undefined) {
           await new Promise<void>((resolve) => {
             wake = resolve;
-            setTimeout(resolve, 15_000).unref();
+            setTimeout(resolve, PING_MS).unref();
           });
           wake = undefined;
-          if (queue.length === 0 && !stream.aborted)
+          if (queue.length === 0 && ended === undefined && !stream.aborted)
             await stream.writeSSE({ event: 'ping', data: '{}' });
           continue;
         }
@@ -63,7 +106,7 @@ export function registerEventsFeed(app: OpenAPIHono): void {
           data: next,
         });
       }
-      unsubscribe();
+      cleanup();
     });
   });
 }

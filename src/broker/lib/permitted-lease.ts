@@ -15,7 +15,7 @@ export async function permittedLease(
   action: Action,
 ): Promise<Lease> {
   const lease = await store.get(id);
-  if (!lease || !permits(by, action, { owner: lease.workload })) {
+  if (!lease || !permits(by, action, { owner: lease.workload, subject: lease.subject })) {
     throw new BrokerError('lease_not_found', `no lease ${id}`);
   }
   return lease;

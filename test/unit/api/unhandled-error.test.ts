@@ -19,7 +19,7 @@ describe('an unexpected error', () => {
     const logs = new Capture();
     const services = {
       logger: createLogger({ destination: logs }),
-      trustProxy: false,
+      clientAddress: (peer: string | undefined) => peer,
       readiness: {
         ready: async () => {
           throw new LibraryError(

@@ -94,6 +94,7 @@ describe('operator JWTs', () => {
       via: 'jwt',
       issuer: 'sso',
       tokenHash: sha256(token),
+      expiresAt: expect.any(Number),
     });
   });
 
@@ -171,6 +172,7 @@ describe('break-glass tokens', () => {
       roles: ['revoker'],
       via: 'break_glass',
       tokenHash: sha256(token),
+      expiresAt: expect.any(Number),
     });
   });
 
@@ -246,6 +248,7 @@ describe('hasRole', () => {
   const principal = (roles: OperatorPrincipal['roles']): OperatorPrincipal => ({
     kind: 'operator',
     name: 'n',
+    expiresAt: Date.now() + 60_000,
     roles,
     via: 'jwt',
     tokenHash: 'h',
