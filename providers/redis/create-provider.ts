@@ -15,8 +15,10 @@ import {
 import type { RedisEndpoint, RedisTargetConfig } from './config.js';
 import { isUserOfLease, newPassword, passwordHashRule } from './lib/account.js';
 import { aclRules } from './lib/acl-rules.js';
-import { sameEndpoint } from './lib/endpoint.js';
-import { redisFailure } from './lib/errors.js';
+import { type HostPort, sameEndpoint } from './lib/endpoint.js';
+import { ownStoreRefusal, redisFailure } from './lib/errors.js';
+import { guardedConnector } from './lib/guarded-connector.js';
+import { resolveNode } from './lib/own-store.js';
 import {
   type RedisCeiling,
   type RedisScope,
@@ -49,9 +51,11 @@ export function createRedisAclProvider(
   ctx: ProviderContext,
 ): RedisAclProvider {
   const target = config.name;
+  const ownStores = ctx.ownRedis ?? [];
+  // Every spelling that needs no DNS (numeric forms, `localhost`, this machine's addresses)
+  // is a configuration error at start; names are resolved before every connection below.
   for (const node of [...config.nodes, config.connect]) {
-    const own = (ctx.ownRedis ?? []).find((store) => sameEndpoint(store, node));
-    if (own !== undefined) {
+    if (ownStores.some((store) => sameEndpoint(store, node))) {
       // The lease store holds every lease: a workload with a user there could read or end
       // other workloads' leases, and a sweep could delete the broker's own users.
       throw new TypeError(
@@ -59,11 +63,31 @@ export function createRedisAclProvider(
       );
     }
   }
+  // A name can move onto the lease store after start: every connection to a node, ioredis's
+  // reconnects included, first resolves it and the lease store again and goes only to the
+  // addresses checked.
+  const Connector = guardedConnector(async (host, port) => {
+    const node: HostPort = { host, port };
+    const resolved = await resolveNode(node, ownStores);
+    if (resolved.ownStore !== undefined) throw ownStoreRefusal(target, node, resolved.ownStore);
+    return resolved.addresses;
+  });
   const adminSecrets = config.admin_password === undefined ? [] : [config.admin_password];
   const nodes: Node[] = config.nodes.map((endpoint) => ({
     label: `${endpoint.host}:${endpoint.port}`,
-    client: adminClient(endpoint, config),
+    client: adminClient(endpoint, config, Connector),
   }));
+  let closed = false;
+
+  /**
+   * The node's client, connecting again when a refused connection ended it: ioredis ends a
+   * client whose connector throws, and would then fail every command with "Connection is
+   * closed" instead of checking again.
+   */
+  function clientOf(node: Node): Redis {
+    if (node.client.status === 'end' && !closed) node.client.connect().catch(() => {});
+    return node.client;
+  }
   const orphans = new OrphanClock();
 
   /** Runs `command` on every node at once; throws the first failure after all have settled. */
@@ -72,7 +96,7 @@ export function createRedisAclProvider(
     secrets: readonly string[],
     command: (client: Redis) => Promise<T>,
   ): Promise<T[]> {
-    const settled = await Promise.allSettled(nodes.map((node) => command(node.client)));
+    const settled = await Promise.allSettled(nodes.map((node) => command(clientOf(node))));
     const results: T[] = [];
     for (const [index, outcome] of settled.entries()) {
       if (outcome.status === 'rejected') {
@@ -176,7 +200,14 @@ export function createRedisAclProvider(
     },
 
     async check() {
-      const settled = await Promise.allSettled(nodes.map((node) => node.client.ping()));
+      const settled = await Promise.allSettled(nodes.map((node) => clientOf(node).ping()));
+      // A node found to be the lease store says so: "unreachable" would send an operator
+      // looking for an outage.
+      for (const outcome of settled) {
+        if (outcome.status === 'rejected' && outcome.reason instanceof ProviderError) {
+          return { ok: false, detail: outcome.reason.message };
+        }
+      }
       const down = nodes.filter((_, index) => settled[index]?.status !== 'fulfilled');
       if (down.length === 0) return { ok: true };
       return {
@@ -188,15 +219,21 @@ export function createRedisAclProvider(
     async close() {
       // Nothing is in flight that a graceful QUIT would wait for; an unreachable node would
       // only hold QUIT in its offline queue.
+      closed = true;
       for (const node of nodes) node.client.disconnect();
     },
   };
 }
 
-function adminClient(endpoint: RedisEndpoint, config: RedisTargetConfig): Redis {
+function adminClient(
+  endpoint: RedisEndpoint,
+  config: RedisTargetConfig,
+  Connector: NonNullable<RedisOptions['Connector']>,
+): Redis {
   const options: RedisOptions = {
     host: endpoint.host,
     port: endpoint.port,
+    Connector,
     lazyConnect: true,
     // The ready check runs INFO, which the admin user is not granted.
     enableReadyCheck: false,

@@ -1,6 +1,7 @@
 import { ReplyError } from 'ioredis';
 import { scrubSecrets } from '../../../src/lib/scrub-secrets.js';
 import { ProviderError } from '../../provider.js';
+import type { HostPort } from './endpoint.js';
 
 /**
  * A typed, scrubbed error for a failed node call. A reply from the node (`ReplyError`) is a
@@ -28,4 +29,16 @@ export function redisFailure(
     return new ProviderError('provider_rejected', text, false);
   }
   return new ProviderError('provider_unavailable', text, true);
+}
+
+/**
+ * A node that resolved to the broker's own lease store when connecting: a configuration
+ * error, not an outage, so not retryable. Nothing was sent to it.
+ */
+export function ownStoreRefusal(target: string, node: HostPort, store: HostPort): ProviderError {
+  return new ProviderError(
+    'provider_misconfigured',
+    `redis target "${target}": node ${node.host}:${node.port} is the broker's own lease store (${store.host}:${store.port}) by address; nothing was sent to it`,
+    false,
+  );
 }
