@@ -1,28 +1,21 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { jwtProviderFactory } from '../../../providers/jwt/index.js';
 import type { Provider } from '../../../providers/provider.js';
 import { type PolicyConfig, policySchema } from '../../../src/config/schema.js';
-import type { ConditionVariables } from '../../../src/policy/condition.js';
-import type { Decision, PolicyRequest } from '../../../src/policy/engine.js';
+import { type ConditionVariables, compileCondition } from '../../../src/policy/condition.js';
+import {
+  type Decision,
+  PolicyConfigError,
+  PolicyEngine,
+  type PolicyRequest,
+} from '../../../src/policy/engine.js';
 
 /*
  * Policy rules that mutation testing found unpinned: each test here fails when the rule it
  * names is weakened in src/policy.
- *
- * The modules under test are loaded in `beforeAll`, not imported: a change that breaks them
- * at load (the CEL environment is built then) fails these tests, where a static import would
- * only drop the file from the run, which Stryker's vitest runner does not count as a failure.
  */
-let PolicyEngine: typeof import('../../../src/policy/engine.js').PolicyEngine;
-let PolicyConfigError: typeof import('../../../src/policy/engine.js').PolicyConfigError;
-let compileCondition: typeof import('../../../src/policy/condition.js').compileCondition;
-
-beforeAll(async () => {
-  ({ PolicyEngine, PolicyConfigError } = await import('../../../src/policy/engine.js'));
-  ({ compileCondition } = await import('../../../src/policy/condition.js'));
-});
 
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -90,12 +83,12 @@ function denial(decision: Decision) {
   return decision;
 }
 
-function configError(policies: PolicyConfig[]): InstanceType<typeof PolicyConfigError> {
+function configError(policies: PolicyConfig[]): PolicyConfigError {
   try {
     new PolicyEngine(policies, PROVIDERS);
   } catch (err) {
     expect(err).toBeInstanceOf(PolicyConfigError);
-    return err as InstanceType<typeof PolicyConfigError>;
+    return err as PolicyConfigError;
   }
   throw new Error('expected a PolicyConfigError');
 }
@@ -110,6 +103,12 @@ describe('PolicyEngine: loading', () => {
       PROVIDERS,
     );
     expect(engine.decide(request()).allow).toBe(true);
+  });
+
+  it('says which part of a ceiling the provider refused', () => {
+    const err = configError([policy({ allow: { scopes: [7] } })]);
+    expect(err.path).toBe('policies[0].allow');
+    expect(err.message).toMatch(/scopes\[0\]: /);
   });
 
   it('names a workload entry with an unknown tier, and only that', () => {
@@ -168,7 +167,7 @@ describe('PolicyEngine: scope issue paths', () => {
 
 describe('PolicyEngine: condition variables', () => {
   it('leaves request.ip absent when the request has none', () => {
-    const when = '!has(request.ip)';
+    const when = '!has(request.ip) && request.time == now';
     const noIp = request({ request: { time: Date.parse('2030-01-15T10:00:00Z') } });
     expect(decide([policy({ when })], noIp).allow).toBe(true);
     expect(decide([policy({ when })]).allow).toBe(false);
@@ -211,13 +210,6 @@ describe('compileCondition', () => {
       result: 'error',
       code: 'evaluation_error',
     });
-  });
-
-  it('sees every documented variable', () => {
-    const when =
-      'workload.tier == "read" && claims.s == "x" && actor == null && task.intent == "i" && ' +
-      'scope == {} && request.time == now && now == timestamp("1970-01-01T00:00:00Z")';
-    expect(compileCondition(when).evaluate(variables)).toEqual({ result: 'true' });
   });
 
   it('refuses with the first line of the problem only', () => {
