@@ -132,6 +132,26 @@ describe('break-glass entries', () => {
   });
 });
 
+describe('break-glass limiting', () => {
+  it('names a limited attempt by its token hash, like any other refusal', () => {
+    const now = () => 0;
+    const verifier = new BreakGlassVerifier(
+      [entry(generateBreakGlassToken().hash)],
+      new FailureLimiter({ maxFailures: 1, windowMs: 60_000, maxSources: 10 }, now),
+      now,
+    );
+    expect(() => verifier.verify(generateBreakGlassToken().token, 's')).toThrow(AuthError);
+    const guess = generateBreakGlassToken().token;
+    let limited: unknown;
+    try {
+      verifier.verify(guess, 's');
+    } catch (err) {
+      limited = err;
+    }
+    expect(limited).toMatchObject({ reason: 'break_glass_limited', tokenHash: sha256(guess) });
+  });
+});
+
 describe('FailureLimiter', () => {
   it('forgets the least recently failed source beyond maxSources, and only then', () => {
     const limiter = new FailureLimiter(

@@ -149,6 +149,32 @@ describe('shape checks come before any key is fetched', () => {
     expect(server.totalHits()).toBe(0);
   });
 
+  it('names the subject when a cached principal is refused because its keys went stale', async () => {
+    let status = 200;
+    server.routes.set('/jwks', (_req, res) => {
+      res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(jwks(key)));
+    });
+    const v = new IdentityVerifier(
+      [
+        issuerConfig({
+          issuer: server.origin,
+          jwks_uri: `${server.origin}/jwks`,
+          allow_insecure_loopback: true,
+          jwks_max_age: '15m',
+        }),
+      ],
+      [],
+      { now: clock.now },
+    );
+    const token = await signToken(key, claims({ iss: server.origin, exp: clock.seconds + 3600 }));
+    await v.verify(token);
+    status = 503;
+    clock.advance(900_001);
+    const err = (await rejectionOf(v.verify(token))) as unknown as AuthError;
+    expect(err.reason).toBe('jwks_unavailable');
+    expect(err.subject).toBe('agent');
+  });
+
   it('passes the configured key timing to remote key sources', async () => {
     const v = new IdentityVerifier(
       [
@@ -218,6 +244,15 @@ describe('verifyToken', () => {
     expect(await reasonFor(verifier().verify(token))).toBe('unknown_issuer');
     const noSub = await signToken(key, claims({ iss: undefined, sub: undefined }));
     expect(await reasonFor(verifier().verify(noSub))).toBe('unknown_issuer');
+  });
+
+  it('picks only a spiffe issuer by the trust domain of sub, not an OIDC one named like it', async () => {
+    const v = verifier({ issuer: 'spiffe://prod.example.org' });
+    const token = await signToken(
+      key,
+      claims({ iss: undefined, sub: 'spiffe://prod.example.org/w' }),
+    );
+    expect(await reasonFor(v.verify(token))).toBe('unknown_issuer');
   });
 });
 
@@ -308,8 +343,21 @@ describe('kubernetes profile', () => {
     expect(await reasonFor(k8sVerifier().verify(token))).toBe('claim_invalid');
   });
 
-  it('requires the service account uid', async () => {
+  it('requires the service account name and uid, even when the subject spells a missing name', async () => {
     const token = await signToken(key, k8sClaims({ serviceaccount: { name: 'github-mcp' } }));
+    expect(await reasonFor(k8sVerifier().verify(token))).toBe('claim_invalid');
+    const nameless = await signToken(
+      key,
+      k8sClaims(
+        { serviceaccount: { uid: 'sa-uid' } },
+        { sub: 'system:serviceaccount:mcp:undefined' },
+      ),
+    );
+    expect(await reasonFor(k8sVerifier().verify(nameless))).toBe('claim_invalid');
+  });
+
+  it('refuses a null kubernetes.io claim as a bad claim, not an internal error', async () => {
+    const token = await signToken(key, claims({ iss: K8S_ISS, 'kubernetes.io': null }));
     expect(await reasonFor(k8sVerifier().verify(token))).toBe('claim_invalid');
   });
 
