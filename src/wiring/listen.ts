@@ -18,7 +18,7 @@ export interface Listening {
 
 /** Binds the HTTP(S) server; rejects when the port cannot be had. */
 export async function listen(
-  fetch: (req: Request) => Response | Promise<Response>,
+  fetch: Parameters<typeof serve>[0]['fetch'],
   config: BrokerConfig,
 ): Promise<Listening> {
   const tls = config.server.tls;

@@ -1,6 +1,12 @@
+import { createServer, type Server } from 'node:net';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configSchema } from '../../src/config/schema.js';
 import { generateBreakGlassToken } from '../../src/identity/break-glass.js';
-import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { createLogger } from '../../src/lib/logger.js';
+import { startBroker } from '../../src/server.js';
+import { Capture, type Harness, startHarness } from '../helpers/broker-harness.js';
+import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/services.js';
 
 /** Input that used to break the process, and guesses that used to lock operators out. */
 describe('hardening over HTTP', () => {
@@ -83,5 +89,143 @@ describe('hardening over HTTP', () => {
     const events = await h.flushedEvents();
     const reasons = events.filter((e) => e.type === 'auth.failed').map((e) => e.reason);
     expect(reasons).toContain('break_glass_limited');
+  });
+});
+
+describe('behind a reverse proxy', () => {
+  let h: Harness;
+  let agent: string;
+
+  beforeAll(async () => {
+    h = await startHarness({
+      listen: true,
+      configure: (raw) => {
+        Object.assign(raw.server as object, { trust_proxy: 1 });
+        // Only the office may ask; the proxy appends the address it saw.
+        for (const policy of raw.policies as Record<string, unknown>[]) {
+          policy.when = "request.ip == '10.9.9.9'";
+        }
+      },
+    });
+    agent = await h.workloadToken('spiffe://test/agent-a');
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const ask = (forwarded: string, id: string) =>
+    h.request('/v1/credentials', {
+      method: 'POST',
+      token: agent,
+      headers: { 'x-forwarded-for': forwarded },
+      json: {
+        target: 'tickets',
+        scope: { scopes: ['tickets:read'] },
+        task: { id, intent: 'triage' },
+      },
+    });
+
+  it('a client cannot choose its own request.ip by writing X-Forwarded-For', async () => {
+    // The client wrote the office address; the proxy appended the client's real one.
+    const spoofed = await ask('10.9.9.9, 203.0.113.9', 'xff-1');
+    expect(spoofed.status).toBe(403);
+    const events = await h.flushedEvents();
+    const denial = events.filter((e) => e.type === 'credential.denied').at(-1);
+    expect(denial?.source_ip).toBe('203.0.113.9');
+    // From the office, through the proxy: allowed.
+    expect((await ask('10.9.9.9', 'xff-2')).status).toBe(201);
+  });
+});
+
+describe('oversized headers', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness({ listen: true });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("an Authorization header over the broker's own limit is a 401 with an auth.failed event", async () => {
+    const res = await h.request('/v1/leases', { token: 'x'.repeat(20_001) });
+    expect(res.status).toBe(401);
+    const events = await h.flushedEvents();
+    expect(events.filter((e) => e.type === 'auth.failed').at(-1)?.reason).toBe('too_large');
+  });
+
+  it('headers beyond what the HTTP server reads at all are a 431, before the broker', async () => {
+    const res = await h.request('/v1/leases', { token: 'x'.repeat(70 * 1024) });
+    expect(res.status).toBe(431);
+  });
+});
+
+describe('readiness', () => {
+  let h: Harness;
+
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it('anonymous callers get a bare status; operators get the checks', async () => {
+    const anonymous = await h.request('/readyz');
+    expect(anonymous.status).toBe(200);
+    expect(await anonymous.json()).toEqual({ status: 'ready' });
+    const detail = await h.request('/v1/readiness', { token: await h.operatorToken(['viewer']) });
+    expect(detail.status).toBe(200);
+    expect(await detail.json()).toMatchObject({
+      status: 'ready',
+      checks: { lease_store: { ok: true }, 'target:tickets': { ok: true } },
+    });
+  });
+});
+
+describe('a start that fails', () => {
+  let blocker: Server;
+  let port: number;
+
+  beforeAll(async () => {
+    blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    port = (blocker.address() as { port: number }).port;
+  });
+  afterAll(async () => {
+    await new Promise<void>((resolve) => blocker.close(() => resolve()));
+  });
+
+  it('writes no chain genesis when the port is in use', async () => {
+    const prefix = uniquePrefix('genesis');
+    const events = new Capture();
+    const config = configSchema.parse({
+      server: { host: '127.0.0.1', port },
+      redis: { url: REDIS_URL, key_prefix: prefix },
+      issuers: [],
+      workloads: [],
+      targets: [],
+      policies: [],
+      events: { stdout: { enabled: true }, redis_stream: { enabled: true, stream: 'events' } },
+      encryption: { keys: [{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64') }] },
+    });
+    const redis = new Redis(REDIS_URL);
+    try {
+      await expect(
+        startBroker({
+          config,
+          store: 'redis',
+          logger: createLogger({ level: 'error', destination: new Capture() }),
+          eventsOut: events,
+          listen: true,
+          reaper: false,
+        }),
+      ).rejects.toThrow(/EADDRINUSE/);
+      expect(events.text).not.toContain('chain.genesis');
+      expect(await redis.xlen(`${prefix}:events`)).toBe(0);
+    } finally {
+      await deletePrefix(redis, `${prefix}:`);
+      redis.disconnect();
+    }
   });
 });
