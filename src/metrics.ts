@@ -21,6 +21,12 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly eventsShed = new Counter({
+    name: 'jit_events_shed_total',
+    help: 'Sheddable events (auth failures) not chained because a sink held its share of them',
+    labelNames: ['type'] as const,
+    registers: [this.registry],
+  });
   readonly revoked = new Counter({
     name: 'jit_leases_revoked_total',
     help: 'Leases revoked or expired at the provider',

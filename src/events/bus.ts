@@ -1,10 +1,11 @@
 import { BrokerError } from '../errors.js';
 import { withTimeout } from '../lib/time-limit.js';
 import { type Ed25519PublicJwk, EventChain } from './chain.js';
+import { isSheddable } from './lib/event-class.js';
 import { SinkLane, type SinkStats } from './lib/lane.js';
 import { DEFAULT_LIMITS, type RedactionLimits, redactEvent } from './redact.js';
 import { type EventSink, REQUIRED_SINK_WAIT_MS } from './sink.js';
-import type { BrokerEvent, EmitOptions, EventEmitter, EventInput } from './types.js';
+import type { BrokerEvent, EmitOptions, EventEmitter, EventInput, EventType } from './types.js';
 
 export type { SinkStats } from './lib/lane.js';
 
@@ -15,6 +16,14 @@ export interface EventBusOptions {
   now?: () => Date;
   /** Events each sink may hold while it is slow or down. Default 20,000. */
   maxQueue?: number;
+  /**
+   * Sheddable events (auth failures, `lib/event-class.ts`) each sink may hold on top of
+   * `maxQueue`; past that they are shed before chaining. Default: `batchSize`, so however
+   * many arrive, they add at most about one batch's write to an issuance's wait.
+   */
+  maxSheddable?: number;
+  /** Told about each event shed before chaining (metrics count them). */
+  onShed?: (type: EventType) => void;
   /** Events per write. Default 100. */
   batchSize?: number;
   /** How long a fail-closed emit waits for its required sinks. Default 5,000 ms. */
@@ -37,6 +46,8 @@ export interface EventBusStats {
   redacted: number;
   /** Strings, arrays and objects cut to size before chaining. */
   truncated: number;
+  /** Sheddable events not chained because a sink held its share of them. */
+  shed: number;
   sinks: Record<string, SinkStats>;
 }
 
@@ -53,12 +64,19 @@ export const SUBSCRIBER_ERROR_SOURCE = 'subscriber';
  * `audit_unavailable` if one cannot take the event; revocation (`failClosed: false`) never
  * waits. Either way an event, once chained, stays queued for its required sinks until
  * written, so the chain a SIEM sees has no gaps.
+ *
+ * Sheddable events (auth failures) have a small share of each sink's queue of their own.
+ * When a sink holds its share, a sheddable event is shed *before* it is chained, counted
+ * and reported, so every sink's chain stays whole and an anonymous flood cannot crowd out
+ * or delay issuance and revocation. `wouldShed` lets an emitter that can fold what it
+ * would lose into a later event (the auth-failure aggregator) ask first.
  */
 export class EventBus implements EventEmitter {
   readonly #chain = new EventChain();
   readonly #lanes: SinkLane[];
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
   readonly #onError: (sink: string, err: unknown) => void;
+  readonly #onShed: (type: EventType) => void;
   readonly #now: () => Date;
   readonly #writeTimeoutMs: number;
   readonly #limits: RedactionLimits;
@@ -68,6 +86,9 @@ export class EventBus implements EventEmitter {
   #emitted = 0;
   #redacted = 0;
   #truncated = 0;
+  #shed = 0;
+  /** Set from the first shed event until a sheddable one is chained again: one report each. */
+  #shedding = false;
   #closed = false;
 
   constructor(options: EventBusOptions) {
@@ -84,6 +105,14 @@ export class EventBus implements EventEmitter {
         // A broken error reporter must not take the event pipeline down with it.
       }
     };
+    const onShed = options.onShed ?? (() => {});
+    this.#onShed = (type) => {
+      try {
+        onShed(type);
+      } catch {
+        // Counting a shed event must not fail the emit that shed it.
+      }
+    };
     this.#now = options.now ?? (() => new Date());
     this.#writeTimeoutMs = options.writeTimeoutMs ?? REQUIRED_SINK_WAIT_MS;
     this.#limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -95,9 +124,15 @@ export class EventBus implements EventEmitter {
     if (!(this.#checkpointDelayMs > 0)) {
       throw new TypeError('checkpoint.maxDelayMs must be positive');
     }
+    const batchSize = options.batchSize ?? 100;
+    const maxSheddable = options.maxSheddable ?? batchSize;
+    if (!Number.isInteger(maxSheddable) || maxSheddable < 0) {
+      throw new TypeError('maxSheddable must be a non-negative integer');
+    }
     const laneOptions = {
       maxQueue: options.maxQueue ?? 20_000,
-      batchSize: options.batchSize ?? 100,
+      maxSheddable,
+      batchSize,
       retryBaseMs: options.retry?.baseMs ?? 100,
       retryMaxMs: options.retry?.maxMs ?? 30_000,
       report: this.#onError,
@@ -124,19 +159,34 @@ export class EventBus implements EventEmitter {
 
   async emit(input: EventInput, options?: EmitOptions): Promise<void> {
     const failClosed = options?.failClosed ?? false;
+    const sheddable = isSheddable(input.type);
+    const fullForSheddable = sheddable ? this.#laneWithoutRoomForSheddable() : undefined;
     if (failClosed) {
       // Refuse before chaining: an issuance event that no required sink can queue would
       // otherwise have to be dropped, leaving a gap.
       const blocked = this.#lanes.find((lane) => lane.sink.mode === 'required' && lane.blocked);
-      if (blocked !== undefined || this.#closed) {
+      if (blocked !== undefined || fullForSheddable !== undefined || this.#closed) {
         throw new BrokerError('audit_unavailable', 'the audit trail cannot take more events', {
           retryAfter: 1,
         });
       }
     }
     this.#genesisOnce();
+    if (fullForSheddable !== undefined) {
+      this.#shedEvent(input.type, fullForSheddable);
+      return;
+    }
+    if (sheddable) this.#shedding = false;
     const event = this.#record(input);
     if (failClosed) await this.#requiredDelivery(event.seq);
+  }
+
+  /**
+   * Whether an event of this type emitted now would be shed rather than chained: a sink
+   * holds its share of sheddable events, or the bus is closed. Never for essential events.
+   */
+  wouldShed(type: EventType): boolean {
+    return isSheddable(type) && (this.#closed || this.#laneWithoutRoomForSheddable() !== undefined);
   }
 
   /** Live feed of every chained event (for SSE). A throwing listener is reported and skipped. */
@@ -154,6 +204,7 @@ export class EventBus implements EventEmitter {
       emitted: this.#emitted,
       redacted: this.#redacted,
       truncated: this.#truncated,
+      shed: this.#shed,
       sinks,
     };
   }
@@ -188,6 +239,26 @@ export class EventBus implements EventEmitter {
           this.#onError(lane.sink.name, err);
         }
       }),
+    );
+  }
+
+  #laneWithoutRoomForSheddable(): SinkLane | undefined {
+    // Every sink, best-effort ones too: dropping a chained event at one sink would leave a
+    // gap in its copy of the chain, while an event shed before chaining leaves none.
+    return this.#lanes.find((lane) => !lane.takesSheddable);
+  }
+
+  #shedEvent(type: EventType, full: SinkLane): void {
+    this.#shed += 1;
+    this.#onShed(type);
+    // One report per episode: a flood would otherwise turn into a flood of log lines.
+    if (this.#shedding) return;
+    this.#shedding = true;
+    this.#onError(
+      full.sink.name,
+      new Error(
+        `event sink ${full.sink.name} holds its share of sheddable events (${full.sheddableQueued}): shedding ${type} events until it catches up, each counted`,
+      ),
     );
   }
 

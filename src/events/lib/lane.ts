@@ -1,5 +1,6 @@
 import type { EventSink } from '../sink.js';
 import type { BrokerEvent } from '../types.js';
+import { isSheddable } from './event-class.js';
 
 export interface SinkStats {
   /** Events the sink accepted. */
@@ -13,7 +14,10 @@ export interface SinkStats {
 }
 
 export interface LaneOptions {
+  /** Essential events (everything not sheddable) the queue may hold. */
   maxQueue: number;
+  /** Sheddable events the queue may hold, on top of `maxQueue`. */
+  maxSheddable: number;
   batchSize: number;
   retryBaseMs: number;
   retryMaxMs: number;
@@ -30,6 +34,11 @@ interface Waiter {
  * the head of the queue, so the sink sees every event it accepts in seq order and none
  * twice. A failure backs off exponentially; a caller waiting on delivery (issuance) cuts
  * the back-off short so a recovered sink is noticed at once.
+ *
+ * Sheddable events (`event-class.ts`) are bounded apart from the rest: however many of them
+ * arrive, they take none of the room essential events have, and since at most
+ * `maxSheddable` of them wait in the queue, they delay an issuance behind them by at most
+ * that many events' writing.
  */
 export class SinkLane {
   readonly sink: EventSink;
@@ -41,6 +50,7 @@ export class SinkLane {
   #retryTimer: NodeJS.Timeout | undefined;
   #consecutiveFailures = 0;
   #lastWrittenSeq = -1;
+  #sheddableQueued = 0;
   #closed = false;
   #written = 0;
   #dropped = 0;
@@ -51,9 +61,19 @@ export class SinkLane {
     this.#options = options;
   }
 
-  /** No room for another event: a fail-closed emit must not be chained behind this. */
+  /** No room for another essential event: a fail-closed emit must not be chained behind this. */
   get blocked(): boolean {
-    return this.#closed || this.#queue.length >= this.#options.maxQueue;
+    return this.#closed || this.#queue.length - this.#sheddableQueued >= this.#options.maxQueue;
+  }
+
+  /** Room for another sheddable event within its share of the queue. */
+  get takesSheddable(): boolean {
+    return !this.#closed && this.#sheddableQueued < this.#options.maxSheddable;
+  }
+
+  /** Sheddable events waiting, including any in the batch in flight. */
+  get sheddableQueued(): number {
+    return this.#sheddableQueued;
   }
 
   stats(): SinkStats {
@@ -67,9 +87,14 @@ export class SinkLane {
 
   /** Queues an event for delivery; returns false (and counts and reports it) if dropped. */
   enqueue(event: BrokerEvent): boolean {
-    if (this.blocked) {
+    const sheddable = isSheddable(event.type);
+    if (sheddable ? !this.takesSheddable : this.blocked) {
       this.#dropped += 1;
-      const why = this.#closed ? 'closed' : 'queue full';
+      const why = this.#closed
+        ? 'closed'
+        : sheddable
+          ? 'share for sheddable events full'
+          : 'queue full';
       this.#options.report(
         this.sink.name,
         new Error(`event sink ${this.sink.name} ${why}: dropped ${event.type} seq ${event.seq}`),
@@ -77,6 +102,7 @@ export class SinkLane {
       return false;
     }
     this.#queue.push(event);
+    if (sheddable) this.#sheddableQueued += 1;
     this.#kick();
     return true;
   }
@@ -151,6 +177,7 @@ export class SinkLane {
           return;
         }
         this.#queue.splice(0, batch.length);
+        for (const event of batch) if (isSheddable(event.type)) this.#sheddableQueued -= 1;
         this.#written += batch.length;
         this.#consecutiveFailures = 0;
         const last = batch.at(-1);
