@@ -6,6 +6,7 @@ import type { ApiServices } from './api/context.js';
 import { createApp } from './app.js';
 import { Broker } from './broker/index.js';
 import type { BrokerConfig } from './config/schema.js';
+import { AuthFailureAggregator } from './events/auth-failures.js';
 import { EventBus } from './events/bus.js';
 import type { EventSink } from './events/sink.js';
 import { createSinks } from './events/sinks/index.js';
@@ -140,6 +141,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const events = new EventBus({
     sinks,
     onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
+    onShed: (type) => metrics.eventsShed.inc({ type }),
   });
   // Every event names the policy set in force: issuance and lease events their own (the
   // decision's or the lease's), every other one the set loaded when it happened.
@@ -188,12 +190,18 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     graceMs: config.leases.sweep_grace,
   });
   const readiness = createReadiness({ store, providers: () => runtime.providers });
+  const authFailures = new AuthFailureAggregator({
+    events: emitter,
+    hasRoom: () => !events.wouldShed('auth.failed'),
+    onError: (err) => logger.warn({ err: safeMessage(err) }, 'auth failure summary not emitted'),
+  });
 
   const services: ApiServices = {
     broker,
     identity: () => runtime.identity,
     operators: () => runtime.operators,
     events: emitter,
+    authFailures,
     subscribe: (listener) => events.subscribe(listener),
     metrics,
     logger,
@@ -282,6 +290,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       await reaper.stop();
       revoker.flushInPlace();
       if (server) await new Promise<void>((r) => server?.close(() => r()));
+      authFailures.close();
       await events.close();
       for (const p of runtime.providers.values()) await p.close?.();
       await store.close();

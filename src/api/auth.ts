@@ -61,8 +61,10 @@ export async function authenticate(
 }
 
 /**
- * Every refused token is counted and becomes an `auth.failed` event with the reason and the
- * token's SHA-256 — never the token. `parameter` names the form field for `/oauth/token`.
+ * Every refused token is counted and reaches the audit trail with the reason and the
+ * token's SHA-256 — never the token: as an `auth.failed` event of its own, or, past a
+ * source's burst, in the count of a summary (`authFailures`), so anonymous traffic cannot
+ * flood the sinks. `parameter` names the form field for `/oauth/token`.
  */
 export async function reportAuthFailure(
   c: Context,
@@ -73,24 +75,21 @@ export async function reportAuthFailure(
   const services = c.get('services');
   services.metrics.authFailures.inc({ reason: err.reason });
   const tokenHash = err.tokenHash ?? (token === undefined ? undefined : sha256Hex(token));
-  await services.events.emit(
-    {
-      type: 'auth.failed',
-      outcome: 'failure',
-      reason: err.reason,
-      request_id: c.get('requestId'),
-      ...(tokenHash === undefined ? {} : { token_sha256: tokenHash }),
-      ...(err.issuer === undefined ? {} : { issuer: err.issuer }),
-      ...(err.subject === undefined ? {} : { subject: err.subject }),
-      detail: {
-        method: c.req.method,
-        path: c.req.path,
-        ...(parameter === undefined ? {} : { parameter }),
-      },
-      ...ipField(c),
+  await services.authFailures.report({
+    type: 'auth.failed',
+    outcome: 'failure',
+    reason: err.reason,
+    request_id: c.get('requestId'),
+    ...(tokenHash === undefined ? {} : { token_sha256: tokenHash }),
+    ...(err.issuer === undefined ? {} : { issuer: err.issuer }),
+    ...(err.subject === undefined ? {} : { subject: err.subject }),
+    detail: {
+      method: c.req.method,
+      path: c.req.path,
+      ...(parameter === undefined ? {} : { parameter }),
     },
-    { failClosed: false },
-  );
+    ...ipField(c),
+  });
 }
 
 function ipField(c: Context): { source_ip?: string } {

@@ -1,5 +1,6 @@
 import type { Action } from '../access/table.js';
 import type { Broker } from '../broker/index.js';
+import type { AuthFailureAggregator } from '../events/auth-failures.js';
 import type { BrokerEvent, EventEmitter } from '../events/types.js';
 import type { OperatorAuthenticator } from '../identity/operators.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
@@ -14,6 +15,8 @@ export interface ApiServices {
   identity: () => IdentityVerifier;
   operators: () => OperatorAuthenticator;
   events: EventEmitter;
+  /** Where refused tokens go: `auth.failed` events, aggregated per source and reason. */
+  authFailures: AuthFailureAggregator;
   /** Live feed of this replica's events (`GET /v1/events`). */
   subscribe: (listener: (event: BrokerEvent) => void) => () => void;
   metrics: Metrics;

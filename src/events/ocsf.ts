@@ -1,3 +1,4 @@
+import { summaryOf } from './auth-failures.js';
 import type { BrokerEvent, EventType, Severity } from './types.js';
 
 /** OCSF schema version the mapping follows. */
@@ -64,6 +65,10 @@ export interface OcsfEvent {
   type_uid: number;
   type_name: string;
   time: number;
+  /** A summary of refusals: how many, between `start_time` and `end_time`. */
+  count?: number;
+  start_time?: number;
+  end_time?: number;
   severity_id: number;
   severity: string;
   status_id: 1 | 2;
@@ -142,6 +147,13 @@ export function toOcsf(event: BrokerEvent): OcsfEvent {
     }),
   };
   if (event.reason !== undefined) ocsf.status_detail = event.reason;
+  const summary = summaryOf(event);
+  if (summary !== undefined) {
+    // OCSF's own fields for "this many like it, in this period" (base event `count`).
+    ocsf.count = summary.count;
+    ocsf.start_time = summary.firstAt;
+    ocsf.end_time = summary.lastAt;
+  }
   if (event.source_ip !== undefined) ocsf.src_endpoint = { ip: event.source_ip };
 
   if (activity.class === 'authentication') {

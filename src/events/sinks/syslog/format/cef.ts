@@ -3,6 +3,7 @@ import {
   REPLACEMENT_CHARACTER,
   replaceControlCharacters,
 } from '../../../../lib/control-characters.js';
+import { summaryOf } from '../../../auth-failures.js';
 import type { BrokerEvent, EventType, Severity } from '../../../types.js';
 
 /**
@@ -45,9 +46,9 @@ const CEF_NAMES: Record<EventType, string> = {
  *
  * Extension: `rt` epoch ms, `act` type, `suser` workload, `suid` subject, `outcome`, `reason`,
  * `externalId` lease id, `destinationServiceName` target, `src` source IP, `cs1` instance,
- * `cs2` actor (the operator who acted), `cs3` event id, `cs4` request id, `cn1` seq. Keys of
- * absent fields are left out. The hash chain does not survive the mapping: a SIEM that
- * verifies the chain needs `json` or `ocsf`.
+ * `cs2` actor (the operator who acted), `cs3` event id, `cs4` request id, `cn1` seq, `cnt` the
+ * refusals an `auth.failed` summary stands for. Keys of absent fields are left out. The hash
+ * chain does not survive the mapping: a SIEM that verifies the chain needs `json` or `ocsf`.
  */
 export function cefMessage(event: BrokerEvent): string {
   const header = [
@@ -80,6 +81,7 @@ export function cefMessage(event: BrokerEvent): string {
     ['cs4', event.request_id],
     ['cn1Label', 'seq'],
     ['cn1', event.seq],
+    ['cnt', summaryOf(event)?.count],
   ];
   const extension = pairs
     .filter((pair): pair is [string, string | number] => pair[1] !== undefined)
