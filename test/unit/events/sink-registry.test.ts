@@ -60,6 +60,7 @@ describe('sink registry', () => {
           enabled: true,
           stream: 'events',
           retention: 7 * 86_400_000,
+          max_entries: 1_000_000,
           format: 'json',
           mode: 'required',
         },

@@ -9,6 +9,8 @@ export interface RedisStreamSinkOptions {
   stream: string;
   /** Entries older than this (ms) are trimmed on every write. */
   retentionMs: number;
+  /** Entries beyond this many, oldest first, are trimmed on every write. Default 1,000,000. */
+  maxEntries?: number;
   format?: EventFormat;
   mode?: SinkMode;
   name?: string;
@@ -18,15 +20,25 @@ export interface RedisStreamSinkOptions {
 /** Field under which each stream entry carries its event. */
 export const STREAM_FIELD = 'event';
 
+/** Default of `maxEntries`: some 600 MB of Redis memory at about 0.6 KB an entry. */
+export const DEFAULT_MAX_ENTRIES = 1_000_000;
+
 /**
- * The system of record: one stream entry per event. Trimming is by age (`MINID`), not by
- * count, so a burst such as the kill switch cannot push unread history out of the window.
- * `~` lets Redis trim whole macro-nodes only, which is far cheaper and keeps at least the
- * retention window.
+ * The system of record: one stream entry per event. Trimmed by age (`MINID`), so that a
+ * burst such as the kill switch does not push unread history out of the window, and by
+ * count (`MAXLEN`) far above any normal window, so that nothing can grow the stream without
+ * bound in the meantime (the bus already keeps an anonymous flood's share small; the count
+ * is the backstop). `~` lets Redis trim whole macro-nodes only, which is far cheaper: it
+ * keeps at least the window and the count, and at most one node (`stream-node-max-entries`,
+ * 100 by default) more than the count.
  */
 export function redisStreamSink(options: RedisStreamSinkOptions): EventSink {
   const { client, stream, retentionMs } = options;
+  const maxEntries = options.maxEntries ?? DEFAULT_MAX_ENTRIES;
   if (!(retentionMs > 0)) throw new TypeError('redisStreamSink: retentionMs must be positive');
+  if (!Number.isInteger(maxEntries) || maxEntries < 1) {
+    throw new TypeError('redisStreamSink: maxEntries must be a positive integer');
+  }
   const format = options.format ?? 'json';
   const now = options.now ?? Date.now;
   return {
@@ -49,6 +61,8 @@ export function redisStreamSink(options: RedisStreamSinkOptions): EventSink {
           serializeEvent(event, format),
         );
       }
+      // XADD takes one trimming strategy; the count goes in the same transaction.
+      transaction.xtrim(stream, 'MAXLEN', '~', maxEntries);
       const results = await transaction.exec();
       if (results === null) throw new Error(`XADD to ${stream} was aborted`);
       for (const [err] of results) if (err) throw err;

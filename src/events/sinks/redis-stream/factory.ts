@@ -17,6 +17,7 @@ export const redisStreamSinkFactory: SinkFactory<RedisStreamSinkConfig> = {
       client,
       stream,
       retentionMs: config.retention,
+      maxEntries: config.max_entries,
       format: config.format,
       mode: config.mode,
       name: 'redis-stream',
