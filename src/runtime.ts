@@ -8,6 +8,7 @@ import { providerFactories } from '../providers/registry.js';
 import type { BrokerRuntime } from './broker/deps.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
+import { readAuditSigningConfig } from './events/signing/index.js';
 import { readSinkConfigs } from './events/sinks/index.js';
 import { OperatorAuthenticator } from './identity/operators.js';
 import type { ReplayGuard } from './identity/replay-guard.js';
@@ -75,6 +76,7 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   // Each sink kind reads its own entries, as providers do targets: checked here, `config
   // validate` refuses what `createSinks` would refuse at start.
   issues.push(...readSinkConfigs(config.events).issues);
+  issues.push(...readAuditSigningConfig(config.events).issues);
 
   const providers = new Map<string, Provider>();
   config.targets.forEach((target, i) => {

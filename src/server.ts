@@ -8,6 +8,7 @@ import { Broker } from './broker/index.js';
 import type { BrokerConfig } from './config/schema.js';
 import { AuthFailureAggregator } from './events/auth-failures.js';
 import { EventBus } from './events/bus.js';
+import { type AuditKeyring, createAuditKeyring } from './events/signing/index.js';
 import type { EventSink } from './events/sink.js';
 import { createSinks } from './events/sinks/index.js';
 import type { EventEmitter } from './events/types.js';
@@ -126,8 +127,10 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     return hooks.runtime?.(built) ?? built;
   };
   let sinks: EventSink[];
+  let signing: AuditKeyring;
   try {
     runtime = build(config);
+    signing = createAuditKeyring(config.events);
     sinks = createSinks(config.events, {
       redis: opened.redis,
       keyPrefix: config.redis.key_prefix,
@@ -140,6 +143,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
 
   const events = new EventBus({
     sinks,
+    signing,
     onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
     onShed: (type) => metrics.eventsShed.inc({ type }),
   });

@@ -4,6 +4,7 @@ import { type Ed25519PublicJwk, EventChain } from './chain.js';
 import { isSheddable } from './lib/event-class.js';
 import { SinkLane, type SinkStats } from './lib/lane.js';
 import { DEFAULT_LIMITS, type RedactionLimits, redactEvent } from './redact.js';
+import { AuditKeyring, type AuditKeySource, type AuditPublicJwk } from './signing/index.js';
 import { type EventSink, REQUIRED_SINK_WAIT_MS } from './sink.js';
 import type { BrokerEvent, EmitOptions, EventEmitter, EventInput, EventType } from './types.js';
 
@@ -37,6 +38,11 @@ export interface EventBusOptions {
    * stays unsigned longer than that. `flush()` and `close()` also sign one.
    */
   checkpoint?: { everyEvents?: number; maxDelayMs?: number };
+  /**
+   * The keys the chain is signed with (`events.signing`, shared by every replica). Default:
+   * a key of this replica's own, which nothing outside the chain vouches for.
+   */
+  signing?: AuditKeyring;
 }
 
 export interface EventBusStats {
@@ -72,7 +78,8 @@ export const SUBSCRIBER_ERROR_SOURCE = 'subscriber';
  * would lose into a later event (the auth-failure aggregator) ask first.
  */
 export class EventBus implements EventEmitter {
-  readonly #chain = new EventChain();
+  readonly #keyring: AuditKeyring;
+  readonly #chain: EventChain;
   readonly #lanes: SinkLane[];
   readonly #listeners = new Set<(event: BrokerEvent) => void>();
   readonly #onError: (sink: string, err: unknown) => void;
@@ -92,6 +99,9 @@ export class EventBus implements EventEmitter {
   #closed = false;
 
   constructor(options: EventBusOptions) {
+    this.#keyring = options.signing ?? AuditKeyring.ephemeral();
+    const { kid, key } = this.#keyring.signingKey();
+    this.#chain = new EventChain({ privateKey: key, kid, keySource: this.#keyring.source });
     const names = new Set<string>();
     for (const sink of options.sinks) {
       if (names.has(sink.name)) throw new TypeError(`duplicate event sink name ${sink.name}`);
@@ -146,6 +156,15 @@ export class EventBus implements EventEmitter {
 
   get publicKeyJwk(): Ed25519PublicJwk {
     return this.#chain.publicKeyJwk;
+  }
+
+  get keySource(): AuditKeySource {
+    return this.#keyring.source;
+  }
+
+  /** The audit keys verifiers may anchor to (none when the key is this replica's own). */
+  publishedKeys(): AuditPublicJwk[] {
+    return this.#keyring.publicJwks();
   }
 
   /**
@@ -227,7 +246,7 @@ export class EventBus implements EventEmitter {
    */
   async close(): Promise<void> {
     if (this.#closed) return;
-    this.#checkpoint();
+    this.#checkpoint({ final: true });
     this.#closed = true;
     await this.flush(this.#writeTimeoutMs);
     for (const lane of this.#lanes) lane.close();
@@ -286,13 +305,18 @@ export class EventBus implements EventEmitter {
     this.#checkpointTimer.unref();
   }
 
-  /** Covers every event chained so far with a signed checkpoint, if any is uncovered. */
-  #checkpoint(): void {
+  /**
+   * Covers every event chained so far with a signed checkpoint, if any is uncovered. The
+   * final one (at close) is signed even when nothing is: it marks the end of the chain, so a
+   * verifier can tell a chain that ended from one whose tail was cut off.
+   */
+  #checkpoint(options: { final?: boolean } = {}): void {
     clearTimeout(this.#checkpointTimer);
     this.#checkpointTimer = undefined;
     // Once closed, the sinks take nothing more: a checkpoint would only be dropped.
-    if (this.#closed || this.#chain.uncovered === 0) return;
-    this.#dispatch(this.#chain.checkpoint(this.#now()));
+    if (this.#closed || !this.#chain.started) return;
+    if (this.#chain.uncovered === 0 && options.final !== true) return;
+    this.#dispatch(this.#chain.checkpoint(this.#now(), options));
   }
 
   #dispatch(event: BrokerEvent): void {

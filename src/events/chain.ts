@@ -1,18 +1,14 @@
-import { createPublicKey, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import { canonicalize } from './canonical.js';
 import { GENESIS_PREV, SIGNED_TYPES, sha256 } from './lib/chain-format.js';
 import { eventIdSource, newInstanceId } from './lib/ids.js';
+import { type Ed25519PublicJwk, ed25519X, jwkThumbprint } from './signing/jwk.js';
+import type { AuditKeySource } from './signing/keyring.js';
 import type { BrokerEvent, EventInput, EventType, Severity } from './types.js';
 
 export { eventHash, GENESIS_PREV } from './lib/chain-format.js';
-export { type ChainVerification, verifyChain } from './verify-chain.js';
-
-/** The public half of an instance's signing key, as announced in its genesis event. */
-export interface Ed25519PublicJwk {
-  kty: 'OKP';
-  crv: 'Ed25519';
-  x: string;
-}
+export type { AuditPublicJwk, Ed25519PublicJwk } from './signing/jwk.js';
+export { type ChainError, type ChainVerification, verifyChain } from './verify-chain.js';
 
 /** Severity when the caller does not set one: what a SIEM analyst should look at first. */
 export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
@@ -39,10 +35,15 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
 
 export interface EventChainOptions {
   /**
-   * An Ed25519 private key. By default a fresh key is generated, so the only way to sign
-   * into this chain is to be this process; pass one only when the key is held elsewhere.
+   * An Ed25519 private key: the active key of the replicas' shared keyring. By default a
+   * fresh key is generated, so the only way to sign into this chain is to be this process,
+   * and nothing outside the chain vouches for it.
    */
   privateKey?: KeyObject;
+  /** Names the key in the genesis and every checkpoint. Default: its RFC 7638 thumbprint. */
+  kid?: string;
+  /** Default: `configured` when `privateKey` is given, `ephemeral` when generated here. */
+  keySource?: AuditKeySource;
   /** Defaults to `ins_` + random. */
   instance?: string;
 }
@@ -60,6 +61,8 @@ export interface EventChainOptions {
 export class EventChain {
   readonly instance: string;
   readonly publicKeyJwk: Ed25519PublicJwk;
+  readonly kid: string;
+  readonly keySource: AuditKeySource;
   readonly #privateKey: KeyObject;
   readonly #nextId = eventIdSource();
   #seq = 0;
@@ -72,9 +75,14 @@ export class EventChain {
       throw new TypeError('EventChain needs an Ed25519 private key');
     }
     this.instance = options.instance ?? newInstanceId();
-    const jwk = createPublicKey(this.#privateKey).export({ format: 'jwk' });
-    if (typeof jwk.x !== 'string') throw new TypeError('Ed25519 public key has no x');
-    this.publicKeyJwk = Object.freeze({ kty: 'OKP', crv: 'Ed25519', x: jwk.x });
+    this.publicKeyJwk = Object.freeze({
+      kty: 'OKP',
+      crv: 'Ed25519',
+      x: ed25519X(this.#privateKey),
+    });
+    this.kid = options.kid ?? jwkThumbprint(this.publicKeyJwk);
+    this.keySource =
+      options.keySource ?? (options.privateKey === undefined ? 'ephemeral' : 'configured');
   }
 
   /** Sequence number the next event will carry. */
@@ -91,14 +99,24 @@ export class EventChain {
     return this.#uncovered;
   }
 
-  /** The `chain.genesis` event (seq 0) announcing this instance's public key. */
+  /**
+   * The `chain.genesis` event (seq 0) announcing this instance's public key, its kid and
+   * where it comes from: a verifier refuses a key that is not among those it was given, and
+   * without any, `key_source: ephemeral` tells it that only the chain itself vouches for it.
+   */
   genesis(time: Date): BrokerEvent {
     if (this.started) throw new TypeError('EventChain.genesis() called twice');
     return this.#link(
       {
         type: 'chain.genesis',
         outcome: 'success',
-        detail: { public_key: { ...this.publicKeyJwk }, alg: 'EdDSA', canonicalization: 'JCS' },
+        detail: {
+          public_key: { ...this.publicKeyJwk },
+          kid: this.kid,
+          key_source: this.keySource,
+          alg: 'EdDSA',
+          canonicalization: 'JCS',
+        },
       },
       time,
     );
@@ -118,15 +136,22 @@ export class EventChain {
 
   /**
    * A signed `chain.checkpoint` naming the event just before it (`upto_seq`, `upto_hash`),
-   * which covers everything chained so far.
+   * which covers everything chained so far, and the `kid` that signs it. `final` marks the
+   * last event of the chain (the bus closing): a run that does not end with it was cut
+   * short, or its replica is still running.
    */
-  checkpoint(time: Date): BrokerEvent {
+  checkpoint(time: Date, options: { final?: boolean } = {}): BrokerEvent {
     if (!this.started) throw new TypeError('EventChain.checkpoint() before genesis()');
     return this.#link(
       {
         type: 'chain.checkpoint',
         outcome: 'success',
-        detail: { upto_hash: this.#prev, upto_seq: this.#seq - 1 },
+        detail: {
+          kid: this.kid,
+          upto_hash: this.#prev,
+          upto_seq: this.#seq - 1,
+          ...(options.final === true ? { final: true } : {}),
+        },
       },
       time,
     );

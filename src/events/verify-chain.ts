@@ -1,8 +1,17 @@
 import { createPublicKey, type KeyObject, verify } from 'node:crypto';
 import { canonicalize } from './canonical.js';
-import type { Ed25519PublicJwk } from './chain.js';
 import { GENESIS_PREV, SIGNED_TYPES, sha256, withoutSig } from './lib/chain-format.js';
+import type { AuditPublicJwk } from './signing/jwk.js';
 import type { BrokerEvent } from './types.js';
+
+export type ChainError =
+  | 'bad_signature'
+  | 'broken_link'
+  | 'gap'
+  | 'reordered'
+  | 'checkpoint_mismatch'
+  | 'key_not_anchored'
+  | 'unknown_kid';
 
 export type ChainVerification =
   | {
@@ -13,14 +22,17 @@ export type ChainVerification =
        */
       unsignedTail?: number;
     }
-  | {
-      ok: false;
-      index: number;
-      error: 'bad_signature' | 'broken_link' | 'gap' | 'reordered' | 'checkpoint_mismatch';
-    };
+  | { ok: false; index: number; error: ChainError };
+
+interface TrustedKey {
+  kid: string | undefined;
+  x: string;
+  key: KeyObject;
+}
 
 /**
- * Checks a run of one instance's events, in the order received. The run may start
+ * Checks a run of one instance's events, in the order received, against the keys the
+ * verifier trusts (the anchor: the broker's published JWKS, or one key). The run may start
  * anywhere (a SIEM may only hold the tail); a run starting at seq 0 must start at genesis.
  *
  * - `broken_link` at `index`: the event's `prev` is not the hash of the event before it in
@@ -28,19 +40,27 @@ export type ChainVerification =
  *   to another instance, or seq 0 and `chain.genesis` do not go together.
  * - `gap` / `reordered`: the seq is not the previous seq + 1; a missing seq that turns up
  *   later in the run is `reordered`, one that never does is a `gap`.
- * - `bad_signature`: a genesis or checkpoint whose `sig` does not verify with the key over
- *   its canonical form without `sig`, or any other event that carries a `sig`.
+ * - `key_not_anchored`: the genesis announces a public key that is not among the trusted
+ *   ones. The chain may verify under its own key, but that proves only that someone with
+ *   some key wrote it: a re-signed copy would too.
+ * - `unknown_kid`: a checkpoint names a kid no trusted key has.
+ * - `bad_signature`: a genesis or checkpoint whose `sig` does not verify, over its canonical
+ *   form without `sig`, with the trusted key it names (a checkpoint without a kid, written
+ *   before kids were, with any trusted key), or any other event that carries a `sig`.
  * - `checkpoint_mismatch`: a checkpoint whose `detail` does not name the event before it
  *   (`upto_seq` = seq - 1, `upto_hash` = `prev`, the hash of the event at `upto_seq`).
  *
- * `{ ok: true }` means every event up to the last signed one is exactly what the key holder
- * chained; events after it are counted in `unsignedTail` and are not yet authenticated.
+ * A trusted key without a kid (read from a bare PEM) stands for any kid.
+ *
+ * `{ ok: true }` means every event up to the last signed one is exactly what a holder of a
+ * trusted key chained; events after it are counted in `unsignedTail` and are not yet
+ * authenticated.
  */
 export function verifyChain(
   events: readonly BrokerEvent[],
-  publicKeyJwk: Ed25519PublicJwk,
+  trusted: AuditPublicJwk | readonly AuditPublicJwk[],
 ): ChainVerification {
-  const key = createPublicKey({ key: { ...publicKeyJwk }, format: 'jwk' });
+  const keys = trustedKeys(trusted);
   const present = new Set(events.map((event) => event.seq));
   let previous: { event: BrokerEvent; hash: string } | undefined;
   let unsignedTail = 0;
@@ -65,7 +85,9 @@ export function verifyChain(
       if (event.prev !== previous.hash) return { ok: false, index, error: 'broken_link' };
     }
     if (SIGNED_TYPES.has(event.type)) {
-      if (!hasValidSignature(canonical, event.sig, key)) {
+      const signers = signersOf(event, keys);
+      if (typeof signers === 'string') return { ok: false, index, error: signers };
+      if (!signers.some((signer) => hasValidSignature(canonical, event.sig, signer.key))) {
         return { ok: false, index, error: 'bad_signature' };
       }
       if (event.type === 'chain.checkpoint' && !namesItsPredecessor(event)) {
@@ -79,6 +101,40 @@ export function verifyChain(
     previous = { event, hash: sha256(canonical) };
   }
   return unsignedTail === 0 ? { ok: true } : { ok: true, unsignedTail };
+}
+
+function trustedKeys(trusted: AuditPublicJwk | readonly AuditPublicJwk[]): TrustedKey[] {
+  const list: readonly AuditPublicJwk[] = isKeyList(trusted) ? trusted : [trusted];
+  return list.map((jwk) => ({
+    kid: jwk.kid,
+    x: jwk.x,
+    key: createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x }, format: 'jwk' }),
+  }));
+}
+
+function isKeyList(
+  trusted: AuditPublicJwk | readonly AuditPublicJwk[],
+): trusted is readonly AuditPublicJwk[] {
+  return Array.isArray(trusted);
+}
+
+/**
+ * The trusted keys that may have signed `event`. A genesis must announce one of them (by its
+ * key, and by its kid where both have one); a checkpoint names its kid.
+ */
+function signersOf(
+  event: BrokerEvent,
+  keys: readonly TrustedKey[],
+): readonly TrustedKey[] | 'key_not_anchored' | 'unknown_kid' {
+  const kid = typeof event.detail?.kid === 'string' ? event.detail.kid : undefined;
+  const byKid = (key: TrustedKey) => key.kid === undefined || kid === undefined || key.kid === kid;
+  if (event.type === 'chain.genesis') {
+    const announced = event.detail?.public_key as { x?: unknown } | undefined;
+    const anchored = keys.filter((key) => key.x === announced?.x && byKid(key));
+    return anchored.length > 0 ? anchored : 'key_not_anchored';
+  }
+  const named = keys.filter(byKid);
+  return named.length > 0 ? named : 'unknown_kid';
 }
 
 function namesItsPredecessor(checkpoint: BrokerEvent): boolean {

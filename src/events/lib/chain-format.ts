@@ -21,3 +21,8 @@ export function withoutSig(event: BrokerEvent): Omit<BrokerEvent, 'sig'> {
 export function sha256(text: string): string {
   return hash('sha256', text, 'hex');
 }
+
+/** The checkpoint the bus signs as it closes: the chain ends with it and nothing follows. */
+export function isFinalCheckpoint(event: BrokerEvent): boolean {
+  return event.type === 'chain.checkpoint' && event.detail?.final === true;
+}
