@@ -3,6 +3,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ApiServices } from './api/context.js';
 import { problem } from './api/problem.js';
+import { registerAuditKeys } from './api/routes/audit-keys.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
 import { registerEventsFeed } from './api/routes/events-feed.js';
 import { registerFreeze } from './api/routes/freeze.js';
@@ -87,6 +88,7 @@ export function createApp(
   registerEventsFeed(app);
   // keys, health, metrics
   registerJwks(app);
+  registerAuditKeys(app);
   registerHealth(app);
   registerMetrics(app);
 

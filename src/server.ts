@@ -210,6 +210,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     metrics,
     logger,
     jwks: () => [...runtime.providers.values()].flatMap((p) => p.publicJwks?.() ?? []),
+    auditKeys: () => events.publishedKeys(),
     readiness,
     ...(config.server.metrics_token === undefined
       ? {}

@@ -23,6 +23,8 @@ export interface ApiServices {
   logger: Logger;
   /** Public keys of every `jwt` target, for `/.well-known/jwks.json`. */
   jwks: () => unknown[];
+  /** The audit chain's published keys, for `/.well-known/jit-audit-keys.json`. */
+  auditKeys: () => unknown[];
   readiness: Readiness;
   /** When set, `/metrics` needs this bearer token. */
   metricsToken?: string;

@@ -39,6 +39,7 @@ const EXPECTED: Record<string, Expected> = {
   'POST /v1/policy/simulate': { presented: 'bearer', operator: 'admin' },
   'GET /v1/events': { presented: 'bearer', operator: 'viewer' },
   'GET /.well-known/jwks.json': { presented: 'none' },
+  'GET /.well-known/jit-audit-keys.json': { presented: 'none' },
   'GET /healthz': { presented: 'none' },
   'GET /readyz': { presented: 'none' },
   'GET /v1/readiness': { presented: 'bearer', operator: 'viewer' },
@@ -120,6 +121,10 @@ const SAMPLES: Record<string, SampleFor> = {
   }),
   'GET /v1/events': () => ({ path: '/v1/events', init: {} }),
   'GET /.well-known/jwks.json': () => ({ path: '/.well-known/jwks.json', init: {} }),
+  'GET /.well-known/jit-audit-keys.json': () => ({
+    path: '/.well-known/jit-audit-keys.json',
+    init: {},
+  }),
   'GET /healthz': () => ({ path: '/healthz', init: {} }),
   'GET /readyz': () => ({ path: '/readyz', init: {} }),
   'GET /v1/readiness': () => ({ path: '/v1/readiness', init: {} }),
