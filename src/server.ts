@@ -17,6 +17,7 @@ import { Reaper } from './leases/reaper.js';
 import { Revoker, safeMessage } from './leases/revoker.js';
 import { Sweeper } from './leases/sweeper.js';
 import type { LeaseStore } from './leases/types.js';
+import { clientAddressFrom } from './lib/forwarded.js';
 import type { Logger } from './lib/logger.js';
 import { Metrics } from './metrics.js';
 import { buildRuntime, type Runtime } from './runtime.js';
@@ -199,6 +200,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     hasRoom: () => !events.wouldShed('auth.failed'),
     onError: (err) => logger.warn({ err: safeMessage(err) }, 'auth failure summary not emitted'),
   });
+  const reloadListeners = new Set<() => void>();
 
   const services: ApiServices = {
     broker,
@@ -207,6 +209,10 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     events: emitter,
     authFailures,
     subscribe: (listener) => events.subscribe(listener),
+    onReload: (listener) => {
+      reloadListeners.add(listener);
+      return () => reloadListeners.delete(listener);
+    },
     metrics,
     logger,
     jwks: () => [...runtime.providers.values()].flatMap((p) => p.publicJwks?.() ?? []),
@@ -215,7 +221,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     ...(config.server.metrics_token === undefined
       ? {}
       : { metricsToken: config.server.metrics_token }),
-    trustProxy: config.server.trust_proxy,
+    clientAddress: clientAddressFrom(config.server.trust_proxy),
   };
   const app = createApp(services, { bodyLimit: config.server.body_limit });
 
@@ -229,9 +235,10 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     chainStarted = new Promise<void>((r) => {
       resume = r;
     });
-    const gated = async (req: Request) => {
+    // The node server's bindings (the socket, for the peer address) pass through.
+    const gated: typeof app.fetch = async (req, ...rest) => {
       await chainStarted;
-      return app.fetch(req);
+      return app.fetch(req, ...rest);
     };
     const listening = await listen(gated, config).catch(async (err: unknown) => {
       // The chain never started: close the sinks without the bus, which would sign a checkpoint.
@@ -284,6 +291,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
         );
       }
       for (const p of previous.providers.values()) void p.close?.();
+      for (const listener of reloadListeners) listener();
       void events.emit(
         { type: 'policy.reloaded', outcome: 'success', policy_hash: built.policy.hash },
         { failClosed: false },

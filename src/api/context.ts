@@ -5,6 +5,7 @@ import type { BrokerEvent, EventEmitter } from '../events/types.js';
 import type { OperatorAuthenticator } from '../identity/operators.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
 import type { IdentityVerifier } from '../identity/verifier.js';
+import type { ClientAddress } from '../lib/forwarded.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { Readiness } from '../wiring/readiness.js';
@@ -17,6 +18,8 @@ export interface ApiServices {
   events: EventEmitter;
   /** Where refused tokens go: `auth.failed` events, aggregated per source and reason. */
   authFailures: AuthFailureAggregator;
+  /** Calls `listener` after every configuration reload; returns the unsubscribe. */
+  onReload: (listener: () => void) => () => void;
   /** Live feed of this replica's events (`GET /v1/events`). */
   subscribe: (listener: (event: BrokerEvent) => void) => () => void;
   metrics: Metrics;
@@ -28,7 +31,8 @@ export interface ApiServices {
   readiness: Readiness;
   /** When set, `/metrics` needs this bearer token. */
   metricsToken?: string;
-  trustProxy: boolean;
+  /** The client's address from the peer and `X-Forwarded-For` (`server.trust_proxy`). */
+  clientAddress: ClientAddress;
 }
 
 declare module 'hono' {
