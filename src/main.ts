@@ -2,11 +2,12 @@
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
-import { Command, Option } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
 import { accessMarkdown } from './api/access-doc.js';
 import type { ApiServices } from './api/context.js';
 import { createApp, openApiDocument } from './app.js';
+import { CliError } from './cli/io.js';
 import { registerOperatorCommands } from './cli/operator.js';
 import { reloadConfigFile } from './cli/reload-config.js';
 import { parseDuration } from './config/duration.js';
@@ -36,9 +37,11 @@ function freePort(): Promise<number> {
 }
 
 function fail(err: unknown): never {
+  // Commander has printed its own message; some commands (events verify) set their codes.
+  if (err instanceof CommanderError) process.exit(err.exitCode);
   if (err instanceof ConfigError) console.error(err.message);
   else console.error(`jit-broker: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
 }
 
 function onSignals(running: RunningBroker, reload?: () => void): void {
@@ -76,6 +79,12 @@ program
           baseDir: dirname(resolve(file)),
         });
         logger.info({ url: running.url }, 'jit-broker serving');
+        if (running.events.keySource === 'ephemeral') {
+          logger.warn(
+            { instance: running.events.instance, public_key: running.events.publicKeyJwk },
+            'no audit signing keys (events.signing): this replica signs its event chain with a key of its own, published nowhere, so the chain is only self-certified: `events verify` can prove it unaltered since its genesis, not who wrote it',
+          );
+        }
         onSignals(running, () => reloadConfigFile(running, file, logger));
       } catch (err) {
         fail(err);

@@ -1,20 +1,8 @@
 import type { Command } from 'commander';
-import type { Ed25519PublicJwk } from '../events/chain.js';
-import type { BrokerEvent } from '../events/types.js';
-import { verifyChain } from '../events/verify-chain.js';
+import { registerEventCommands } from './events.js';
+import { CliError, type OperatorIo } from './io.js';
 
-/** Where operator commands read their settings and write their output (tests pass their own). */
-export interface OperatorIo {
-  env: NodeJS.ProcessEnv;
-  fetch: typeof fetch;
-  out: (line: string) => void;
-  /** A file's text, or standard input for `-`. */
-  read: (path: string) => Promise<string>;
-}
-
-export class CliError extends Error {
-  override readonly name = 'CliError';
-}
+export { CliError, type OperatorIo } from './io.js';
 
 interface Call {
   method: string;
@@ -68,7 +56,10 @@ function table(rows: string[][]): string[] {
   );
 }
 
-/** `leases`, `workloads`, `revoke` and `freeze`: the operator's side of the HTTP API. */
+/**
+ * `leases`, `workloads`, `revoke`, `freeze` and `policy`: the operator's side of the HTTP
+ * API; and `events`, which works offline on exported events.
+ */
 export function registerOperatorCommands(program: Command, io: OperatorIo): void {
   const print = (value: unknown) => io.out(JSON.stringify(value, null, 2));
 
@@ -226,27 +217,7 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
       },
     );
 
-  program
-    .command('events')
-    .description('Work with exported events')
-    .command('verify [file]')
-    .description(
-      'Verify the hash chains of JSON-lines events (a file, or - for stdin): nothing altered, dropped or reordered',
-    )
-    .option(
-      '--public-key <jwk>',
-      "an instance's public key (JSON), when a run starts after genesis",
-    )
-    .action(async (file: string | undefined, opts: { publicKey?: string }) => {
-      const report = verifyEventLines(
-        await io.read(file ?? '-'),
-        opts.publicKey === undefined
-          ? undefined
-          : (json('--public-key', opts.publicKey) as Ed25519PublicJwk),
-      );
-      for (const line of report.lines) io.out(line);
-      if (!report.ok) throw new CliError('the event chain does not verify');
-    });
+  registerEventCommands(program, io);
 }
 
 function json(option: string, text: string): unknown {
@@ -255,58 +226,4 @@ function json(option: string, text: string): unknown {
   } catch {
     throw new CliError(`${option} is not valid JSON`);
   }
-}
-
-/**
- * Splits events by instance (each replica signs its own chain), keeps each instance's events
- * in the order given, and verifies each run with the key its genesis announced (or `key`).
- */
-export function verifyEventLines(
-  text: string,
-  key: Ed25519PublicJwk | undefined,
-): { ok: boolean; lines: string[] } {
-  const runs = new Map<string, BrokerEvent[]>();
-  for (const [n, line] of text.split('\n').entries()) {
-    if (line.trim() === '') continue;
-    let event: BrokerEvent;
-    try {
-      event = JSON.parse(line) as BrokerEvent;
-    } catch {
-      return { ok: false, lines: [`line ${n + 1}: not JSON`] };
-    }
-    if (typeof event.instance !== 'string' || typeof event.seq !== 'number') {
-      return { ok: false, lines: [`line ${n + 1}: not a jit-broker event (native JSON format)`] };
-    }
-    const run = runs.get(event.instance);
-    if (run === undefined) runs.set(event.instance, [event]);
-    else run.push(event);
-  }
-  if (runs.size === 0) return { ok: false, lines: ['no events'] };
-  let ok = true;
-  const lines: string[] = [];
-  for (const [instance, events] of runs) {
-    const genesis = events.find((e) => e.type === 'chain.genesis');
-    const announced = (genesis?.detail as { public_key?: Ed25519PublicJwk } | undefined)
-      ?.public_key;
-    const publicKey = key ?? announced;
-    const first = events[0]?.seq;
-    const last = events.at(-1)?.seq;
-    if (publicKey === undefined) {
-      ok = false;
-      lines.push(`${instance}: seq ${first}–${last}: no genesis in the run; pass --public-key`);
-      continue;
-    }
-    const result = verifyChain(events, publicKey);
-    if (result.ok) {
-      const tail = result.unsignedTail ?? 0;
-      lines.push(
-        `${instance}: seq ${first}–${last}: ok (${events.length} events${tail > 0 ? `, ${tail} after the last signature, not yet covered` : ''})`,
-      );
-    } else {
-      ok = false;
-      const at = events[result.index];
-      lines.push(`${instance}: FAILED at seq ${at?.seq} (${at?.type}): ${result.error}`);
-    }
-  }
-  return { ok, lines };
 }

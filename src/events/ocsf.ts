@@ -87,7 +87,12 @@ export interface OcsfEvent {
   api?: { operation: string; request?: { uid: string } };
   resources?: { uid?: string; type: string; name?: string }[];
   service?: { name: string };
-  /** Our fields with no OCSF home, the chain fields among them. */
+  /**
+   * Our fields with no OCSF home, the chain fields among them. With the members above that
+   * carry an event field as it is (`metadata.uid`, `time`, `severity_id`, `status_detail`,
+   * `src_endpoint.ip`, `metadata.correlation_uid`) they hold the whole event, so `fromOcsf`
+   * gives back exactly what was hashed and signed.
+   */
   unmapped: Record<string, unknown>;
 }
 
@@ -126,6 +131,8 @@ export function toOcsf(event: BrokerEvent): OcsfEvent {
     unmapped: compact({
       event_type: event.type,
       outcome: event.outcome,
+      // `actor.user.name` is the actor or else the workload: ambiguous on its own.
+      actor: event.actor,
       instance: event.instance,
       seq: event.seq,
       prev: event.prev,
@@ -198,4 +205,91 @@ function compact<T extends Record<string, unknown>>(
   const out: Record<string, unknown> = {};
   for (const [key, member] of Object.entries(value)) if (member !== undefined) out[key] = member;
   return out as { [K in keyof T]?: Exclude<T[K], undefined> };
+}
+
+const SEVERITY_BY_ID = new Map(
+  Object.entries(SEVERITIES).map(([severity, { id }]) => [id, severity as Severity]),
+);
+
+/** Top-level `unmapped` members that are event fields of the same name. */
+const UNMAPPED_FIELDS = [
+  'workload',
+  'subject',
+  'issuer',
+  'target',
+  'provider',
+  'lease_id',
+  'task',
+  'scope',
+  'policy',
+  'policy_hash',
+  'token_sha256',
+  'expires_at',
+  'counts',
+  'detail',
+] as const satisfies readonly (keyof BrokerEvent)[];
+
+/**
+ * The broker event an OCSF document was mapped from, for verifying the chain of an OCSF
+ * export; `undefined` when the document lacks the chain fields (not one of ours, or cut
+ * down by a collector). Members are rebuilt only where `toOcsf` put them, so an event whose
+ * OCSF form was altered hashes differently and breaks the chain.
+ */
+export function fromOcsf(document: unknown): BrokerEvent | undefined {
+  if (!isRecord(document) || !isRecord(document.unmapped) || !isRecord(document.metadata)) {
+    return undefined;
+  }
+  const { unmapped, metadata } = document;
+  const severity = SEVERITY_BY_ID.get(document.severity_id as number);
+  if (
+    typeof unmapped.event_type !== 'string' ||
+    typeof unmapped.instance !== 'string' ||
+    typeof unmapped.seq !== 'number' ||
+    typeof unmapped.prev !== 'string' ||
+    typeof metadata.uid !== 'string' ||
+    typeof document.time !== 'number' ||
+    !Number.isFinite(document.time) ||
+    severity === undefined
+  ) {
+    return undefined;
+  }
+  const event: Record<string, unknown> = {
+    id: metadata.uid,
+    time: new Date(document.time).toISOString(),
+    severity,
+    instance: unmapped.instance,
+    seq: unmapped.seq,
+    prev: unmapped.prev,
+    type: unmapped.event_type,
+    outcome: unmapped.outcome,
+  };
+  const user = isRecord(document.user)
+    ? document.user
+    : isRecord(document.actor) && isRecord(document.actor.user)
+      ? document.actor.user
+      : undefined;
+  const optional: Record<string, unknown> = {
+    sig: unmapped.sig,
+    reason: document.status_detail,
+    source_ip: isRecord(document.src_endpoint) ? document.src_endpoint.ip : undefined,
+    request_id: metadata.correlation_uid,
+    actor: unmapped.actor ?? legacyActor(user, unmapped.workload),
+  };
+  for (const field of UNMAPPED_FIELDS) optional[field] = unmapped[field];
+  for (const [key, value] of Object.entries(optional)) if (value !== undefined) event[key] = value;
+  return event as unknown as BrokerEvent;
+}
+
+/**
+ * Exports written before `unmapped.actor` existed: the user's name is the actor when it is
+ * not the workload and no subject stands beside it. An operator who shares a workload's
+ * name is read as no actor, and the chain then fails rather than passes.
+ */
+function legacyActor(user: Record<string, unknown> | undefined, workload: unknown): unknown {
+  if (user === undefined || user.uid !== undefined || user.name === workload) return undefined;
+  return user.name;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

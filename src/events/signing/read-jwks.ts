@@ -4,8 +4,8 @@ import { AuditKeyError, readAuditPublicKey } from './read-key.js';
 /**
  * The audit keys of a JWK Set (RFC 7517 §5), or of a single public JWK. Members that are not
  * Ed25519 signing keys are skipped, as §5 lets a reader skip keys it cannot use; a set that
- * holds none is an error, since it would anchor nothing. Only `x` and `kid` are kept, so a
- * private member in the file goes no further.
+ * holds none is an error, since it would anchor nothing. Only `x` and `kid` are kept (with
+ * the `alg` and `use` every member then has), so a private member goes no further.
  */
 export function readAuditJwks(value: unknown): AuditPublicJwk[] {
   const members = isRecord(value) && Array.isArray(value.keys) ? value.keys : [value];
@@ -22,6 +22,8 @@ export function readAuditJwks(value: unknown): AuditPublicJwk[] {
       crv: 'Ed25519',
       x: member.x,
       ...(typeof member.kid === 'string' ? { kid: member.kid } : {}),
+      alg: 'EdDSA',
+      use: 'sig',
     });
   }
   if (keys.length === 0) throw new AuditKeyError('no Ed25519 signing key in the key set');
