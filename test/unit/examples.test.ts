@@ -9,6 +9,7 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { providerFactories } from '../../providers/registry.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
+import { createAuditKeyring } from '../../src/events/signing/index.js';
 import { buildRuntime } from '../../src/runtime.js';
 
 /**
@@ -38,6 +39,13 @@ afterAll(() => {
 
 async function signingKeyPem(): Promise<string> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
+  return exportPKCS8(privateKey);
+}
+
+/** The audit chain signs with Ed25519 (EdDSA), the jwt targets in the examples with ES256. */
+async function fakeKeyFor(path: string): Promise<string> {
+  if (!path.includes('/audit-keys/')) return signingKeyPem();
+  const { privateKey } = await generateKeyPair('EdDSA', { crv: 'Ed25519', extractable: true });
   return exportPKCS8(privateKey);
 }
 
@@ -102,7 +110,7 @@ async function prepare(text: string): Promise<Prepared> {
       throw new Error(`no fake secret for \${file:${path}}`);
     }
     const local = join(work, `${randomBytes(6).toString('hex')}.pem`);
-    writeFileSync(local, await signingKeyPem());
+    writeFileSync(local, await fakeKeyFor(path));
     rewritten = rewritten.replaceAll(`\${file:${path}}`, `\${file:${local}}`);
   }
   rewritten = rewritten.replace(/^([ \t]*jwks_file:[ \t]*)\S+[ \t]*$/gm, `$1${issuerJwksFile}`);
@@ -147,11 +155,13 @@ function expectSecretsByReference(tree: Record<string, unknown>): void {
     server?: { metrics_token?: unknown };
     redis?: { url?: string };
     targets?: { keys?: { private_key?: unknown }[] }[];
+    events?: { signing?: { keys?: { private_key?: unknown }[] } };
     encryption?: { keys?: { key?: unknown }[] };
   };
   const secrets = [
     cfg.server?.metrics_token,
     ...(cfg.targets ?? []).flatMap((t) => (t.keys ?? []).map((k) => k.private_key)),
+    ...(cfg.events?.signing?.keys ?? []).map((k) => k.private_key),
     ...(cfg.encryption?.keys ?? []).map((k) => k.key),
   ].filter((s) => s !== undefined);
   expect(secrets.length).toBeGreaterThan(0);
@@ -177,7 +187,7 @@ describe('examples/production.yaml', () => {
       'JIT_REDIS_PASSWORD',
       'JIT_SPLUNK_HEC_TOKEN',
     ]);
-    expect(files.size).toBe(4);
+    expect(files.size).toBe(6);
     expect(config.redis.url.startsWith('rediss://')).toBe(true);
     expect(config.redis.require_aof).toBe(true);
     expect(config.server.tls).toBeDefined();
@@ -195,6 +205,13 @@ describe('examples/production.yaml', () => {
     expect(kids).toEqual(
       expect.arrayContaining(['tickets-2026-09', 'tickets-2027-03', 'deploy-2026-09']),
     );
+  });
+
+  it('signs the audit chain with a configured key, its successor published before it signs', async () => {
+    const { config } = await prepare(text);
+    const ring = createAuditKeyring(config.events);
+    expect(ring.source).toBe('configured');
+    expect(ring.publicJwks().map((k) => k.kid)).toEqual(['audit-2026-09', 'audit-2027-03']);
   });
 
   it('builds a whole runtime (references, ceilings, CEL) without fetching discovery', async () => {
