@@ -34,10 +34,13 @@ export type Action = (typeof ACTIONS)[number];
 /**
  * What a workload may do with an action:
  * - `self`: act for itself (ask for its own credentials);
- * - `own`: act on what it owns (its leases and tasks), and nothing else;
+ * - `own`: act on what it owns (its leases and tasks), and nothing else; a workload whose
+ *   `lease_owner` is `identity` owns only the leases issued to the same verified subject;
+ * - `own_identity`: act on its own leases, and only those issued to the same verified
+ *   subject, whatever `lease_owner` says (a renewal hands out a token naming that subject);
  * - `resource_server`: ask about tokens whose audience it serves.
  */
-export type WorkloadAccess = 'self' | 'own' | 'resource_server';
+export type WorkloadAccess = 'self' | 'own' | 'own_identity' | 'resource_server';
 
 /**
  * How the caller proves who it is: a bearer token in `Authorization` (workload JWT, operator
@@ -62,7 +65,7 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'lease.list': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'lease.read': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'lease.revoke': { presented: 'bearer', workload: 'own', operator: 'revoker' },
-  'lease.renew': { presented: 'bearer', workload: 'own' },
+  'lease.renew': { presented: 'bearer', workload: 'own_identity' },
   'lease.retry': { presented: 'bearer', operator: 'revoker' },
   'task.end': { presented: 'bearer', workload: 'own', operator: 'revoker' },
   'workload.list': { presented: 'bearer', operator: 'viewer' },
@@ -84,6 +87,7 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
 const WORKLOAD_WORDS: Record<WorkloadAccess, string> = {
   self: 'workload',
   own: 'owner',
+  own_identity: 'owner (the issuing identity)',
   resource_server: 'resource server (workload of the audience)',
 };
 

@@ -15,8 +15,11 @@ type Expected =
   | { presented: 'grant'; workload: 'self' }
   | {
       presented: 'bearer';
-      /** `own`: a workload on its own lease or task only; another workload's is a 404. */
-      workload?: 'self' | 'own' | 'resource_server';
+      /**
+       * `own`: a workload on its own lease or task only; another workload's is a 404.
+       * `own_identity`: the same, and only the identity the lease was issued to.
+       */
+      workload?: 'self' | 'own' | 'own_identity' | 'resource_server';
       operator?: OperatorRole;
     };
 
@@ -27,7 +30,7 @@ const EXPECTED: Record<string, Expected> = {
   'GET /v1/leases': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'GET /v1/leases/{id}': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'DELETE /v1/leases/{id}': { presented: 'bearer', workload: 'own', operator: 'revoker' },
-  'POST /v1/leases/{id}/renew': { presented: 'bearer', workload: 'own' },
+  'POST /v1/leases/{id}/renew': { presented: 'bearer', workload: 'own_identity' },
   'POST /v1/leases/{id}/retry': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/tasks/{task_id}/revoke': { presented: 'bearer', workload: 'own', operator: 'revoker' },
   'GET /v1/workloads': { presented: 'bearer', operator: 'viewer' },
