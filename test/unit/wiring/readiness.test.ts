@@ -20,7 +20,11 @@ describe('readiness', () => {
     let now = 0;
     const target = countingTarget('github-acme', async () => ({ ok: true, detail: 'app 1' }));
     let pings = 0;
-    const store = { ping: async () => void (pings += 1) } as unknown as LeaseStore;
+    const store = {
+      ping: async () => {
+        pings += 1;
+      },
+    } as unknown as LeaseStore;
     const readiness = createReadiness({
       store,
       providers: () => new Map([['github-acme', target.provider]]),
