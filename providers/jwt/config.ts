@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { targetBaseSchema } from '../../src/config/schema.js';
+import { keyringIssues } from '../../src/lib/keyring-rules.js';
 import { JWT_ALGORITHMS, readPrivateKey } from './lib/signing-key.js';
 
 export const KEY_STATES = ['active', 'next', 'retired'] as const;
@@ -30,29 +31,14 @@ export const jwtTargetSchema = z
   })
   .strict()
   .superRefine((target, ctx) => {
-    const active = target.keys.filter((key) => key.state === 'active').length;
-    if (active !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['keys'],
-        message: `exactly one key must be active (found ${active})`,
-      });
-    }
-    const seen = new Set<string>();
-    target.keys.forEach((key, index) => {
-      if (seen.has(key.kid)) {
-        ctx.addIssue({ code: 'custom', path: ['keys', index, 'kid'], message: 'duplicate kid' });
-      }
-      seen.add(key.kid);
+    const issues = keyringIssues(target.keys, (key, index) => {
       try {
         readPrivateKey(key.private_key, target.algorithm);
+        return [];
       } catch (err) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['keys', index, 'private_key'],
-          message: (err as Error).message,
-        });
+        return [{ path: ['keys', index, 'private_key'], message: (err as Error).message }];
       }
     });
+    for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type JwtTargetConfig = z.infer<typeof jwtTargetSchema>;

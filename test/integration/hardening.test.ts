@@ -196,15 +196,12 @@ describe('a start that fails', () => {
     await new Promise<void>((resolve) => blocker.close(() => resolve()));
   });
 
-  it('writes no chain genesis when a TLS file named by the configuration cannot be read', async () => {
+  /** Starts a broker on `server` that must fail with `error`, and checks the audit trail. */
+  async function failedStartWritesNothing(server: Record<string, unknown>, error: RegExp) {
     const prefix = uniquePrefix('genesis');
     const events = new Capture();
     const config = configSchema.parse({
-      server: {
-        host: '127.0.0.1',
-        port: 0,
-        tls: { cert: '/nonexistent/tls.crt', key: '/nonexistent/tls.key' },
-      },
+      server: { host: '127.0.0.1', ...server },
       redis: { url: REDIS_URL, key_prefix: prefix },
       issuers: [],
       workloads: [],
@@ -224,45 +221,23 @@ describe('a start that fails', () => {
           listen: true,
           reaper: false,
         }),
-      ).rejects.toThrow(/ENOENT/);
+      ).rejects.toThrow(error);
       expect(events.text).not.toContain('chain.genesis');
       expect(await redis.xlen(`${prefix}:events`)).toBe(0);
     } finally {
       await deletePrefix(redis, `${prefix}:`);
       redis.disconnect();
     }
+  }
+
+  it('writes no chain genesis when a TLS file named by the configuration cannot be read', async () => {
+    await failedStartWritesNothing(
+      { port: 0, tls: { cert: '/nonexistent/tls.crt', key: '/nonexistent/tls.key' } },
+      /ENOENT/,
+    );
   });
 
   it('writes no chain genesis when the port is in use', async () => {
-    const prefix = uniquePrefix('genesis');
-    const events = new Capture();
-    const config = configSchema.parse({
-      server: { host: '127.0.0.1', port },
-      redis: { url: REDIS_URL, key_prefix: prefix },
-      issuers: [],
-      workloads: [],
-      targets: [],
-      policies: [],
-      events: { stdout: { enabled: true }, redis_stream: { enabled: true, stream: 'events' } },
-      encryption: { keys: [{ id: 'k1', key: Buffer.alloc(32, 7).toString('base64') }] },
-    });
-    const redis = new Redis(REDIS_URL);
-    try {
-      await expect(
-        startBroker({
-          config,
-          store: 'redis',
-          logger: createLogger({ level: 'error', destination: new Capture() }),
-          eventsOut: events,
-          listen: true,
-          reaper: false,
-        }),
-      ).rejects.toThrow(/EADDRINUSE/);
-      expect(events.text).not.toContain('chain.genesis');
-      expect(await redis.xlen(`${prefix}:events`)).toBe(0);
-    } finally {
-      await deletePrefix(redis, `${prefix}:`);
-      redis.disconnect();
-    }
+    await failedStartWritesNothing({ port }, /EADDRINUSE/);
   });
 });

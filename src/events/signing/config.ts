@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { formatIssues } from '../../config/load.js';
+import { keyringIssues } from '../../lib/keyring-rules.js';
 import { readAuditPrivateKey, readAuditPublicKey } from './read-key.js';
 
 /**
@@ -30,28 +31,13 @@ export const auditSigningSchema = z
   .object({ keys: z.array(keySchema).min(1).max(16) })
   .strict()
   .superRefine((signing, ctx) => {
-    const active = signing.keys.filter((key) => key.state === 'active').length;
-    if (active !== 1) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['keys'],
-        message: `exactly one key must be active (found ${active})`,
-      });
-    }
-    const seen = new Set<string>();
-    signing.keys.forEach((key, index) => {
-      if (seen.has(key.kid)) {
-        ctx.addIssue({ code: 'custom', path: ['keys', index, 'kid'], message: 'duplicate kid' });
-      }
-      seen.add(key.kid);
-      for (const issue of keyIssues(key)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['keys', index, issue.field],
-          message: issue.message,
-        });
-      }
-    });
+    const issues = keyringIssues(signing.keys, (key, index) =>
+      keyIssues(key).map((issue) => ({
+        path: ['keys', index, issue.field],
+        message: issue.message,
+      })),
+    );
+    for (const issue of issues) ctx.addIssue({ code: 'custom', ...issue });
   });
 export type AuditSigningConfig = z.infer<typeof auditSigningSchema>;
 
