@@ -1,5 +1,5 @@
 import { hasRole } from '../identity/roles.js';
-import type { Principal } from '../identity/types.js';
+import type { OperatorPrincipal, Principal } from '../identity/types.js';
 import { ACCESS, type Action } from './table.js';
 
 /**
@@ -19,9 +19,7 @@ export type Resource =
  */
 export function permits(principal: Principal, action: Action, resource: Resource): boolean {
   const rule = ACCESS[action];
-  if (principal.kind === 'operator') {
-    return rule.operator !== undefined && hasRole(principal, rule.operator);
-  }
+  if (principal.kind === 'operator') return operatorMay(principal, action);
   const { workload, identity } = principal;
   const owned =
     typeof resource === 'object' && 'owner' in resource && resource.owner === workload.id;
@@ -49,6 +47,12 @@ export function permits(principal: Principal, action: Action, resource: Resource
     default:
       return false;
   }
+}
+
+/** The role part of an action's rule: may this operator take the action at all? */
+export function operatorMay(principal: OperatorPrincipal, action: Action): boolean {
+  const needed = ACCESS[action].operator;
+  return needed !== undefined && hasRole(principal, needed);
 }
 
 /**

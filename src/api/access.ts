@@ -1,9 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { OpenAPIHono, RouteConfig } from '@hono/zod-openapi';
 import type { Context, MiddlewareHandler } from 'hono';
+import { operatorMay } from '../access/permits.js';
 import { ACCESS, type Action, whoMay } from '../access/table.js';
 import { BrokerError } from '../errors.js';
-import { hasRole } from '../identity/roles.js';
 import { AuthError } from '../identity/types.js';
 import { authenticate } from './auth.js';
 
@@ -32,7 +32,7 @@ export function authorize(action: Action): MiddlewareHandler {
       if (rule.operator === undefined) {
         throw new AuthError('unsupported_token', 'a workload token is required');
       }
-      if (!hasRole(principal, rule.operator)) {
+      if (!operatorMay(principal, action)) {
         throw new BrokerError('forbidden', `this call needs the ${rule.operator} role`);
       }
       c.set('operator', principal);

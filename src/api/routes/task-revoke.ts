@@ -1,4 +1,5 @@
 import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
+import { workloadInView } from '../../access/permits.js';
 import { BrokerError } from '../../errors.js';
 import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
@@ -38,9 +39,7 @@ export function registerRevokeTask(app: OpenAPIHono): void {
     const principal = c.get('principal');
     // Whose task it is: the workload's own unless it names another (the broker then answers
     // 404 unless the caller may end that workload's tasks); an operator must name one.
-    const workload =
-      c.req.valid('query').workload ??
-      (principal.kind === 'workload' ? principal.workload.id : undefined);
+    const workload = c.req.valid('query').workload ?? workloadInView(principal, undefined);
     if (workload === undefined)
       throw new BrokerError('invalid_request', 'operators must name the workload (?workload=)');
     const result = await c
