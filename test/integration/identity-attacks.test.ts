@@ -9,12 +9,18 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
+  sha256,
+  signRaw,
+  signToken,
+  TestServer,
+  unsignedToken,
+} from '../helpers/identity-support.js';
+import {
   eventMatching,
   type ProfileIssuers,
   profileIssuers,
   TRUST_DOMAIN,
-} from '../unit/identity/profile-issuers.js';
-import { sha256, signRaw, signToken, TestServer, unsignedToken } from '../unit/identity/support.js';
+} from '../helpers/profile-issuers.js';
 
 const REQUEST = {
   target: 'tickets',

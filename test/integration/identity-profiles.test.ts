@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
-import { type ProfileIssuers, profileIssuers } from '../unit/identity/profile-issuers.js';
+import { type ProfileIssuers, profileIssuers } from '../helpers/profile-issuers.js';
 
 const REQUEST = {
   target: 'tickets',

@@ -6,13 +6,19 @@ import { RedisReplayGuard } from '../../src/identity/replay-guard.js';
 import { AuthError } from '../../src/identity/types.js';
 import { IdentityVerifier } from '../../src/identity/verifier.js';
 import {
+  jwks,
+  makeKey,
+  rejectionOf,
+  signToken,
+  writeJwksFile,
+} from '../helpers/identity-support.js';
+import {
   deletePrefix,
   REDIS_URL,
   redisAvailable,
   requireService,
   uniquePrefix,
 } from '../helpers/services.js';
-import { jwks, makeKey, rejectionOf, signToken, writeJwksFile } from '../unit/identity/support.js';
 
 const ISS = 'https://minted-per-request.test.example';
 let redis: Redis | undefined;

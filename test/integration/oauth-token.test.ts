@@ -3,12 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import { scopeFromString, scopeToString } from '../../src/api/oauth/scope-string.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
-import {
-  eventMatching,
-  type ProfileIssuers,
-  profileIssuers,
-} from '../unit/identity/profile-issuers.js';
-import { sha256 } from '../unit/identity/support.js';
+import { sha256 } from '../helpers/identity-support.js';
+import { eventMatching, type ProfileIssuers, profileIssuers } from '../helpers/profile-issuers.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const JWT = 'urn:ietf:params:oauth:token-type:jwt';

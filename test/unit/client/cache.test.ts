@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CredentialCache, JitBrokerClient } from '../../../src/client/index.js';
-import { fakeFetch, issued, json, problem, REQUEST } from './fake-fetch.js';
+import { fakeFetch, issued, json, problem, REQUEST } from '../../helpers/fake-fetch.js';
 
 const ISSUED_AT = Date.parse('2030-01-01T00:00:00.000Z');
 

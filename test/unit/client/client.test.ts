@@ -9,7 +9,14 @@ import {
   type JwtCredential,
   tokenFile,
 } from '../../../src/client/index.js';
-import { fakeFetch, issued, json, problem, REQUEST, WORKLOAD_TOKEN } from './fake-fetch.js';
+import {
+  fakeFetch,
+  issued,
+  json,
+  problem,
+  REQUEST,
+  WORKLOAD_TOKEN,
+} from '../../helpers/fake-fetch.js';
 
 function client(fetch: typeof globalThis.fetch, options: Partial<JitBrokerClientOptions> = {}) {
   return new JitBrokerClient({

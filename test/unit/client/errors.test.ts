@@ -8,7 +8,7 @@ import {
   problem,
   REQUEST,
   WORKLOAD_TOKEN,
-} from './fake-fetch.js';
+} from '../../helpers/fake-fetch.js';
 
 const client = (fetch: typeof globalThis.fetch, token: () => string = () => WORKLOAD_TOKEN) =>
   new JitBrokerClient({ url: 'http://127.0.0.1:8080', token, fetch, timeoutMs: 50 });

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { JitBrokerClient, JitBrokerError, type RetryOptions } from '../../../src/client/index.js';
 import { parseRetryAfter } from '../../../src/client/lib/retry-after.js';
-import { fakeFetch, issued, json, problem, REQUEST } from './fake-fetch.js';
+import { fakeFetch, issued, json, problem, REQUEST } from '../../helpers/fake-fetch.js';
 
 const client = (fetch: typeof globalThis.fetch, retry: RetryOptions = {}) =>
   new JitBrokerClient({ url: 'http://127.0.0.1:8080', token: () => 'a.b.c', fetch, retry });

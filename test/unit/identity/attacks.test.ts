@@ -22,7 +22,7 @@ import {
   type TestKey,
   TestServer,
   unsignedToken,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 let key: TestKey;
 let clock: TestClock;

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fetchableUrl, fetchJson } from '../../../src/identity/fetch-json.js';
-import { rejectionOf, TestServer } from './support.js';
+import { rejectionOf, TestServer } from '../../helpers/identity-support.js';
 
 let server: TestServer;
 

@@ -16,7 +16,7 @@ import {
   TestClock,
   type TestKey,
   writeJwksFile,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 /*
  * Operator and break-glass rules that mutation testing found unpinned: each test here fails

@@ -16,7 +16,7 @@ import {
   TestClock,
   type TestKey,
   writeJwksFile,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 const OPS_ISS = 'https://sso.example.test';
 let key: TestKey;

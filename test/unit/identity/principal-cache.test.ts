@@ -13,7 +13,7 @@ import {
   type TestKey,
   TestServer,
   writeJwksFile,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 const ISS = 'https://idp.example.test';
 let k1: TestKey;

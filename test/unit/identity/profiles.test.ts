@@ -15,7 +15,7 @@ import {
   TestClock,
   type TestKey,
   TestServer,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 const K8S_ISS = 'https://oidc.cluster.test';
 const GH_ISS = 'https://token.actions.githubusercontent.com';

@@ -11,7 +11,7 @@ import {
   TestClock,
   type TestKey,
   TestServer,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 let k1: TestKey;
 let k2: TestKey;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseSpiffeId } from '../../../src/identity/spiffe-id.js';
 import { IdentityVerifier } from '../../../src/identity/verifier.js';
-import { issuerConfig } from './support.js';
+import { issuerConfig } from '../../helpers/identity-support.js';
 
 describe('SPIFFE ID rules', () => {
   it.each([

@@ -16,7 +16,7 @@ import {
   type TestKey,
   TestServer,
   writeJwksFile,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 const ISS = 'https://oidc.cluster.test';
 const SUBJECT = 'system:serviceaccount:mcp:github-mcp';

@@ -26,7 +26,7 @@ import {
   type TestKey,
   TestServer,
   writeJwksFile,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 /*
  * Rules of token verification that mutation testing found unpinned: each test here fails

@@ -21,7 +21,7 @@ import {
   type TestKey,
   unsignedToken,
   writeJwksFile,
-} from './support.js';
+} from '../../helpers/identity-support.js';
 
 const ISS = 'https://idp.example.test';
 

@@ -12,7 +12,7 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
-import { type IssuerConfig, issuerSchema } from '../../../src/config/schema.js';
+import { type IssuerConfig, issuerSchema } from '../../src/config/schema.js';
 
 /** A fixed clock the tests move by hand (ms since epoch, a whole second). */
 export class TestClock {

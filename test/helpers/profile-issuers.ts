@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { JWTPayload } from 'jose';
-import type { BrokerEvent } from '../../../src/events/types.js';
-import { jwks, makeKey, signToken, type TestKey } from './support.js';
+import type { BrokerEvent } from '../../src/events/types.js';
+import { jwks, makeKey, signToken, type TestKey } from './identity-support.js';
 
 /**
  * Issuers of every profile, with keys the tests hold, for integration tests on the harness:
