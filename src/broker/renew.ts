@@ -37,9 +37,13 @@ export async function renewLease(
   // The bound is the stricter of the grant at issuance and the policy in force now.
   const expiresAt = Math.min(now + ttlMs, lease.maxExpiresAt, lease.createdAt + maxTtlMs);
   if (expiresAt <= lease.expiresAt) {
+    // In seconds, as the request's `ttl` is.
+    const lifetime = Math.floor(
+      (Math.min(lease.maxExpiresAt, lease.createdAt + maxTtlMs) - lease.createdAt) / 1000,
+    );
     throw new BrokerError(
       'ttl_out_of_range',
-      'the lease already reaches its maximum lifetime (max_ttl)',
+      `the lease already reaches its maximum lifetime (max_ttl: ${lifetime} seconds from issuance)`,
     );
   }
   const handle = lease.handle === undefined ? {} : deps.sealer().open(lease.id, lease.handle);

@@ -126,8 +126,12 @@ export class PolicyEngine {
       }
       const ttlMs = req.ttlMs ?? config.default_ttl;
       if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > config.max_ttl) {
+        // The request's `ttl` is seconds, so the bounds are told in seconds too.
         reasons.push(
-          reason('ttl_out_of_range', `ttl must be between ${MIN_TTL_MS}ms and ${config.max_ttl}ms`),
+          reason(
+            'ttl_out_of_range',
+            `ttl must be between ${MIN_TTL_MS / 1000} and ${Math.floor(config.max_ttl / 1000)} seconds`,
+          ),
         );
         continue;
       }

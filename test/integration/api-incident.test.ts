@@ -128,7 +128,10 @@ describe('renewal, freeze, selector revoke and retry', () => {
       json: {},
     });
     expect(atMax.status).toBe(422);
-    expect(await atMax.json()).toMatchObject({ code: 'ttl_out_of_range' });
+    expect(await atMax.json()).toMatchObject({
+      code: 'ttl_out_of_range',
+      detail: expect.stringMatching(/max_ttl: 900 seconds from issuance/),
+    });
     expect(
       (await h.flushedEvents()).some(
         (e) => e.type === 'lease.renewed' && e.lease_id === issued.lease_id,

@@ -207,6 +207,8 @@ describe('PolicyEngine: per-policy checks', () => {
     (ttlMs) => {
       const decision = denied(engine(policy()).decide(request({ ttlMs })));
       expect(decision.code).toBe('ttl_out_of_range');
+      // Callers ask in seconds; a bound told in ms reads as a thousand times too long.
+      expect(decision.reasons[0]?.message).toBe('ttl must be between 1 and 900 seconds');
     },
   );
 
