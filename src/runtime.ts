@@ -6,6 +6,7 @@ import {
 } from '../providers/provider.js';
 import { providerFactories } from '../providers/registry.js';
 import type { BrokerRuntime } from './broker/deps.js';
+import { nameIssue } from './config/issue-path.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
 import { readAuditSigningConfig } from './events/signing/index.js';
@@ -68,9 +69,12 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
       );
     }
   });
+  let encryptionBroken = false;
   config.encryption.keys.forEach((k, i) => {
-    if (Buffer.from(k.key, 'base64').length !== 32)
+    if (Buffer.from(k.key, 'base64').length !== 32) {
       issues.push(`encryption.keys.${i}.key: must be 32 bytes, base64`);
+      encryptionBroken = true;
+    }
   });
 
   // Each sink kind reads its own entries, as providers do targets: checked here, `config
@@ -79,23 +83,29 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   issues.push(...readAuditSigningConfig(config.events).issues);
 
   const providers = new Map<string, Provider>();
+  let targetsBroken = false;
   config.targets.forEach((target, i) => {
     if (!(PROVIDER_KINDS as readonly string[]).includes(target.provider)) {
       issues.push(
         `targets.${i}.provider: unknown provider ${target.provider} (known: ${PROVIDER_KINDS.join(', ')})`,
       );
+      targetsBroken = true;
       return;
     }
     const factory = providerFactories[target.provider as ProviderKind];
     const parsed = factory.config.safeParse(target);
     if (!parsed.success) {
-      issues.push(...formatIssues(parsed.error, ['targets', i]));
+      issues.push(
+        ...formatIssues(parsed.error, ['targets', i], { root: config, schema: factory.config }),
+      );
+      targetsBroken = true;
       return;
     }
     try {
       providers.set(target.name, factory.create(target, options.providerContext));
     } catch (err) {
       issues.push(`targets.${i}: ${(err as Error).message}`);
+      targetsBroken = true;
     }
   });
   const knownWorkloads = new Set(config.workloads.map((w) => w.id));
@@ -108,8 +118,6 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   });
 
   let policy: PolicyEngine | undefined;
-  let identity: IdentityVerifier | undefined;
-  let operators: OperatorAuthenticator | undefined;
   let sealer: HandleSealer | undefined;
   const attempt = <T>(where: string, build: () => T): T | undefined => {
     try {
@@ -121,23 +129,41 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
       return undefined;
     }
   };
-  if (issues.length === 0) {
+  // Each part is built even when another failed, so one run names every problem; only a
+  // part that depends on a broken one is skipped (and said to be).
+  const skipped: string[] = [];
+  if (targetsBroken) {
+    if (config.policies.length > 0) {
+      skipped.push(
+        `${config.policies.length} policy checks (target, ceiling, condition) skipped because a target has errors`,
+      );
+    }
+  } else {
     // The engine owns the policy rules (unique names included); its errors name their field.
     policy = attempt('policies', () => new PolicyEngine(config.policies, providers));
-    const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };
-    identity = attempt(
-      'issuers',
-      () => new IdentityVerifier(config.issuers, config.workloads, fetchOption),
-    );
-    operators = attempt(
-      'operators',
-      () => new OperatorAuthenticator(config.operators, fetchOption),
-    );
+  }
+  const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };
+  const identity = attempt(
+    'issuers',
+    () => new IdentityVerifier(config.issuers, config.workloads, fetchOption),
+  );
+  const operators = attempt(
+    'operators',
+    () => new OperatorAuthenticator(config.operators, fetchOption),
+  );
+  if (!encryptionBroken) {
     sealer = attempt('encryption', () => HandleSealer.fromConfig(config.encryption.keys));
   }
   if (issues.length > 0 || !policy || !identity || !operators || !sealer) {
     for (const p of providers.values()) void p.close?.();
-    throw new ConfigError(issues.length > 0 ? issues : ['configuration could not be built']);
+    // Event sink paths keep their index until the sink tests expect names (see issue-path.ts).
+    const named = issues.map((issue) =>
+      issue.startsWith('events.') ? issue : nameIssue(issue, config),
+    );
+    const notes = skipped.map((note) => `(${note})`);
+    throw new ConfigError(
+      named.length > 0 ? [...named, ...notes] : ['configuration could not be built'],
+    );
   }
   return {
     config,

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
+import { knownKeys, namedPath, nameIssue, nearest } from './issue-path.js';
 import { type BrokerConfig, configSchema } from './schema.js';
 
 export class ConfigError extends Error {
@@ -60,12 +61,33 @@ export function resolveReferences(
   return value;
 }
 
+export interface IssueContext {
+  /** The whole config tree, so list entries are named (`policies[triage]`). */
+  root?: unknown;
+  /** The schema that produced the error, so an unknown key gets a "did you mean". */
+  schema?: z.ZodType;
+}
+
+/** The one format of a config problem: `path.by[name]: message`, for validate and serve alike. */
 export function formatIssues(
   error: z.ZodError,
   prefix: readonly (string | number)[] = [],
+  context: IssueContext = {},
 ): string[] {
   return error.issues.map((issue) => {
-    const path = [...prefix, ...issue.path].map(String).join('.') || '(root)';
+    const segments = [...prefix, ...issue.path];
+    const path =
+      context.root === undefined
+        ? segments.map(String).join('.') || '(root)'
+        : namedPath(segments, context.root);
+    if (issue.code === 'unrecognized_keys' && context.schema !== undefined) {
+      const known = knownKeys(context.schema, issue.path);
+      const keys = issue.keys.map((key) => {
+        const meant = nearest(key, known);
+        return meant === undefined ? `"${key}"` : `"${key}" (did you mean "${meant}"?)`;
+      });
+      return `${path}: unknown key${keys.length > 1 ? 's' : ''} ${keys.join(', ')}`;
+    }
     return `${path}: ${issue.message}`;
   });
 }
@@ -89,9 +111,11 @@ export function parseConfig(
     [],
     issues,
   );
-  if (issues.length > 0) throw new ConfigError(issues);
+  if (issues.length > 0) throw new ConfigError(issues.map((issue) => nameIssue(issue, raw)));
   const parsed = configSchema.safeParse(resolved);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error));
+  if (!parsed.success) {
+    throw new ConfigError(formatIssues(parsed.error, [], { root: resolved, schema: configSchema }));
+  }
   return parsed.data;
 }
 

@@ -33,7 +33,7 @@ describe('configuration loading', () => {
       issues(() =>
         parseConfig('encryption:\n  keys: [{ id: a, key: "${env:NOPE_UNSET}" }]\n', { env: {} }),
       ),
-    ).toEqual(['encryption.keys.0.key: environment variable NOPE_UNSET is not set']);
+    ).toEqual(['encryption.keys[a].key: environment variable NOPE_UNSET is not set']);
     expect(
       issues(() =>
         parseConfig('encryption:\n  keys: [{ id: a, key: "${file:missing.pem}" }]\n', {
@@ -41,7 +41,7 @@ describe('configuration loading', () => {
           baseDir: dir,
         }),
       ),
-    ).toEqual(['encryption.keys.0.key: cannot read file missing.pem (ENOENT)']);
+    ).toEqual(['encryption.keys[a].key: cannot read file missing.pem (ENOENT)']);
   });
 
   it('names the path of every bad field', () => {
@@ -52,7 +52,7 @@ describe('configuration loading', () => {
     );
     expect(found).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^policies\.0: default_ttl exceeds max_ttl/),
+        expect.stringMatching(/^policies\[p\]: default_ttl exceeds max_ttl/),
         expect.stringMatching(/^server\.port: /),
         expect.stringMatching(/^server: .*extra/),
       ]),
@@ -88,10 +88,10 @@ describe('configuration loading', () => {
     );
     expect(found).toEqual(
       expect.arrayContaining([
-        'workloads.0.issuer: no issuer named nobody',
-        expect.stringMatching(/^targets\.1\.provider: unknown provider vault/),
-        'policies.0.workloads.0: no workload named ghost',
-        'operators.issuers.0.audience: must differ from the workload audience of the same issuer',
+        'workloads[w1].issuer: no issuer named nobody',
+        expect.stringMatching(/^targets\[x\].provider: unknown provider vault/),
+        'policies[p].workloads[0]: no workload named ghost',
+        'operators.issuers[ops].audience: must differ from the workload audience of the same issuer',
       ]),
     );
   });
