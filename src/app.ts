@@ -7,6 +7,7 @@ import { registerAuditKeys } from './api/routes/audit-keys.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
 import { registerEventsFeed } from './api/routes/events-feed.js';
 import { registerFreeze } from './api/routes/freeze.js';
+import { registerFreezeStatus } from './api/routes/freeze-status.js';
 import { registerHealth } from './api/routes/health.js';
 import { registerIntrospect } from './api/routes/introspect.js';
 import { registerGetLease } from './api/routes/lease-get.js';
@@ -83,6 +84,7 @@ export function createApp(
   // incident response
   registerRevokeSelector(app);
   registerFreeze(app);
+  registerFreezeStatus(app);
   // policy and events
   registerSimulate(app);
   registerEventsFeed(app);

@@ -1,15 +1,22 @@
+import { BrokerError } from '../errors.js';
+import type { IssuanceFreeze } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { BrokerDeps } from './deps.js';
 import { callerFields, emitBestEffort, sourceIpField } from './lib/events.js';
 
-/** Emergency stop of all issuance (revocation keeps working), and its end. */
+/**
+ * Emergency stop of all issuance (revocation keeps working), and its end. The store keeps
+ * who froze it, when and why, so every replica (and `GET /v1/freeze`) can tell.
+ */
 export async function setFrozen(
   deps: BrokerDeps,
   frozen: boolean,
   reason: string,
   caller: Caller,
 ): Promise<void> {
-  await deps.store.setFrozen(frozen);
+  await deps.store.setFrozen(
+    frozen ? { by: caller.actor ?? 'unknown', at: await deps.store.now(), reason } : null,
+  );
   await emitBestEffort(deps, {
     type: frozen ? 'issuance.frozen' : 'issuance.unfrozen',
     severity: frozen ? 'high' : 'medium',
@@ -36,4 +43,15 @@ export async function unblockWorkload(
     });
   }
   return changed;
+}
+
+/**
+ * The refusal of a request while issuance is frozen. It says since when, so a caller can tell
+ * a long incident from a blip, but not who or why: those are for operators (`GET /v1/freeze`).
+ */
+export function issuanceFrozen(freeze: Partial<IssuanceFreeze>): BrokerError {
+  const since = freeze.at === undefined ? '' : ` since ${new Date(freeze.at).toISOString()}`;
+  return new BrokerError('issuance_frozen', `issuance is frozen by an operator${since}`, {
+    retryAfter: 60,
+  });
 }

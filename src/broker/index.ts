@@ -1,5 +1,5 @@
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
-import type { Lease, LeaseFilter, LeasePage } from '../leases/types.js';
+import type { IssuanceFreeze, Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { BrokerDeps } from './deps.js';
 import { endTask, type TaskRevocation } from './end-task.js';
@@ -119,6 +119,11 @@ export class Broker {
     caller: Caller,
   ): Promise<void> {
     return setFrozen(this.#deps, frozen, reason, caller);
+  }
+
+  /** The freeze in force (who, since when, why), or `null` while issuance runs. */
+  issuanceFreeze(): Promise<Partial<IssuanceFreeze> | null> {
+    return this.#deps.store.isFrozen();
   }
 
   unblockWorkload(workload: string, _by: OperatorPrincipal, caller: Caller): Promise<boolean> {

@@ -7,6 +7,7 @@ import type { ActivateResult, Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { PolicyGrant } from '../policy/types.js';
 import type { BrokerDeps } from './deps.js';
+import { issuanceFrozen } from './incident.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
 import { abandonLease, revokeUnrecorded } from './lib/issue-cleanup.js';
 import type { CredentialRequest, IssuedCredential } from './types.js';
@@ -39,11 +40,8 @@ export async function issue(
     throw err;
   };
 
-  if (await store.isFrozen()) {
-    return deny(
-      new BrokerError('issuance_frozen', 'issuance is frozen by an operator', { retryAfter: 60 }),
-    );
-  }
+  const freeze = await store.isFrozen();
+  if (freeze) return deny(issuanceFrozen(freeze));
   // A blocked workload is refused by `store.create` itself, atomically with the write.
   const grant = deps.runtime().policy.decide({
     workload: { id: workload.id, tier: workload.tier },

@@ -5,6 +5,7 @@ import { safeMessage } from '../leases/revoker.js';
 import type { Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { BrokerDeps } from './deps.js';
+import { issuanceFrozen } from './incident.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
 import { permittedLease } from './lib/permitted-lease.js';
 
@@ -131,11 +132,8 @@ async function decideRenewal(
     });
     throw err;
   };
-  if (await deps.store.isFrozen()) {
-    return deny(
-      new BrokerError('issuance_frozen', 'issuance is frozen by an operator', { retryAfter: 60 }),
-    );
-  }
+  const freeze = await deps.store.isFrozen();
+  if (freeze) return deny(issuanceFrozen(freeze));
   if (await deps.store.isBlocked(lease.workload)) {
     return deny(new BrokerError('workload_blocked', `workload ${lease.workload} is blocked`));
   }

@@ -6,6 +6,7 @@ import type {
   ActivateResult,
   Claim,
   FinishResult,
+  IssuanceFreeze,
   Lease,
   LeaseFilter,
   LeasePage,
@@ -43,7 +44,7 @@ export class MemoryLeaseStore implements LeaseStore {
   readonly #meta = new Map<string, WorkloadMeta>();
   readonly #settings: StoreSettings;
   readonly #clock: () => number;
-  #frozen = false;
+  #frozen: IssuanceFreeze | null = null;
 
   constructor(settings: StoreSettings, clock: () => number = Date.now) {
     this.#settings = settings;
@@ -355,12 +356,12 @@ export class MemoryLeaseStore implements LeaseStore {
     });
   }
 
-  async setFrozen(frozen: boolean): Promise<void> {
-    this.#frozen = frozen;
+  async setFrozen(freeze: IssuanceFreeze | null): Promise<void> {
+    this.#frozen = freeze === null ? null : { ...freeze };
   }
 
-  async isFrozen(): Promise<boolean> {
-    return this.#frozen;
+  async isFrozen(): Promise<IssuanceFreeze | null> {
+    return this.#frozen === null ? null : { ...this.#frozen };
   }
 
   async ping(): Promise<void> {}

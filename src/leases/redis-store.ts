@@ -16,6 +16,7 @@ import type {
   ActivateResult,
   Claim,
   FinishResult,
+  IssuanceFreeze,
   Lease,
   LeaseFilter,
   LeasePage,
@@ -531,15 +532,21 @@ export class RedisLeaseStore implements LeaseStore {
     if (marked === null) await this.#call(() => this.#redis.set(k.layout, LAYOUT, 'NX'));
   }
 
-  async setFrozen(frozen: boolean): Promise<void> {
+  async setFrozen(freeze: IssuanceFreeze | null): Promise<void> {
+    // One key, as before: its presence is the freeze, its JSON value the record.
     await this.#call(async () => {
-      if (frozen) await this.#redis.set(this.#keys.frozen, '1');
-      else await this.#redis.del(this.#keys.frozen);
+      if (freeze) {
+        const { by, at, reason } = freeze;
+        await this.#redis.set(this.#keys.frozen, JSON.stringify({ by, at, reason }));
+      } else {
+        await this.#redis.del(this.#keys.frozen);
+      }
     });
   }
 
-  async isFrozen(): Promise<boolean> {
-    return (await this.#call(() => this.#redis.exists(this.#keys.frozen))) === 1;
+  async isFrozen(): Promise<Partial<IssuanceFreeze> | null> {
+    const value = await this.#call(() => this.#redis.get(this.#keys.frozen));
+    return value === null ? null : readFreeze(value);
   }
 
   async ping(): Promise<void> {
@@ -549,6 +556,26 @@ export class RedisLeaseStore implements LeaseStore {
   async close(): Promise<void> {
     await this.#redis.quit().catch(() => this.#redis.disconnect());
   }
+}
+
+/**
+ * The frozen key's record, keeping only well-typed fields: an earlier broker wrote a bare
+ * `1`, which must keep issuance frozen across the upgrade, so nothing here throws.
+ */
+function readFreeze(value: string): Partial<IssuanceFreeze> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    return {};
+  }
+  if (typeof parsed !== 'object' || parsed === null) return {};
+  const record = parsed as Record<string, unknown>;
+  const freeze: Partial<IssuanceFreeze> = {};
+  if (typeof record.by === 'string') freeze.by = record.by;
+  if (typeof record.at === 'number' && Number.isFinite(record.at)) freeze.at = record.at;
+  if (typeof record.reason === 'string') freeze.reason = record.reason;
+  return freeze;
 }
 
 /** Appends to a map of lists (in place: the kill switch and selectors group thousands). */

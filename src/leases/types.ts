@@ -143,6 +143,15 @@ export interface WorkloadRevocation {
   epoch: number;
 }
 
+/** Who stopped issuance, when and why (`POST /v1/freeze`). */
+export interface IssuanceFreeze {
+  /** The operator's name as events give it (`break-glass:<name>` for a break-glass token). */
+  by: string;
+  /** ms since epoch, from the store's clock. */
+  at: number;
+  reason: string;
+}
+
 export interface StoreSettings {
   /** Finished leases stay readable this long. */
   retentionMs: number;
@@ -205,8 +214,13 @@ export interface LeaseStore {
   /** Rebuilds the due hint from every known workload (belt and braces for lost hints). */
   repairHints(): Promise<number>;
   workloads(): Promise<WorkloadSummary[]>;
-  setFrozen(frozen: boolean): Promise<void>;
-  isFrozen(): Promise<boolean>;
+  /** Stops issuance, recording who, when and why; `null` resumes it. */
+  setFrozen(freeze: IssuanceFreeze | null): Promise<void>;
+  /**
+   * The freeze in force, or `null`. A freeze whose record cannot be read (the bare `1` an
+   * earlier broker wrote) is still a freeze: it reads as `{}`, so issuance stays refused.
+   */
+  isFrozen(): Promise<Partial<IssuanceFreeze> | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -369,11 +369,20 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       expect(await store.get(lease.id)).toBeNull();
     });
 
-    test('freezes and unfreezes issuance', async () => {
-      await store.setFrozen(true);
-      expect(await store.isFrozen()).toBe(true);
-      await store.setFrozen(false);
-      expect(await store.isFrozen()).toBe(false);
+    test('freezes and unfreezes issuance, keeping who, when and why', async () => {
+      expect(await store.isFrozen()).toBeNull();
+      const freeze = { by: 'break-glass:oncall', at: await store.now(), reason: 'leaked key' };
+      await store.setFrozen(freeze);
+      expect(await store.isFrozen()).toEqual(freeze);
+      // A second freeze replaces the record: the API answers with the one in force.
+      await store.setFrozen({ ...freeze, by: 'alice', reason: 'still investigating' });
+      expect(await store.isFrozen()).toEqual({
+        ...freeze,
+        by: 'alice',
+        reason: 'still investigating',
+      });
+      await store.setFrozen(null);
+      expect(await store.isFrozen()).toBeNull();
     });
   });
 }

@@ -39,6 +39,7 @@ const EXPECTED: Record<string, Expected> = {
   'POST /v1/revoke': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/freeze': { presented: 'bearer', operator: 'admin' },
   'DELETE /v1/freeze': { presented: 'bearer', operator: 'admin' },
+  'GET /v1/freeze': { presented: 'bearer', operator: 'viewer' },
   'POST /v1/policy/simulate': { presented: 'bearer', operator: 'admin' },
   'GET /v1/events': { presented: 'bearer', operator: 'viewer' },
   'GET /.well-known/jwks.json': { presented: 'none' },
@@ -110,6 +111,7 @@ const SAMPLES: Record<string, SampleFor> = {
     init: { method: 'POST', json: { reason: 'access matrix' } },
   }),
   'DELETE /v1/freeze': () => ({ path: '/v1/freeze', init: { method: 'DELETE' } }),
+  'GET /v1/freeze': () => ({ path: '/v1/freeze', init: {} }),
   'POST /v1/policy/simulate': ({ task }) => ({
     path: '/v1/policy/simulate',
     init: {

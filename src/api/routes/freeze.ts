@@ -2,8 +2,7 @@ import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi';
 import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { problemResponses } from '../schemas.js';
-
-const FrozenSchema = z.object({ frozen: z.boolean() });
+import { FreezeStatusSchema, freezeStatus } from './freeze-status.js';
 
 export const freezeRoute = createRoute({
   method: 'post',
@@ -21,8 +20,8 @@ export const freezeRoute = createRoute({
   },
   responses: {
     200: {
-      description: 'Issuance frozen',
-      content: { 'application/json': { schema: FrozenSchema } },
+      description: 'Issuance frozen: the record now in force',
+      content: { 'application/json': { schema: FreezeStatusSchema } },
     },
     ...problemResponses(401, 403, 422, 503),
   },
@@ -37,7 +36,7 @@ export const unfreezeRoute = createRoute({
   responses: {
     200: {
       description: 'Issuance resumed',
-      content: { 'application/json': { schema: FrozenSchema } },
+      content: { 'application/json': { schema: FreezeStatusSchema } },
     },
     ...problemResponses(401, 403, 503),
   },
@@ -45,10 +44,9 @@ export const unfreezeRoute = createRoute({
 
 export function registerFreeze(app: OpenAPIHono): void {
   app.openapi(freezeRoute, async (c) => {
-    await c
-      .get('services')
-      .broker.setFrozen(true, c.req.valid('json').reason, c.get('operator'), requestContext(c));
-    return c.json({ frozen: true }, 200);
+    const { broker } = c.get('services');
+    await broker.setFrozen(true, c.req.valid('json').reason, c.get('operator'), requestContext(c));
+    return c.json(freezeStatus(await broker.issuanceFreeze()), 200);
   });
   app.openapi(unfreezeRoute, async (c) => {
     await c
