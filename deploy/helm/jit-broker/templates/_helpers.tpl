@@ -60,3 +60,41 @@ app.kubernetes.io/component: credential-broker
 {{- $server := default (dict) .Values.config.server }}
 {{- if $server.tls }}HTTPS{{ else }}HTTP{{ end }}
 {{- end }}
+
+{{- define "jit-broker.redisName" -}}
+{{- printf "%s-redis" (include "jit-broker.fullname" .) | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "jit-broker.redisSelectorLabels" -}}
+app.kubernetes.io/name: {{ include "jit-broker.name" . }}-redis
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+The lease store's URL: config.redis.url when the config names one, else the evaluation Redis
+when redis.deploy is set, else redis.url. The password stays a ${env:} reference resolved by
+the broker, so it never lands in the ConfigMap.
+*/}}
+{{- define "jit-broker.redisUrl" -}}
+{{- $redis := default (dict) .Values.config.redis }}
+{{- if $redis.url }}
+{{- $redis.url }}
+{{- else if .Values.redis.deploy }}
+{{- if .Values.redis.password.secretName }}
+{{- printf "redis://default:${env:JIT_REDIS_PASSWORD}@%s:6379" (include "jit-broker.redisName" .) }}
+{{- else }}
+{{- printf "redis://%s:6379" (include "jit-broker.redisName" .) }}
+{{- end }}
+{{- else }}
+{{- required "set redis.url (an existing Redis) or redis.deploy: true (an evaluation Redis)" .Values.redis.url }}
+{{- end }}
+{{- end }}
+
+{{/* The broker config as rendered into the ConfigMap: config with the lease store's URL. */}}
+{{- define "jit-broker.config" -}}
+{{- $config := deepCopy .Values.config }}
+{{- $redis := default (dict) $config.redis }}
+{{- $_ := set $redis "url" (include "jit-broker.redisUrl" .) }}
+{{- $_ := set $config "redis" $redis }}
+{{- toYaml $config }}
+{{- end }}
