@@ -10,15 +10,25 @@ import type { OperatorPrincipal, WorkloadPrincipal } from '../../../src/identity
  * these pin the decision itself, so a weakened owner or audience check fails without services.
  */
 
-function workload(id: string): WorkloadPrincipal {
+function workload(
+  id: string,
+  subject = id,
+  leaseOwner?: 'workload' | 'identity',
+): WorkloadPrincipal {
   return {
     kind: 'workload',
-    workload: workloadSchema.parse({ id, issuer: 'idp', subject: id, tier: 'write' }),
+    workload: workloadSchema.parse({
+      id,
+      issuer: 'idp',
+      subject: '*',
+      tier: 'write',
+      ...(leaseOwner === undefined ? {} : { lease_owner: leaseOwner }),
+    }),
     identity: {
       issuer: 'idp',
       iss: 'https://idp.example.test',
-      subject: id,
-      claims: { sub: id },
+      subject,
+      claims: { sub: subject },
       tokenHash: 'h',
       expiresAt: 0,
     },
@@ -60,6 +70,36 @@ describe('permits: workloads', () => {
       expect(permits(ORDERS, action, 'self'), action).toBe(false);
       expect(permits(ORDERS, action, { resourceServers: ['orders-mcp'] }), action).toBe(false);
     }
+  });
+
+  it('leaves renewal to the identity the lease was issued to', () => {
+    // Two pods of one workload: each renews only its own leases, whatever lease_owner says.
+    const podA = workload('orders-mcp', 'pod-a');
+    const issuedToB = { owner: 'orders-mcp', subject: 'pod-b' };
+    const issuedToA = { owner: 'orders-mcp', subject: 'pod-a' };
+    expect(permits(podA, 'lease.renew', issuedToA)).toBe(true);
+    expect(permits(podA, 'lease.renew', issuedToB)).toBe(false);
+    expect(permits(podA, 'lease.renew', { owner: 'orders-mcp' })).toBe(false);
+    expect(permits(podA, 'lease.renew', { owner: 'billing-mcp', subject: 'pod-a' })).toBe(false);
+    const perIdentity = workload('orders-mcp', 'pod-a', 'identity');
+    expect(permits(perIdentity, 'lease.renew', issuedToB)).toBe(false);
+  });
+
+  it('shares leases across the workload by default, and per identity when lease_owner says so', () => {
+    const issuedToB = { owner: 'orders-mcp', subject: 'pod-b' };
+    const issuedToA = { owner: 'orders-mcp', subject: 'pod-a' };
+    const shared = workload('orders-mcp', 'pod-a');
+    const perIdentity = workload('orders-mcp', 'pod-a', 'identity');
+    for (const action of ['lease.read', 'lease.revoke'] as const) {
+      expect(permits(shared, action, issuedToB), action).toBe(true);
+      expect(permits(workload('orders-mcp', 'pod-a', 'workload'), action, issuedToB)).toBe(true);
+      expect(permits(perIdentity, action, issuedToA), action).toBe(true);
+      expect(permits(perIdentity, action, issuedToB), action).toBe(false);
+      expect(permits(perIdentity, action, { owner: 'billing-mcp', subject: 'pod-a' })).toBe(false);
+    }
+    // A task or a listing names no subject: the workload's ownership decides.
+    expect(permits(perIdentity, 'task.end', { owner: 'orders-mcp' })).toBe(true);
+    expect(permits(perIdentity, 'lease.list', { owner: 'billing-mcp' })).toBe(false);
   });
 
   it('lets a workload introspect only tokens whose audience it serves', () => {
