@@ -32,12 +32,6 @@ export async function readAnchor(
   return sources.length === 0 ? undefined : { keys, source: sources.join(', ') };
 }
 
-/** The broker's published audit keys, fetched anonymously from `/.well-known/…`. */
-export async function fetchAuditKeys(io: OperatorIo, broker: string): Promise<AuditPublicJwk[]> {
-  const text = await fetchText(io, new URL(AUDIT_KEYS_PATH, broker).href);
-  return usage('--url', () => readAuditJwks(parseJson('--url', text)));
-}
-
 function publicKeyFrom(text: string): AuditPublicJwk[] {
   const trimmed = text.trim();
   if (trimmed.startsWith('{')) {

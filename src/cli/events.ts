@@ -1,10 +1,14 @@
 import { dirname, resolve } from 'node:path';
 import { type Command, CommanderError } from 'commander';
 import { ConfigError, parseConfig } from '../config/load.js';
-import { createAuditKeyring } from '../events/signing/index.js';
-import { fetchAuditKeys, readAnchor } from './audit-anchor.js';
-import { VERIFY_EXIT, VERIFY_EXIT_HELP } from './exit-codes.js';
+import { createAuditKeyring, readAuditJwks } from '../events/signing/index.js';
+import { AUDIT_KEYS_PATH, readAnchor } from './audit-anchor.js';
+import { registerEventsExport } from './events-export.js';
+import { registerEventsTail } from './events-tail.js';
+import { CLI_EXIT, VERIFY_EXIT, VERIFY_EXIT_HELP } from './exit-codes.js';
 import { CliError, type OperatorIo } from './io.js';
+import { callBroker } from './lib/broker-request.js';
+import { globalOptions, target } from './lib/context.js';
 import { verifyEventText } from './verify-events.js';
 
 const FAILURES: Record<number, string> = {
@@ -17,7 +21,9 @@ const FAILURES: Record<number, string> = {
 export function registerEventCommands(program: Command, io: OperatorIo): void {
   const events = program
     .command('events')
-    .description('Audit events: verify exported chains, print the audit keys');
+    .description(
+      'Audit events: follow the live feed, export the stream, verify exported chains, print the audit keys',
+    );
 
   events
     .command('verify [file]')
@@ -62,23 +68,38 @@ export function registerEventCommands(program: Command, io: OperatorIo): void {
   events
     .command('keys')
     .description(
-      'Print the audit keys (JWK Set) from a configuration file or a broker (default JIT_BROKER_URL): the anchor for `events verify --jwks`',
+      'Print the audit keys (JWK Set) from a configuration file or a broker (--url, JIT_BROKER_URL): the anchor for `events verify --jwks`',
     )
     .option('-c, --config <file>', 'the broker configuration (events.signing)')
-    .option('--url <broker>', 'a broker, e.g. https://broker.internal')
-    .action(async (opts: { config?: string; url?: string }) => {
-      if (opts.config !== undefined && opts.url !== undefined) {
-        throw new CliError('give --config or --url, not both', VERIFY_EXIT.usage);
+    .action(async (opts: { config?: string }, command: Command) => {
+      const settings = globalOptions(io, command);
+      if (
+        opts.config !== undefined &&
+        command.optsWithGlobals<{ url?: string }>().url !== undefined
+      ) {
+        throw new CliError('give --config or --url, not both', CLI_EXIT.usage);
       }
-      const broker = opts.url ?? (opts.config === undefined ? io.env.JIT_BROKER_URL : undefined);
       if (opts.config !== undefined) {
         io.out(JSON.stringify({ keys: await configuredKeys(io, opts.config) }, null, 2));
-      } else if (broker !== undefined && broker !== '') {
-        io.out(JSON.stringify({ keys: await fetchAuditKeys(io, broker) }, null, 2));
+      } else if (settings.url !== undefined) {
+        // Anonymous, but over the same TLS settings as every other call (--ca-file).
+        const broker = target(io, command, { token: false });
+        const jwks = await callBroker(broker, {
+          method: 'GET',
+          path: AUDIT_KEYS_PATH,
+          authenticate: false,
+        });
+        io.out(JSON.stringify({ keys: readAuditJwks(jwks) }, null, 2));
       } else {
-        throw new CliError('give --config FILE or --url BROKER (or set JIT_BROKER_URL)', 2);
+        throw new CliError(
+          'give --config FILE or --url BROKER (or set JIT_BROKER_URL)',
+          CLI_EXIT.usage,
+        );
       }
     });
+
+  registerEventsTail(events, io);
+  registerEventsExport(events, io);
 }
 
 /**

@@ -42,3 +42,21 @@ Exit codes:
      --trust-embedded-key
   3  the tail is not covered: events after the last checkpoint, or no shutdown
      checkpoint at the end (cut off, or the replica is still running)`;
+
+/**
+ * Exit codes of every command that talks to a broker. They agree with `events verify` on
+ * 0, 1 and 2; 3 is where a script most needs to tell cases apart, and each side keeps its
+ * own: here the broker refused the token (401) or its role (403), which no retry fixes.
+ */
+export const CLI_EXIT = { ok: 0, failure: 1, usage: 2, denied: 3 } as const;
+export type CliExit = (typeof CLI_EXIT)[keyof typeof CLI_EXIT];
+
+/** `--help` text of the program. */
+export const CLI_EXIT_HELP = `
+Exit codes:
+  0  ok
+  1  failure: the broker could not be reached, or answered with an error
+  2  usage: bad options or arguments, missing URL or token, a refused setting
+  3  denied: the broker refused the token (401) or its role (403)
+  \`events verify\` has its own (see \`jit-broker events verify --help\`): 0 ok, 1 invalid,
+  2 usage, 3 tail not covered.`;

@@ -3,6 +3,8 @@ export interface OperatorIo {
   env: NodeJS.ProcessEnv;
   fetch: typeof fetch;
   out: (line: string) => void;
+  /** Warnings and progress for the operator (stderr); default process.stderr. */
+  warn?: (line: string) => void;
   /** A file's text, or standard input for `-`. */
   read: (path: string) => Promise<string>;
 }

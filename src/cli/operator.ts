@@ -1,39 +1,16 @@
-import type { Command } from 'commander';
+import { type Command, Option } from 'commander';
+import { LEASE_STATES } from '../leases/types.js';
+import { completionCommand } from './completion.js';
 import { registerEventCommands } from './events.js';
+import { CLI_EXIT } from './exit-codes.js';
+import { registerGlobalOptions } from './global-options.js';
 import { CliError, type OperatorIo } from './io.js';
+import { callBroker } from './lib/broker-request.js';
+import { show, target } from './lib/context.js';
+import { table } from './lib/output.js';
+import { registerStatus } from './status.js';
 
 export { CliError, type OperatorIo } from './io.js';
-
-interface Call {
-  method: string;
-  path: string;
-  body?: unknown;
-}
-
-async function call(io: OperatorIo, { method, path, body }: Call): Promise<unknown> {
-  const url = io.env.JIT_BROKER_URL;
-  const token = io.env.JIT_BROKER_TOKEN;
-  if (!url) throw new CliError('set JIT_BROKER_URL to the broker, e.g. https://broker.internal');
-  if (!token) throw new CliError('set JIT_BROKER_TOKEN to an operator JWT or break-glass token');
-  const res = await io.fetch(new URL(path, url), {
-    method,
-    redirect: 'error',
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  const parsed: unknown = text ? JSON.parse(text) : {};
-  if (!res.ok) {
-    const problem = parsed as { code?: string; detail?: string; request_id?: string };
-    throw new CliError(
-      `${res.status} ${problem.code ?? ''}: ${problem.detail ?? ''} (request ${problem.request_id ?? '?'})`,
-    );
-  }
-  return parsed;
-}
 
 interface LeaseRow {
   lease_id: string;
@@ -46,42 +23,50 @@ interface LeaseRow {
   last_error?: string;
 }
 
-function table(rows: string[][]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
-    r
-      .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd(),
-  );
+function leaseTable(value: unknown): string[] {
+  const rows = (Array.isArray(value) ? value : [value]) as LeaseRow[];
+  return table([
+    ['LEASE', 'WORKLOAD', 'TARGET', 'STATE', 'TASK', 'EXPIRES', 'ATTEMPTS', 'LAST ERROR'],
+    ...rows.map((l) => [
+      l.lease_id,
+      l.workload,
+      l.target,
+      l.state,
+      `${l.task?.id}/${l.task?.intent}`,
+      l.expires_at,
+      String(l.attempts),
+      l.last_error ?? '',
+    ]),
+  ]);
 }
 
+const id = (segment: string) => encodeURIComponent(segment);
+
 /**
- * `leases`, `workloads`, `revoke`, `freeze` and `policy`: the operator's side of the HTTP
- * API; and `events`, which works offline on exported events.
+ * The operator's side of the HTTP API (`status`, `leases`, `task`, `workloads`, `revoke`,
+ * `freeze`, `policy`, `events`), the options they share and `completion`.
  */
 export function registerOperatorCommands(program: Command, io: OperatorIo): void {
-  const print = (value: unknown) => io.out(JSON.stringify(value, null, 2));
+  registerGlobalOptions(program);
+  registerStatus(program, io);
 
   const leases = program
     .command('leases')
-    .description('List, revoke and retry leases (JIT_BROKER_URL, JIT_BROKER_TOKEN)');
+    .description('List, read, renew, revoke and retry leases');
   leases
     .command('list')
     .description('List leases; `--state revoke_failed` shows revocations that need attention')
-    .option('--workload <id>')
-    .option('--task <id>')
-    .option('--target <name>')
-    .option('--state <state>')
-    .option('--json', 'print JSON')
+    .option('--workload <id>', 'only this workload\u2019s leases')
+    .option('--task <id>', 'only this task\u2019s leases')
+    .option('--target <name>', 'only leases on this target')
+    .addOption(new Option('--state <state>', 'only leases in this state').choices(LEASE_STATES))
+    .addOption(new Option('--json', 'same as --output json').hideHelp())
     .action(
-      async (opts: {
-        workload?: string;
-        task?: string;
-        target?: string;
-        state?: string;
-        json?: boolean;
-      }) => {
+      async (
+        opts: { workload?: string; task?: string; target?: string; state?: string; json?: boolean },
+        command: Command,
+      ) => {
+        const broker = target(io, command);
         const rows: LeaseRow[] = [];
         let cursor: string | undefined;
         do {
@@ -91,120 +76,207 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
             if (value !== undefined) query.set(key, value);
           }
           if (cursor) query.set('cursor', cursor);
-          const page = (await call(io, { method: 'GET', path: `/v1/leases?${query}` })) as {
+          const page = (await callBroker(broker, { method: 'GET', path: '/v1/leases', query })) as {
             leases: LeaseRow[];
             next_cursor?: string;
           };
           rows.push(...page.leases);
           cursor = page.next_cursor;
         } while (cursor);
-        if (opts.json) return print(rows);
-        const lines = table([
-          ['LEASE', 'WORKLOAD', 'TARGET', 'STATE', 'TASK', 'EXPIRES', 'ATTEMPTS', 'LAST ERROR'],
-          ...rows.map((l) => [
-            l.lease_id,
-            l.workload,
-            l.target,
-            l.state,
-            `${l.task.id}/${l.task.intent}`,
-            l.expires_at,
-            String(l.attempts),
-            l.last_error ?? '',
-          ]),
-        ]);
-        for (const line of lines) io.out(line);
+        if (opts.json) return io.out(JSON.stringify(rows, null, 2));
+        show(io, command, rows, leaseTable);
       },
     );
   leases
+    .command('get <id>')
+    .description('One lease\u2019s metadata (never the credential)')
+    .action(async (lease: string, _opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), { method: 'GET', path: `/v1/leases/${id(lease)}` }),
+        leaseTable,
+      ),
+    );
+  leases
+    .command('renew <id>')
+    .description(
+      'Extend a lease within its policy\u2019s max_ttl; only the identity that was issued it may (a workload token)',
+    )
+    .option('--ttl <seconds>', 'the new TTL in seconds, 1\u201386400 (default: the policy\u2019s)')
+    .action(async (lease: string, opts: { ttl?: string }, command: Command) => {
+      const ttl = opts.ttl === undefined ? undefined : Number(opts.ttl);
+      if (ttl !== undefined && !(Number.isInteger(ttl) && ttl >= 1 && ttl <= 86_400)) {
+        throw new CliError(
+          `--ttl: not a number of seconds from 1 to 86400: ${opts.ttl}`,
+          CLI_EXIT.usage,
+        );
+      }
+      const answer = await callBroker(target(io, command), {
+        method: 'POST',
+        path: `/v1/leases/${id(lease)}/renew`,
+        body: ttl === undefined ? {} : { ttl },
+      });
+      show(io, command, answer);
+    });
+  leases
     .command('retry <id>')
     .description('Retry the revocation of a revoke_failed lease now')
-    .action(async (id: string) =>
-      print(await call(io, { method: 'POST', path: `/v1/leases/${encodeURIComponent(id)}/retry` })),
+    .action(async (lease: string, _opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
+          method: 'POST',
+          path: `/v1/leases/${id(lease)}/retry`,
+        }),
+      ),
     );
   leases
     .command('revoke <id>')
     .description('Revoke one lease')
-    .action(async (id: string) =>
-      print(await call(io, { method: 'DELETE', path: `/v1/leases/${encodeURIComponent(id)}` })),
+    .action(async (lease: string, _opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
+          method: 'DELETE',
+          path: `/v1/leases/${id(lease)}`,
+        }),
+      ),
+    );
+
+  program
+    .command('task')
+    .description('Tasks: the unit a credential is bound to')
+    .command('end <task_id>')
+    .description('End a task: revoke every lease the workload holds for it')
+    .requiredOption('--workload <id>', 'the workload whose task it is')
+    .action(async (task: string, opts: { workload: string }, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
+          method: 'POST',
+          path: `/v1/tasks/${id(task)}/revoke`,
+          query: new URLSearchParams({ workload: opts.workload }),
+        }),
+      ),
     );
 
   const workloads = program.command('workloads').description('Workloads and the kill switch');
   workloads
     .command('list')
-    .action(async () => print(await call(io, { method: 'GET', path: '/v1/workloads' })));
+    .description('Workloads with live lease counts and the blocked flag')
+    .action(async (_opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), { method: 'GET', path: '/v1/workloads' }),
+      ),
+    );
   workloads
     .command('revoke <id>')
     .description('Kill switch: revoke every lease of the workload')
-    .requiredOption('--reason <text>')
+    .requiredOption('--reason <text>', 'why, for the audit trail (1\u2013256 characters)')
     .option('--block', 'also refuse new credentials until unblocked')
-    .action(async (id: string, opts: { reason: string; block?: boolean }) =>
-      print(
-        await call(io, {
+    .action(async (workload: string, opts: { reason: string; block?: boolean }, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
           method: 'POST',
-          path: `/v1/workloads/${encodeURIComponent(id)}/revoke`,
+          path: `/v1/workloads/${id(workload)}/revoke`,
           body: { reason: opts.reason, block: opts.block === true },
         }),
       ),
     );
   workloads
     .command('unblock <id>')
-    .action(async (id: string) =>
-      print(
-        await call(io, { method: 'POST', path: `/v1/workloads/${encodeURIComponent(id)}/unblock` }),
+    .description('Lift a block (admin)')
+    .action(async (workload: string, _opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
+          method: 'POST',
+          path: `/v1/workloads/${id(workload)}/unblock`,
+        }),
       ),
     );
 
   program
     .command('revoke')
     .description('Revoke every live lease matching a selector (incident response)')
-    .requiredOption('--reason <text>')
-    .option('--target <name>')
-    .option('--issuer <name>')
-    .option('--subject <glob>')
-    .option('--workload <id>')
+    .requiredOption('--reason <text>', 'why, for the audit trail (1\u2013256 characters)')
+    .option('--target <name>', 'leases on this target')
+    .option('--issuer <name>', 'leases issued to identities of this issuer')
+    .option('--subject <glob>', 'identities whose subject matches, e.g. "repo:acme/*"')
+    .option('--workload <id>', 'leases of this workload')
     .action(
-      async (opts: {
-        reason: string;
-        target?: string;
-        issuer?: string;
-        subject?: string;
-        workload?: string;
-      }) => print(await call(io, { method: 'POST', path: '/v1/revoke', body: opts })),
+      async (
+        opts: {
+          reason: string;
+          target?: string;
+          issuer?: string;
+          subject?: string;
+          workload?: string;
+        },
+        command: Command,
+      ) =>
+        show(
+          io,
+          command,
+          await callBroker(target(io, command), { method: 'POST', path: '/v1/revoke', body: opts }),
+        ),
     );
   program
     .command('freeze')
     .description('Stop all issuance (revocation keeps working)')
-    .requiredOption('--reason <text>')
-    .action(async (opts: { reason: string }) =>
-      print(await call(io, { method: 'POST', path: '/v1/freeze', body: opts })),
+    .requiredOption('--reason <text>', 'why, for the audit trail (1\u2013256 characters)')
+    .action(async (opts: { reason: string }, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), { method: 'POST', path: '/v1/freeze', body: opts }),
+      ),
     );
   program
     .command('unfreeze')
     .description('Resume issuance')
-    .action(async () => print(await call(io, { method: 'DELETE', path: '/v1/freeze' })));
+    .action(async (_opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), { method: 'DELETE', path: '/v1/freeze' }),
+      ),
+    );
 
   program
     .command('policy')
-    .description('Try policies without issuing anything (JIT_BROKER_URL, JIT_BROKER_TOKEN)')
+    .description('Try policies without issuing anything')
     .command('simulate')
     .description('Ask the broker what it would decide for a request')
-    .requiredOption('--workload <id>')
-    .requiredOption('--target <name>')
+    .requiredOption('--workload <id>', 'the workload asking')
+    .requiredOption('--target <name>', 'the target asked for')
     .requiredOption('--scope <json>', 'the scope, as JSON')
-    .requiredOption('--intent <intent>')
+    .requiredOption('--intent <intent>', 'the task\u2019s intent')
     .option('--task <id>', 'task id', 'simulated')
     .option('--ttl <seconds>', 'requested TTL in seconds')
     .option('--claims <json>', 'identity claims, as JSON')
     .action(
-      async (opts: {
-        workload: string;
-        target: string;
-        scope: string;
-        intent: string;
-        task: string;
-        ttl?: string;
-        claims?: string;
-      }) => {
+      async (
+        opts: {
+          workload: string;
+          target: string;
+          scope: string;
+          intent: string;
+          task: string;
+          ttl?: string;
+          claims?: string;
+        },
+        command: Command,
+      ) => {
         const body = {
           workload: opts.workload,
           target: opts.target,
@@ -213,17 +285,26 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
           ...(opts.claims === undefined ? {} : { claims: json('--claims', opts.claims) }),
           ...(opts.ttl === undefined ? {} : { ttl: Number(opts.ttl) }),
         };
-        print(await call(io, { method: 'POST', path: '/v1/policy/simulate', body }));
+        show(
+          io,
+          command,
+          await callBroker(target(io, command), {
+            method: 'POST',
+            path: '/v1/policy/simulate',
+            body,
+          }),
+        );
       },
     );
 
   registerEventCommands(program, io);
+  completionCommand(program, io);
 }
 
 function json(option: string, text: string): unknown {
   try {
     return JSON.parse(text);
   } catch {
-    throw new CliError(`${option} is not valid JSON`);
+    throw new CliError(`${option} is not valid JSON`, CLI_EXIT.usage);
   }
 }

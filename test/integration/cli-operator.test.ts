@@ -43,6 +43,8 @@ describe('operator CLI against a live broker', () => {
     const allowed = JSON.parse(
       (
         await run([
+          '-o',
+          'json',
           'policy',
           'simulate',
           '--workload',
@@ -60,6 +62,8 @@ describe('operator CLI against a live broker', () => {
     const denied = JSON.parse(
       (
         await run([
+          '-o',
+          'json',
           'policy',
           'simulate',
           '--workload',
@@ -146,7 +150,7 @@ describe('operator CLI against a live broker', () => {
     );
 
     h.broker.reload(original);
-    const retried = await run(['leases', 'retry', issued.lease_id]);
+    const retried = await run(['-o', 'json', 'leases', 'retry', issued.lease_id]);
     expect(JSON.parse(retried.join('\n'))).toEqual({ lease_id: issued.lease_id, state: 'revoked' });
     const json = JSON.parse(
       (await run(['leases', 'list', '--state', 'revoke_failed', '--json'])).join('\n'),
@@ -156,7 +160,18 @@ describe('operator CLI against a live broker', () => {
 
   it('pulls the kill switch and says what went wrong without a token', async () => {
     const out = JSON.parse(
-      (await run(['workloads', 'revoke', 'agent-b', '--reason', 'cli test', '--block'])).join('\n'),
+      (
+        await run([
+          '--output',
+          'json',
+          'workloads',
+          'revoke',
+          'agent-b',
+          '--reason',
+          'cli test',
+          '--block',
+        ])
+      ).join('\n'),
     );
     expect(out).toMatchObject({ workload: 'agent-b', blocked: true, failed: 0 });
     await expect(
