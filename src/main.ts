@@ -12,13 +12,14 @@ import { CliError } from './cli/io.js';
 import { registerOperatorCommands } from './cli/operator.js';
 import { reloadConfigFile } from './cli/reload-config.js';
 import { parseDuration } from './config/duration.js';
+import { configJsonSchema } from './config/json-schema.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
+import { validateConfigFile } from './config/validate.js';
 import { DEV_SUBJECTS, devConfig } from './dev/config.js';
 import { startDevIssuer } from './dev/issuer.js';
 import { walkthrough } from './dev/walkthrough.js';
 import { generateBreakGlassToken } from './identity/break-glass.js';
 import { createLogger } from './lib/logger.js';
-import { buildRuntime } from './runtime.js';
 import { type RunningBroker, startBroker } from './server.js';
 
 const program = new Command('jit-broker')
@@ -140,21 +141,31 @@ program
 const configCommand = program.command('config').description('Configuration tools');
 configCommand
   .command('validate <file>')
-  .description('Check a configuration file without starting (secrets must resolve)')
-  .action((file: string) => {
+  .description(
+    'Check a configuration file as serve would, without starting or a Redis; every problem in one run',
+  )
+  .option(
+    '--offline-secrets',
+    'stand in for ${env:}/${file:} secrets and TLS/CA files (for CI); lists what was not checked',
+  )
+  .action((file: string, opts: { offlineSecrets?: boolean }) => {
     try {
-      const config = loadConfigFile(file);
-      const runtime = buildRuntime(config, {
-        providerContext: { brokerUrl: config.server.public_url ?? 'http://localhost' },
-      });
-      for (const p of runtime.providers.values()) void p.close?.();
-      console.log(
-        `ok: ${config.issuers.length} issuers, ${config.workloads.length} workloads, ${config.targets.length} targets, ${config.policies.length} policies (policy hash ${runtime.policy.hash})`,
-      );
+      const result = validateConfigFile(file, { offlineSecrets: opts.offlineSecrets === true });
+      if (result.unchecked.length > 0) {
+        console.error(`not checked (--offline-secrets):\n  - ${result.unchecked.join('\n  - ')}`);
+      }
+      if (result.issues.length > 0) fail(new ConfigError(result.issues));
+      console.log(`ok: ${result.summary ?? ''}`);
       process.exit(0);
     } catch (err) {
       fail(err);
     }
+  });
+configCommand
+  .command('schema')
+  .description('Print the JSON Schema of the configuration file (config.schema.json)')
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   });
 
 program

@@ -41,6 +41,35 @@ const environment = new Environment({
   .registerVariable('now', 'google.protobuf.Timestamp');
 
 /**
+ * The same variables with their known shapes declared, for checking only: `task.nonexistent`
+ * or `request.ipp` can never be true, so they are refused at load instead of denying every
+ * request. Evaluation stays on the map-typed environment above, whose plain-object inputs
+ * need no conversion. `actor` stays `dyn` because it is null without an actor assertion, and
+ * `claims`, `scope` and the nested claim maps are the issuer's and the provider's to shape.
+ */
+const typedEnvironment = new Environment({
+  limits: { maxAstNodes: 1024, maxDepth: 32, maxListElements: 256, maxMapEntries: 256 },
+})
+  .registerType('Workload', { fields: { id: 'string', tier: 'string' } })
+  .registerType('Task', {
+    fields: { id: 'string', intent: 'string', tool: 'string', context: 'map' },
+  })
+  .registerType('Request', { fields: { ip: 'string', time: 'google.protobuf.Timestamp' } })
+  .registerVariable('workload', 'Workload')
+  .registerVariable('claims', 'map')
+  .registerVariable('actor', 'dyn')
+  .registerVariable('task', 'Task')
+  .registerVariable('scope', 'dyn')
+  .registerVariable('request', 'Request')
+  .registerVariable('now', 'google.protobuf.Timestamp');
+
+const FIELDS: Record<string, readonly string[]> = {
+  workload: ['id', 'tier'],
+  task: ['id', 'intent', 'tool', 'context'],
+  request: ['ip', 'time'],
+};
+
+/**
  * Compiles a CEL expression once. Throws an `Error` describing the problem (syntax, unknown
  * variable, type, or a result that cannot be a bool); the caller adds the config path.
  */
@@ -53,6 +82,8 @@ export function compileCondition(expression: string): Condition {
   }
   const checked = program.check();
   if (!checked.valid) throw new Error(summary(checked.error));
+  const typed = typedEnvironment.parse(expression).check();
+  if (!typed.valid) throw new Error(withFields(summary(typed.error)));
   if (checked.type !== 'bool' && checked.type !== 'dyn') {
     throw new Error(`must evaluate to a bool, not ${checked.type}`);
   }
@@ -76,6 +107,12 @@ export function compileCondition(expression: string): Condition {
       }
     },
   };
+}
+
+/** `No such key: ipp` says little; the fields that do exist say what was meant. */
+function withFields(message: string): string {
+  const known = Object.entries(FIELDS).map(([name, fields]) => `${name}: ${fields.join(', ')}`);
+  return /no such key/i.test(message) ? `${message} (known fields: ${known.join('; ')})` : message;
 }
 
 function summary(err: unknown): string {
