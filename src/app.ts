@@ -17,6 +17,7 @@ import { registerRevokeLease } from './api/routes/lease-revoke.js';
 import { registerListLeases } from './api/routes/leases-list.js';
 import { registerMetrics } from './api/routes/metrics.js';
 import { registerOAuthToken } from './api/routes/oauth-token.js';
+import { registerOpenApi } from './api/routes/openapi.js';
 import { registerSimulate } from './api/routes/policy-simulate.js';
 import { registerRevokeSelector } from './api/routes/revoke-selector.js';
 import { registerRevokeTask } from './api/routes/task-revoke.js';
@@ -29,6 +30,8 @@ import { scrubText } from './events/redact.js';
 import { BREAK_GLASS_FAILURE_LIMIT } from './identity/operators.js';
 import { AuthError } from './identity/types.js';
 import { newRequestId } from './lib/ids.js';
+
+export { openApiDocument } from './api/openapi-document.js';
 
 export interface AppOptions {
   bodyLimit: number;
@@ -93,6 +96,7 @@ export function createApp(
   registerAuditKeys(app);
   registerHealth(app);
   registerMetrics(app);
+  registerOpenApi(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workloadJwt', {
     type: 'http',
@@ -170,15 +174,4 @@ function loggableError(err: Error): { type: string; message: string; stack?: str
     message: scrubText(err.message),
     ...(err.stack === undefined ? {} : { stack: scrubText(err.stack) }),
   };
-}
-
-export function openApiDocument(app: OpenAPIHono): ReturnType<OpenAPIHono['getOpenAPI31Document']> {
-  return app.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: {
-      title: 'jit-broker',
-      version: '1',
-      description: 'Just-in-time, task-bound, revocable credentials for MCP servers and AI agents.',
-    },
-  });
 }

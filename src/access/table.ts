@@ -29,6 +29,7 @@ export const ACTIONS = [
   'health.ready',
   'health.detail',
   'metrics.read',
+  'openapi.read',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -84,6 +85,7 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'health.ready': { presented: 'none' },
   'health.detail': { presented: 'bearer', operator: 'viewer' },
   'metrics.read': { presented: 'metrics_token' },
+  'openapi.read': { presented: 'none' },
 };
 
 const WORKLOAD_WORDS: Record<WorkloadAccess, string> = {

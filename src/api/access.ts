@@ -6,6 +6,7 @@ import { ACCESS, type Action, whoMay } from '../access/table.js';
 import { BrokerError } from '../errors.js';
 import { AuthError } from '../identity/types.js';
 import { authenticate } from './auth.js';
+import { OPERATION_IDS } from './operation-ids.js';
 
 /**
  * Enforces the role part of an action's access rule: authenticates the kind of principal the
@@ -65,9 +66,9 @@ const SECURITY: Record<'workload' | 'operator' | 'metrics', Record<string, strin
 };
 
 /**
- * What a route definition declares about access, all derived from the table: the OpenAPI
- * `security` alternatives, the `x-jit-access` extension naming the action and who may take
- * it, and the enforcing middleware. Spread it into `createRoute({...})`.
+ * What a route definition declares about its action, all derived from the tables: the
+ * `operationId`, the OpenAPI `security` alternatives, the `x-jit-access` extension naming the
+ * action and who may take it, and the enforcing middleware. Spread it into `createRoute({...})`.
  */
 export function routeAccess(action: Action) {
   const rule = ACCESS[action];
@@ -76,6 +77,7 @@ export function routeAccess(action: Action) {
   if (rule.operator !== undefined) security.push(SECURITY.operator);
   if (rule.presented === 'metrics_token') security.push({}, SECURITY.metrics);
   return {
+    operationId: OPERATION_IDS[action],
     security,
     'x-jit-access': { action, who: whoMay(action) },
     middleware: [authorize(action)],

@@ -48,6 +48,7 @@ const EXPECTED: Record<string, Expected> = {
   'GET /readyz': { presented: 'none' },
   'GET /v1/readiness': { presented: 'bearer', operator: 'viewer' },
   'GET /metrics': { presented: 'metrics_token' },
+  'GET /openapi.json': { presented: 'none' },
 };
 
 const ROLES: readonly OperatorRole[] = ['viewer', 'revoker', 'admin'];
@@ -134,6 +135,7 @@ const SAMPLES: Record<string, SampleFor> = {
   'GET /readyz': () => ({ path: '/readyz', init: {} }),
   'GET /v1/readiness': () => ({ path: '/v1/readiness', init: {} }),
   'GET /metrics': () => ({ path: '/metrics', init: {} }),
+  'GET /openapi.json': () => ({ path: '/openapi.json', init: {} }),
 };
 
 interface RegisteredRoute {

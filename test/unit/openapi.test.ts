@@ -29,4 +29,35 @@ describe('openapi.yaml', () => {
     );
     expect(JSON.stringify(issue?.responses?.['401'])).toContain('application/problem+json');
   });
+
+  it('names every operation once, in camelCase, for client generators', () => {
+    const ids: string[] = [];
+    for (const [path, item] of Object.entries(generated.paths ?? {})) {
+      for (const method of ['get', 'put', 'post', 'delete', 'patch'] as const) {
+        const operation = item[method];
+        if (operation === undefined) continue;
+        expect(operation.operationId, `${method.toUpperCase()} ${path}`).toMatch(
+          /^[a-z][A-Za-z0-9]*$/,
+        );
+        ids.push(operation.operationId ?? '');
+      }
+    }
+    expect(ids.length).toBeGreaterThan(20);
+    expect(new Set(ids).size).toBe(ids.length);
+    // Published names: a client generated from an earlier document keeps working.
+    expect(generated.paths?.['/v1/credentials']?.post?.operationId).toBe('issueCredential');
+    expect(generated.paths?.['/v1/leases/{id}']?.delete?.operationId).toBe('revokeLease');
+  });
+
+  it('names its server relative to where it is read', () => {
+    expect(generated.servers).toEqual([expect.objectContaining({ url: '/' })]);
+  });
+
+  it('is served at /openapi.json without a token, as generated', async () => {
+    const app = createApp({} as ApiServices);
+    const res = await app.request('/openapi.json');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('application/json');
+    expect(await res.json()).toEqual(JSON.parse(JSON.stringify(generated)));
+  });
 });

@@ -27,7 +27,6 @@ export function freezeStatus(freeze: Partial<IssuanceFreeze> | null): FreezeStat
 export const freezeStatusRoute = createRoute({
   method: 'get',
   path: '/v1/freeze',
-  operationId: 'getIssuanceFreeze',
   tags: ['incident'],
   summary: 'Whether issuance is frozen, and by whom, since when and why',
   ...routeAccess('issuance.status'),
