@@ -41,6 +41,57 @@ export type BrokerErrorCode =
   | 'audit_unavailable'
   | 'not_ready';
 
+/**
+ * What each code means to a caller, for `docs/errors.md` (written from this table and the
+ * status table in `src/api/problem.ts`). A `Record`, so a new code does not compile until it
+ * is documented.
+ */
+export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
+  unauthenticated:
+    'No credentials were presented (no bearer token, or not the metrics token). Send one.',
+  invalid_token:
+    'The token was not accepted: malformed, expired, wrong issuer or audience, unknown workload, the wrong kind of token for the route, or over the 16 KiB limit. The reason is in the `auth.failed` event, not the response.',
+  forbidden: "The operator's role is too low for this route (see the access table).",
+  policy_denied:
+    'No policy grants this request. `reasons` lists why each candidate policy refused.',
+  workload_blocked:
+    'An operator pulled the kill switch with `block`: the workload gets nothing until unblocked.',
+  scope_exceeds_ceiling:
+    "The scope asks for more than every matching policy's ceiling allows (or more than the workload's tier).",
+  intent_not_allowed: "The task's intent is not among the policy's allowed intents.",
+  not_found: 'No such route.',
+  lease_not_found: 'No such lease, or one that is not yours (the two are not told apart).',
+  target_unknown: 'No target of that name is configured.',
+  lease_not_active:
+    'The lease is not active (still minting, revoking or finished): it cannot be renewed.',
+  lease_not_retryable: 'Only a lease in `revoke_failed` can be retried.',
+  revoked_during_issuance:
+    'A revocation (kill switch, lease or task revoke) arrived while the credential was minted; it was revoked at once.',
+  payload_too_large: 'The body is over `server.body_limit`.',
+  unsupported_media_type:
+    'The content type is not one the route takes (JSON, or a form for OAuth).',
+  invalid_request:
+    'The request does not match the schema; `errors` names each bad field (path and message).',
+  invalid_json: 'The body is not valid JSON.',
+  scope_invalid: "The scope does not have the target provider's shape.",
+  ttl_out_of_range:
+    "The requested `ttl` (seconds) is outside the policy's bounds, or a renewal cannot go further: the lease reaches its `max_ttl`.",
+  not_renewable: "The target's provider cannot renew its credentials: ask for a new one.",
+  lease_cap_reached:
+    'The workload holds its maximum of live leases (`max_active_leases`). Retry after `Retry-After`, or revoke leases it no longer needs.',
+  rate_limited:
+    'Too many failed break-glass attempts from this address. Retry after `Retry-After`.',
+  provider_failed:
+    'The target system refused or failed to mint (or renew) the credential; nothing was handed out and the lease was cleaned up.',
+  issuance_frozen:
+    'An operator froze all issuance (the detail says since when). Revocation keeps working. Retry after `Retry-After`.',
+  store_unavailable: 'The lease store (Redis) cannot be reached: the broker fails closed.',
+  audit_unavailable:
+    'A required audit sink cannot take the event: issuance fails closed rather than go unrecorded.',
+  not_ready:
+    'Readiness only: the broker cannot serve now (its lease store is down); `/readyz` answers 503 with its own JSON body.',
+};
+
 export interface DenyReason {
   /** Stable machine-readable reason, e.g. `scope_exceeds_ceiling`. */
   readonly code: string;

@@ -6,6 +6,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
 import { accessMarkdown } from './api/access-doc.js';
 import type { ApiServices } from './api/context.js';
+import { errorsMarkdown } from './api/errors-doc.js';
 import { createApp, openApiDocument } from './app.js';
 import { CLI_EXIT } from './cli/exit-codes.js';
 import { CliError } from './cli/io.js';
@@ -206,6 +207,13 @@ program
   .description('Print who may call each route: the access table as the README shows it')
   .action(() => {
     process.stdout.write(`${accessMarkdown(createApp({} as ApiServices))}\n`);
+  });
+
+program
+  .command('errors')
+  .description('Print every problem code with its status and meaning, as docs/errors.md shows it')
+  .action(() => {
+    process.stdout.write(errorsMarkdown());
   });
 
 registerOperatorCommands(program, {

@@ -73,7 +73,9 @@ export function problem(
 ): Response {
   const status = STATUS[code];
   const body: ProblemBody = {
-    type: `https://jit-broker.dev/problems/${code.replaceAll('_', '-')}`,
+    // RFC 9457 §4.2.1: no type URI of ours resolves to anything, so none is invented; `code`
+    // is the stable discriminator, and docs/errors.md says what each one means.
+    type: 'about:blank',
     title: TITLES[code] ?? code.replaceAll('_', ' '),
     status,
     code,
