@@ -101,14 +101,28 @@ program
   .command('dev')
   .description('Run a self-contained demo broker with a loopback identity issuer')
   .option('-p, --port <port>', 'broker port', '8080')
-  .action(async (opts: { port: string }) => {
+  .option(
+    '--issuer-port <port>',
+    'demo identity issuer port (the printed commands name it)',
+    '8081',
+  )
+  .action(async (opts: { port: string; issuerPort: string }) => {
     const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
     try {
       const redisUrl = process.env.REDIS_URL;
-      const issuer = await startDevIssuer({
+      const issuerOptions = {
         workloadAudience: 'jit-broker',
         operatorAudience: 'jit-broker-operators',
         subjects: { ...DEV_SUBJECTS },
+      };
+      // A fixed port, so the walkthrough pasted after a restart still reaches the issuer.
+      const issuer = await startDevIssuer({
+        ...issuerOptions,
+        port: Number(opts.issuerPort),
+      }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE') throw err;
+        logger.warn(`issuer port ${opts.issuerPort} is taken; using a free one`);
+        return startDevIssuer(issuerOptions);
       });
       const start = async (port: number) =>
         startBroker({

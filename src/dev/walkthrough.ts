@@ -1,6 +1,12 @@
-/** The copy-paste tour `jit-broker dev` prints. Every command runs as printed (no jq needed). */
+/**
+ * The copy-paste tour `jit-broker dev` prints. Every command runs as printed in bash or zsh
+ * with only curl and node (which runs the broker anyway): JSON is read with `node -e`, since a
+ * `sed` pattern breaks on the first escaped quote or reordered field.
+ */
 export function walkthrough(broker: string, issuer: string, store: string): string {
-  const field = (name: string) => `sed -n 's/.*"${name}":"\\([^"]*\\)".*/\\1/p'`;
+  // A credential is a secret even in a demo: the file is created 0600 (umask in a subshell, so
+  // the user's shell keeps its own) under a fresh name, not a predictable path in /tmp.
+  const field = `jit_field() { node -e 'let v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); for (const k of process.argv[2].split(".")) v = v?.[k]; if (v === undefined) process.exit(1); console.log(v)' "$@"; }`;
   return `
 jit-broker dev is running at ${broker}
   leases: ${store}; demo identity issuer (dev only, loopback): ${issuer}
@@ -8,13 +14,17 @@ jit-broker dev is running at ${broker}
 
 Paste these into another shell:
 
+# 0. A helper that reads one field of a JSON file (node is here already: it runs the broker)
+${field}
+
 # 1. A workload token for the demo agent (dev issuer; in production: K8s, GitHub Actions, SPIFFE)
 AGENT=$(curl -s -X POST ${issuer}/token/demo-agent)
 
-# 2. Ask for a credential bound to one task
+# 2. Ask for a credential bound to one task; it lands in a file only you can read (0600)
+CRED=$(umask 077; mktemp "\${TMPDIR:-/tmp}/jit-credential.XXXXXX")
 curl -s ${broker}/v1/credentials -H "authorization: Bearer $AGENT" -H 'content-type: application/json' \\
-  -d '{"target":"tickets-api","scope":{"scopes":["tickets:read"]},"ttl":120,"task":{"id":"task-42","intent":"triage"}}' | tee /tmp/jit-credential.json
-LEASE=$(${field('lease_id')} /tmp/jit-credential.json); TOKEN=$(${field('token')} /tmp/jit-credential.json)
+  -d '{"target":"tickets-api","scope":{"scopes":["tickets:read"]},"ttl":120,"task":{"id":"task-42","intent":"triage"}}' -o "$CRED"
+LEASE=$(jit_field "$CRED" lease_id); TOKEN=$(jit_field "$CRED" credential.token); echo "lease $LEASE"
 
 # 3. Look at the lease (metadata only: the credential is never shown again)
 curl -s ${broker}/v1/leases/$LEASE -H "authorization: Bearer $AGENT"
@@ -33,7 +43,8 @@ curl -s ${broker}/v1/introspect -H "authorization: Bearer $API" --data-urlencode
 curl -s ${broker}/v1/credentials -H "authorization: Bearer $AGENT" -H 'content-type: application/json' \\
   -d '{"target":"tickets-api","scope":{"scopes":["tickets:read"]},"task":{"id":"task-43","intent":"triage"}}'
 
-# 7. Lift the block
+# 7. Lift the block, and remove the credential file
 curl -s -X POST ${broker}/v1/workloads/demo-agent/unblock -H "authorization: Bearer $OPS"
+rm -f "$CRED"
 `;
 }
