@@ -43,6 +43,7 @@ export function registerEventsTail(events: Command, io: OperatorIo): void {
       }
       const format = globalOptions(io, command).output ?? 'table';
       const warn = io.warn ?? ((line: string) => process.stderr.write(`${line}\n`));
+      warn(`following events from ${broker.base.host} (Ctrl-C to stop)`);
       const ended = await follow(res, (message) => {
         if (message.event === 'end') return endReason(message.data);
         if (message.event !== 'ready' && message.event !== 'ping') {
