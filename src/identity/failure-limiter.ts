@@ -27,6 +27,11 @@ export class FailureLimiter {
   recordFailure(source: string): void {
     const recent = this.#recent(source);
     recent.push(this.#now());
+    // Only the newest `maxFailures` decide whether the source is limited: keeping more would
+    // let a flood of guesses make every check scan (and copy) an ever longer list.
+    if (recent.length > this.#limit.maxFailures) {
+      recent.splice(0, recent.length - this.#limit.maxFailures);
+    }
     // Re-insert so Map order is least recently failed first.
     this.#failures.delete(source);
     this.#failures.set(source, recent);
