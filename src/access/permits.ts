@@ -7,7 +7,7 @@ import { ACCESS, type Action } from './table.js';
  * issued to, for a lease), or a token of some audience.
  */
 export type Resource =
-  | { readonly owner: string; readonly subject?: string }
+  | { readonly owner: string; readonly subject?: string; readonly issuer?: string }
   | { readonly resourceServers: readonly string[] }
   | 'self';
 
@@ -23,8 +23,12 @@ export function permits(principal: Principal, action: Action, resource: Resource
   const { workload, identity } = principal;
   const owned =
     typeof resource === 'object' && 'owner' in resource && resource.owner === workload.id;
+  // The same verified identity: subject and the issuer that vouched for it.
   const sameSubject =
-    typeof resource === 'object' && 'owner' in resource && resource.subject === identity.subject;
+    typeof resource === 'object' &&
+    'owner' in resource &&
+    resource.subject === identity.subject &&
+    (resource.issuer === undefined || resource.issuer === identity.issuer);
   switch (rule.workload) {
     case 'self':
       return resource === 'self';
@@ -64,4 +68,17 @@ export function workloadInView(
   asked: string | undefined,
 ): string | undefined {
   return principal.kind === 'workload' ? principal.workload.id : asked;
+}
+
+/** `permits` for one lease: its workload, and the identity it was issued to. */
+export function permitsOnLease(
+  principal: Principal,
+  action: Action,
+  lease: { readonly workload: string; readonly subject: string; readonly issuer: string },
+): boolean {
+  return permits(principal, action, {
+    owner: lease.workload,
+    subject: lease.subject,
+    issuer: lease.issuer,
+  });
 }

@@ -60,8 +60,13 @@ export class Broker {
     return getLease(this.#deps, id, by);
   }
 
-  listLeases(filter: LeaseFilter, limit: number, cursor?: string): Promise<LeasePage> {
-    return listLeases(this.#deps, filter, limit, cursor);
+  listLeases(
+    by: Principal,
+    filter: LeaseFilter,
+    limit: number,
+    cursor?: string,
+  ): Promise<LeasePage> {
+    return listLeases(this.#deps, by, filter, limit, cursor);
   }
 
   listWorkloads(): Promise<WorkloadListing[]> {

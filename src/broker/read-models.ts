@@ -1,3 +1,4 @@
+import { permitsOnLease } from '../access/permits.js';
 import type { Principal } from '../identity/types.js';
 import type { Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { BrokerDeps } from './deps.js';
@@ -9,13 +10,22 @@ export function getLease(deps: BrokerDeps, id: string, by: Principal): Promise<L
   return permittedLease(deps.store, id, by, 'lease.read');
 }
 
-export function listLeases(
+/**
+ * A page of leases. The workload filter (a workload sees only its own) is set by the
+ * caller; beyond it, each lease is shown only when `by` may read it, so an identity of a
+ * workload whose leases are owned per identity sees only its own. A page may then hold fewer
+ * than `limit` leases; the cursor still moves on.
+ */
+export async function listLeases(
   deps: BrokerDeps,
+  by: Principal,
   filter: LeaseFilter,
   limit: number,
   cursor?: string,
 ): Promise<LeasePage> {
-  return deps.store.list(filter, limit, cursor);
+  const page = await deps.store.list(filter, limit, cursor);
+  const visible = page.leases.filter((lease) => permitsOnLease(by, 'lease.list', lease));
+  return visible.length === page.leases.length ? page : { ...page, leases: visible };
 }
 
 /** Configured workloads joined with what the store knows (live leases, block flag). */

@@ -210,6 +210,27 @@ describe('identities sharing one workload', () => {
           200,
         );
       });
+
+      it(`listing and ending a task by another identity: ${leaseOwner === 'identity' ? "never the first identity's" : 'allowed'}`, async () => {
+        const task = { id: 'pool-3', intent: 'triage' };
+        const lease = await issue(h, podOne, { ...REQUEST, task });
+        const listed = (await (
+          await h.request('/v1/leases?task=pool-3', { token: podTwo })
+        ).json()) as { leases: { lease_id: string }[] };
+        const seen = listed.leases.some((l) => l.lease_id === lease.lease_id);
+        expect(seen).toBe(leaseOwner !== 'identity');
+        const ended = await h.request('/v1/tasks/pool-3/revoke', { method: 'POST', token: podTwo });
+        expect(ended.status).toBe(200);
+        expect(await ended.json()).toMatchObject({ revoked: leaseOwner === 'identity' ? 0 : 1 });
+        const after = (await (
+          await h.request(`/v1/leases/${lease.lease_id}`, { token: podOne })
+        ).json()) as { state: string };
+        expect(after.state).toBe(leaseOwner === 'identity' ? 'active' : 'revoked');
+        const events = await h.flushedEvents();
+        expect(events.filter((e) => e.type === 'task.ended').at(-1)).toMatchObject({
+          subject: 'spiffe://test/pool/pod-two',
+        });
+      });
     });
   }
 });

@@ -36,8 +36,10 @@ export const listLeasesRoute = createRoute({
 export function registerListLeases(app: OpenAPIHono): void {
   app.openapi(listLeasesRoute, async (c) => {
     const q = c.req.valid('query');
-    const workload = workloadInView(c.get('principal'), q.workload);
+    const principal = c.get('principal');
+    const workload = workloadInView(principal, q.workload);
     const page = await c.get('services').broker.listLeases(
+      principal,
       {
         ...(workload === undefined ? {} : { workload }),
         ...(q.task === undefined ? {} : { task: q.task }),

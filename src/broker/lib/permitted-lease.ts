@@ -1,4 +1,4 @@
-import { permits } from '../../access/permits.js';
+import { permitsOnLease } from '../../access/permits.js';
 import type { Action } from '../../access/table.js';
 import { BrokerError } from '../../errors.js';
 import type { Principal } from '../../identity/types.js';
@@ -15,7 +15,7 @@ export async function permittedLease(
   action: Action,
 ): Promise<Lease> {
   const lease = await store.get(id);
-  if (!lease || !permits(by, action, { owner: lease.workload, subject: lease.subject })) {
+  if (!lease || !permitsOnLease(by, action, lease)) {
     throw new BrokerError('lease_not_found', `no lease ${id}`);
   }
   return lease;
