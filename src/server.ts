@@ -229,15 +229,22 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   // use fails the start with nothing written, and no event precedes the genesis.
   let server: ServerType | undefined;
   let url = brokerUrl(config);
-  let chainStarted: Promise<void> = Promise.resolve();
   if (options.listen !== false) {
-    let resume: () => void = () => {};
-    chainStarted = new Promise<void>((r) => {
-      resume = r;
-    });
+    // Requests that arrive before the chain has started wait for it; if the start fails they
+    // are answered 503 at once, so no connection holds the failing process open.
+    let started = false;
+    let failed = false;
+    const waiting = new Set<() => void>();
+    const settle = (ok: boolean) => {
+      started = ok;
+      failed = !ok;
+      for (const wake of waiting) wake();
+      waiting.clear();
+    };
     // The node server's bindings (the socket, for the peer address) pass through.
     const gated: typeof app.fetch = async (req, ...rest) => {
-      await chainStarted;
+      if (!started && !failed) await new Promise<void>((r) => waiting.add(r));
+      if (failed) return new Response('the broker is not ready\n', { status: 503 });
       return app.fetch(req, ...rest);
     };
     const listening = await listen(gated, config).catch(async (err: unknown) => {
@@ -250,11 +257,13 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     try {
       await events.start();
     } catch (err) {
+      // Waiting requests are answered 503 now; close() then ends idle keep-alive connections.
+      settle(false);
       await new Promise<void>((r) => server?.close(() => r()));
       await events.close();
       return abandon(err);
     }
-    resume();
+    settle(true);
   } else {
     try {
       await events.start();

@@ -5,7 +5,9 @@ import { configSchema } from '../../src/config/schema.js';
 import { generateBreakGlassToken } from '../../src/identity/break-glass.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { startBroker } from '../../src/server.js';
-import { Capture, type Harness, startHarness } from '../helpers/broker-harness.js';
+import { startSplunkHec } from '../fakes/splunk-hec.js';
+import { Capture, type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
+import { freePort } from '../helpers/free-port.js';
 import { deletePrefix, REDIS_URL, uniquePrefix } from '../helpers/services.js';
 
 /** Input that used to break the process, and guesses that used to lock operators out. */
@@ -240,4 +242,46 @@ describe('a start that fails', () => {
   it('writes no chain genesis when the port is in use', async () => {
     await failedStartWritesNothing({ port }, /EADDRINUSE/);
   });
+
+  it('answers a request that arrived while the chain was starting with 503 when the start fails, and does not hang', async () => {
+    // A required collector that acknowledges too late: the genesis is not taken in time.
+    const hec = await startSplunkHec({
+      token: 'hec-token-4d7a1c2e9b8f0a3d',
+      ack: true,
+      ackDelayMs: 10_000,
+    });
+    const port = await freePort();
+    try {
+      const starting = startHarness({
+        listen: true,
+        configure: (raw) => {
+          Object.assign(raw.server as object, { port });
+          (raw.events as Record<string, unknown>).http = [
+            {
+              name: 'splunk',
+              kind: 'splunk_hec',
+              url: hec.url,
+              token: 'hec-token-4d7a1c2e9b8f0a3d',
+              mode: 'required',
+              hec: { ack: true, ack_timeout: '1s' },
+            },
+          ];
+        },
+      });
+      const outcome = starting.then(
+        async (h) => {
+          await h.close();
+          return 'started';
+        },
+        (err: Error) => err.message,
+      );
+      await sleep(300);
+      const early = await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined);
+      expect(await outcome).toMatch(/audit sink splunk is unavailable/);
+      // The early request was held until the start failed, then refused; never served.
+      expect(early?.status).toBe(503);
+    } finally {
+      await hec.close();
+    }
+  }, 20_000);
 });
