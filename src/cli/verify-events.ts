@@ -1,6 +1,6 @@
 import { canonicalize } from '../events/canonical.js';
 import { isFinalCheckpoint, SIGNED_TYPES } from '../events/lib/chain-format.js';
-import { fromOcsf } from '../events/ocsf.js';
+import { fromOcsf, toOcsf } from '../events/ocsf.js';
 import type { AuditPublicJwk } from '../events/signing/index.js';
 import type { BrokerEvent } from '../events/types.js';
 import { type ChainError, verifyChain } from '../events/verify-chain.js';
@@ -32,6 +32,15 @@ export function verifyEventText(text: string, options: VerifyEventsOptions): Ver
     const event = parseLine(line);
     if (typeof event === 'string') {
       return { exitCode: VERIFY_EXIT.usage, lines: [`line ${n + 1}: ${event}`] };
+    }
+    if ('altered' in event) {
+      const { instance, seq, id, type } = event.altered;
+      return {
+        exitCode: VERIFY_EXIT.invalid,
+        lines: [
+          `${instance}: INVALID at seq ${seq} (${id}, ${type}): the OCSF fields differ from the signed event they carry (line ${n + 1})`,
+        ],
+      };
     }
     const key = `${event.instance} ${event.seq}`;
     const canonical = canonicalize(event);
@@ -72,7 +81,7 @@ const NO_ANCHOR_WARNING = [
   '!!! --trust-embedded-key to accept this check for what it is.',
 ];
 
-function parseLine(line: string): BrokerEvent | string {
+function parseLine(line: string): BrokerEvent | { altered: BrokerEvent } | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -83,9 +92,15 @@ function parseLine(line: string): BrokerEvent | string {
     return 'not a jit-broker event';
   }
   if ('class_uid' in value) {
-    return (
-      fromOcsf(value) ?? 'an OCSF event without the chain fields (unmapped.instance, seq, prev)'
-    );
+    const event = fromOcsf(value);
+    if (event === undefined) {
+      return 'an OCSF event without the chain fields (unmapped.instance, seq, prev)';
+    }
+    // The signature covers the native event rebuilt from the document; the fields analysts
+    // read (actor, resources, message, severity, counts) must say exactly what that event
+    // says, or an edit to them would pass unseen.
+    if (canonicalize(toOcsf(event)) !== canonicalize(value)) return { altered: event };
+    return event;
   }
   const event = value as BrokerEvent;
   if (typeof event.instance !== 'string' || typeof event.seq !== 'number') {

@@ -360,6 +360,26 @@ describe('events verify and events keys', () => {
     ]);
     expect(exitCode).toBe(1);
     expect(output).toMatch(/INVALID at seq \d+ \(evt_\w+, workload\.revoked\)/);
+    // The fields analysts read but the signature does not carry directly are checked too: the
+    // actor and message of the kill switch, rewritten in the SIEM's copy, fail the chain.
+    const forged = ocsfText
+      .split('\n')
+      .map((line) => {
+        if (!line.includes('"workload.revoked"')) return line;
+        const doc = JSON.parse(line) as Record<string, unknown>;
+        return JSON.stringify({ ...doc, actor: { user: { name: 'mallory' } }, message: 'routine' });
+      })
+      .join('\n');
+    expect(forged).not.toBe(ocsfText);
+    const visible = await refused([
+      'events',
+      'verify',
+      '--jwks',
+      jwksFile,
+      file('forged.ocsf.jsonl', forged),
+    ]);
+    expect(visible.exitCode).toBe(1);
+    expect(visible.output).toMatch(/INVALID at seq \d+ \(evt_\w+, workload\.revoked\)/);
     // The native events, mapped and read back, are the same chain.
     const mapped = file('mapped.ocsf.jsonl', lines(exported.map(toOcsf)));
     await expect(run(['events', 'verify', '--jwks', jwksFile, mapped])).resolves.toMatch(/: ok: /);
