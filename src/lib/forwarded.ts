@@ -22,7 +22,9 @@ const MAX_ENTRIES = 64;
  * (for `request.ip` in policy conditions, for the audit trail, for the break-glass limit).
  */
 export function clientAddressFrom(trust: ProxyTrust): ClientAddress {
-  if (trust === false) return (peer) => peer;
+  // The same spelling whatever the listener: `::ffff:a.b.c.d` from a dual-stack socket is
+  // `a.b.c.d`, as it is behind a proxy, so `request.ip` conditions match either way.
+  if (trust === false) return (peer) => (peer === undefined ? undefined : normalise(peer));
   if (trust === true || typeof trust === 'number') {
     const hops = trust === true ? 1 : trust;
     return (peer, forwarded) => {

@@ -148,6 +148,11 @@ export class PolicyEngine {
           );
           continue;
         }
+        // Only an explicit `true` grants: any outcome this engine does not know denies.
+        if (outcome.result !== 'true') {
+          reasons.push(reason('condition_error', 'the policy condition gave no answer'));
+          continue;
+        }
       }
       const granted = scope.data;
       return {

@@ -60,8 +60,12 @@ export function registerEventsFeed(app: OpenAPIHono): void {
       // The feed is authorised by the token that opened it, so it lasts no longer than the
       // token does: until its expiry, or until a reload stops accepting it (a break-glass
       // entry removed, an operator issuer dropped, a role taken away).
+      // A break-glass entry may outlast setTimeout's range: at the cap, only a token that has
+      // really expired ends the feed (the loop checks again at every wake).
       const expiry = setTimeout(
-        () => end('token_expired'),
+        () => {
+          if (Date.now() >= operator.expiresAt) end('token_expired');
+        },
         Math.min(MAX_TIMER_MS, Math.max(0, operator.expiresAt - Date.now())),
       );
       const stopWatchingReloads = services.onReload(() => {

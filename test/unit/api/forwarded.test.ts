@@ -4,6 +4,8 @@ import { clientAddressFrom, proxyList } from '../../../src/lib/forwarded.js';
 describe('the client address behind proxies', () => {
   it('without trust, the peer, whatever X-Forwarded-For says', () => {
     expect(clientAddressFrom(false)('10.0.0.5', '203.0.113.9')).toBe('10.0.0.5');
+    // A dual-stack socket's IPv4-mapped peer reads as the IPv4 address a policy names.
+    expect(clientAddressFrom(false)('::ffff:10.0.0.5', undefined)).toBe('10.0.0.5');
   });
 
   it('with a hop count, the entry that many places left of the peer, never a client-written one', () => {
