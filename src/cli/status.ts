@@ -22,10 +22,17 @@ interface Status {
   reachable: boolean;
   /** The broker reports no version today; null says so rather than guessing. */
   server_version: string | null;
-  /** No endpoint reports whether issuance is frozen; null until one does. */
-  frozen: boolean | null;
+  /** `GET /v1/freeze` (viewer): whether issuance is frozen, and by whom, when and why. */
+  freeze: Freeze | null;
   readiness: Readiness | null;
   token: TokenView | null;
+}
+
+interface Freeze {
+  frozen: boolean;
+  by?: string;
+  at?: string;
+  reason?: string;
 }
 
 interface TokenView {
@@ -45,7 +52,9 @@ export function registerStatus(program: Command, io: OperatorIo): void {
       const broker = target(io, command, { token: false });
       await callBroker(broker, { method: 'GET', path: '/healthz', authenticate: false });
       let readiness: Readiness | null = null;
+      let freeze: Freeze | null = null;
       if (broker.token !== undefined) {
+        freeze = (await callBroker(broker, { method: 'GET', path: '/v1/freeze' })) as Freeze;
         const res = await openBrokerRequest(broker, { method: 'GET', path: '/v1/readiness' });
         const text = await readBody(res, broker);
         const code = res.statusCode ?? 0;
@@ -64,7 +73,7 @@ export function registerStatus(program: Command, io: OperatorIo): void {
         url: broker.base.href,
         reachable: true,
         server_version: null,
-        frozen: null,
+        freeze,
         readiness,
         token: broker.token === undefined ? null : tokenView(broker.token),
       };
@@ -80,7 +89,7 @@ function statusTable(status: Status): string[] {
     ['broker:', status.url],
     ['reachable:', 'yes'],
     ['server version:', status.server_version ?? '(not reported by the broker)'],
-    ['frozen:', status.frozen === null ? '(not reported by the broker)' : String(status.frozen)],
+    ['frozen:', frozenText(status.freeze)],
     ['readiness:', status.readiness?.status ?? '(needs a token)'],
   ];
   for (const [name, check] of Object.entries(status.readiness?.checks ?? {})) {
@@ -107,6 +116,15 @@ function statusTable(status: Status): string[] {
     }
   }
   return table(rows);
+}
+
+function frozenText(freeze: Freeze | null): string {
+  if (freeze === null) return '(needs a token)';
+  if (!freeze.frozen) return 'no';
+  const since = freeze.at === undefined ? '' : ` since ${freeze.at}`;
+  const by = freeze.by === undefined ? '' : ` by ${freeze.by}`;
+  const why = freeze.reason === undefined ? '' : `: ${freeze.reason}`;
+  return `YES${since}${by}${why}`;
 }
 
 /**

@@ -106,6 +106,7 @@ describe('operator CLI over the network, as a process', () => {
     expect(JSON.parse(fromEnv.stdout)).toMatchObject({
       reachable: true,
       server_version: null,
+      freeze: { frozen: false },
       readiness: { status: 'ready' },
       token: { kind: 'jwt', unverified_claims: { sub: 'alice@example.com' } },
     });
@@ -165,6 +166,19 @@ describe('operator CLI over the network, as a process', () => {
     const pathed = await cli(tls('status', '--url', `${url}/broker`), { JIT_BROKER_TOKEN: admin });
     expect(pathed.code).toBe(1);
     expect(pathed.stderr).toMatch(new RegExp(`HTTP 404 (from ${url}/broker/healthz|not_found)`));
+  });
+
+  it('status says who froze issuance, when and why', async () => {
+    const frozen = await cli(tls('freeze', '--reason', 'incident 42'), { JIT_BROKER_TOKEN: admin });
+    expect(frozen.code).toBe(0);
+    try {
+      const run = await cli(tls('status'), { JIT_BROKER_TOKEN: admin });
+      expect(run.stdout).toMatch(/frozen:\s+YES since \S+ by alice@example\.com: incident 42/);
+    } finally {
+      expect((await cli(tls('unfreeze'), { JIT_BROKER_TOKEN: admin })).code).toBe(0);
+    }
+    const after = await cli(tls('status'), { JIT_BROKER_TOKEN: admin });
+    expect(after.stdout).toMatch(/frozen:\s+no/);
   });
 
   it('prints the code, the detail and every field error of a 422', async () => {
