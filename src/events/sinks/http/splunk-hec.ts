@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { EventFormat, EventSink, SinkMode } from '../../sink.js';
+import type { EventSink } from '../../sink.js';
 import type { BrokerEvent } from '../../types.js';
 import { serializeEvent } from '../lib/serialize-event.js';
 import { positive } from './lib/check.js';
 import { type Exchange, HttpSinkError, isRecord } from './lib/exchange.js';
+import type { WebhookOptions } from './webhook.js';
 
 export interface HecOptions {
   /** `sourcetype` defaults to `_json`, `source` to `jit-broker`. */
@@ -21,15 +22,11 @@ export interface HecOptions {
   channel?: string;
 }
 
-export interface SplunkHecSinkOptions {
-  name: string;
-  mode: SinkMode;
-  format: EventFormat;
-  /** The HEC base URL, e.g. https://splunk:8088 (a proxy's path prefix is kept). */
-  url: URL;
-  /** With `Authorization: Splunk <token>`. */
-  headers: Headers;
-  timeoutMs: number;
+/**
+ * What a webhook takes, with `url` the HEC base URL (e.g. https://splunk:8088; a proxy's path
+ * prefix is kept) and `headers` carrying `Authorization: Splunk <token>`.
+ */
+export interface SplunkHecSinkOptions extends WebhookOptions {
   hec: HecOptions | undefined;
 }
 
