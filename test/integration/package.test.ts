@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   cpSync,
@@ -14,6 +14,7 @@ import { basename, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevKey } from '../../providers/jwt/dev-key.js';
+import { freePort } from '../helpers/free-port.js';
 
 /*
  * What an adopter gets from `npm pack`: the tarball is installed globally (the CLI) and into
@@ -139,6 +140,38 @@ describe('installed globally', () => {
     writeFileSync(file, await minimalConfig());
     const { stdout } = await run(bin(), ['config', 'validate', file], work);
     expect(stdout).toMatch(/^ok: 0 issuers, 0 workloads, 1 targets, 1 policies/);
+  });
+});
+
+describe('installed globally, against a running broker', () => {
+  it('jit-broker dev serves, and jit-broker status reaches it', async () => {
+    const bin = join(work, 'global', 'bin', 'jit-broker');
+    const port = await freePort();
+    const issuerPort = await freePort();
+    const child = spawn(bin, ['dev', '--port', String(port), '--issuer-port', String(issuerPort)], {
+      cwd: work,
+      stdio: 'ignore',
+      env: { ...process.env, REDIS_URL: '' },
+    });
+    try {
+      let healthy = false;
+      for (let i = 0; i < 300 && !healthy; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        healthy = await fetch(`http://127.0.0.1:${port}/healthz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      }
+      expect(healthy).toBe(true);
+      const { stdout } = await run(
+        bin,
+        ['status', '--url', `http://127.0.0.1:${port}`, '-o', 'json'],
+        work,
+      );
+      expect(JSON.parse(stdout)).toMatchObject({ reachable: true });
+    } finally {
+      child.kill('SIGTERM');
+    }
   });
 });
 
