@@ -1,22 +1,15 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Command } from 'commander';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { registerOperatorCommands } from '../../src/cli/operator.js';
 import type { BrokerEvent } from '../../src/events/types.js';
 import { sleep } from '../helpers/broker-harness.js';
 import { freePort } from '../helpers/free-port.js';
-import {
-  deletePrefix,
-  REDIS_URL,
-  redisAvailable,
-  requireService,
-  uniquePrefix,
-} from '../helpers/services.js';
+import { serveScratch } from '../helpers/serve-scratch.js';
+import { REDIS_URL } from '../helpers/services.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
@@ -33,25 +26,11 @@ async function until(what: string, check: () => boolean, ms = 30_000): Promise<v
  * what a refused SIGHUP leaves in the audit trail, and how the chain ends on SIGTERM.
  */
 describe('serve without audit keys, SIGHUP and SIGTERM', () => {
-  let ok = false;
-  let dir = '';
-  let child: ChildProcess | undefined;
-  const prefix = uniquePrefix('serve');
-
-  beforeAll(async () => {
-    ok = await requireService('redis', await redisAvailable());
-    dir = mkdtempSync(join(tmpdir(), 'jit-serve-'));
-  });
-  afterAll(async () => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
-    const redis = new Redis(REDIS_URL);
-    await deletePrefix(redis, `${prefix}:`);
-    redis.disconnect();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = serveScratch('serve');
 
   it('warns once that the chain is self-certified, records a refused reload, ends with the shutdown checkpoint', async (ctx) => {
-    if (!ok) ctx.skip();
+    if (!scratch.ok) ctx.skip();
+    const { dir, prefix } = scratch;
     const file = join(dir, 'broker.yaml');
     writeFileSync(
       file,
@@ -64,11 +43,16 @@ describe('serve without audit keys, SIGHUP and SIGTERM', () => {
     );
     let stdout = '';
     let stderr = '';
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--config', file], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LOG_LEVEL: 'info' },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/main.ts', 'serve', '--config', file],
+      {
+        cwd: ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, LOG_LEVEL: 'info' },
+      },
+    );
+    scratch.child = child;
     child.stdout?.on('data', (chunk: Buffer) => {
       stdout += chunk.toString();
     });

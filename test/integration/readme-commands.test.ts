@@ -1,20 +1,13 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { sleep } from '../helpers/broker-harness.js';
 import { freePort } from '../helpers/free-port.js';
-import {
-  deletePrefix,
-  REDIS_URL,
-  redisAvailable,
-  requireService,
-  uniquePrefix,
-} from '../helpers/services.js';
+import { serveScratch } from '../helpers/serve-scratch.js';
+import { REDIS_URL } from '../helpers/services.js';
 
 /**
  * The README's production commands, run as written (the `jit-broker` command is the checkout's
@@ -39,25 +32,11 @@ function productionCommands(): string[] {
 }
 
 describe("the README's production commands", () => {
-  let ok = false;
-  let dir = '';
-  let child: ChildProcess | undefined;
-  const prefix = uniquePrefix('readme');
-
-  beforeAll(async () => {
-    ok = await requireService('redis', await redisAvailable());
-    dir = mkdtempSync(join(tmpdir(), 'jit-readme-'));
-  });
-  afterAll(async () => {
-    if (child?.exitCode === null) child.kill('SIGKILL');
-    const redis = new Redis(REDIS_URL);
-    await deletePrefix(redis, `${prefix}:`);
-    redis.disconnect();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const scratch = serveScratch('readme');
 
   it('each runs and does what the README says', async (ctx) => {
-    if (!ok) ctx.skip();
+    if (!scratch.ok) ctx.skip();
+    const { dir, prefix } = scratch;
     const config = join(dir, 'broker.yaml');
     const port = await freePort();
     writeFileSync(
@@ -87,7 +66,8 @@ describe("the README's production commands", () => {
       expect(words[0], command).toBe('jit-broker');
       const args = words.slice(1).map((w) => (w.endsWith('.yaml') ? config : w));
       if (args[0] === 'serve') {
-        child = spawn(TSX, [MAIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        const child = spawn(TSX, [MAIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+        scratch.child = child;
         let healthy = false;
         for (let i = 0; i < 200 && !healthy; i++) {
           await sleep(100);
