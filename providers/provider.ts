@@ -161,7 +161,7 @@ export interface ProviderContext {
   /** The broker's own public URL: `iss` of broker-signed tokens. */
   brokerUrl: string;
   /** Host/port pairs of the broker's own lease-store Redis: never a valid target. */
-  ownRedis?: readonly { host: string; port: number }[];
+  ownRedis?: () => readonly { host: string; port: number }[];
   /** Provider modules loaded from paths (only with `serve --allow-provider-modules`). */
   modules?: ReadonlyMap<
     string,

@@ -121,7 +121,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     : undefined;
   const build = (next: BrokerConfig): Runtime => {
     const built = buildRuntime(next, {
-      providerContext: providerContext(next, modules, opened.endpoints()),
+      providerContext: providerContext(next, modules, opened.endpoints),
       replayGuard,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });

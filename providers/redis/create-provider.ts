@@ -51,11 +51,13 @@ export function createRedisAclProvider(
   ctx: ProviderContext,
 ): RedisAclProvider {
   const target = config.name;
-  const ownStores = ctx.ownRedis ?? [];
+  // Read at every check, not once: Sentinel and Cluster servers are re-discovered every 30 s,
+  // and a failover may put the lease store on a server this target names.
+  const ownStores = () => ctx.ownRedis?.() ?? [];
   // Every spelling that needs no DNS (numeric forms, `localhost`, this machine's addresses)
   // is a configuration error at start; names are resolved before every connection below.
   for (const node of [...config.nodes, config.connect]) {
-    if (ownStores.some((store) => sameEndpoint(store, node))) {
+    if (ownStores().some((store) => sameEndpoint(store, node))) {
       // The lease store holds every lease: a workload with a user there could read or end
       // other workloads' leases, and a sweep could delete the broker's own users.
       throw new TypeError(
@@ -68,7 +70,7 @@ export function createRedisAclProvider(
   // addresses checked.
   const Connector = guardedConnector(async (host, port) => {
     const node: HostPort = { host, port };
-    const resolved = await resolveNode(node, ownStores);
+    const resolved = await resolveNode(node, ownStores());
     if (resolved.ownStore !== undefined) throw ownStoreRefusal(target, node, resolved.ownStore);
     return resolved.addresses;
   });

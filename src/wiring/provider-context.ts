@@ -12,20 +12,20 @@ export function brokerUrl(config: BrokerConfig): string {
 export function providerContext(
   config: BrokerConfig,
   modules: ProviderContext['modules'] | undefined,
-  discovered: readonly Endpoint[],
+  discovered: () => readonly Endpoint[],
 ): ProviderContext {
   const url = new URL(config.redis.url);
-  const own = [
+  const configured = [
     // In sentinel mode the URL's host is never connected to: the sentinels name the servers.
     ...(config.redis.mode === 'sentinel'
       ? []
       : [{ host: url.hostname, port: Number(url.port || 6379) }]),
     ...(config.redis.nodes ?? []),
-    ...discovered,
   ];
   return {
     brokerUrl: brokerUrl(config),
-    ownRedis: own,
+    // The discovered servers as they are now, whenever a provider asks.
+    ownRedis: () => [...configured, ...discovered()],
     ...(modules === undefined ? {} : { modules }),
   };
 }

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisCredential, RedisScope } from '../../providers/redis/index.js';
+import { redisProviderFactory } from '../../providers/redis/index.js';
 import { guardedConnector } from '../../providers/redis/lib/guarded-connector.js';
 import { startTargetBroker } from '../helpers/account-drills.js';
 import { eventually, issueCredential, refusedCredential } from '../helpers/lease-http.js';
@@ -190,6 +191,27 @@ describe.skipIf(!available)("a redis target on the broker's own lease store", ()
       expect(asked).toHaveLength(4);
     } finally {
       client.disconnect();
+    }
+  });
+
+  it('a lease-store server discovered after start (a failover) is refused at the next connection', async () => {
+    const { port } = node as RedisProc;
+    let discovered: { host: string; port: number }[] = [];
+    const provider = redisProviderFactory.create(target('127.0.0.1', port, 'moving'), {
+      brokerUrl: 'https://broker.test',
+      ownRedis: () => discovered,
+    });
+    try {
+      expect((await provider.check()).ok).toBe(true);
+      // Sentinel now names this server as part of the lease store: the provider's list is
+      // read at every connection, so the next one is refused without a reload.
+      discovered = [{ host: '127.0.0.1', port }];
+      const other = new Redis({ host: '127.0.0.1', port });
+      await other.call('CLIENT', 'KILL', 'TYPE', 'normal');
+      other.disconnect();
+      expect(await eventually(async () => !(await provider.check()).ok, 3_000)).toBe(true);
+    } finally {
+      await provider.close?.();
     }
   });
 });

@@ -58,7 +58,7 @@ function create(
 ): RedisAclProvider {
   return redisProviderFactory.create(target(overrides), {
     brokerUrl: 'https://broker.test',
-    ownRedis,
+    ownRedis: () => ownRedis,
   }) as RedisAclProvider;
 }
 

@@ -86,7 +86,10 @@ describe('redis target is never the lease store', () => {
   it('refuses a node or the connect endpoint that is the lease store', () => {
     const ownRedis = [{ host: '127.0.0.1', port: 6379 }];
     const create = (overrides: Record<string, unknown>) =>
-      redisProviderFactory.create(target(overrides), { brokerUrl: 'https://b', ownRedis });
+      redisProviderFactory.create(target(overrides), {
+        brokerUrl: 'https://b',
+        ownRedis: () => ownRedis,
+      });
     expect(() =>
       create({
         nodes: [
