@@ -36,6 +36,10 @@ export function registerEventCommands(program: Command, io: OperatorIo): void {
     )
     .option('--public-key <file>', 'one audit key: SPKI PEM or JWK (a JWK Set works too)')
     .option(
+      '--allow-partial',
+      'accept runs that do not start at their genesis (an export of a time window); otherwise a missing head exits 3',
+    )
+    .option(
       '--trust-embedded-key',
       'without an anchor, accept the key each chain announces itself (proves integrity, not origin)',
     )
@@ -44,7 +48,12 @@ export function registerEventCommands(program: Command, io: OperatorIo): void {
     .action(
       async (
         file: string | undefined,
-        opts: { jwks?: string; publicKey?: string; trustEmbeddedKey?: boolean },
+        opts: {
+          jwks?: string;
+          publicKey?: string;
+          trustEmbeddedKey?: boolean;
+          allowPartial?: boolean;
+        },
       ) => {
         const anchor = await readAnchor(io, opts);
         let text: string;
@@ -57,6 +66,7 @@ export function registerEventCommands(program: Command, io: OperatorIo): void {
         const report = verifyEventText(text, {
           ...(anchor === undefined ? {} : { anchor }),
           trustEmbeddedKey: opts.trustEmbeddedKey === true,
+          allowPartial: opts.allowPartial === true,
         });
         for (const line of report.lines) io.out(line);
         if (report.exitCode !== VERIFY_EXIT.ok) {

@@ -11,7 +11,8 @@
  *   `--public-key`) and no `--trust-embedded-key`: nothing was proven.
  * - 3 `uncovered`: what is there verifies, but a run ends with events no signature covers,
  *   or without the shutdown checkpoint: its tail may have been cut off (or the replica is
- *   still running; verify again after its next checkpoint).
+ *   still running; verify again after its next checkpoint); or it does not start at its
+ *   genesis, so its head may have been cut off (`--allow-partial` accepts a window).
  *
  * When several apply, the first in the order 1, 2, 3 wins.
  */
@@ -40,8 +41,9 @@ Exit codes:
      by a key that is not anchored (the first bad event of each replica is named)
   2  usage: bad options, unreadable input or keys, or no anchor and no
      --trust-embedded-key
-  3  the tail is not covered: events after the last checkpoint, or no shutdown
-     checkpoint at the end (cut off, or the replica is still running)`;
+  3  not covered: events after the last checkpoint, no shutdown checkpoint at the
+     end (cut off, or the replica is still running), or a run that does not start at
+     its genesis (--allow-partial accepts an export of a window)`;
 
 /**
  * Exit codes of every command that talks to a broker. They agree with `events verify` on
@@ -59,4 +61,4 @@ Exit codes:
   2  usage: bad options or arguments, missing URL or token, a refused setting
   3  denied: the broker refused the token (401) or its role (403)
   \`events verify\` has its own (see \`jit-broker events verify --help\`): 0 ok, 1 invalid,
-  2 usage, 3 tail not covered.`;
+  2 usage, 3 head or tail not covered.`;

@@ -11,6 +11,11 @@ export interface VerifyEventsOptions {
   anchor?: { keys: readonly AuditPublicJwk[]; source: string };
   /** Accept a chain checked only with the key it announces itself (exit 0, not 2). */
   trustEmbeddedKey: boolean;
+  /**
+   * Accept runs that do not start at their genesis (an export of a time window) as complete:
+   * without it a missing head is reported like a missing tail (exit 3).
+   */
+  allowPartial?: boolean;
 }
 
 export interface VerifyEventsReport {
@@ -155,6 +160,15 @@ function verifyRun(
   }
   const kids = kidsOf(events.filter((e) => SIGNED_TYPES.has(e.type)).map(signingKid));
   const signers = options.anchor === undefined ? `${kids}, a key the file names itself` : kids;
+  if (genesis === undefined && options.allowPartial !== true) {
+    return {
+      code: VERIFY_EXIT.uncovered,
+      lines: [
+        `${span}: HEAD NOT COVERED: the run starts at seq ${first?.seq}, not at its genesis: the events before it are not in the file (pass --allow-partial for an export of a window)`,
+        ...notes,
+      ],
+    };
+  }
   const tail = result.unsignedTail ?? 0;
   if (tail > 0) {
     const from = events[events.length - tail];

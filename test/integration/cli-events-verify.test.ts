@@ -340,6 +340,16 @@ describe('events verify and events keys', () => {
     expect(early.output).toMatch(/does not end with the shutdown checkpoint/);
   });
 
+  it('a cut-off head is reported like a cut-off tail (3), unless the export is a window', async () => {
+    const withoutHead = file('head.jsonl', lines(exported.slice(3)));
+    const cut = await refused(['events', 'verify', '--jwks', jwksFile, withoutHead]);
+    expect(cut.exitCode).toBe(3);
+    expect(cut.output).toMatch(/HEAD NOT COVERED: the run starts at seq 3, not at its genesis/);
+    await expect(
+      run(['events', 'verify', '--jwks', jwksFile, '--allow-partial', withoutHead]),
+    ).resolves.toMatch(/: ok: /);
+  });
+
   it('the OCSF the sinks write verifies too, and an edit to it is caught', async () => {
     expect(ocsfText).toContain('"class_uid"');
     const trail = file('trail.ocsf.jsonl', ocsfText);
