@@ -12,7 +12,11 @@ import {
   type JWTPayload,
   SignJWT,
 } from 'jose';
-import { type IssuerConfig, issuerSchema } from '../../src/config/schema.js';
+import {
+  type IssuerConfig,
+  issuerSchema,
+  type OperatorIssuerConfig,
+} from '../../src/config/schema.js';
 
 /** A fixed clock the tests move by hand (ms since epoch, a whole second). */
 export class TestClock {
@@ -151,4 +155,43 @@ export async function rejectionOf(
     return err as Error & Record<string, unknown>;
   }
   throw new Error('expected a rejection');
+}
+
+/** The operator issuer the identity unit tests trust. */
+export const OPERATOR_ISS = 'https://sso.example.test';
+export const OPERATOR_AUD = 'jit-broker-operators';
+
+/** An operator issuer over a local JWKS file, roles in `roles`. */
+export function operatorIssuerConfig(
+  jwksFile: string,
+  overrides: Partial<OperatorIssuerConfig> = {},
+): OperatorIssuerConfig {
+  return {
+    name: 'sso',
+    issuer: OPERATOR_ISS,
+    audience: OPERATOR_AUD,
+    discovery: false,
+    jwks_file: jwksFile,
+    algorithms: ['ES256'],
+    clock_tolerance: 30_000,
+    allow_insecure_loopback: false,
+    roles_claim: 'roles',
+    ...overrides,
+  };
+}
+
+/** Claims of a fresh operator token for alice with the revoker role, at `clock`'s time. */
+export function operatorClaims(
+  clock: TestClock,
+  overrides: Record<string, unknown> = {},
+): JWTPayload {
+  return {
+    iss: OPERATOR_ISS,
+    aud: OPERATOR_AUD,
+    sub: 'alice@example.test',
+    iat: clock.seconds,
+    exp: clock.seconds + 600,
+    roles: ['revoker'],
+    ...overrides,
+  } as JWTPayload;
 }

@@ -10,6 +10,10 @@ import { AuthError } from '../../../src/identity/types.js';
 import {
   jwks,
   makeKey,
+  OPERATOR_AUD,
+  OPERATOR_ISS,
+  operatorClaims,
+  operatorIssuerConfig,
   rejectionOf,
   sha256,
   signToken,
@@ -23,8 +27,8 @@ import {
  * when the rule it names is weakened in src/identity.
  */
 
-const OPS_ISS = 'https://sso.example.test';
-const OPS_AUD = 'jit-broker-operators';
+const OPS_ISS = OPERATOR_ISS;
+const OPS_AUD = OPERATOR_AUD;
 let key: TestKey;
 let jwksPath: string;
 const clock = new TestClock();
@@ -35,30 +39,11 @@ beforeAll(async () => {
 });
 
 function operatorIssuer(overrides: Partial<OperatorIssuerConfig> = {}): OperatorIssuerConfig {
-  return {
-    name: 'sso',
-    issuer: OPS_ISS,
-    audience: OPS_AUD,
-    discovery: false,
-    jwks_file: jwksPath,
-    algorithms: ['ES256'],
-    clock_tolerance: 30_000,
-    allow_insecure_loopback: false,
-    roles_claim: 'roles',
-    ...overrides,
-  };
+  return operatorIssuerConfig(jwksPath, overrides);
 }
 
 function claims(overrides: Record<string, unknown> = {}): JWTPayload {
-  return {
-    iss: OPS_ISS,
-    aud: OPS_AUD,
-    sub: 'alice@example.test',
-    iat: clock.seconds,
-    exp: clock.seconds + 600,
-    roles: ['revoker'],
-    ...overrides,
-  } as JWTPayload;
+  return operatorClaims(clock, overrides);
 }
 
 function authenticator(issuers = [operatorIssuer()]): OperatorAuthenticator {

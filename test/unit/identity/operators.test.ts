@@ -10,6 +10,9 @@ import { AuthError, type OperatorPrincipal } from '../../../src/identity/types.j
 import {
   jwks,
   makeKey,
+  OPERATOR_ISS,
+  operatorClaims,
+  operatorIssuerConfig,
   rejectionOf,
   sha256,
   signToken,
@@ -18,7 +21,7 @@ import {
   writeJwksFile,
 } from '../../helpers/identity-support.js';
 
-const OPS_ISS = 'https://sso.example.test';
+const _OPS_ISS = OPERATOR_ISS;
 let key: TestKey;
 let jwksPath: string;
 const clock = new TestClock();
@@ -29,30 +32,11 @@ beforeAll(async () => {
 });
 
 function operatorIssuer(overrides: Partial<OperatorIssuerConfig> = {}): OperatorIssuerConfig {
-  return {
-    name: 'sso',
-    issuer: OPS_ISS,
-    audience: 'jit-broker-operators',
-    discovery: false,
-    jwks_file: jwksPath,
-    algorithms: ['ES256'],
-    clock_tolerance: 30_000,
-    allow_insecure_loopback: false,
-    roles_claim: 'roles',
-    ...overrides,
-  };
+  return operatorIssuerConfig(jwksPath, overrides);
 }
 
-function claims(overrides: JWTPayload = {}): JWTPayload {
-  return {
-    iss: OPS_ISS,
-    aud: 'jit-broker-operators',
-    sub: 'alice@example.test',
-    iat: clock.seconds,
-    exp: clock.seconds + 600,
-    roles: ['revoker'],
-    ...overrides,
-  };
+function claims(overrides: Record<string, unknown> = {}): JWTPayload {
+  return operatorClaims(clock, overrides);
 }
 
 function breakGlassEntry(
