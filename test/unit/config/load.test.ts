@@ -3,23 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateDevKey } from '../../../providers/jwt/dev-key.js';
-import { ConfigError, loadConfigFile, parseConfig } from '../../../src/config/load.js';
+import { loadConfigFile, parseConfig } from '../../../src/config/load.js';
 import { buildRuntime } from '../../../src/runtime.js';
+import { configIssues } from '../../helpers/config-issues.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'jit-config-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 writeFileSync(join(dir, 'jwks.json'), JSON.stringify({ keys: [] }));
 const KEY = Buffer.alloc(32, 1).toString('base64');
 
-const issues = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const issues = configIssues;
 
 describe('configuration loading', () => {
   it('resolves ${env:} and ${file:} references; secrets have no defaults', () => {

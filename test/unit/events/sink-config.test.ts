@@ -3,6 +3,7 @@ import { ConfigError, parseConfig } from '../../../src/config/load.js';
 import type { BrokerConfig } from '../../../src/config/schema.js';
 import { readSinkConfigs } from '../../../src/events/sinks/index.js';
 import { buildRuntime } from '../../../src/runtime.js';
+import { configIssues } from '../../helpers/config-issues.js';
 
 /*
  * Sink entries in the config file: the config schema passes them through, each sink kind reads
@@ -12,15 +13,7 @@ import { buildRuntime } from '../../../src/runtime.js';
 
 const KEY = Buffer.alloc(32, 1).toString('base64');
 
-const issues = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const issues = configIssues;
 
 const validate = (config: BrokerConfig) =>
   buildRuntime(config, { providerContext: { brokerUrl: 'https://b' } });

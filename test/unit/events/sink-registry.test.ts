@@ -1,6 +1,5 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it, vi } from 'vitest';
-import { ConfigError } from '../../../src/config/load.js';
 import { EventBus } from '../../../src/events/bus.js';
 import {
   createSinks,
@@ -9,6 +8,7 @@ import {
   type SinkDeps,
   sinkFactories,
 } from '../../../src/events/sinks/index.js';
+import { configIssues } from '../../helpers/config-issues.js';
 import { parseSyslog, startUdpReceiver } from '../../helpers/syslog-receiver.js';
 
 /*
@@ -25,15 +25,7 @@ const deps = (extra: Partial<SinkDeps> = {}): SinkDeps => ({
   ...extra,
 });
 
-const issuesOf = (fn: () => unknown): string[] => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.issues];
-    throw err;
-  }
-  throw new Error('expected a ConfigError');
-};
+const issuesOf = configIssues;
 
 describe('sink registry', () => {
   it('has one factory per kind, each reading its own section', () => {
