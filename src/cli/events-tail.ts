@@ -5,6 +5,7 @@ import { EVENT_TYPES } from '../events/types.js';
 import { CliError, type OperatorIo } from './io.js';
 import { brokerUrl, httpError, openBrokerRequest, readBody } from './lib/broker-request.js';
 import { globalOptions, target } from './lib/context.js';
+import { forTerminal } from './lib/output.js';
 import type { OutputFormat } from './lib/settings.js';
 
 interface FeedMessage {
@@ -129,7 +130,9 @@ function eventLines(format: OutputFormat, data: string): string[] {
       const fields = ['workload', 'target', 'lease_id', 'actor', 'reason']
         .filter((key) => typeof event[key] === 'string')
         .map((key) => `${key}=${String(event[key])}`);
-      return [[event.time, event.type, event.outcome, ...fields].map(String).join('  ')];
+      return [
+        forTerminal([event.time, event.type, event.outcome, ...fields].map(String).join('  ')),
+      ];
     }
   }
 }

@@ -1,10 +1,21 @@
 import { stringify } from 'yaml';
+import { replaceControlCharacters } from '../../lib/control-characters.js';
 import type { OutputFormat } from './settings.js';
+
+/**
+ * What a terminal may be shown: lease subjects, task ids, tools and reasons come from
+ * workloads and operators, and an escape sequence in one would drive the operator's terminal
+ * (move the cursor, rewrite earlier lines, set the title). Control characters become U+FFFD.
+ */
+export function forTerminal(text: string): string {
+  return replaceControlCharacters(text);
+}
 
 /** Columns aligned with two spaces, as kubectl prints them. */
 export function table(rows: readonly (readonly string[])[]): string[] {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows.map((r) =>
+  const safe = rows.map((r) => r.map(forTerminal));
+  const widths = safe[0]?.map((_, i) => Math.max(...safe.map((r) => (r[i] ?? '').length))) ?? [];
+  return safe.map((r) =>
     r
       .map((cell, i) => cell.padEnd(widths[i] ?? 0))
       .join('  ')
@@ -40,7 +51,7 @@ export function genericTable(value: unknown): string[] {
     if (entries.length === 1 && arrays.length === 1) return genericTable(arrays[0]?.[1]);
     return table(entries.map(([k, v]) => [`${k}:`, cell(v)]));
   }
-  return [cell(value)];
+  return [forTerminal(cell(value))];
 }
 
 /** The server's JSON as is for json and yaml; `toTable` (or the generic table) for humans. */
