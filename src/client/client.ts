@@ -1,3 +1,8 @@
+import {
+  type AwsCredentialProvider,
+  type AwsCredentialsOptions,
+  awsCredentials,
+} from './aws-credentials.js';
 import { JitBrokerError } from './errors.js';
 import { type RetryOptions, send, type Transport } from './lib/transport.js';
 import {
@@ -153,6 +158,14 @@ export class JitBrokerClient {
       form: { token },
     });
     return readIntrospection(answer);
+  }
+
+  /**
+   * An AWS SDK v3 credential provider for an AWS target (`credentials:` of any SDK client):
+   * it keeps a lease and asks for the next before it expires. See `awsCredentials`.
+   */
+  awsCredentials(options: AwsCredentialsOptions): AwsCredentialProvider {
+    return awsCredentials(this, options);
   }
 
   /**

@@ -1,3 +1,10 @@
+export type { AwsCredentialIdentity, AwsSessionCredential } from './aws-credential.js';
+export {
+  type AwsCredentialProvider,
+  type AwsCredentialsOptions,
+  type AwsScope,
+  awsCredentials,
+} from './aws-credentials.js';
 export { CredentialCache, type CredentialCacheOptions } from './cache.js';
 export { JitBrokerClient, type JitBrokerClientOptions } from './client.js';
 export {
