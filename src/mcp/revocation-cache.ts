@@ -1,0 +1,53 @@
+interface Entry {
+  readonly active: boolean;
+  readonly until: number;
+}
+
+/**
+ * Introspection answers by token hash, reused for a short, bounded time: a token revoked at
+ * the broker is refused at most `ttlMs` later, and never after its own expiry. At most
+ * `maxEntries` answers are kept (the oldest goes first), so a flood of distinct tokens
+ * costs bounded memory. Concurrent misses for one token share one introspection.
+ */
+export class RevocationCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #inFlight = new Map<string, Promise<boolean>>();
+
+  constructor(
+    private readonly ttlMs: number,
+    private readonly maxEntries: number,
+    private readonly now: () => number,
+  ) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  async isActive(
+    tokenHash: string,
+    expiresAtMs: number,
+    introspect: () => Promise<boolean>,
+  ): Promise<boolean> {
+    const now = this.now();
+    const cached = this.#entries.get(tokenHash);
+    if (cached !== undefined && cached.until > now) return cached.active;
+    this.#entries.delete(tokenHash);
+    const pending = this.#inFlight.get(tokenHash);
+    if (pending !== undefined) return pending;
+    const asked = introspect().finally(() => this.#inFlight.delete(tokenHash));
+    this.#inFlight.set(tokenHash, asked);
+    const active = await asked;
+    this.#remember(tokenHash, active, Math.min(now + this.ttlMs, expiresAtMs));
+    return active;
+  }
+
+  #remember(tokenHash: string, active: boolean, until: number): void {
+    if (this.ttlMs === 0 || this.maxEntries === 0) return;
+    while (this.#entries.size >= this.maxEntries) {
+      const oldest = this.#entries.keys().next();
+      if (oldest.done === true) break;
+      this.#entries.delete(oldest.value);
+    }
+    this.#entries.set(tokenHash, { active, until });
+  }
+}
