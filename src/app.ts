@@ -24,7 +24,9 @@ import { registerRevokeTask } from './api/routes/task-revoke.js';
 import { registerJwks } from './api/routes/well-known.js';
 import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
 import { registerUnblockWorkload } from './api/routes/workload-unblock.js';
+import { registerWhoAmI } from './api/routes/whoami.js';
 import { registerListWorkloads } from './api/routes/workloads-list.js';
+import { registerConsole } from './console/routes.js';
 import { BrokerError } from './errors.js';
 import { scrubText } from './events/redact.js';
 import { BREAK_GLASS_FAILURE_LIMIT } from './identity/operators.js';
@@ -97,6 +99,9 @@ export function createApp(
   registerHealth(app);
   registerMetrics(app);
   registerOpenApi(app);
+  // operators and the console
+  registerWhoAmI(app);
+  registerConsole(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workloadJwt', {
     type: 'http',

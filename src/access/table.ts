@@ -30,6 +30,9 @@ export const ACTIONS = [
   'health.detail',
   'metrics.read',
   'openapi.read',
+  'operator.whoami',
+  'console.page',
+  'console.asset',
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -86,6 +89,9 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'health.detail': { presented: 'bearer', operator: 'viewer' },
   'metrics.read': { presented: 'metrics_token' },
   'openapi.read': { presented: 'none' },
+  'operator.whoami': { presented: 'bearer', operator: 'viewer' },
+  'console.page': { presented: 'none' },
+  'console.asset': { presented: 'none' },
 };
 
 const WORKLOAD_WORDS: Record<WorkloadAccess, string> = {

@@ -31,4 +31,7 @@ export const OPERATION_IDS: Readonly<Record<Action, string>> = {
   'health.detail': 'getReadinessDetail',
   'metrics.read': 'getMetrics',
   'openapi.read': 'getOpenApiDocument',
+  'operator.whoami': 'whoAmI',
+  'console.page': 'getConsole',
+  'console.asset': 'getConsoleAsset',
 };

@@ -49,6 +49,9 @@ const EXPECTED: Record<string, Expected> = {
   'GET /v1/readiness': { presented: 'bearer', operator: 'viewer' },
   'GET /metrics': { presented: 'metrics_token' },
   'GET /openapi.json': { presented: 'none' },
+  'GET /v1/whoami': { presented: 'bearer', operator: 'viewer' },
+  'GET /console': { presented: 'none' },
+  'GET /console/{asset}': { presented: 'none' },
 };
 
 const ROLES: readonly OperatorRole[] = ['viewer', 'revoker', 'admin'];
@@ -136,6 +139,9 @@ const SAMPLES: Record<string, SampleFor> = {
   'GET /v1/readiness': () => ({ path: '/v1/readiness', init: {} }),
   'GET /metrics': () => ({ path: '/metrics', init: {} }),
   'GET /openapi.json': () => ({ path: '/openapi.json', init: {} }),
+  'GET /v1/whoami': () => ({ path: '/v1/whoami', init: {} }),
+  'GET /console': () => ({ path: '/console', init: {} }),
+  'GET /console/{asset}': () => ({ path: '/console/console.js', init: {} }),
 };
 
 interface RegisteredRoute {
