@@ -15,6 +15,10 @@ import { OperatorAuthenticator } from './identity/operators.js';
 import type { ReplayGuard } from './identity/replay-guard.js';
 import { IdentityVerifier } from './identity/verifier.js';
 import { HandleSealer } from './leases/sealing.js';
+import {
+  type AuthorizationServer,
+  buildAuthorizationServer,
+} from './oauth/authorization-server.js';
 import { PolicyConfigError, PolicyEngine } from './policy/engine.js';
 
 /** Everything built from one configuration; a reload builds a new one and swaps it whole. */
@@ -23,6 +27,8 @@ export interface Runtime extends BrokerRuntime {
   identity: IdentityVerifier;
   operators: OperatorAuthenticator;
   sealer: HandleSealer;
+  /** `/oauth/*` as an authorization server: issuer, resources, enterprise IdPs. */
+  authorizationServer: AuthorizationServer;
 }
 
 export interface RuntimeOptions {
@@ -145,8 +151,23 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };
   const identity = attempt(
     'issuers',
-    () => new IdentityVerifier(config.issuers, config.workloads, fetchOption),
+    () =>
+      new IdentityVerifier(config.issuers, config.workloads, {
+        ...fetchOption,
+        ...(options.replayGuard === undefined ? {} : { replayGuard: options.replayGuard }),
+      }),
   );
+  let authorizationServer: AuthorizationServer | undefined;
+  try {
+    authorizationServer = buildAuthorizationServer(config, {
+      issuer: options.providerContext.brokerUrl,
+      replayGuard: options.replayGuard,
+      fetch: options.fetch,
+    });
+  } catch (err) {
+    // Its messages name the field (`resources.0.target: …`).
+    issues.push((err as Error).message);
+  }
   const operators = attempt(
     'operators',
     () => new OperatorAuthenticator(config.operators, fetchOption),
@@ -154,7 +175,7 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   if (!encryptionBroken) {
     sealer = attempt('encryption', () => HandleSealer.fromConfig(config.encryption.keys));
   }
-  if (issues.length > 0 || !policy || !identity || !operators || !sealer) {
+  if (issues.length > 0 || !policy || !identity || !operators || !sealer || !authorizationServer) {
     for (const p of providers.values()) void p.close?.();
     // Event sink paths keep their index until the sink tests expect names (see issue-path.ts).
     const named = issues.map((issue) =>
@@ -173,6 +194,7 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     identity,
     operators,
     sealer,
+    authorizationServer,
   };
 }
 

@@ -121,7 +121,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     : undefined;
   const build = (next: BrokerConfig): Runtime => {
     const built = buildRuntime(next, {
-      providerContext: providerContext(next, modules, opened.endpoints),
+      providerContext: providerContext(next, modules, opened.endpoints, opened.redis),
       replayGuard,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
@@ -205,6 +205,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const services: ApiServices = {
     broker,
     identity: () => runtime.identity,
+    authorizationServer: () => runtime.authorizationServer,
     operators: () => runtime.operators,
     events: emitter,
     authFailures,

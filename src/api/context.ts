@@ -8,12 +8,15 @@ import type { IdentityVerifier } from '../identity/verifier.js';
 import type { ClientAddress } from '../lib/forwarded.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics.js';
+import type { AuthorizationServer } from '../oauth/authorization-server.js';
 import type { Readiness } from '../wiring/readiness.js';
 
 /** What handlers need, reached through the context rather than imported singletons. */
 export interface ApiServices {
   broker: Broker;
   identity: () => IdentityVerifier;
+  /** Issuer, resources and enterprise IdPs of `/oauth/*` (swapped on reload). */
+  authorizationServer: () => AuthorizationServer;
   operators: () => OperatorAuthenticator;
   events: EventEmitter;
   /** Where refused tokens go: `auth.failed` events, aggregated per source and reason. */

@@ -314,6 +314,55 @@ const leasesSchema = z
   })
   .strict();
 
+/**
+ * A resource the broker issues tokens for by its canonical URI (RFC 8707, the MCP
+ * authorization spec): `resource=<uri>` on `/oauth/token` gets a token of `target`, whose
+ * audience must be exactly `uri` (checked at start). `scopes` are what the resource
+ * understands: requests are held to them, and the metadata document lists them.
+ */
+export const resourceSchema = z
+  .object({
+    uri: z.string().min(1).max(512),
+    target: name,
+    scopes: z.array(z.string().min(1).max(128)).min(1).max(256).optional(),
+  })
+  .strict();
+export type ResourceConfig = z.infer<typeof resourceSchema>;
+
+/**
+ * An enterprise identity provider whose Identity Assertion JWT Authorization Grants (ID-JAG)
+ * `/oauth/token` redeems. Its keys come from discovery, `jwks_uri` or `jwks_file`; every
+ * grant's `jti` is accepted once.
+ */
+export const enterpriseIdpSchema = z
+  .object({
+    name,
+    /** Exact `iss` of the grants. */
+    issuer: z.string().min(1),
+    discovery: z.boolean().default(false),
+    jwks_uri: z.url().optional(),
+    jwks_file: z.string().optional(),
+    algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
+    clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+    /** Grants older than this are refused, whatever their `exp` says. */
+    max_token_age: duration.default(600_000),
+    allow_insecure_loopback: z.boolean().default(false),
+    ca_file: z.string().min(1).optional(),
+    jwks_max_age: duration.default(3_600_000).refine((ms) => ms >= 60_000, 'at least 1m'),
+  })
+  .strict()
+  .superRefine((i, ctx) => {
+    const sources = [i.discovery, i.jwks_uri !== undefined, i.jwks_file !== undefined];
+    if (sources.filter(Boolean).length !== 1) {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'set exactly one of discovery: true, jwks_uri or jwks_file',
+        path: ['discovery'],
+      });
+    }
+  });
+export type EnterpriseIdpConfig = z.infer<typeof enterpriseIdpSchema>;
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -322,6 +371,10 @@ export const configSchema = z
     workloads: z.array(workloadSchema).default([]),
     targets: z.array(targetBaseSchema).default([]),
     policies: z.array(policySchema).default([]),
+    /** Resources named by canonical URI on `/oauth/token` (RFC 8707). */
+    resources: z.array(resourceSchema).default([]),
+    /** Identity providers whose ID-JAGs `/oauth/token` redeems. */
+    enterprise_idps: z.array(enterpriseIdpSchema).default([]),
     operators: operatorsSchema.default({ issuers: [], break_glass: [] }),
     events: eventsSchema.default(eventsSchema.parse({})),
     encryption: encryptionSchema,

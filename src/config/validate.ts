@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { MemoryReplayGuard } from '../identity/replay-guard.js';
 import { compileCondition } from '../policy/condition.js';
 import { buildRuntime } from '../runtime.js';
 import { type FileIssue, fileIssues } from './check-files.js';
@@ -89,6 +90,8 @@ export function validateConfigFile(file: string, options: ValidateOptions = {}):
     try {
       const runtime = buildRuntime(config, {
         providerContext: { brokerUrl: config.server.public_url ?? 'http://localhost' },
+        // A check builds nothing that serves: one-time ids need a guard, not Redis's.
+        replayGuard: new MemoryReplayGuard(),
       });
       for (const p of runtime.providers.values()) void p.close?.();
       summary = `${config.issuers.length} issuers, ${config.workloads.length} workloads, ${config.targets.length} targets, ${config.policies.length} policies (policy hash ${runtime.policy.hash})`;

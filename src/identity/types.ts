@@ -64,7 +64,8 @@ export type AuthFailureReason =
   | 'token_review_refused'
   | 'break_glass_invalid'
   | 'break_glass_limited'
-  | 'no_role';
+  | 'no_role'
+  | 'client_mismatch';
 
 export class AuthError extends Error {
   override readonly name = 'AuthError';

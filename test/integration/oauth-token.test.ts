@@ -89,7 +89,7 @@ async function expectError(
 describe('POST /oauth/token errors (RFC 6749 §5.2)', () => {
   it('refuses a grant type it does not support', async () => {
     await expectError(
-      await post(await exchangeFields({ grant_type: 'client_credentials' })),
+      await post(await exchangeFields({ grant_type: 'password' })),
       400,
       'unsupported_grant_type',
     );

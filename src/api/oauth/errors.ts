@@ -2,11 +2,12 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { BrokerError, type BrokerErrorCode } from '../../errors.js';
 
 /**
- * RFC 6749 §5.2 codes, RFC 8693 §2.2.2's `invalid_target`, and the two §4.1.2.1 codes for
+ * RFC 6749 §5.2 codes (`invalid_client` is a 401), RFC 8693 §2.2.2's `invalid_target`, and the two §4.1.2.1 codes for
  * a server that cannot answer now (§5.2 has none).
  */
 export type OAuthErrorCode =
   | 'invalid_request'
+  | 'invalid_client'
   | 'invalid_grant'
   | 'unauthorized_client'
   | 'unsupported_grant_type'

@@ -42,3 +42,15 @@ export function required(params: FormParameters, name: string): string {
     throw new OAuthError('invalid_request', `the "${name}" parameter is required`);
   return value;
 }
+
+/**
+ * For grants that name one resource (client credentials, ID-JAG): no parameter may repeat,
+ * not even `resource`, so a request never leaves the server to pick among several.
+ */
+export function requireSingleValues(params: FormParameters): void {
+  for (const [name, values] of params) {
+    if (values.length > 1) {
+      throw new OAuthError('invalid_request', `the "${name}" parameter is repeated`);
+    }
+  }
+}

@@ -1,6 +1,7 @@
 import { OAuthError } from './errors.js';
-import { type FormParameters, one, required } from './form.js';
+import { type FormParameters, one, required, requireSingleValues } from './form.js';
 import {
+  GRANT_CLIENT_CREDENTIALS,
   GRANT_JWT_BEARER,
   GRANT_TOKEN_EXCHANGE,
   TOKEN_TYPE_CREDENTIAL,
@@ -9,27 +10,68 @@ import {
 } from './urns.js';
 
 /** The workload's identity token, and the party acting for it when there is one. */
-export interface Grant {
+export interface IdentityGrant {
+  readonly kind: 'identity';
   readonly subjectToken: string;
   readonly actorToken: string | undefined;
+  /** The form field the subject token came in. */
+  readonly parameter: 'subject_token' | 'assertion';
 }
+
+/**
+ * What `/oauth/token` is asked to redeem: a workload's own identity token (token exchange,
+ * jwt-bearer); nothing but the authenticated client (client credentials); or an enterprise
+ * user's ID-JAG presented by the authenticated client.
+ */
+export type Grant =
+  | IdentityGrant
+  | { readonly kind: 'client_credentials' }
+  | { readonly kind: 'id_jag'; readonly assertion: string };
+
+const GRANT_TOKENS = ['assertion', 'subject_token', 'actor_token'] as const;
 
 const IDENTITY_TOKEN_TYPES: ReadonlySet<string> = new Set([TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
 
-/** The grant as sent, checked for shape only; the tokens are verified by `verifyGrant`. */
-export function grantOf(params: FormParameters): Grant {
+/**
+ * The grant as sent, checked for shape only; the tokens are verified later. `clientAuthenticated`
+ * says the request carries client authentication (a `client_assertion`): a jwt-bearer grant
+ * is then an ID-JAG presented by that client, and otherwise the workload's own assertion.
+ */
+export function grantOf(params: FormParameters, clientAuthenticated: boolean): Grant {
   const grantType = required(params, 'grant_type');
+  if (grantType === GRANT_CLIENT_CREDENTIALS) {
+    requireSingleValues(params);
+    if (!clientAuthenticated) {
+      throw new OAuthError('invalid_client', 'client credentials need a client_assertion', 401);
+    }
+    if (GRANT_TOKENS.some((name) => params.has(name))) {
+      throw new OAuthError('invalid_request', 'client_credentials takes no assertion or token');
+    }
+    return { kind: 'client_credentials' };
+  }
   if (grantType === GRANT_JWT_BEARER) {
     if (params.has('actor_token') || params.has('subject_token')) {
       throw new OAuthError('invalid_request', 'jwt-bearer takes only an "assertion"');
     }
-    return { subjectToken: required(params, 'assertion'), actorToken: undefined };
+    if (clientAuthenticated) {
+      requireSingleValues(params);
+      return { kind: 'id_jag', assertion: required(params, 'assertion') };
+    }
+    return {
+      kind: 'identity',
+      subjectToken: required(params, 'assertion'),
+      actorToken: undefined,
+      parameter: 'assertion',
+    };
   }
   if (grantType !== GRANT_TOKEN_EXCHANGE) {
     throw new OAuthError(
       'unsupported_grant_type',
-      'only token-exchange and jwt-bearer grants are supported',
+      'only token-exchange, jwt-bearer and client_credentials grants are supported',
     );
+  }
+  if (clientAuthenticated) {
+    throw new OAuthError('invalid_request', 'token exchange takes no client authentication');
   }
   const subjectToken = required(params, 'subject_token');
   if (!IDENTITY_TOKEN_TYPES.has(required(params, 'subject_token_type'))) {
@@ -58,5 +100,5 @@ export function grantOf(params: FormParameters): Grant {
       'the actor_token must be another assertion than the subject_token',
     );
   }
-  return { subjectToken, actorToken };
+  return { kind: 'identity', subjectToken, actorToken, parameter: 'subject_token' };
 }

@@ -1,5 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import {
+  CLIENT_ASSERTION_JWT,
+  GRANT_CLIENT_CREDENTIALS,
   GRANT_JWT_BEARER,
   GRANT_TOKEN_EXCHANGE,
   TARGET_URN,
@@ -13,16 +15,25 @@ import {
  */
 export const TokenRequestSchema = z
   .object({
-    grant_type: z.enum([GRANT_TOKEN_EXCHANGE, GRANT_JWT_BEARER]),
+    grant_type: z.enum([GRANT_TOKEN_EXCHANGE, GRANT_JWT_BEARER, GRANT_CLIENT_CREDENTIALS]),
+    client_assertion_type: z.literal(CLIENT_ASSERTION_JWT).optional(),
+    client_assertion: z.string().optional().openapi({
+      description:
+        'client_credentials and ID-JAG: the client (workload) identity JWT, RFC 7523 §2.2',
+    }),
+    client_id: z
+      .string()
+      .optional()
+      .openapi({ description: 'When sent with a client_assertion: the workload id it proves' }),
     subject_token: z
       .string()
       .optional()
       .openapi({ description: 'token-exchange: the workload identity JWT' }),
     subject_token_type: z.enum([TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]).optional(),
-    assertion: z
-      .string()
-      .optional()
-      .openapi({ description: 'jwt-bearer: the workload identity JWT' }),
+    assertion: z.string().optional().openapi({
+      description:
+        'jwt-bearer: the workload identity JWT, or (with a client_assertion) an ID-JAG of typ oauth-id-jag+jwt',
+    }),
     actor_token: z
       .string()
       .optional()
@@ -31,9 +42,14 @@ export const TokenRequestSchema = z
     resource: z
       .string()
       .optional()
-      .openapi({ description: `Target name, or ${TARGET_URN}<name>` }),
+      .openapi({
+        description: `Canonical URI of a configured resource (RFC 8707; the token's aud), a target name, or ${TARGET_URN}<name>`,
+      }),
     audience: z.string().optional().openapi({ description: 'Target name' }),
-    scope: z.string().openapi({ description: 'Space-separated; see the README for each provider' }),
+    scope: z.string().optional().openapi({
+      description:
+        'Space-separated; see the README for each provider. Required except for ID-JAG (default: the asserted scopes)',
+    }),
     requested_token_type: z.string().optional(),
     task_id: z.string(),
     task_intent: z.string(),

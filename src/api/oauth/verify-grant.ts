@@ -3,7 +3,7 @@ import type { CredentialRequest } from '../../broker/index.js';
 import { AuthError, type VerifiedIdentity, type WorkloadPrincipal } from '../../identity/types.js';
 import { reportAuthFailure } from '../auth.js';
 import { OAuthError } from './errors.js';
-import type { Grant } from './grant.js';
+import type { IdentityGrant } from './grant.js';
 
 export interface VerifiedGrant {
   readonly principal: WorkloadPrincipal;
@@ -14,13 +14,9 @@ export interface VerifiedGrant {
  * Verifies the grant's tokens: the subject as a workload, the actor (when sent) as any
  * identity from a configured issuer, who must be another party than the subject.
  */
-export async function verifyGrant(
-  c: Context,
-  grant: Grant,
-  parameter: 'subject_token' | 'assertion',
-): Promise<VerifiedGrant> {
+export async function verifyGrant(c: Context, grant: IdentityGrant): Promise<VerifiedGrant> {
   const identity = c.get('services').identity();
-  const principal = await authenticated(c, grant.subjectToken, parameter, () =>
+  const principal = await authenticated(c, grant.subjectToken, grant.parameter, () =>
     identity.authenticateWorkload(grant.subjectToken),
   );
   const actorToken = grant.actorToken;
@@ -35,7 +31,7 @@ export async function verifyGrant(
 }
 
 /** Same record as the bearer middleware keeps: reason and hash, never the token. */
-async function authenticated<T>(
+export async function authenticated<T>(
   c: Context,
   token: string,
   parameter: 'subject_token' | 'assertion' | 'actor_token',

@@ -1,27 +1,38 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import type { CredentialRequest } from '../../broker/index.js';
+import type { WorkloadPrincipal } from '../../identity/types.js';
 import { authorize, documentRoute, routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
+import {
+  authenticateClient,
+  type ClientAssertion,
+  clientAssertionOf,
+} from '../oauth/client-auth.js';
 import { asOAuthError, OAuthError, oauthErrorResponse } from '../oauth/errors.js';
 import { one, readForm } from '../oauth/form.js';
 import { grantOf } from '../oauth/grant.js';
+import { redeemIdJag } from '../oauth/id-jag-grant.js';
+import { checkResourceScopes, scopeTokens } from '../oauth/resource-scope.js';
 import { NO_STORE, tokenResponse } from '../oauth/response.js';
 import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema } from '../oauth/schemas.js';
 import { scopeFromString } from '../oauth/scope-string.js';
-import { targetOf } from '../oauth/target.js';
+import { type RequestedTarget, targetOf } from '../oauth/target.js';
 import { taskOf } from '../oauth/task.js';
 import { verifyGrant } from '../oauth/verify-grant.js';
 
 /**
- * `POST /oauth/token`: RFC 8693 token exchange and RFC 7523 jwt-bearer as a front door to
- * the same policy and lease path as `POST /v1/credentials`. The workload's identity token is
- * the grant (no client authentication); errors are RFC 6749 §5.2 JSON, not problem+json.
+ * `POST /oauth/token`: RFC 8693 token exchange, RFC 7523 jwt-bearer, RFC 6749 client
+ * credentials (the client authenticated by its identity JWT as `client_assertion`) and
+ * ID-JAG redemption, all front doors to the same policy and lease path as
+ * `POST /v1/credentials`. `resource` may name a configured resource by its canonical URI
+ * (RFC 8707): the token's `aud` is then that URI. Errors are RFC 6749 §5.2 JSON.
  */
 export const oauthTokenRoute = createRoute({
   method: 'post',
   path: '/oauth/token',
   tags: ['credentials'],
-  summary: 'RFC 8693 token exchange / RFC 7523 jwt-bearer front door to issuance',
+  summary: 'OAuth token endpoint: token exchange, jwt-bearer, client credentials, ID-JAG',
   ...routeAccess('oauth.token'),
   request: {
     body: {
@@ -36,6 +47,10 @@ export const oauthTokenRoute = createRoute({
     },
     400: {
       description: 'RFC 6749 §5.2 error',
+      content: { 'application/json': { schema: OAuthErrorSchema } },
+    },
+    401: {
+      description: 'invalid_client: the client assertion was not accepted',
       content: { 'application/json': { schema: OAuthErrorSchema } },
     },
     429: {
@@ -56,20 +71,53 @@ export const oauthTokenRoute = createRoute({
 /** Everything is parsed before any token is verified, so a malformed request costs nothing. */
 async function exchange(c: Context): Promise<Response> {
   const params = await readForm(c);
-  const grant = grantOf(params);
-  const target = targetOf(params);
+  const client = clientAssertionOf(c, params);
+  const grant = grantOf(params, client !== undefined);
+  const { resources } = c.get('services').authorizationServer();
+  // An ID-JAG names its resource itself; a `resource` sent beside it must be the same one.
+  const named =
+    grant.kind === 'id_jag' && !params.has('resource') && !params.has('audience')
+      ? undefined
+      : targetOf(params, resources);
   const scopeText = one(params, 'scope');
-  if (scopeText === undefined)
+  if (scopeText === undefined && grant.kind !== 'id_jag')
     throw new OAuthError('invalid_scope', 'the "scope" parameter is required');
-  const scope = scopeFromString(scopeText);
+  if (scopeText !== undefined) scopeFromString(scopeText);
   const task = taskOf(params);
 
-  const parameter = params.has('assertion') ? 'assertion' : 'subject_token';
-  const { principal, actor } = await verifyGrant(c, grant, parameter);
+  let principal: WorkloadPrincipal;
+  let actor: CredentialRequest['actor'];
+  let target: RequestedTarget;
+  let tokens: readonly string[];
+  if (grant.kind === 'identity') {
+    ({ principal, actor } = await verifyGrant(c, grant));
+    target = named as RequestedTarget;
+    tokens = scopeTokens(scopeText as string);
+  } else {
+    principal = await authenticateClient(c, client as ClientAssertion);
+    if (grant.kind === 'client_credentials') {
+      target = named as RequestedTarget;
+      tokens = scopeTokens(scopeText as string);
+    } else {
+      const requested = scopeText === undefined ? undefined : scopeTokens(scopeText);
+      const redeemed = await redeemIdJag(
+        c,
+        grant.assertion,
+        principal.workload.id,
+        named,
+        requested,
+      );
+      actor = redeemed.actor;
+      target = { target: redeemed.resource.target, resource: redeemed.resource };
+      tokens = redeemed.scopes;
+    }
+  }
+  checkResourceScopes(target.resource, tokens);
+  const scope = scopeFromString(tokens.join(' '));
   const { broker } = c.get('services');
   const issued = await broker.issue(
     principal,
-    { target, scope, task, ...(actor === undefined ? {} : { actor }) },
+    { target: target.target, scope, task, ...(actor === undefined ? {} : { actor }) },
     requestContext(c),
   );
   return c.json(tokenResponse(issued, Date.now()), 200, NO_STORE);
