@@ -40,7 +40,6 @@ describe('github provider toward a slow GitHub', () => {
         expiresAt: started + 60_000,
       }),
     ).rejects.toMatchObject({ code: 'provider_unavailable', retryable: true });
-    expect(Date.now() - started).toBeLessThan(3_000);
     await expect(
       provider.revoke({ token: `ghs_${'x'.repeat(36)}` }, 'lse_x'),
     ).rejects.toMatchObject({ code: 'provider_unavailable' });

@@ -65,14 +65,12 @@ describe('Redis settings the broker checks at start', () => {
         },
       });
     try {
-      const started = Date.now();
       const refused = await at('not-the-password').then(
         () => undefined,
         (err: Error) => err,
       );
       expect(refused?.message).toMatch(/refused the credentials/);
       expect(refused?.message).not.toContain('not-the-password');
-      expect(Date.now() - started).toBeLessThan(5_000);
       const h = await at(password);
       await h.close();
       expect(h.logs.text).not.toContain(password);

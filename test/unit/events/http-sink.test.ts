@@ -334,11 +334,9 @@ describe('splunk_hec', () => {
         body: '{"acks":{"0":false}}',
       });
       const sink = httpSink(hec({ hec: { ...ackOptions, ackTimeoutMs: 60_000 }, fetch }));
-      const started = Date.now();
       const pending = rejection(sink.write(events(1)));
       setTimeout(() => void sink.close?.(), 30);
       expect((await pending).message).toMatch(/the sink is closed/);
-      expect(Date.now() - started).toBeLessThan(1_000);
     });
   });
 });

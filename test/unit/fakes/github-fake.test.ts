@@ -10,6 +10,7 @@ import {
   type GitHubFakeOptions,
   startGitHubFake,
 } from '../../fakes/github.js';
+import { settlesBefore } from '../../helpers/race.js';
 
 const fakes: GitHubFake[] = [];
 
@@ -510,13 +511,11 @@ describe('test controls and wire details', () => {
       gh('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'api' }),
       gh('GET /installation/repositories'),
     ]);
-    const slow = Date.now() - started;
-    expect(slow).toBeGreaterThanOrEqual(290);
-    expect(slow).toBeLessThan(600);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    // Switched off, an answer comes long before a delay still in force would let it.
+    fake.setLatency(5_000);
     fake.setLatency(0);
-    const again = Date.now();
-    await gh('GET /installation/repositories');
-    expect(Date.now() - again).toBeLessThan(200);
+    expect(await settlesBefore(gh('GET /installation/repositories'), 2_500)).toBe(true);
   });
 
   it('close() ends pending requests and frees the port', async () => {
@@ -528,14 +527,12 @@ describe('test controls and wire details', () => {
       () => 'failed',
     );
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const started = Date.now();
     const closed = await Promise.race([
       fake.close().then(() => 'closed'),
       new Promise((resolve) => setTimeout(resolve, 2_000, 'still open')),
     ]);
     expect(closed).toBe('closed');
     expect(await hanging).toBe('failed');
-    expect(Date.now() - started).toBeLessThan(1_000);
     const after = await fetch(`${fake.url}/`).then(
       () => 'answered',
       () => 'refused',
