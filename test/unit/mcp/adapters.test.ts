@@ -29,7 +29,7 @@ describe('Node HTTP adapter', () => {
   async function listen() {
     const seen: { auth?: GuardedRequest['auth']; body: string }[] = [];
     let url = '';
-    server = createServer(async (req: GuardedRequest, res) => {
+    const http = createServer(async (req: GuardedRequest, res) => {
       const guard = nodeMcpGuard(
         broker.guard({ resource: `${url}/mcp`, allowedHosts: [new URL(url).host] }),
       );
@@ -40,8 +40,9 @@ describe('Node HTTP adapter', () => {
       seen.push({ auth: req.auth, body });
       res.end('ok');
     });
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server?.address() as AddressInfo).port}`;
+    server = http;
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     return { url, seen };
   }
 
