@@ -5,7 +5,15 @@ import type { z } from 'zod';
  * Every provider kind the broker knows. Tables keyed by kind are `Record<ProviderKind, …>`,
  * so adding a kind here fails to compile until every table has it.
  */
-export const PROVIDER_KINDS = ['jwt', 'github', 'postgres', 'mysql', 'redis', 'module'] as const;
+export const PROVIDER_KINDS = [
+  'jwt',
+  'github',
+  'postgres',
+  'mysql',
+  'redis',
+  'aws',
+  'module',
+] as const;
 export type ProviderKind = (typeof PROVIDER_KINDS)[number];
 
 export type Check = { ok: true } | { ok: false; reason: string };
@@ -86,6 +94,12 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
    * `graceMs` are touched. Returns how many were removed.
    */
   sweep?(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
+  /**
+   * The kill switch, at the provider, in one step for the whole workload: called before the
+   * workload's leases are claimed, so each lease's own `revoke` finds it already done. A
+   * failure is logged and the per-lease revocations proceed as usual.
+   */
+  revokeWorkload?(workload: string): Promise<void>;
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
   /**
@@ -162,11 +176,36 @@ export interface ProviderContext {
   brokerUrl: string;
   /** Host/port pairs of the broker's own lease-store Redis: never a valid target. */
   ownRedis?: () => readonly { host: string; port: number }[];
+  /** Locks shared by every replica on the broker's lease store. */
+  coordination?: ProviderCoordination;
   /** Provider modules loaded from paths (only with `serve --allow-provider-modules`). */
   modules?: ReadonlyMap<
     string,
     { create(config: Record<string, unknown>, ctx: ProviderContext): Provider }
   >;
+}
+
+/** What the holder of a coordination lock is told. */
+export interface HeldLock {
+  /**
+   * Grows with every acquisition of the lock: a write stamped with it can be refused once a
+   * later holder has written (the holder of an expired lock must not overwrite its successor).
+   */
+  readonly fence: number;
+  /** Whether the lock is still this holder's (ask right before an external write). */
+  stillHeld(): Promise<boolean>;
+}
+
+export interface ProviderCoordination {
+  /**
+   * Runs `work` while holding the lock `name` across every replica; waits up to `waitMs` for
+   * it. The lock lapses after `ttlMs` if its holder dies. Throws when it cannot be had.
+   */
+  withLock<T>(
+    name: string,
+    options: { ttlMs: number; waitMs: number },
+    work: (lock: HeldLock) => Promise<T>,
+  ): Promise<T>;
 }
 
 /** A factory validates its own target config and builds the provider. */

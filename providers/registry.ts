@@ -1,3 +1,4 @@
+import { awsProviderFactory } from './aws/index.js';
 import { githubProviderFactory } from './github/index.js';
 import { jwtProviderFactory } from './jwt/index.js';
 import { moduleProviderFactory } from './module/index.js';
@@ -13,5 +14,6 @@ export const providerFactories: Record<ProviderKind, ProviderFactory> = {
   postgres: postgresProviderFactory,
   mysql: mysqlProviderFactory,
   redis: redisProviderFactory,
+  aws: awsProviderFactory,
   module: moduleProviderFactory,
 };
