@@ -8,8 +8,9 @@ import { accessMarkdown } from './api/access-doc.js';
 import type { ApiServices } from './api/context.js';
 import { errorsMarkdown } from './api/errors-doc.js';
 import { createApp, openApiDocument } from './app.js';
+import { registerAwsCommands } from './cli/aws.js';
 import { CLI_EXIT } from './cli/exit-codes.js';
-import { CliError } from './cli/io.js';
+import { CliError, type OperatorIo } from './cli/io.js';
 import { registerOperatorCommands } from './cli/operator.js';
 import { reloadConfigFile } from './cli/reload-config.js';
 import { parseDuration } from './config/duration.js';
@@ -230,12 +231,14 @@ program
     process.stdout.write(errorsMarkdown());
   });
 
-registerOperatorCommands(program, {
+const cliIo: OperatorIo = {
   env: process.env,
   fetch: globalThis.fetch,
   out: (line) => process.stdout.write(`${line}\n`),
   warn: (line) => process.stderr.write(`${line}\n`),
   read: async (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
-});
+};
+registerOperatorCommands(program, cliIo);
+registerAwsCommands(program, cliIo);
 
 program.parseAsync(process.argv).catch(fail);

@@ -1,5 +1,4 @@
 import { JitBrokerError } from './errors.js';
-import type { Lease } from './types.js';
 
 /*
  * The one place the client knows what an AWS target's credential looks like, so the SDK
@@ -46,12 +45,12 @@ function invalid(field: string): JitBrokerError {
 }
 
 /**
- * The identity an AWS SDK signs with, from a lease of an AWS target. The expiration is the
- * earlier of the credential's `expires_at` and the lease's own, so a renewed or shortened
- * lease is never outlived. Throws `invalid_response` naming the first bad field.
+ * The identity an AWS SDK signs with, from the credential of an AWS target's lease. The
+ * expiration is the earlier of the credential's `expires_at` and the lease's own, so a
+ * shortened lease is never outlived. Throws `invalid_response` naming the first bad field.
  */
-export function awsIdentity(lease: Lease<unknown>): AwsCredentialIdentity {
-  const c = lease.credential;
+export function awsIdentity(value: unknown, leaseExpiresAt: Date): AwsCredentialIdentity {
+  const c = value;
   if (typeof c !== 'object' || c === null || Array.isArray(c)) throw invalid('credential');
   const fields = c as Record<string, unknown>;
   for (const key of REQUIRED) {
@@ -60,14 +59,14 @@ export function awsIdentity(lease: Lease<unknown>): AwsCredentialIdentity {
   }
   const credential = c as AwsSessionCredential;
   const expires = Date.parse(credential.expires_at);
-  if (Number.isNaN(expires)) throw invalid('expires_at');
+  if (Number.isNaN(expires) || Number.isNaN(leaseExpiresAt.getTime())) throw invalid('expires_at');
   const accountId =
     typeof fields.role_arn === 'string' ? ROLE_ARN.exec(fields.role_arn)?.[1] : undefined;
   return {
     accessKeyId: credential.access_key_id,
     secretAccessKey: credential.secret_access_key,
     sessionToken: credential.session_token,
-    expiration: new Date(Math.min(expires, lease.expiresAt.getTime())),
+    expiration: new Date(Math.min(expires, leaseExpiresAt.getTime())),
     ...(accountId === undefined ? {} : { accountId }),
   };
 }

@@ -51,7 +51,7 @@ export function awsCredentials(
   const fetchLease = async (): Promise<AwsCredentialIdentity> => {
     try {
       const lease = await client.getCredential<unknown>(request);
-      const identity = awsIdentity(lease);
+      const identity = awsIdentity(lease.credential, lease.expiresAt);
       const expiresAt = identity.expiration.getTime();
       const lifetime = expiresAt - lease.issuedAt.getTime();
       const margin = Math.min(refreshMarginMs, Math.max(0, lifetime / 2));
