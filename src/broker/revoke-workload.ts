@@ -1,4 +1,5 @@
 import type { RevokeTally } from '../leases/revoker.js';
+import { safeMessage } from '../leases/revoker.js';
 import type { Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import { untilDeadline } from '../lib/time-limit.js';
@@ -16,6 +17,7 @@ export async function revokeWorkload(
   // The deadline counts from the call, and each chunk of claims is revoked as soon as it
   // is claimed rather than after the last one.
   const deadline = Date.now() + deps.killSwitchDeadlineMs;
+  await revokeAtProviders(deps, workload);
   const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
   const running: Promise<void>[] = [];
   const revokedInPlace: Lease[] = [];
@@ -54,4 +56,25 @@ export async function revokeWorkload(
     await emitBestEffort(deps, { ...common, type: 'workload.blocked', severity: 'high' });
   }
   return result;
+}
+
+/**
+ * Providers that can revoke a whole workload in one step do so first, so each lease's own
+ * revocation finds it done. A failure leaves the per-lease revocations to do the work.
+ */
+async function revokeAtProviders(deps: BrokerDeps, workload: string): Promise<void> {
+  const providers = [...deps.runtime().providers.values()];
+  await Promise.all(
+    providers.map(async (provider) => {
+      if (provider.revokeWorkload === undefined) return;
+      await untilDeadline(provider.revokeWorkload(workload), deps.killSwitchDeadlineMs).catch(
+        (err: unknown) => {
+          deps.logger.warn(
+            { target: provider.target, workload, err: safeMessage(err) },
+            'workload revocation at the provider failed; revoking lease by lease',
+          );
+        },
+      );
+    }),
+  );
 }
