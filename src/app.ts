@@ -2,6 +2,7 @@ import { OpenAPIHono } from '@hono/zod-openapi';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import type { ApiServices } from './api/context.js';
+import { httpMetrics } from './api/http-metrics.js';
 import { problem } from './api/problem.js';
 import { registerAuditKeys } from './api/routes/audit-keys.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
@@ -16,15 +17,18 @@ import { registerRetryLease } from './api/routes/lease-retry.js';
 import { registerRevokeLease } from './api/routes/lease-revoke.js';
 import { registerListLeases } from './api/routes/leases-list.js';
 import { registerMetrics } from './api/routes/metrics.js';
+import { registerAuthorize } from './api/routes/oauth-authorize.js';
+import { registerAuthorizationServerMetadata } from './api/routes/oauth-metadata.js';
+import { registerOAuthRevoke } from './api/routes/oauth-revoke.js';
 import { registerOAuthToken } from './api/routes/oauth-token.js';
 import { registerOpenApi } from './api/routes/openapi.js';
 import { registerSimulate } from './api/routes/policy-simulate.js';
 import { registerRevokeSelector } from './api/routes/revoke-selector.js';
 import { registerRevokeTask } from './api/routes/task-revoke.js';
 import { registerJwks } from './api/routes/well-known.js';
+import { registerWhoAmI } from './api/routes/whoami.js';
 import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
 import { registerUnblockWorkload } from './api/routes/workload-unblock.js';
-import { registerWhoAmI } from './api/routes/whoami.js';
 import { registerListWorkloads } from './api/routes/workloads-list.js';
 import { registerConsole } from './console/routes.js';
 import { BrokerError } from './errors.js';
@@ -32,6 +36,7 @@ import { scrubText } from './events/redact.js';
 import { BREAK_GLASS_FAILURE_LIMIT } from './identity/operators.js';
 import { AuthError } from './identity/types.js';
 import { newRequestId } from './lib/ids.js';
+import { withRequestLog } from './lib/logger.js';
 
 export { openApiDocument } from './api/openapi-document.js';
 
@@ -60,8 +65,9 @@ export function createApp(
     c.set('requestId', id);
     c.set('services', services);
     c.header('x-request-id', id);
-    await next();
+    await withRequestLog(id, next);
   });
+  app.use('*', httpMetrics());
   const limit = bodyLimit({
     maxSize: options.bodyLimit,
     onError: (c) =>
@@ -74,6 +80,9 @@ export function createApp(
   registerIssueCredential(app);
   registerIntrospect(app);
   registerOAuthToken(app);
+  registerOAuthRevoke(app);
+  registerAuthorizationServerMetadata(app);
+  registerAuthorize(app);
   // leases
   registerListLeases(app);
   registerGetLease(app);

@@ -7,6 +7,9 @@ import type { OperatorRole } from '../config/schema.js';
 export const ACTIONS = [
   'credential.issue',
   'oauth.token',
+  'oauth.revoke',
+  'oauth.metadata',
+  'oauth.authorize',
   'token.introspect',
   'lease.list',
   'lease.read',
@@ -66,6 +69,9 @@ export interface AccessRule {
 export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'credential.issue': { presented: 'bearer', workload: 'self' },
   'oauth.token': { presented: 'grant', workload: 'self' },
+  'oauth.revoke': { presented: 'grant', workload: 'own' },
+  'oauth.metadata': { presented: 'none' },
+  'oauth.authorize': { presented: 'none' },
   'token.introspect': { presented: 'bearer', workload: 'resource_server' },
   'lease.list': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'lease.read': { presented: 'bearer', workload: 'own', operator: 'viewer' },
@@ -108,7 +114,7 @@ export function whoMay(action: Action): string {
   if (rule.workload !== undefined) {
     who.push(
       rule.presented === 'grant'
-        ? `${WORKLOAD_WORDS[rule.workload]} (its identity token is the grant)`
+        ? `${WORKLOAD_WORDS[rule.workload]} (its identity JWT, in the form body)`
         : WORKLOAD_WORDS[rule.workload],
     );
   }

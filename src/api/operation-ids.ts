@@ -8,6 +8,9 @@ import type { Action } from '../access/table.js';
 export const OPERATION_IDS: Readonly<Record<Action, string>> = {
   'credential.issue': 'issueCredential',
   'oauth.token': 'exchangeToken',
+  'oauth.revoke': 'revokeToken',
+  'oauth.metadata': 'getAuthorizationServerMetadata',
+  'oauth.authorize': 'authorize',
   'token.introspect': 'introspectToken',
   'lease.list': 'listLeases',
   'lease.read': 'getLease',

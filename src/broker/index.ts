@@ -10,6 +10,7 @@ import { getLease, listLeases, listWorkloads } from './read-models.js';
 import { renewLease } from './renew.js';
 import { retryLease, revokeLease } from './revoke-lease.js';
 import { type LeaseSelector, revokeBySelector } from './revoke-selector.js';
+import { revokeToken } from './revoke-token.js';
 import { revokeWorkload } from './revoke-workload.js';
 import { type Simulation, type SimulationRequest, simulate } from './simulate.js';
 import type {
@@ -133,6 +134,11 @@ export class Broker {
 
   unblockWorkload(workload: string, _by: OperatorPrincipal, caller: Caller): Promise<boolean> {
     return unblockWorkload(this.#deps, workload, caller);
+  }
+
+  /** RFC 7009: ends the lease behind `token` when `client` owns it; true when it did. */
+  revokeToken(token: string, client: WorkloadPrincipal, caller: Caller): Promise<boolean> {
+    return revokeToken(this.#deps, token, client, caller);
   }
 
   introspect(token: string, caller: WorkloadPrincipal): Promise<Record<string, unknown>> {

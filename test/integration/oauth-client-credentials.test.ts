@@ -20,7 +20,10 @@ afterAll(async () => {
   await h.close();
 });
 
-function post(fields: URLSearchParams | Record<string, string>, headers: HeadersInit = {}) {
+function post(
+  fields: URLSearchParams | Record<string, string>,
+  headers: Record<string, string> = {},
+) {
   return h.request('/oauth/token', {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },

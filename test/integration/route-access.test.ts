@@ -13,6 +13,8 @@ type Expected =
   | { presented: 'none' }
   | { presented: 'metrics_token' }
   | { presented: 'grant'; workload: 'self' }
+  /** A client (its identity JWT as client assertion) on its own tokens only. */
+  | { presented: 'grant'; workload: 'own' }
   | {
       presented: 'bearer';
       /**
@@ -26,6 +28,9 @@ type Expected =
 const EXPECTED: Record<string, Expected> = {
   'POST /v1/credentials': { presented: 'bearer', workload: 'self' },
   'POST /oauth/token': { presented: 'grant', workload: 'self' },
+  'POST /oauth/revoke': { presented: 'grant', workload: 'own' },
+  'GET /.well-known/oauth-authorization-server': { presented: 'none' },
+  'GET /oauth/authorize': { presented: 'none' },
   'POST /v1/introspect': { presented: 'bearer', workload: 'resource_server' },
   'GET /v1/leases': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'GET /v1/leases/{id}': { presented: 'bearer', workload: 'own', operator: 'viewer' },
@@ -74,6 +79,12 @@ const SAMPLES: Record<string, SampleFor> = {
     },
   }),
   'POST /oauth/token': () => ({ path: '/oauth/token', init: { method: 'POST' } }),
+  'POST /oauth/revoke': () => ({ path: '/oauth/revoke', init: { method: 'POST' } }),
+  'GET /.well-known/oauth-authorization-server': () => ({
+    path: '/.well-known/oauth-authorization-server',
+    init: {},
+  }),
+  'GET /oauth/authorize': () => ({ path: '/oauth/authorize?response_type=code', init: {} }),
   'POST /v1/introspect': ({ token }) => ({
     path: '/v1/introspect',
     init: {
@@ -371,5 +382,38 @@ describe('route access matrix', () => {
       });
     }
     expect((await grant(tokens.owner)).status).toBe(200);
+  });
+  it('/oauth/revoke: the client assertion is in the body; only the owner ends its token', async () => {
+    const revoke = async (token: string, client: string | undefined) => {
+      const form = new URLSearchParams({
+        token,
+        ...(client === undefined
+          ? {}
+          : {
+              client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+              client_assertion: client,
+            }),
+      });
+      const res = await h.request('/oauth/revoke', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: form.toString(),
+      });
+      return res.status;
+    };
+    const state = async (id: string) => {
+      const res = await h.request(`/v1/leases/${id}`, { token: tokens.roles.viewer });
+      return ((await res.json()) as { state: string }).state;
+    };
+    const lease = await freshLease();
+    expect(await revoke(lease.token, undefined)).toBe(401);
+    for (const wrong of [tokens.roles.admin, h.breakGlass.token, lease.token]) {
+      expect(await revoke(lease.token, wrong)).toBe(401);
+    }
+    // Another workload: 200 as RFC 7009 says, and the lease lives on.
+    expect(await revoke(lease.token, tokens.other)).toBe(200);
+    expect(await state(lease.id)).toBe('active');
+    expect(await revoke(lease.token, tokens.owner)).toBe(200);
+    expect(await state(lease.id)).toBe('revoked');
   });
 });

@@ -11,6 +11,8 @@ export type OAuthErrorCode =
   | 'invalid_grant'
   | 'unauthorized_client'
   | 'unsupported_grant_type'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
   | 'invalid_scope'
   | 'invalid_target'
   | 'temporarily_unavailable'
