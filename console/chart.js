@@ -38,14 +38,11 @@ export function issuanceChart(buckets) {
       class: 'chart',
       viewBox: `0 0 ${WIDTH} ${HEIGHT}`,
       role: 'img',
-      'aria-label': 'issuance and revocations over the last minutes',
+      preserveAspectRatio: 'none',
+      'aria-label': `issuance and revocations over the last minutes, at most ${max} per bucket`,
+      'data-max': max,
     },
     svg('line', { class: 'axis', x1: 0, y1: HEIGHT - PAD, x2: WIDTH, y2: HEIGHT - PAD }),
-    svg(
-      'text',
-      { class: 'max', x: WIDTH - PAD, y: 12, 'text-anchor': 'end' },
-      `max ${max} per bucket`,
-    ),
     ...bars,
   );
 }

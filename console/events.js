@@ -108,7 +108,8 @@ export function showEvents(main, session) {
 
   const connect = () => {
     controller?.abort();
-    controller = new AbortController();
+    const mine = new AbortController();
+    controller = mine;
     const query = {};
     if (workload.value.trim() !== '') query.workload = workload.value.trim();
     if (type.value !== '') query.type = type.value;
@@ -122,12 +123,14 @@ export function showEvents(main, session) {
             if (held.length > MAX_ROWS) held.shift();
           } else show(event);
         },
-        controller.signal,
+        mine.signal,
       )
       .then(
-        (reason) => replace(status, `feed ended: ${reason}`),
+        (reason) => {
+          if (!mine.signal.aborted) replace(status, `feed ended: ${reason}`);
+        },
         (err) => {
-          if (controller.signal.aborted || session.refused(err)) return;
+          if (mine.signal.aborted || session.refused(err)) return;
           replace(status, `feed failed: ${err.message}`);
         },
       );

@@ -235,6 +235,10 @@ export function showWorkload(main, session, id) {
     }
   };
 
+  // Anything that happens to this workload's leases shows at once, not at the next poll.
+  const unsubscribe = session.live.subscribe((_type, event) => {
+    if (event.workload === id && !busy) refreshSoon();
+  });
   const ticker = setInterval(() => {
     for (const cell of leasesBox.querySelectorAll('[data-expires]'))
       cell.textContent = timeLeft(cell.dataset.expires);
@@ -244,6 +248,7 @@ export function showWorkload(main, session, id) {
     stopped = true;
     clearTimeout(timer);
     clearInterval(ticker);
+    unsubscribe();
   };
 }
 
