@@ -1,0 +1,229 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { fromProcess } from '@aws-sdk/credential-provider-process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AwsFake, type AwsFakeRole, startAwsFake } from '../fakes/aws.js';
+import { type Harness, startHarness } from '../helpers/broker-harness.js';
+
+/*
+ * `jit-broker aws credential-process` as the AWS SDKs run it: named by `credential_process`
+ * in an AWS config file, executed by the real process credential provider, against a broker
+ * whose AWS target is the STS/IAM fake. What the provider accepts is then checked against
+ * the fake's policy evaluator.
+ */
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const CLI = [process.execPath, '--import', 'tsx', join(ROOT, 'src/main.ts')];
+const exec = promisify(execFile);
+const BUCKET_OBJECTS = 'arn:aws:s3:::reports/*';
+const OBJECT = 'arn:aws:s3:::reports/q3.csv';
+
+let fake: AwsFake;
+let role: AwsFakeRole;
+let h: Harness;
+let dir: string;
+let tokenFile: string;
+const savedEnv = { ...process.env };
+
+beforeAll(async () => {
+  fake = await startAwsFake();
+  role = fake.createRole();
+  // The broker's own AWS credentials come from the SDK's default chain: here, the environment.
+  process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
+  process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
+  dir = mkdtempSync(join(tmpdir(), 'jit-aws-process-'));
+  // No credentials file of the machine's user may take part.
+  process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'no-credentials');
+  h = await startHarness({
+    listen: true,
+    configure: (raw) => {
+      (raw.targets as unknown[]).push({
+        name: 'reports',
+        provider: 'aws',
+        role_arn: role.arn,
+        region: fake.region,
+        endpoint: { sts: fake.url, iam: fake.url },
+      });
+      (raw.policies as unknown[]).push({
+        name: 'agents-read-reports',
+        workloads: ['agent-a'],
+        target: 'reports',
+        allow: { actions: ['s3:GetObject', 's3:ListBucket'], resources: [BUCKET_OBJECTS] },
+        intents: ['summarize'],
+        default_ttl: '5m',
+        max_ttl: '15m',
+      });
+    },
+  });
+  tokenFile = join(dir, 'token');
+  writeFileSync(tokenFile, await h.workloadToken('spiffe://test/agent-a'), { mode: 0o600 });
+});
+
+afterAll(async () => {
+  await h?.close();
+  await fake?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  process.env = savedEnv;
+});
+
+function args(overrides: Record<string, string> = {}): string[] {
+  const options: Record<string, string> = {
+    '--url': h.broker.url,
+    '--token-file': tokenFile,
+    '--target': 'reports',
+    '--action': 's3:GetObject',
+    '--resource': BUCKET_OBJECTS,
+    '--task': 'task-1',
+    '--intent': 'summarize',
+    ...overrides,
+  };
+  return [
+    'aws',
+    'credential-process',
+    ...Object.entries(options).flatMap(([k, v]) => (v === '' ? [] : [k, v])),
+  ];
+}
+
+/** Runs the CLI as a process: its stdout, stderr and exit code. */
+async function run(argv: string[]): Promise<{ stdout: string; stderr: string; code: number }> {
+  const [file = '', ...pre] = CLI;
+  try {
+    const { stdout, stderr } = await exec(file, [...pre, ...argv], { cwd: ROOT });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+/** An AWS config file whose profile `jit` runs the command, as a user would write it. */
+function awsConfig(argv: string[]): string {
+  const file = join(dir, `config-${Math.random().toString(36).slice(2)}`);
+  const command = [...CLI, ...argv].map((word) => `'${word}'`).join(' ');
+  writeFileSync(file, `[profile jit]\ncredential_process = ${command}\n`);
+  return file;
+}
+
+async function viaSdk(argv: string[]) {
+  process.env.AWS_CONFIG_FILE = awsConfig(argv);
+  return fromProcess({ profile: 'jit' })();
+}
+
+describe('jit-broker aws credential-process', () => {
+  it('prints exactly the credential_process document, and nothing else on stdout', async () => {
+    const { stdout, stderr, code } = await run(args({ '--ttl': '120' }));
+    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+    expect(stdout.endsWith('\n')).toBe(true);
+    expect(stdout.trim().split('\n')).toHaveLength(1);
+    const document = JSON.parse(stdout) as Record<string, unknown>;
+    expect(Object.keys(document)).toEqual([
+      'Version',
+      'AccessKeyId',
+      'SecretAccessKey',
+      'SessionToken',
+      'Expiration',
+    ]);
+    const session = fake.sessions().find((s) => s.accessKeyId === document.AccessKeyId);
+    expect(session).toBeDefined();
+    expect(document).toEqual({
+      Version: 1,
+      AccessKeyId: session?.accessKeyId,
+      SecretAccessKey: session?.secretAccessKey,
+      SessionToken: session?.sessionToken,
+      Expiration: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+    });
+    // The broker's TTL, not STS's 15-minute floor.
+    const lifetime = Date.parse(String(document.Expiration)) - Date.now();
+    expect(lifetime).toBeGreaterThan(60_000);
+    expect(lifetime).toBeLessThanOrEqual(120_000);
+    expect(session?.expiresAt ?? 0).toBeGreaterThan(Date.parse(String(document.Expiration)));
+  });
+
+  it('the AWS SDK’s process credential provider accepts it, and the fake lets the session do what was asked until the broker’s expiry', async () => {
+    const credentials = await viaSdk(args());
+    expect(credentials.accessKeyId).toMatch(/^ASIA/);
+    expect(credentials.sessionToken).toBeTruthy();
+    const expiration = credentials.expiration as Date;
+    expect(expiration).toBeInstanceOf(Date);
+    const session = fake.sessions().find((s) => s.accessKeyId === credentials.accessKeyId);
+    expect(session?.secretAccessKey).toBe(credentials.secretAccessKey);
+    expect(session?.sessionToken).toBe(credentials.sessionToken);
+
+    const may = (action: string, resource: string, at = Date.now()) =>
+      fake.check({ accessKeyId: credentials.accessKeyId, action, resource, at });
+    expect(await may('s3:GetObject', OBJECT)).toBe('Allowed');
+    // What was not asked for is not in the session, though the role and the policy allow it.
+    expect(await may('s3:PutObject', OBJECT)).not.toBe('Allowed');
+    expect(await may('s3:GetObject', 'arn:aws:s3:::payroll/2026.csv')).not.toBe('Allowed');
+    // At the Expiration the SDK was given, the session policy alone denies.
+    expect(await may('s3:GetObject', OBJECT, expiration.getTime() - 1_000)).toBe('Allowed');
+    expect(await may('s3:GetObject', OBJECT, expiration.getTime())).not.toBe('Allowed');
+  });
+
+  it('the lease is the workload’s, for the task and intent given', async () => {
+    const { stdout } = await run(args({ '--task': 'task-lease', '--tool': 'read_report' }));
+    const { AccessKeyId } = JSON.parse(stdout) as { AccessKeyId: string };
+    const session = fake.sessions().find((s) => s.accessKeyId === AccessKeyId);
+    const res = await h.request(`/v1/leases?task=task-lease&workload=agent-a`, {
+      token: await h.operatorToken(['viewer']),
+    });
+    const { leases } = (await res.json()) as {
+      leases: { lease_id: string; task: { id: string; intent: string; tool?: string } }[];
+    };
+    expect(leases).toHaveLength(1);
+    expect(leases[0]?.task).toEqual({ id: 'task-lease', intent: 'summarize', tool: 'read_report' });
+    expect(session?.sessionName).toBe(leases[0]?.lease_id);
+    // The listing never carries the session's secrets.
+    const listing = JSON.stringify(leases);
+    expect(listing).not.toContain(session?.secretAccessKey);
+    expect(listing).not.toContain(session?.sessionToken);
+  });
+});
+
+describe('jit-broker aws credential-process failures: stderr and an exit code, never a document', () => {
+  it('a scope beyond the policy’s ceiling is refused by the broker: exit 3, stdout empty, and the SDK reports it', async () => {
+    const before = fake.calls('AssumeRole');
+    const refused = await run(args({ '--action': 's3:DeleteObject' }));
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^jit-broker: HTTP 403 \w+/);
+    // The SDK's error carries the command's stderr, so the user sees why.
+    await expect(viaSdk(args({ '--action': 's3:DeleteObject' }))).rejects.toThrow(/HTTP 403/);
+    expect(fake.calls('AssumeRole')).toBe(before);
+  });
+
+  it('a token the broker does not accept: exit 3', async () => {
+    const other = join(dir, 'other-token');
+    writeFileSync(other, 'eyJhbGciOiJFUzI1NiJ9.e30.c2ln');
+    const refused = await run(args({ '--token-file': other }));
+    expect(refused).toMatchObject({ code: 3, stdout: '' });
+    expect(refused.stderr).toContain('HTTP 401');
+  });
+
+  it('a usage error exits 2 (the other cases: test/unit/cli/aws-credential-process.test.ts)', async () => {
+    const [file = '', ...pre] = CLI;
+    const env = { ...process.env, JIT_BROKER_URL: '', JIT_BROKER_TOKEN: '' };
+    const result = await exec(file, [...pre, ...args({ '--url': '' })], { cwd: ROOT, env }).then(
+      (r) => ({ ...r, code: 0 }),
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
+    expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(result.stderr).toContain('no broker');
+  });
+
+  it('an unreachable broker: exit 1', async () => {
+    const result = await run(args({ '--url': 'http://127.0.0.1:1' }));
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toContain('connection refused');
+  });
+
+  it('a target that is not an AWS target gives no document', async () => {
+    // The jwt target's scope has no actions or resources: the broker refuses the request.
+    const result = await run(args({ '--target': 'tickets' }));
+    expect(result).toMatchObject({ code: 1, stdout: '' });
+    expect(result.stderr).toMatch(/^jit-broker: HTTP 422 /);
+  });
+});
