@@ -21,7 +21,7 @@ import { DEV_SUBJECTS, devConfig } from './dev/config.js';
 import { startDevIssuer } from './dev/issuer.js';
 import { walkthrough } from './dev/walkthrough.js';
 import { generateBreakGlassToken } from './identity/break-glass.js';
-import { createLogger } from './lib/logger.js';
+import { createLogger, LOG_FORMATS, type LogFormat } from './lib/logger.js';
 import { type RunningBroker, startBroker } from './server.js';
 
 const program = new Command('jit-broker')
@@ -60,6 +60,13 @@ function onSignals(running: RunningBroker, reload?: () => void): void {
   if (reload) process.on('SIGHUP', reload);
 }
 
+/** `--log-format`: one JSON record per line for collectors, or one readable line for a terminal. */
+const logFormatOption = () =>
+  new Option('--log-format <format>', 'log lines: json for collectors, pretty for a terminal')
+    .choices(LOG_FORMATS)
+    .env('JIT_LOG_FORMAT')
+    .default('json');
+
 program
   .command('serve')
   .description('Run the broker (production): Redis required')
@@ -69,10 +76,16 @@ program
     '--allow-provider-modules',
     'load the code of `provider: module` targets named in the config',
   )
+  .addOption(logFormatOption())
   .action(
-    async (opts: { config?: string; requireAof?: boolean; allowProviderModules?: boolean }) => {
+    async (opts: {
+      config?: string;
+      requireAof?: boolean;
+      allowProviderModules?: boolean;
+      logFormat: LogFormat;
+    }) => {
       if (!opts.config) fail(new Error('--config (or JIT_BROKER_CONFIG) is required'));
-      const logger = createLogger();
+      const logger = createLogger({ format: opts.logFormat });
       try {
         const file = opts.config;
         const config = loadConfigFile(file);
@@ -107,8 +120,12 @@ program
     'demo identity issuer port (the printed commands name it)',
     '8081',
   )
-  .action(async (opts: { port: string; issuerPort: string }) => {
-    const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn' });
+  .addOption(logFormatOption())
+  .action(async (opts: { port: string; issuerPort: string; logFormat: LogFormat }) => {
+    const logger = createLogger({
+      level: process.env.LOG_LEVEL ?? 'warn',
+      format: opts.logFormat,
+    });
     try {
       const redisUrl = process.env.REDIS_URL;
       const issuerOptions = {

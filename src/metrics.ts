@@ -1,8 +1,29 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { packageVersion } from './cli/version.js';
+import { watchKeyRefreshes } from './metrics/key-refreshes.js';
+import type { ScrapeReader } from './metrics/scrape-readers.js';
 
-/** Prometheus metrics. Labels carry names and codes only, never ids or secrets. */
+/** Latency buckets shared by the request and provider-call histograms (seconds). */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/**
+ * Prometheus metrics. Labels carry names, kinds and codes from the configuration or from
+ * closed sets, never lease, task or token ids, subjects or raw paths, so every label has a
+ * bounded number of values. Gauges of shared state (leases, freeze, blocked workloads) are
+ * read from the store at scrape time and are the same on every replica: aggregate them
+ * with `max`, not `sum`.
+ */
 export class Metrics {
   readonly registry = new Registry();
+  readonly #readers: ScrapeReader[] = [];
+  readonly #stopWatching: () => void;
+
+  readonly buildInfo = new Gauge({
+    name: 'jit_build_info',
+    help: 'Always 1; the version label names the running build',
+    labelNames: ['version'] as const,
+    registers: [this.registry],
+  });
   readonly issued = new Counter({
     name: 'jit_credentials_issued_total',
     help: 'Credentials issued',
@@ -45,6 +66,13 @@ export class Metrics {
     labelNames: ['target'] as const,
     registers: [this.registry],
   });
+  readonly revokeSeconds = new Histogram({
+    name: 'jit_revoke_duration_seconds',
+    help: 'Provider revocation call latency, failed calls included',
+    labelNames: ['provider', 'outcome'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
   readonly mintSeconds = new Histogram({
     name: 'jit_mint_duration_seconds',
     help: 'Provider mint latency',
@@ -54,7 +82,102 @@ export class Metrics {
   });
   readonly reaperLag = new Gauge({
     name: 'jit_reaper_lag_seconds',
-    help: 'How late the last claimed expiry was revoked',
+    help: 'How late the latest reaper pass revoked the most overdue expired lease it claimed',
+    registers: [this.registry],
+  });
+  readonly reaperLagSeconds = new Histogram({
+    name: 'jit_reaper_expiry_lag_seconds',
+    help: 'How late each expired lease was claimed by the reaper, past its expiry',
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: 'jit_http_requests_total',
+    help: 'HTTP requests answered, by route template (unmatched for no route) and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpSeconds = new Histogram({
+    name: 'jit_http_request_duration_seconds',
+    help: 'Time to answer an HTTP request (to the first byte of a streamed answer)',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly redisErrors = new Counter({
+    name: 'jit_redis_command_errors_total',
+    help: 'Lease store operations that failed because Redis did not serve them',
+    labelNames: ['operation'] as const,
+    registers: [this.registry],
+  });
+  readonly redisConnectionErrors = new Counter({
+    name: 'jit_redis_connection_errors_total',
+    help: 'Errors reported by the lease store connection (each reconnect attempt that fails)',
+    registers: [this.registry],
+  });
+  readonly keyRefreshes = new Counter({
+    name: 'jit_jwks_refreshes_total',
+    help: 'Fetches of remote signing keys (JWKS, discovery, SPIFFE bundles), by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
+  // Read at scrape time (`metrics/scrape-readers.ts`).
+  readonly leasesActive = new Gauge({
+    name: 'jit_leases_active',
+    help: 'Leases in state active, from the store (the same on every replica)',
+    labelNames: ['target', 'provider'] as const,
+    registers: [this.registry],
+  });
+  readonly leasesByState = new Gauge({
+    name: 'jit_leases',
+    help: 'Lease records held by the store (finished ones until their retention ends), by state',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly censusTruncated = new Gauge({
+    name: 'jit_lease_census_truncated',
+    help: '1 when the store held more leases than a scrape reads: the lease gauges are a floor',
+    registers: [this.registry],
+  });
+  readonly issuanceFrozen = new Gauge({
+    name: 'jit_issuance_frozen',
+    help: '1 while issuance is frozen (POST /v1/freeze)',
+    registers: [this.registry],
+  });
+  readonly workloadsBlocked = new Gauge({
+    name: 'jit_workloads_blocked',
+    help: 'Workloads blocked by the kill switch',
+    registers: [this.registry],
+  });
+  readonly sinkWritten = new Counter({
+    name: 'jit_event_sink_written_total',
+    help: 'Events an event sink accepted',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkFailures = new Counter({
+    name: 'jit_event_sink_write_failures_total',
+    help: 'Write attempts an event sink failed (the batch is retried)',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkDropped = new Counter({
+    name: 'jit_event_sink_dropped_total',
+    help: 'Events never handed to an event sink because its queue was full or it was closed',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkQueueDepth = new Gauge({
+    name: 'jit_event_sink_queue_depth',
+    help: 'Events waiting for an event sink, a batch in flight included',
+    labelNames: ['sink'] as const,
+    registers: [this.registry],
+  });
+  readonly sinkUp = new Gauge({
+    name: 'jit_event_sink_up',
+    help: '1 when the sink took its last write and has queue room; a required one at 0 fails issuance closed',
+    labelNames: ['sink', 'mode'] as const,
     registers: [this.registry],
   });
 
@@ -73,6 +196,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  constructor(options: { version?: string } = {}) {
+    this.buildInfo.set({ version: options.version ?? packageVersion() }, 1);
+    collectDefaultMetrics({ register: this.registry });
+    this.#stopWatching = watchKeyRefreshes((outcome) => this.keyRefreshes.inc({ outcome }));
+  }
+
   /** Consumer-group backlog of the event stream, read when /metrics is scraped. */
   watchEventStream(
     read: () => Promise<{ group: string; pending: number; lag: number | null }[]>,
@@ -80,7 +209,13 @@ export class Metrics {
     this.#streamGroups = read;
   }
 
+  /** Adds metrics read at each scrape (`metrics/scrape-readers.ts`). */
+  watch(reader: ScrapeReader): void {
+    this.#readers.push(reader);
+  }
+
   async metrics(): Promise<string> {
+    await Promise.all(this.#readers.map((reader) => reader.refresh()));
     if (this.#streamGroups) {
       this.eventStreamLag.reset();
       this.eventStreamPending.reset();
@@ -94,5 +229,10 @@ export class Metrics {
       }
     }
     return this.registry.metrics();
+  }
+
+  /** Stops listening for process-wide reports (key refreshes). */
+  close(): void {
+    this.#stopWatching();
   }
 }

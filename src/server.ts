@@ -19,6 +19,12 @@ import { Sweeper } from './leases/sweeper.js';
 import type { LeaseStore } from './leases/types.js';
 import { clientAddressFrom } from './lib/forwarded.js';
 import type { Logger } from './lib/logger.js';
+import {
+  CENSUS_CHANGING_EVENTS,
+  eventSinkReader,
+  leaseStoreReader,
+} from './metrics/scrape-readers.js';
+import { countStoreErrors } from './metrics/store-errors.js';
 import { Metrics } from './metrics.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { listen } from './wiring/listen.js';
@@ -103,9 +109,13 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     },
     ...(options.requireAof === undefined ? {} : { requireAof: options.requireAof }),
   });
-  const store = hooks.store?.(opened.store) ?? opened.store;
+  const store = countStoreErrors(hooks.store?.(opened.store) ?? opened.store, (operation) =>
+    metrics.redisErrors.inc({ operation }),
+  );
+  opened.redis?.on('error', () => metrics.redisConnectionErrors.inc());
   const abandon = async (err: unknown): Promise<never> => {
     opened.stop();
+    metrics.close();
     await store.close();
     throw err;
   };
@@ -147,6 +157,12 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     signing,
     onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
     onShed: (type) => metrics.eventsShed.inc({ type }),
+  });
+  metrics.watch(eventSinkReader(metrics, events));
+  const census = leaseStoreReader(metrics, store);
+  metrics.watch(census);
+  events.subscribe((event) => {
+    if (CENSUS_CHANGING_EVENTS.has(event.type)) census.invalidate();
   });
   // Every event names the policy set in force: issuance and lease events their own (the
   // decision's or the lease's), every other one the set loaded when it happened.
@@ -317,6 +333,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       await events.close();
       for (const p of runtime.providers.values()) await p.close?.();
       await store.close();
+      metrics.close();
     },
   };
 }

@@ -228,6 +228,15 @@ export class EventBus implements EventEmitter {
     };
   }
 
+  /** Each sink's mode and health (`SinkLane.healthy`), for `/metrics`. */
+  sinkHealth(): { sink: string; mode: EventSink['mode']; healthy: boolean }[] {
+    return this.#lanes.map((lane) => ({
+      sink: lane.sink.name,
+      mode: lane.sink.mode,
+      healthy: lane.healthy,
+    }));
+  }
+
   /**
    * Signs a checkpoint over what is not yet covered, then tries every sink now; resolves
    * when each is drained or has just failed an attempt, or after `timeoutMs` if one hangs.

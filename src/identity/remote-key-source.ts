@@ -1,3 +1,4 @@
+import { channel } from 'node:diagnostics_channel';
 import type { CryptoKey, JWSHeaderParameters } from 'jose';
 import type { KeySet, KeySource } from './key-set.js';
 import { Rejection } from './rejection.js';
@@ -14,6 +15,13 @@ export interface RemoteKeyTiming {
    */
   readonly maxAgeMs: number;
 }
+
+/** Every fetch is reported here (metrics subscribe); the message is a `KeyRefreshReport`. */
+export const KEY_REFRESH_CHANNEL = 'jit-broker.key-refresh';
+export interface KeyRefreshReport {
+  outcome: 'success' | 'failure';
+}
+const refreshes = channel(KEY_REFRESH_CHANNEL);
 
 export const DEFAULT_REMOTE_KEY_TIMING: RemoteKeyTiming = {
   cooldownMs: 30_000,
@@ -103,7 +111,9 @@ export class RemoteKeySource implements KeySource {
   async #refresh(): Promise<void> {
     try {
       this.#accept(await this.#load());
+      refreshes.publish({ outcome: 'success' } satisfies KeyRefreshReport);
     } catch (err) {
+      refreshes.publish({ outcome: 'failure' } satisfies KeyRefreshReport);
       // Keep whatever keys we had (until maxAgeMs): an outage of the IdP must not log every
       // workload out at once.
       this.#lastError = (err as Error).message;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { BrokerError } from '../errors.js';
 import { newLeaseId } from '../lib/ids.js';
+import { tallyCensus } from './census.js';
 import { decodeCursor, encodeCursor, matchesFilter } from './listing.js';
 import type {
   ActivateResult,
@@ -8,6 +9,7 @@ import type {
   FinishResult,
   IssuanceFreeze,
   Lease,
+  LeaseCensus,
   LeaseFilter,
   LeasePage,
   LeaseStore,
@@ -358,6 +360,16 @@ export class MemoryLeaseStore implements LeaseStore {
 
   async setFrozen(freeze: IssuanceFreeze | null): Promise<void> {
     this.#frozen = freeze === null ? null : { ...freeze };
+  }
+
+  async census(limit: number): Promise<LeaseCensus> {
+    const entries = [...this.#entries.keys()].flatMap((id) => this.#entry(id) ?? []);
+    // Unfinished leases first, as the Redis store reads them.
+    entries.sort((a, b) => Number(a.due === undefined) - Number(b.due === undefined));
+    return tallyCensus(
+      entries.slice(0, limit).map((e) => e.lease),
+      entries.length > limit,
+    );
   }
 
   async isFrozen(): Promise<IssuanceFreeze | null> {

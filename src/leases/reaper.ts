@@ -74,8 +74,11 @@ export class Reaper {
       for (let workload = queue.shift(); workload !== undefined; workload = queue.shift()) {
         const claims = await store.claimDue(workload, batch);
         claimed += claims.length;
-        for (const c of claims)
-          if (c.reason === 'expired') lag = Math.max(lag, now - c.lease.expiresAt);
+        for (const c of claims) {
+          if (c.reason !== 'expired') continue;
+          lag = Math.max(lag, now - c.lease.expiresAt);
+          this.#o.metrics.reaperLagSeconds.observe(Math.max(0, now - c.lease.expiresAt) / 1000);
+        }
         work.push(revoker.execute(claims).then(() => undefined));
       }
     };

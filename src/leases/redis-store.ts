@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
 import { isLeaseId, newLeaseId, slotTag, slotTagOf } from '../lib/ids.js';
+import { tallyCensus } from './census.js';
 import { decodeLease, decodePositional, newLeaseFields } from './codec.js';
 import { LeaseKeys } from './keys.js';
 import { decodeCursor, encodeCursor, matchesFilter } from './listing.js';
@@ -18,6 +19,7 @@ import type {
   FinishResult,
   IssuanceFreeze,
   Lease,
+  LeaseCensus,
   LeaseFilter,
   LeasePage,
   LeaseStore,
@@ -29,6 +31,7 @@ import type {
   WorkloadRevocation,
   WorkloadSummary,
 } from './types.js';
+import { LEASE_STATES } from './types.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -510,6 +513,36 @@ export class RedisLeaseStore implements LeaseStore {
     );
   }
 
+  async census(limit: number): Promise<LeaseCensus> {
+    const k = this.#keys;
+    const workloads = await this.#call(() => this.#redis.smembers(k.workloads));
+    // Unfinished leases of every workload first, so retained finished ones never crowd
+    // them out of the bound; each set is read only as far as the room left.
+    const ids = new Set<string>();
+    let truncated = false;
+    for (const key of [...workloads.map((w) => k.due(w)), ...workloads.map((w) => k.done(w))]) {
+      const room = limit - ids.size;
+      const found = room > 0 ? await this.#call(() => this.#redis.zrange(key, 0, room)) : [];
+      if (room <= 0 || found.length > room) truncated = true;
+      if (room <= 0) break;
+      for (const id of found.slice(0, room)) ids.add(id);
+    }
+    const read = [...ids];
+    const rows: { target: string; provider: Lease['provider']; state: Lease['state'] }[] = [];
+    for (let i = 0; i < read.length; i += 500) {
+      const chunk = read.slice(i, i + 500);
+      const fields = await this.#call(() =>
+        Promise.all(chunk.map((id) => this.#redis.hmget(k.lease(id), 't', 'p', 'st'))),
+      );
+      for (const [target, provider, state] of fields) {
+        // A finished lease whose record has passed its retention is gone: not counted.
+        if (!target || !provider || !isLeaseState(state)) continue;
+        rows.push({ target, provider: provider as Lease['provider'], state });
+      }
+    }
+    return tallyCensus(rows, truncated);
+  }
+
   /**
    * Marks the prefix with this key layout, or refuses a prefix an earlier layout wrote (its
    * leases would be invisible here: never reaped, never revoked). Run once at start.
@@ -616,6 +649,10 @@ function toRequest(
  */
 function ownsId(w: string | null | undefined, id: string): w is string {
   return typeof w === 'string' && slotTag(w) === slotTagOf(id);
+}
+
+function isLeaseState(value: string | null | undefined): value is Lease['state'] {
+  return (LEASE_STATES as readonly (string | null | undefined)[]).includes(value);
 }
 
 function unavailable(err: unknown): unknown {

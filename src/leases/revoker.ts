@@ -111,11 +111,18 @@ export class Revoker {
           lease.handle === undefined || provider.revokeUsesHandle === false
             ? {}
             : this.#o.sealer().open(lease.id, lease.handle);
-        await withTimeout(
-          provider.revoke(handle, lease.id),
-          this.#o.callTimeoutMs ?? 30_000,
-          'provider call',
-        );
+        const stopTimer = this.#o.metrics.revokeSeconds.startTimer({ provider: provider.kind });
+        try {
+          await withTimeout(
+            provider.revoke(handle, lease.id),
+            this.#o.callTimeoutMs ?? 30_000,
+            'provider call',
+          );
+          stopTimer({ outcome: 'success' });
+        } catch (err) {
+          stopTimer({ outcome: 'failure' });
+          throw err;
+        }
       });
       outcome = { ok: true };
     } catch (err) {

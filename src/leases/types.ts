@@ -152,6 +152,13 @@ export interface IssuanceFreeze {
   reason: string;
 }
 
+/** Lease records counted by target, provider kind and state (`LeaseStore.census`). */
+export interface LeaseCensus {
+  counts: { target: string; provider: ProviderKind; state: LeaseState; leases: number }[];
+  /** The store holds more leases than were read: the counts are a floor. */
+  truncated: boolean;
+}
+
 export interface StoreSettings {
   /** Finished leases stay readable this long. */
   retentionMs: number;
@@ -214,6 +221,11 @@ export interface LeaseStore {
   /** Rebuilds the due hint from every known workload (belt and braces for lost hints). */
   repairHints(): Promise<number>;
   workloads(): Promise<WorkloadSummary[]>;
+  /**
+   * Counts at most `limit` lease records by target, provider and state (for `/metrics`):
+   * unfinished leases first, then finished ones still retained. Cost O(limit + workloads).
+   */
+  census(limit: number): Promise<LeaseCensus>;
   /** Stops issuance, recording who, when and why; `null` resumes it. */
   setFrozen(freeze: IssuanceFreeze | null): Promise<void>;
   /**

@@ -71,6 +71,11 @@ export class SinkLane {
     return !this.#closed && this.#sheddableQueued < this.#options.maxSheddable;
   }
 
+  /** The last write attempt succeeded (or none has failed yet) and the queue has room. */
+  get healthy(): boolean {
+    return this.#consecutiveFailures === 0 && !this.blocked;
+  }
+
   /** Sheddable events waiting, including any in the batch in flight. */
   get sheddableQueued(): number {
     return this.#sheddableQueued;
