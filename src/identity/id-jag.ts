@@ -3,6 +3,7 @@ import type { EnterpriseIdpConfig } from '../config/schema.js';
 import type { FetchLike } from './fetch-json.js';
 import { type IssuerProfile, nonEmptyString } from './profiles/profile.js';
 import type { ReplayGuard } from './replay-guard.js';
+import { inspectToken } from './token-shape.js';
 import { issuersByIss, type TrustedIssuer, trustIssuer } from './trusted-issuer.js';
 import { AuthError, type VerifiedIdentity } from './types.js';
 import { verifyToken } from './verify-jwt.js';
@@ -14,6 +15,15 @@ export const ID_JAG_TYPE = 'oauth-id-jag+jwt';
 export function isIdJagHeader(header: ProtectedHeaderParameters): boolean {
   const typ = typeof header.typ === 'string' ? header.typ.toLowerCase() : '';
   return typ === ID_JAG_TYPE || typ === `application/${ID_JAG_TYPE}`;
+}
+
+/** Whether an unverified token says it is an ID-JAG; nothing else is read from it. */
+export function isIdJagToken(token: string): boolean {
+  try {
+    return isIdJagHeader(inspectToken(token).header);
+  } catch {
+    return false;
+  }
 }
 
 /**

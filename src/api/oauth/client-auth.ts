@@ -1,6 +1,5 @@
 import type { Context } from 'hono';
-import { isIdJagHeader } from '../../identity/id-jag.js';
-import { inspectToken } from '../../identity/token-shape.js';
+import { isIdJagToken } from '../../identity/id-jag.js';
 import { AuthError, type WorkloadPrincipal } from '../../identity/types.js';
 import { reportAuthFailure } from '../auth.js';
 import { OAuthError } from './errors.js';
@@ -53,7 +52,7 @@ export async function authenticateClient(
 ): Promise<WorkloadPrincipal> {
   try {
     // An ID-JAG is a user's grant, never the client's own credential.
-    if (isIdJagHeader(inspectHeader(client.assertion))) {
+    if (isIdJagToken(client.assertion)) {
       throw new AuthError('unsupported_token', 'an ID-JAG is not a client assertion');
     }
     const principal = await c.get('services').identity().authenticateWorkload(client.assertion);
@@ -69,14 +68,5 @@ export async function authenticateClient(
     if (!(err instanceof AuthError)) throw err;
     await reportAuthFailure(c, err, client.assertion, 'client_assertion');
     throw new OAuthError('invalid_client', 'the client_assertion was not accepted', 401);
-  }
-}
-
-/** The header, or an empty one when the token is not even a JWS (the verifier says why). */
-function inspectHeader(token: string) {
-  try {
-    return inspectToken(token).header;
-  } catch {
-    return {};
   }
 }

@@ -1,3 +1,4 @@
+import { isIdJagToken } from '../../identity/id-jag.js';
 import { OAuthError } from './errors.js';
 import { type FormParameters, one, required, requireSingleValues } from './form.js';
 import {
@@ -53,13 +54,18 @@ export function grantOf(params: FormParameters, clientAuthenticated: boolean): G
     if (params.has('actor_token') || params.has('subject_token')) {
       throw new OAuthError('invalid_request', 'jwt-bearer takes only an "assertion"');
     }
+    const assertion = required(params, 'assertion');
     if (clientAuthenticated) {
       requireSingleValues(params);
-      return { kind: 'id_jag', assertion: required(params, 'assertion') };
+      return { kind: 'id_jag', assertion };
+    }
+    // The ID-JAG draft: the client presenting a grant authenticates as the client it names.
+    if (isIdJagToken(assertion)) {
+      throw new OAuthError('invalid_client', 'an ID-JAG needs a client_assertion', 401);
     }
     return {
       kind: 'identity',
-      subjectToken: required(params, 'assertion'),
+      subjectToken: assertion,
       actorToken: undefined,
       parameter: 'assertion',
     };
