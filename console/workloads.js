@@ -310,6 +310,11 @@ export function leaseTable(leases, session, changed, fail) {
             act('Revoke', 'revoke-lease', () =>
               api.del(`/v1/leases/${encodeURIComponent(lease.lease_id)}`),
             ),
+          lease.state === 'revoke_failed' &&
+            session.may('lease.retry') &&
+            act('Retry', 'retry-lease', () =>
+              api.post(`/v1/leases/${encodeURIComponent(lease.lease_id)}/retry`),
+            ),
           LIVE_STATES.has(lease.state) &&
             session.may('task.end') &&
             act('End task', 'end-task', () =>
