@@ -88,7 +88,9 @@ export class DenyPolicyWriter {
         { ttlMs: LOCK_TTL_MS, waitMs: config.timeout_ms * 3 },
         async (lock) => {
           const current = await this.#read();
-          if (current.fence > lock.fence) {
+          // A later fence in the policy means a later holder wrote it, unless the lock is
+          // still ours: then the counter itself was lost (a new store) and the policy's goes on.
+          if (current.fence > lock.fence && !(await lock.stillHeld())) {
             throw new ProviderError(
               'provider_unavailable',
               `aws target "${config.name}": a later lock holder wrote the Deny policy; retrying`,
@@ -101,7 +103,7 @@ export class DenyPolicyWriter {
             changed = apply(current, request, now, config.clock_skew_seconds * 1000) || changed;
           if (!changed) return;
           pruneEntries(current, now, config.max_session_duration * 1000);
-          current.fence = lock.fence;
+          current.fence = Math.max(lock.fence, current.fence + 1);
           const text = fitDenyPolicy(current, config.revocation_policy_max_chars);
           if (text === null) {
             throw new ProviderError(

@@ -11,8 +11,12 @@ export const MAX_SCOPE_RESOURCES = 32;
 
 /** `service:Action`, the action part possibly with `*`/`?`; the service part always literal. */
 const ACTION_PATTERN = /^[a-z0-9-]{1,64}:[A-Za-z0-9*?]{1,128}$/;
-/** An ARN (pattern) or `*`: printable ASCII, no spaces or quotes. */
-const RESOURCE_PATTERN = /^(?:\*|arn:[\x21\x23-\x7e]{3,1024})$/;
+/**
+ * An ARN (pattern) or `*`: printable ASCII without spaces, quotes or `$`. A policy variable
+ * (`${aws:PrincipalTag/…}`) is substituted by AWS at evaluation time, so no check made
+ * beforehand could bound what it matches.
+ */
+const RESOURCE_PATTERN = /^(?:\*|arn:[\x21\x23\x25-\x7e]{3,1024})$/;
 const CONDITION_OPERATOR =
   /^(?:(?:ForAllValues:|ForAnyValue:)?(?:String(?:Not)?Equals(?:IgnoreCase)?|String(?:Not)?Like|Numeric(?:Not)?Equals|Numeric(?:LessThan|GreaterThan)(?:Equals)?|Date(?:Not)?Equals|Date(?:LessThan|GreaterThan)(?:Equals)?|Bool|BinaryEquals|(?:Not)?IpAddress|Arn(?:Not)?(?:Equals|Like))(?:IfExists)?|Null)$/;
 const CONDITION_KEY = /^[A-Za-z0-9-]{1,64}:[A-Za-z0-9_./:@-]{1,128}$/;
@@ -64,6 +68,15 @@ export const awsScopeSchema = z
   .strict()
   .superRefine((scope, ctx) => {
     for (const [i, pattern] of scope.actions.entries()) {
+      // A session that may assume a role holds credentials this lease cannot revoke.
+      if (pattern.startsWith('sts:')) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['actions', i],
+          message: 'STS actions are refused: a chained session would outlive its revocation',
+        });
+        continue;
+      }
       const matched = expandActionPattern(pattern);
       if (matched === null || matched.length === 0) {
         ctx.addIssue({

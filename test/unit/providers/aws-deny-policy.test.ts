@@ -110,11 +110,15 @@ describe('the Deny policy writer against the IAM fake', () => {
   let role: AwsFakeRole;
 
   /** One process's coordination, with a fence the test can set. */
-  const coordination = (fence: () => number): ProviderCoordination => ({
-    withLock: (_name, _options, work) => work({ fence: fence(), stillHeld: async () => true }),
+  const coordination = (fence: () => number, held: boolean): ProviderCoordination => ({
+    withLock: (_name, _options, work) => work({ fence: fence(), stillHeld: async () => held }),
   });
 
-  function provider(fence: () => number, extra: Record<string, unknown> = {}): AwsProvider {
+  function provider(
+    fence: () => number,
+    extra: Record<string, unknown> = {},
+    held = true,
+  ): AwsProvider {
     return createAwsProvider(
       awsTargetSchema.parse({
         name: 'aws-unit',
@@ -124,7 +128,7 @@ describe('the Deny policy writer against the IAM fake', () => {
         endpoint: { sts: fake.url, iam: fake.url },
         ...extra,
       }),
-      { brokerUrl: 'https://broker.example', coordination: coordination(fence) },
+      { brokerUrl: 'https://broker.example', coordination: coordination(fence, held) },
     );
   }
 
@@ -168,15 +172,25 @@ describe('the Deny policy writer against the IAM fake', () => {
     expect(fake.calls('PutRolePolicy')).toBe(writes + 1);
   });
 
-  it('a holder whose fence is older than the policy never overwrites it', async () => {
+  it('a holder whose lock lapsed and whose fence is older than the policy never overwrites it', async () => {
     role = fake.createRole();
     await provider(() => 7).revoke(handle(), lease());
-    const stale = provider(() => 3);
+    const stale = provider(() => 3, {}, false);
     const before = JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'));
     const refused = await stale.revoke(handle(), lease()).catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(ProviderError);
     expect(refused).toMatchObject({ code: 'provider_unavailable', retryable: true });
     expect(JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'))).toBe(before);
+  });
+
+  it('a lock still held with a fence below the policy (a lost counter) writes past it', async () => {
+    role = fake.createRole();
+    await provider(() => 7).revoke(handle(), lease());
+    const id = lease();
+    await provider(() => 1).revoke(handle(), id);
+    const policy = fake.rolePolicy(role.name, 'jit-broker-revocations') as { Id: string };
+    expect(policy.Id).toBe('jit-broker-fence-8');
+    expect(JSON.stringify(policy)).toContain(id);
   });
 
   it('says loudly when the policy is full and drops no live entry', async () => {

@@ -120,6 +120,19 @@ describe('aws scope and ceiling', () => {
     ).toBe(false);
   });
 
+  it('refuses policy variables in resources and STS actions (role chaining)', () => {
+    const variable = awsScopeSchema.safeParse({
+      actions: ['s3:GetObject'],
+      resources: [`arn:aws:s3:::reports-$${'{'}aws:PrincipalTag/jit-task}`],
+    });
+    expect(variable.success).toBe(false);
+    expect(
+      awsCeilingSchema.safeParse({ actions: ['s3:*'], resources: ['arn:aws:s3:::x$*'] }).success,
+    ).toBe(false);
+    const chained = awsScopeSchema.safeParse({ actions: ['sts:AssumeRole'], resources: ['*'] });
+    expect(chained.error?.issues[0]?.message).toMatch(/chained session/);
+  });
+
   it('refuses a scope whose session policy exceeds 2,048 characters', () => {
     const parsed = awsScopeSchema.safeParse({ actions: ['s3:*'], resources: ['*'] });
     expect(parsed.error?.issues[0]?.message).toMatch(/2048/);
