@@ -94,6 +94,8 @@ export interface AwsFake {
   check(query: CheckQuery): Promise<Decision>;
   /** The next call of `action` gets this error instead (once). */
   failNext(action: string, error: AwsFakeError): void;
+  /** Every call of `action` gets this error until called again with `undefined`. */
+  failAlways(action: string, error: AwsFakeError | undefined): void;
   /** Every call waits this long before it is handled (0 = off). */
   setLatency(ms: number): void;
   close(): Promise<void>;
@@ -148,6 +150,7 @@ export async function startAwsFake(
   const sessions = new Map<string, AwsFakeSession>();
   const counts: Record<string, number> = {};
   const failures = new Map<string, AwsFakeError[]>();
+  const persistent = new Map<string, AwsFakeError>();
   let latency = 0;
 
   function parseCall(req: IncomingMessage, body: string): ParsedCall {
@@ -482,7 +485,7 @@ ${sourceIdentity === undefined ? '' : `    <SourceIdentity>${xmlEscape(sourceIde
       const call = parseCall(req, body);
       service = call.service;
       counts[call.action] = (counts[call.action] ?? 0) + 1;
-      const injected = failures.get(call.action)?.shift();
+      const injected = failures.get(call.action)?.shift() ?? persistent.get(call.action);
       if (injected !== undefined) {
         throw new AwsError(
           injected.status,
@@ -598,6 +601,10 @@ ${sourceIdentity === undefined ? '' : `    <SourceIdentity>${xmlEscape(sourceIde
       const queue = failures.get(action) ?? [];
       queue.push(error);
       failures.set(action, queue);
+    },
+    failAlways(action, error) {
+      if (error === undefined) persistent.delete(action);
+      else persistent.set(action, error);
     },
     setLatency(ms) {
       latency = ms;

@@ -123,6 +123,44 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
     }
   });
 
+  it('a revocation IAM keeps refusing is retried and ends revoke_failed, then lands once IAM recovers', async () => {
+    const token = await one.workloadToken('spiffe://test/agent-a');
+    const issued = await issue(one, token);
+    fake.failAlways('PutRolePolicy', {
+      status: 403,
+      code: 'AccessDenied',
+      message: 'User is not authorized to perform: iam:PutRolePolicy',
+    });
+    const res = await one.request(`/v1/leases/${issued.lease_id}`, { method: 'DELETE', token });
+    expect(res.status).toBe(202);
+    const state = async () => {
+      const got = await one.request(`/v1/leases/${issued.lease_id}`, { token });
+      return ((await got.json()) as { state: string }).state;
+    };
+    expect(await eventually(async () => (await state()) === 'revoke_failed', 15_000)).toBe(true);
+    const failed = (await one.flushedEvents()).find(
+      (e) => e.type === 'lease.revoke_failed' && e.lease_id === issued.lease_id,
+    );
+    expect(JSON.stringify(failed)).toMatch(/iam:PutRolePolicy/);
+    expect(
+      await fake.check({
+        accessKeyId: issued.credential.access_key_id,
+        action: 's3:GetObject',
+        resource: OBJECT,
+      }),
+    ).toBe('Allowed');
+    fake.failAlways('PutRolePolicy', undefined);
+    // revoke_failed leases are still retried every backoff_max.
+    expect(await eventually(async () => (await state()) === 'revoked', 10_000)).toBe(true);
+    expect(
+      await fake.check({
+        accessKeyId: issued.credential.access_key_id,
+        action: 's3:GetObject',
+        resource: OBJECT,
+      }),
+    ).toBe('ExplicitlyDenied');
+  });
+
   it('a crash between AssumeRole and activation leaves a pending lease the reaper revokes with a per-lease Deny', async () => {
     const logs = new Capture();
     // A broker whose activation never answers: as if the process died right after AssumeRole.
