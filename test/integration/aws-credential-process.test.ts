@@ -3,16 +3,25 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import {
+  GetCallerIdentityCommand,
+  type ServiceInputTypes,
+  type ServiceOutputTypes,
+  STSClient,
+} from '@aws-sdk/client-sts';
 import { fromProcess } from '@aws-sdk/credential-provider-process';
+import type { FinalizeHandler, FinalizeHandlerArguments } from '@aws-sdk/types';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JitBrokerClient } from '../../src/client/index.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../fakes/aws.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 
 /*
- * `jit-broker aws credential-process` as the AWS SDKs run it: named by `credential_process`
- * in an AWS config file, executed by the real process credential provider, against a broker
- * whose AWS target is the STS/IAM fake. What the provider accepts is then checked against
- * the fake's policy evaluator.
+ * AWS credentials where users expect them, against a broker whose AWS target is the STS/IAM
+ * fake: `jit-broker aws credential-process` as the AWS SDKs run it (named by
+ * `credential_process` in an AWS config file, executed by the real process credential
+ * provider), and the client's `awsCredentials` as a real SDK client's `credentials`. What
+ * the sessions may do is checked with the fake's policy evaluator.
  */
 
 const ROOT = resolve(import.meta.dirname, '../..');
@@ -225,5 +234,78 @@ describe('jit-broker aws credential-process failures: stderr and an exit code, n
     const result = await run(args({ '--target': 'tickets' }));
     expect(result).toMatchObject({ code: 1, stdout: '' });
     expect(result.stderr).toMatch(/^jit-broker: HTTP 422 /);
+  });
+});
+
+describe('broker.awsCredentials as a real AWS SDK client’s credentials', () => {
+  it('the SDK signs with the broker’s session, and calls share one lease until it nears its end', async () => {
+    const token = await h.workloadToken('spiffe://test/agent-a');
+    const broker = new JitBrokerClient({ url: h.broker.url, token: () => token });
+    const credentials = broker.awsCredentials({
+      target: 'reports',
+      scope: { actions: ['s3:GetObject'], resources: [BUCKET_OBJECTS] },
+      task: { id: 'task-sdk', intent: 'summarize' },
+      ttl: 120,
+    });
+    const sts = new STSClient({ region: fake.region, endpoint: fake.url, credentials });
+    const signed: Record<string, string>[] = [];
+    sts.middlewareStack.addRelativeTo(
+      (next: FinalizeHandler<ServiceInputTypes, ServiceOutputTypes>) =>
+        async (args: FinalizeHandlerArguments<ServiceInputTypes>) => {
+          signed.push({ ...(args.request as { headers: Record<string, string> }).headers });
+          return next(args);
+        },
+      { name: 'recordSignedRequest', relation: 'after', toMiddleware: 'httpSigningMiddleware' },
+    );
+    for (let i = 0; i < 3; i++) {
+      // The fake serves the broker's own key only; what matters here is what the SDK signed.
+      await sts.send(new GetCallerIdentityCommand({})).catch(() => undefined);
+    }
+
+    const identity = await credentials();
+    const session = fake.sessions().find((s) => s.accessKeyId === identity.accessKeyId);
+    expect(session?.sessionToken).toBe(identity.sessionToken);
+    expect(signed).toHaveLength(3);
+    for (const headers of signed) {
+      expect(headers.authorization).toMatch(
+        new RegExp(
+          `^AWS4-HMAC-SHA256 Credential=${identity.accessKeyId}/\\d{8}/${fake.region}/sts/aws4_request, `,
+        ),
+      );
+      expect(headers['x-amz-security-token']).toBe(identity.sessionToken);
+    }
+    const res = await h.request('/v1/leases?task=task-sdk&workload=agent-a', {
+      token: await h.operatorToken(['viewer']),
+    });
+    const { leases } = (await res.json()) as { leases: { lease_id: string }[] };
+    expect(leases.map((l) => l.lease_id)).toEqual([session?.sessionName]);
+    expect(
+      await fake.check({
+        accessKeyId: identity.accessKeyId,
+        action: 's3:GetObject',
+        resource: OBJECT,
+      }),
+    ).toBe('Allowed');
+    expect(identity.expiration.getTime() - Date.now()).toBeLessThanOrEqual(120_000);
+  });
+
+  it('a refusal reaches the SDK call as the broker’s error', async () => {
+    const token = await h.workloadToken('spiffe://test/agent-a');
+    const broker = new JitBrokerClient({ url: h.broker.url, token: () => token });
+    const sts = new STSClient({
+      region: fake.region,
+      endpoint: fake.url,
+      credentials: broker.awsCredentials({
+        target: 'reports',
+        scope: { actions: ['s3:DeleteObject'], resources: [BUCKET_OBJECTS] },
+        task: { id: 'task-sdk-refused', intent: 'summarize' },
+      }),
+    });
+    const before = fake.calls('GetCallerIdentity');
+    await expect(sts.send(new GetCallerIdentityCommand({}))).rejects.toMatchObject({
+      name: 'JitBrokerError',
+      status: 403,
+    });
+    expect(fake.calls('GetCallerIdentity')).toBe(before);
   });
 });
