@@ -88,6 +88,11 @@ async function signedIn(token: string): Promise<Page> {
   return page;
 }
 
+/** Evaluates an expression in the page (written as source: these tests compile without the DOM types). */
+async function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
+  return (await page.evaluate(expression)) as T;
+}
+
 function pageErrors(page: Page): string[] {
   return (page as Page & { errors?: string[] }).errors ?? [];
 }
@@ -119,17 +124,18 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     expect(headers['x-content-type-options']).toBe('nosniff');
     expect(headers['referrer-policy']).toBe('no-referrer');
     // The browser enforces it: an inline script put into the page does not run.
-    const ran = await page.evaluate(async () => {
-      const violations: string[] = [];
-      document.addEventListener('securitypolicyviolation', (e) =>
-        violations.push(e.violatedDirective),
-      );
-      const script = document.createElement('script');
-      script.textContent = 'window.__inline = true';
-      document.body.append(script);
-      await new Promise((r) => setTimeout(r, 100));
-      return { inline: (window as { __inline?: boolean }).__inline === true, violations };
-    });
+    const ran = await inPage<{ inline: boolean; violations: string[] }>(
+      page,
+      `(async () => {
+        const violations = [];
+        document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+        const script = document.createElement('script');
+        script.textContent = 'window.__inline = true';
+        document.body.append(script);
+        await new Promise((r) => setTimeout(r, 100));
+        return { inline: window.__inline === true, violations };
+      })()`,
+    );
     expect(ran.inline).toBe(false);
     expect(ran.violations.some((d) => d.startsWith('script-src'))).toBe(true);
     await page.close();
@@ -285,12 +291,15 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     await page.click('[data-testid=unfreeze]');
     await page.waitForSelector('[data-testid=freeze-state]:has-text("open")', WAIT);
 
-    const injected = await page.evaluate(() => ({
-      pwned: (window as { __pwned?: number }).__pwned,
-      images: document.querySelectorAll('img').length,
-      scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')),
-    }));
-    expect(injected).toEqual({ pwned: undefined, images: 0, scripts: ['/console/console.js'] });
+    const injected = await inPage(
+      page,
+      `({
+        pwned: window.__pwned ?? null,
+        images: document.querySelectorAll('img').length,
+        scripts: [...document.querySelectorAll('script')].map((s) => s.getAttribute('src')),
+      })`,
+    );
+    expect(injected).toEqual({ pwned: null, images: 0, scripts: ['/console/console.js'] });
     expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
@@ -299,11 +308,14 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     if (h === undefined || browser === undefined) return ctx.skip();
     const token = await h.operatorToken(['viewer']);
     const page = await signedIn(token);
-    const stored = await page.evaluate(() => ({
-      local: Object.keys(localStorage).map((k) => `${k}=${localStorage.getItem(k)}`),
-      session: Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)),
-      cookie: document.cookie,
-    }));
+    const stored = await inPage<{ local: string[]; session: string[]; cookie: string }>(
+      page,
+      `({
+        local: Object.keys(localStorage).map((k) => k + '=' + localStorage.getItem(k)),
+        session: Object.keys(sessionStorage).map((k) => sessionStorage.getItem(k)),
+        cookie: document.cookie,
+      })`,
+    );
     expect(stored.local).toEqual([]);
     expect(stored.cookie).toBe('');
     expect(stored.session).toEqual([token]);
@@ -315,11 +327,10 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
 
     await page.click('[data-testid=logout]');
     await page.waitForSelector('form[data-testid=login]', WAIT);
-    const after = await page.evaluate(() => ({
-      local: localStorage.length,
-      session: sessionStorage.length,
-      cookie: document.cookie,
-    }));
+    const after = await inPage(
+      page,
+      '({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })',
+    );
     expect(after).toEqual({ local: 0, session: 0, cookie: '' });
     expect(await present(page, 'operator')).toBe(false);
     await page.close();
@@ -333,7 +344,7 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     await page.click('form[data-testid=login] button[type=submit]');
     await page.waitForSelector('[data-testid=login-error]:has-text("Not accepted")', WAIT);
     expect(await present(page, 'operator')).toBe(false);
-    expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
+    expect(await inPage(page, 'sessionStorage.length')).toBe(0);
     // A workload's token is not an operator's.
     await page.fill('#token', await h.workloadToken('spiffe://test/agent-a'));
     await page.click('form[data-testid=login] button[type=submit]');
