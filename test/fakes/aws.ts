@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { runSimulation } from '@cloud-copilot/iam-simulate';
@@ -133,6 +133,48 @@ function keyId(prefix: string): string {
   return prefix + Array.from(bytes, (b) => alphabet[b % 32]).join('');
 }
 
+/** SigV4 (AWS's signing process): the signature a request signed with `secret` must carry. */
+function sigV4(
+  req: IncomingMessage,
+  body: string,
+  o: {
+    amzDate: string;
+    date: string;
+    region: string;
+    service: string;
+    signedHeaders: string;
+    secret: string;
+  },
+): string {
+  const url = new URL(req.url ?? '/', 'http://fake');
+  const query = [...url.searchParams]
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`)
+    .sort()
+    .join('&');
+  const headers = o.signedHeaders
+    .split(';')
+    .map((name) => {
+      const value = req.headers[name];
+      const text = Array.isArray(value) ? value.join(',') : (value ?? '');
+      return `${name}:${text.trim().replace(/\s+/g, ' ')}\n`;
+    })
+    .join('');
+  const payload = createHash('sha256').update(body).digest('hex');
+  const canonical = [req.method, url.pathname, query, headers, o.signedHeaders, payload].join('\n');
+  const scope = `${o.date}/${o.region}/${o.service}/aws4_request`;
+  const toSign = [
+    'AWS4-HMAC-SHA256',
+    o.amzDate,
+    scope,
+    createHash('sha256').update(canonical).digest('hex'),
+  ].join('\n');
+  const hmac = (key: string | Buffer, data: string) =>
+    createHmac('sha256', key).update(data).digest();
+  let key = hmac(`AWS4${o.secret}`, o.date);
+  for (const part of [o.region, o.service, 'aws4_request']) key = hmac(key, part);
+  return createHmac('sha256', key).update(toSign).digest('hex');
+}
+
 /** Whitespace does not count toward IAM's policy size limits. */
 const policyChars = (text: string) => text.replace(/\s+/g, '').length;
 
@@ -188,6 +230,28 @@ export async function startAwsFake(
         'InvalidClientTokenId',
         'The security token included in the request is invalid.',
       );
+    }
+    const [, , , scopeRegion = '', , , signature = ''] = auth;
+    const expectedSignature = sigV4(req, body, {
+      amzDate,
+      date,
+      region: scopeRegion,
+      service,
+      signedHeaders: signed,
+      secret: brokerCredentials.secretAccessKey,
+    });
+    if (!timingSafeEqual(Buffer.from(signature), Buffer.from(expectedSignature))) {
+      throw new AwsError(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided.',
+      );
+    }
+    const signedAt = Date.parse(
+      amzDate.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, '$1-$2-$3T$4:$5:$6Z'),
+    );
+    if (!(Math.abs(Date.now() - signedAt) <= 15 * 60_000)) {
+      throw new AwsError(403, 'SignatureDoesNotMatch', 'Signature expired or not yet valid.');
     }
     const expected = STS_ACTIONS.has(action) ? 'sts' : IAM_ACTIONS.has(action) ? 'iam' : '';
     if (expected === '')

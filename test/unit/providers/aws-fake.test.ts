@@ -61,6 +61,24 @@ describe('the AWS fake', () => {
     stranger.destroy();
   });
 
+  it('verifies the SigV4 signature: the right key id with a wrong secret is refused', async () => {
+    const forger = new STSClient({
+      region: 'eu-west-1',
+      endpoint: fake.url,
+      credentials: {
+        accessKeyId: fake.brokerCredentials.accessKeyId,
+        secretAccessKey: 'y'.repeat(40),
+      },
+      maxAttempts: 1,
+    });
+    const role = fake.createRole();
+    const err = await errorOf(
+      forger.send(new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'lse_x2' })),
+    );
+    expect(err).toEqual({ name: 'SignatureDoesNotMatch', status: 403 });
+    forger.destroy();
+  });
+
   it('checks session names, durations, tags, external ids and session policy size', async () => {
     const role = fake.createRole({ externalId: 'ext-123' });
     const assume = (input: Partial<ConstructorParameters<typeof AssumeRoleCommand>[0]>) =>
