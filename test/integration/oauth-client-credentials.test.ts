@@ -195,8 +195,14 @@ describe('resource indicators (RFC 8707)', () => {
     ['a relative reference', '//tickets.test.example'],
     ['an unknown resource', 'https://other.test.example'],
     ['a path below the resource', `${RESOURCE}/mcp`],
-  ])('refuses %s as invalid_target', async (_name, resource) => {
-    await expectError(await post(await fields({ resource })), 400, 'invalid_target');
+  ])('refuses %s as invalid_target', async (name, resource) => {
+    const body = await expectError(await post(await fields({ resource })), 400, 'invalid_target');
+    // A variant of a configured URI is told what is wrong with it, not that it is unknown.
+    expect(body.error_description).toMatch(
+      name === 'an unknown resource' || name === 'a path below the resource'
+        ? /not one this broker issues for/
+        : /canonical|fragment|absolute|http or https|user info/,
+    );
   });
 
   it('refuses repeated parameters, resource included, as invalid_request', async () => {
@@ -240,5 +246,52 @@ describe('resource indicators (RFC 8707)', () => {
     expect(h.logs.text).not.toContain(token);
     expect(h.events.text).not.toContain(assertion);
     expect(h.logs.text).not.toContain(assertion);
+  });
+});
+
+describe('client assertions from an issuer with one-time jti', () => {
+  let once: Harness;
+
+  beforeAll(async () => {
+    once = await startHarness({
+      configure(raw) {
+        raw.resources = [{ uri: RESOURCE, target: 'tickets' }];
+        (raw.issuers as Record<string, unknown>[])[0] = {
+          ...(raw.issuers as Record<string, unknown>[])[0],
+          one_time_jti: true,
+        };
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await once.close();
+  });
+
+  it('refuses a replayed client assertion, as every front door does', async () => {
+    const assertion = await once.workloadToken('spiffe://test/agent-a', { jti: 'cc-once-1' });
+    const send = () =>
+      once.request('/oauth/token', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'client_credentials',
+          client_assertion_type: CLIENT_ASSERTION,
+          client_assertion: assertion,
+          resource: RESOURCE,
+          scope: 'tickets:read',
+          task_id: 'task-once',
+          task_intent: 'triage',
+        }).toString(),
+      });
+    expect((await send()).status).toBe(200);
+    const replay = await send();
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { error: string }).error).toBe('invalid_client');
+    const events = await once.flushedEvents();
+    const failed = events.find(
+      (e) => e.type === 'auth.failed' && e.token_sha256 === sha256(assertion),
+    );
+    expect(failed?.reason).toBe('replayed');
   });
 });
