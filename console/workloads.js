@@ -70,7 +70,13 @@ export function showWorkloads(main, session) {
 /** One workload: its leases with time left, and the kill switch. */
 export function showWorkload(main, session, id) {
   const { api } = session;
-  const header = el('div', { class: 'workload-head' });
+  const details = el('p', {});
+  const header = el(
+    'div',
+    { class: 'workload-head' },
+    el('h1', {}, 'Workload ', el('span', { 'data-testid': 'workload-name' }, id)),
+    details,
+  );
   const actions = el('div', { class: 'actions' });
   const progress = el('div', { class: 'progress', 'data-testid': 'kill-progress', role: 'status' });
   const leasesBox = el('div', {});
@@ -111,17 +117,12 @@ export function showWorkload(main, session, id) {
       );
       const activeCount = leases.filter((l) => l.state === 'active').length;
       replace(
-        header,
-        el('h1', {}, 'Workload ', el('span', { 'data-testid': 'workload-name' }, id)),
+        details,
+        `Tier ${current.tier ?? '—'} · ${current.live_leases} live lease(s) · `,
         el(
-          'p',
-          {},
-          `Tier ${current.tier ?? '—'} · ${current.live_leases} live lease(s) · `,
-          el(
-            'strong',
-            { 'data-testid': 'workload-state', class: current.blocked ? 'warn-text' : '' },
-            current.blocked ? 'BLOCKED' : 'not blocked',
-          ),
+          'strong',
+          { 'data-testid': 'workload-state', class: current.blocked ? 'warn-text' : '' },
+          current.blocked ? 'BLOCKED' : 'not blocked',
         ),
       );
       if (!busy) showActions(activeCount);

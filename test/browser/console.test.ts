@@ -304,6 +304,52 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it('a crafted console link shows its markup as text and calls the API with it encoded', async (ctx) => {
+    if (h === undefined) return ctx.skip();
+    const page = await signedIn(await h.operatorToken(['admin']));
+    const paths: string[] = [];
+    page.on('request', (req) => paths.push(new URL(req.url()).pathname));
+    const crafted = `${MARKUP}/../../freeze`;
+    await page.goto(`${h.broker.url}/console#/workloads/${encodeURIComponent(crafted)}`);
+    const name = page.locator('[data-testid=workload-name]');
+    await name.waitFor(WAIT);
+    expect(await name.textContent()).toBe(crafted);
+    await page.waitForSelector('main [role=alert]:has-text("Could not refresh")', WAIT);
+    // The id went out as one encoded path segment, never as a path of its own.
+    const listing = paths.find((p) => p.startsWith('/v1/leases'));
+    expect(listing).toBe('/v1/leases');
+    expect(paths.some((p) => p.startsWith('/v1/freeze'))).toBe(false);
+    expect(await inPage(page, 'window.__pwned ?? null')).toBeNull();
+    expect(await inPage(page, "document.querySelectorAll('img').length")).toBe(0);
+    await page.close();
+  });
+
+  it('the page builder refuses handlers given as text, style attributes and links off the page', async (ctx) => {
+    if (h === undefined || browser === undefined) return ctx.skip();
+    const page = await browser.context.newPage();
+    await page.goto(`${h.broker.url}/console`);
+    const refused = await inPage<string[]>(
+      page,
+      `(async () => {
+        const { el } = await import('/console/dom.js');
+        const out = [];
+        for (const props of [
+          { onclick: 'window.__pwned = 1' },
+          { style: 'background:url(x)' },
+          { href: 'javascript:alert(1)' },
+          { href: 'https://evil.example/' },
+          { srcdoc: '<script></script>' },
+        ]) {
+          try { el('a', props); out.push('accepted ' + Object.keys(props)[0]); }
+          catch (e) { out.push('refused'); }
+        }
+        return out;
+      })()`,
+    );
+    expect(refused).toEqual(['refused', 'refused', 'refused', 'refused', 'refused']);
+    await page.close();
+  });
+
   it('keeps the token for the tab only: no cookie, no localStorage; logout clears it', async (ctx) => {
     if (h === undefined || browser === undefined) return ctx.skip();
     const token = await h.operatorToken(['viewer']);
