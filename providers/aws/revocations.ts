@@ -42,7 +42,7 @@ export class DenyPolicyWriter {
   readonly #target: AwsTarget;
   readonly #coordination: ProviderCoordination | undefined;
   #queue: Waiting[] = [];
-  #running: Promise<void> | null = null;
+  #draining = false;
   /** IAM writes made (for the benchmark's figures). */
   writes = 0;
 
@@ -54,22 +54,29 @@ export class DenyPolicyWriter {
   deny(request: DenyRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queue.push({ request, resolve, reject });
-      this.#running ??= this.#drain().finally(() => {
-        this.#running = null;
-      });
+      if (!this.#draining) void this.#drain();
     });
   }
 
+  /**
+   * Runs until the queue is empty. The flag is cleared in the same turn as the last check of
+   * the queue, so a request queued by a waiter woken here always starts a new drain.
+   */
   async #drain(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const batch = this.#queue;
-      this.#queue = [];
-      try {
-        await this.#write(batch.map((waiting) => waiting.request));
-        for (const waiting of batch) waiting.resolve();
-      } catch (err) {
-        for (const waiting of batch) waiting.reject(err);
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue;
+        this.#queue = [];
+        try {
+          await this.#write(batch.map((waiting) => waiting.request));
+          for (const waiting of batch) waiting.resolve();
+        } catch (err) {
+          for (const waiting of batch) waiting.reject(err);
+        }
       }
+    } finally {
+      this.#draining = false;
     }
   }
 
@@ -145,6 +152,7 @@ export class DenyPolicyWriter {
 
   async #read(): Promise<DenyEntries> {
     const { config } = this.#target;
+    let text: string;
     try {
       const answer = await this.#target.clients.iam.send(
         new GetRolePolicyCommand({
@@ -153,15 +161,24 @@ export class DenyPolicyWriter {
         }),
       );
       // IAM answers the document URL-encoded (RFC 3986).
-      return parseDenyPolicy(decodeURIComponent(answer.PolicyDocument ?? ''));
+      text = decodeURIComponent(answer.PolicyDocument ?? '');
     } catch (err) {
       if (
         (err as { name?: string }).name === 'NoSuchEntityException' &&
-        /policy/i.test(String((err as Error).message))
+        /role policy/i.test(String((err as Error).message))
       ) {
         return emptyEntries();
       }
       throw toProviderError(config.name, 'GetRolePolicy', err);
+    }
+    try {
+      return parseDenyPolicy(text);
+    } catch {
+      throw new ProviderError(
+        'provider_misconfigured',
+        `aws target "${config.name}": the role policy ${config.revocation_policy_name} is not JSON; it belongs to the broker and must not be edited by hand`,
+        false,
+      );
     }
   }
 }

@@ -159,6 +159,22 @@ describe('the Deny policy writer against the IAM fake', () => {
     for (const id of ids) expect(text).toContain(`${role.roleId}:${id}`);
   });
 
+  it('a revocation queued by a waiter that was just woken still gets written', async () => {
+    role = fake.createRole();
+    let fence = 0;
+    const p = provider(() => ++fence);
+    const second = lease();
+    const entry = (leaseId: string) => ({
+      kind: 'lease' as const,
+      leaseId,
+      roleId: role.roleId,
+      expiresAt: Date.now() + 10 * MINUTE,
+    });
+    // Queued from the very continuation the first write wakes, before the writer has returned.
+    await p.denyPolicy.deny(entry(lease())).then(() => p.denyPolicy.deny(entry(second)));
+    expect(JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'))).toContain(second);
+  });
+
   it('a revocation the kill switch entry covers, or one past its expiry, writes nothing', async () => {
     role = fake.createRole();
     let fence = 0;
