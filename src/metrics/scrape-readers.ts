@@ -34,7 +34,7 @@ export const CENSUS_CHANGING_EVENTS: ReadonlySet<EventType> = new Set([
  * field reads plus one `workloads()` (O(workloads)). A read is reused for `maxAgeMs`, unless
  * this replica has changed a lease, a block or the freeze since (`invalidate`, called for
  * its events), so its own changes show at the next scrape and other replicas' within
- * `maxAgeMs`. A read that fails clears the gauges (absent is "unknown", not zero).
+ * `maxAgeMs`. A read that fails leaves the gauges unknown: no lease series, NaN for the others.
  */
 export function leaseStoreReader(
   metrics: Metrics,
@@ -47,12 +47,17 @@ export function leaseStoreReader(
   let readAt = Number.NEGATIVE_INFINITY;
   let stale = true;
   let inflight: Promise<void> | undefined;
+  // Unknown, not zero: labelled series go, the unlabelled ones read NaN.
   const clear = () => {
     metrics.leasesActive.reset();
     metrics.leasesByState.reset();
-    metrics.censusTruncated.reset();
-    metrics.issuanceFrozen.reset();
-    metrics.workloadsBlocked.reset();
+    for (const gauge of [
+      metrics.censusTruncated,
+      metrics.issuanceFrozen,
+      metrics.workloadsBlocked,
+    ]) {
+      gauge.set(Number.NaN);
+    }
   };
   const read = async () => {
     // Cleared before reading: a change during the read marks it stale again.
@@ -63,7 +68,8 @@ export function leaseStoreReader(
         store.isFrozen(),
         store.workloads(),
       ]);
-      clear();
+      metrics.leasesActive.reset();
+      metrics.leasesByState.reset();
       for (const state of LEASE_STATES) metrics.leasesByState.set({ state }, 0);
       for (const { target, provider, state, leases } of census.counts) {
         metrics.leasesByState.inc({ state }, leases);
