@@ -17,14 +17,18 @@ export function httpMetrics(): MiddlewareHandler {
     try {
       await next();
     } finally {
-      const { metrics } = c.get('services');
-      const labels = {
-        method: METHODS.has(c.req.method) ? c.req.method : 'other',
-        route: routeTemplate(c),
-        status: String(c.res.status),
-      };
-      metrics.httpRequests.inc(labels);
-      metrics.httpSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      try {
+        const { metrics } = c.get('services');
+        const labels = {
+          method: METHODS.has(c.req.method) ? c.req.method : 'other',
+          route: routeTemplate(c),
+          status: String(c.res.status),
+        };
+        metrics.httpRequests.inc(labels);
+        metrics.httpSeconds.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      } catch {
+        // Counting a request must never change its answer.
+      }
     }
   };
 }
