@@ -210,6 +210,7 @@ describe('jit-broker aws credential-process failures: stderr and an exit code, n
     const refused = await run(args({ '--token-file': other }));
     expect(refused).toMatchObject({ code: 3, stdout: '' });
     expect(refused.stderr).toContain('HTTP 401');
+    expect(refused.stderr).not.toContain('eyJhbGciOiJFUzI1NiJ9.e30');
   });
 
   it('a usage error exits 2 (the other cases: test/unit/cli/aws-credential-process.test.ts)', async () => {

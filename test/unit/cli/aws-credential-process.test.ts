@@ -38,6 +38,26 @@ describe('credentialProcessJson', () => {
     });
   });
 
+  it('prints only the five fields, whatever else the answer carries', () => {
+    const extra = {
+      ...answer({ Version: 2, Expiration: '2099-01-01T00:00:00Z', region: 'x' }),
+      Version: 2,
+      AccessKeyId: 'AKIAINJECTED',
+    };
+    expect(Object.keys(JSON.parse(credentialProcessJson(extra, NOW)))).toEqual([
+      'Version',
+      'AccessKeyId',
+      'SecretAccessKey',
+      'SessionToken',
+      'Expiration',
+    ]);
+    expect(JSON.parse(credentialProcessJson(extra, NOW))).toMatchObject({
+      Version: 1,
+      AccessKeyId: 'ASIAEXAMPLE000000001',
+      Expiration: '2030-01-01T00:05:00.000Z',
+    });
+  });
+
   it('takes the lease’s expiry when it is earlier than the credential’s', () => {
     const early = { ...answer(), expires_at: new Date(NOW + 60_000).toISOString() };
     expect(JSON.parse(credentialProcessJson(early, NOW)).Expiration).toBe(

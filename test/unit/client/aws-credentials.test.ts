@@ -129,6 +129,32 @@ describe('awsCredentials', () => {
     expect(f.calls).toHaveLength(1);
   });
 
+  it('concurrent callers share a failure too: one request, the same error for each', async () => {
+    let answer: (r: Response) => void = () => {};
+    const { f, provider } = setup(() => new Promise<Response>((r) => (answer = r)));
+    const credentials = provider();
+    const callers = Promise.allSettled([credentials(), credentials(), credentials()]);
+    await new Promise((r) => setTimeout(r, 10));
+    answer(problem(503, 'frozen', {}, { 'retry-after': '1' }));
+    const results = await callers;
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    const reasons = new Set(results.map((r) => (r as PromiseRejectedResult).reason));
+    expect(reasons.size).toBe(1);
+    expect([...reasons][0]).toMatchObject({ code: 'frozen', status: 503 });
+    expect(f.calls).toHaveLength(1);
+  });
+
+  it('hands the SDK only the identity: nothing else the broker put in the credential', async () => {
+    const { provider } = setup(
+      json(201, awsLease(1, T0, 300, { note: 'extra', accountId: '999999999999' })),
+    );
+    const identity = await provider()();
+    expect(Object.keys(identity).sort()).toEqual(
+      ['accessKeyId', 'accountId', 'expiration', 'secretAccessKey', 'sessionToken'].sort(),
+    );
+    expect(identity.accountId).toBe('123456789012');
+  });
+
   it('throws the broker’s refusal as a JitBrokerError and does not cache it', async () => {
     const { f, provider } = setup(problem(403, 'scope_exceeds_ceiling'), json(201, awsLease(1)));
     const credentials = provider();
