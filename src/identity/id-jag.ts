@@ -112,7 +112,14 @@ export class IdJagVerifier {
       throw new AuthError('client_mismatch', 'the grant was issued for another client', details);
     }
     const jti = identity.claims.jti as string;
-    const until = identity.expiresAt + issuer.clockToleranceMs;
+    // Remembered while the grant could still pass: past `exp`, or past `iat` + the IdP's
+    // `max_token_age`, it is refused anyway, so a far `exp` costs no cache space.
+    const iat = identity.claims.iat as number;
+    const until =
+      Math.min(
+        identity.expiresAt,
+        iat * 1000 + (issuer.maxTokenAgeMs ?? Number.POSITIVE_INFINITY),
+      ) + issuer.clockToleranceMs;
     if (!(await this.#replayGuard?.claimOnce(identity.iss, jti, until))) {
       throw new AuthError('replayed', 'the grant was already redeemed', details);
     }

@@ -134,6 +134,12 @@ describe('client_credentials with a client assertion (RFC 7523 §2.2)', () => {
     },
   );
 
+  it('refuses a broker-issued access token offered as the client assertion', async () => {
+    const first = await post(await fields());
+    const { access_token: token } = (await first.json()) as { access_token: string };
+    await expectError(await post(await fields({ client_assertion: token })), 401, 'invalid_client');
+  });
+
   it('refuses an ID-JAG offered as the client assertion', async () => {
     const { SignJWT, generateKeyPair } = await import('jose');
     const { privateKey } = await generateKeyPair('ES256');

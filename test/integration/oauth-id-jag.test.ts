@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import { Redis } from 'ioredis';
 import { decodeJwt, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateDevKey } from '../../providers/jwt/dev-key.js';
@@ -12,7 +13,7 @@ import {
   type TestKey,
   writeJwksFile,
 } from '../helpers/identity-support.js';
-import { redisAvailable, requireService } from '../helpers/services.js';
+import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
 
 const BROKER = 'https://broker.test.example';
 const IDP = 'https://idp.test.example';
@@ -43,6 +44,7 @@ beforeAll(async () => {
         provider: 'jwt',
         audience: FILES,
         keys: [{ kid: 'f1', private_key: filesKey, state: 'active' }],
+        resource_servers: ['agent-b'],
       });
       (raw.policies as unknown[]).push({
         name: 'acme-users-files',
@@ -291,5 +293,39 @@ describe('ID-JAG redemption', () => {
       'urn:ietf:params:oauth:grant-profile:id-jag',
     ]);
     expect(doc.scopes_supported).toEqual(['files:read', 'files:write']);
+  });
+
+  it('remembers a spent jti no longer than the grant could pass (max_token_age bounds a far exp)', async (ctx) => {
+    const hx = broker(ctx);
+    const jti = randomUUID();
+    const now = Math.floor(Date.now() / 1000);
+    expect((await redeem(hx, await idJag({ jti, exp: now + 86_400 }))).status).toBe(200);
+    const redis = new Redis(REDIS_URL);
+    try {
+      const key = `${hx.config.redis.key_prefix}:jti:${sha256(`${IDP}\u0000${jti}`)}`;
+      const ttl = await redis.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(600_000 + 30_000);
+    } finally {
+      redis.disconnect();
+    }
+  });
+
+  it('gives a token that only its resource’s servers see as active', async (ctx) => {
+    const hx = broker(ctx);
+    const res = await redeem(hx, await idJag());
+    const { access_token: token } = (await res.json()) as { access_token: string };
+    const introspect = async (subject: string) => {
+      const answer = await hx.request('/v1/introspect', {
+        method: 'POST',
+        token: await hx.workloadToken(subject),
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token }).toString(),
+      });
+      return ((await answer.json()) as { active: boolean }).active;
+    };
+    expect(await introspect('spiffe://test/agent-b')).toBe(true);
+    // The tickets resource's server: a token for another resource is not active for it.
+    expect(await introspect('spiffe://test/tickets-api')).toBe(false);
   });
 });
