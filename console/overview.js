@@ -1,7 +1,7 @@
 import { issuanceChart } from './chart.js';
 import { confirmDialog } from './dialog.js';
 import { el, replace } from './dom.js';
-import { countBy, countsText } from './format.js';
+import { countsText } from './format.js';
 
 const REFRESH_MS = 5_000;
 
@@ -47,34 +47,39 @@ export function showOverview(main, session) {
   const refresh = async () => {
     clearTimeout(timer);
     try {
-      const [workloads, freeze, readiness, active, failed] = await Promise.all([
+      const [workloads, freeze, readiness, status] = await Promise.all([
         api.get('/v1/workloads'),
         api.get('/v1/freeze'),
         api.get('/v1/readiness'),
-        api.allLeases({ state: 'active' }),
-        api.allLeases({ state: 'revoke_failed' }),
+        api.get('/v1/status'),
       ]);
       if (stopped) return;
       const blocked = workloads.workloads.filter((w) => w.blocked);
+      const { leases, sinks } = status;
+      const failed = leases.by_state.revoke_failed ?? 0;
+      const sinksDown = sinks.filter((s) => !s.up);
+      const floor = leases.truncated ? ' (at least)' : '';
       replace(
         cards,
         card('issued in the last minute', session.live.issuedLastMinute(), 'issuance-rate'),
-        card(
-          `active leases${active.truncated ? ' (first 2000)' : ''}`,
-          active.leases.length,
-          'active-leases',
-        ),
-        card('revoke failures', failed.leases.length, 'revoke-failures', failed.leases.length > 0),
+        card(`active leases${floor}`, leases.by_state.active ?? 0, 'active-leases'),
+        card('revoke failures', failed, 'revoke-failures', failed > 0),
         card('issuance', freeze.frozen ? 'FROZEN' : 'open', 'frozen', freeze.frozen),
         card('blocked workloads', blocked.length, 'blocked-count', blocked.length > 0),
-        card('audit feed', session.live.status(), 'feed-status', session.live.status() !== 'live'),
+        card(
+          'event sinks',
+          sinksDown.length === 0 ? 'ok' : `${sinksDown.length} down`,
+          'sink-health',
+          sinksDown.length > 0,
+        ),
+        card('live feed', session.live.status(), 'feed-status', session.live.status() !== 'live'),
       );
       cards.append(
         el(
           'p',
           { class: 'by-target', 'data-testid': 'active-by-target' },
           'Active by target: ',
-          countsText(countBy(active.leases, (l) => l.target)),
+          countsText(new Map(Object.entries(leases.active_by_target))),
         ),
         blocked.length === 0
           ? ''
@@ -100,10 +105,17 @@ export function showOverview(main, session) {
             ),
           ),
         ),
+        el('h3', {}, 'Event sinks (this replica)'),
         el(
-          'p',
-          { class: 'hint' },
-          'Event sink delivery (queue depth, drops, a required sink down) is in the broker metrics at /metrics.',
+          'ul',
+          { 'data-testid': 'sinks' },
+          status.sinks.map((s) =>
+            el(
+              'li',
+              { class: s.up ? 'ok' : 'failing', 'data-sink': s.sink },
+              `${s.sink} (${s.mode}): ${s.up ? 'up' : 'DOWN'}, ${s.queued} queued, ${s.dropped} dropped, ${s.failed_writes} failed writes`,
+            ),
+          ),
         ),
       );
       replace(error);

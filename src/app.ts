@@ -24,6 +24,7 @@ import { registerOAuthToken } from './api/routes/oauth-token.js';
 import { registerOpenApi } from './api/routes/openapi.js';
 import { registerSimulate } from './api/routes/policy-simulate.js';
 import { registerRevokeSelector } from './api/routes/revoke-selector.js';
+import { registerStatus } from './api/routes/status.js';
 import { registerRevokeTask } from './api/routes/task-revoke.js';
 import { registerJwks } from './api/routes/well-known.js';
 import { registerWhoAmI } from './api/routes/whoami.js';
@@ -110,6 +111,7 @@ export function createApp(
   registerOpenApi(app);
   // operators and the console
   registerWhoAmI(app);
+  registerStatus(app);
   registerConsole(app);
 
   app.openAPIRegistry.registerComponent('securitySchemes', 'workloadJwt', {

@@ -34,6 +34,7 @@ export const ACTIONS = [
   'metrics.read',
   'openapi.read',
   'operator.whoami',
+  'status.read',
   'console.page',
   'console.asset',
 ] as const;
@@ -96,6 +97,7 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'metrics.read': { presented: 'metrics_token' },
   'openapi.read': { presented: 'none' },
   'operator.whoami': { presented: 'bearer', operator: 'viewer' },
+  'status.read': { presented: 'bearer', operator: 'viewer' },
   'console.page': { presented: 'none' },
   'console.asset': { presented: 'none' },
 };

@@ -35,6 +35,7 @@ export const OPERATION_IDS: Readonly<Record<Action, string>> = {
   'metrics.read': 'getMetrics',
   'openapi.read': 'getOpenApiDocument',
   'operator.whoami': 'whoAmI',
+  'status.read': 'getStatus',
   'console.page': 'getConsole',
   'console.asset': 'getConsoleAsset',
 };

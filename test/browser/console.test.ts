@@ -178,6 +178,29 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     }
   });
 
+  it('the overview shows the store census, sink health and readiness, as the API reports them', async (ctx) => {
+    if (h === undefined) return ctx.skip();
+    await issue('spiffe://test/agent-a', 'overview-1');
+    const viewer = await h.operatorToken(['viewer']);
+    const page = await signedIn(viewer);
+    await page.waitForSelector('[data-testid=sinks] li', WAIT);
+    const status = (await (await h.request('/v1/status', { token: viewer })).json()) as {
+      leases: { by_state: { active: number; revoke_failed: number } };
+      sinks: { sink: string }[];
+    };
+    const value = (testid: string) => page.textContent(`[data-testid=${testid}] .value`);
+    expect(await value('active-leases')).toBe(String(status.leases.by_state.active));
+    expect(await value('revoke-failures')).toBe(String(status.leases.by_state.revoke_failed));
+    expect(await value('sink-health')).toBe('ok');
+    const sinks = await page.locator('[data-testid=sinks] li').allTextContents();
+    expect(sinks.length).toBe(status.sinks.length);
+    expect(sinks.every((line) => line.includes(': up,'))).toBe(true);
+    expect(await page.textContent('[data-testid=readiness]')).toBe('Readiness: ready');
+    expect(await page.textContent('[data-testid=active-by-target]')).toMatch(/tickets: \d+/);
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
   it('a lease appears when a workload gets a credential, and a revoker can revoke it', async (ctx) => {
     if (h === undefined) return ctx.skip();
     const page = await signedIn(await h.operatorToken(['revoker']));

@@ -55,6 +55,7 @@ const EXPECTED: Record<string, Expected> = {
   'GET /metrics': { presented: 'metrics_token' },
   'GET /openapi.json': { presented: 'none' },
   'GET /v1/whoami': { presented: 'bearer', operator: 'viewer' },
+  'GET /v1/status': { presented: 'bearer', operator: 'viewer' },
   'GET /console': { presented: 'none' },
   'GET /console/{asset}': { presented: 'none' },
 };
@@ -151,6 +152,7 @@ const SAMPLES: Record<string, SampleFor> = {
   'GET /metrics': () => ({ path: '/metrics', init: {} }),
   'GET /openapi.json': () => ({ path: '/openapi.json', init: {} }),
   'GET /v1/whoami': () => ({ path: '/v1/whoami', init: {} }),
+  'GET /v1/status': () => ({ path: '/v1/status', init: {} }),
   'GET /console': () => ({ path: '/console', init: {} }),
   'GET /console/{asset}': () => ({ path: '/console/console.js', init: {} }),
 };
