@@ -21,8 +21,10 @@ export interface DownstreamRequest {
 }
 
 export interface DownstreamCredential<C = unknown> {
-  /** A bearer token for OAuth-style targets, the provider's credential object otherwise. */
-  readonly credential: C;
+  /** The bearer token, for targets whose credential is one (an API token). */
+  readonly accessToken: string | undefined;
+  /** The provider's credential object, for targets whose credential is not a bearer token. */
+  readonly credential: C | undefined;
   readonly leaseId: string;
   readonly expiresAt: Date;
   readonly taskId: string;
@@ -88,18 +90,12 @@ export async function exchangeForDownstream<C = unknown>(
   const expiresAt = body.expires_at;
   if (typeof token !== 'string' || typeof leaseId !== 'string' || typeof expiresAt !== 'string')
     throw new DownstreamExchangeError(response.status, 'invalid_response');
-  let credential: unknown = token;
-  if (body.issued_token_type === TOKEN_TYPE_CREDENTIAL) {
-    try {
-      credential = JSON.parse(token);
-    } catch {
-      throw new DownstreamExchangeError(response.status, 'invalid_response');
-    }
+  const common = { leaseId, expiresAt: new Date(expiresAt), taskId: request.task.id };
+  if (body.issued_token_type !== TOKEN_TYPE_CREDENTIAL)
+    return { accessToken: token, credential: undefined, ...common };
+  try {
+    return { accessToken: undefined, credential: JSON.parse(token) as C, ...common };
+  } catch {
+    throw new DownstreamExchangeError(response.status, 'invalid_response');
   }
-  return {
-    credential: credential as C,
-    leaseId,
-    expiresAt: new Date(expiresAt),
-    taskId: request.task.id,
-  };
 }

@@ -1,5 +1,9 @@
 export { MAX_TOKEN_BYTES, type VerifiedAccessToken } from './access-token.js';
 export {
+  BrokerClientCredentials,
+  type BrokerClientCredentialsOptions,
+} from './client-credentials.js';
+export {
   type DownstreamCredential,
   DownstreamExchangeError,
   type DownstreamRequest,

@@ -45,6 +45,7 @@ describe('exchangeForDownstream', () => {
     );
     const issued = await exchangeForDownstream(request(fetchImpl));
     expect(issued).toEqual({
+      accessToken: undefined,
       credential,
       leaseId: 'lse_1',
       expiresAt: new Date('2030-01-01T00:00:00.000Z'),
