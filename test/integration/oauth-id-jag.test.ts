@@ -263,6 +263,8 @@ describe('ID-JAG redemption', () => {
     const forB = await idJag();
     await expectError(await redeem(hx, forB, {}, 'spiffe://test/agent-b'), 400, 'invalid_grant');
     expect((await refusal(hx, forB))?.reason).toBe('client_mismatch');
+    // Refused before its jti was spent: the client it names can still redeem it.
+    expect((await redeem(hx, forB)).status).toBe(200);
   });
 
   it('refuses repeated parameters', async (ctx) => {
