@@ -38,6 +38,8 @@ const TARGET = 's3-reports';
 const BUCKET = 'arn:aws:s3:::reports';
 const SCOPE = { actions: ['s3:GetObject'], resources: [`${BUCKET}/*`] };
 const TTL_MS = 30 * 60_000;
+/** The target's `revocation_policy_name` default. */
+const POLICY_NAME = 'jit-broker-revocations';
 
 const OPERATOR: OperatorPrincipal = {
   kind: 'operator',
@@ -60,6 +62,8 @@ interface RunResult {
   spec: RunSpec;
   seedMs: number;
   answerMs: number;
+  /** When the fake first held a Deny of these sessions: AWS would start applying it then. */
+  firstDenyMs: number;
   doneMs: number;
   iam: { GetRolePolicy: number; PutRolePolicy: number };
   writerWrites: number;
@@ -153,6 +157,14 @@ async function run(fake: AwsFake, redisUrl: string, spec: RunSpec): Promise<RunR
 
     progress(`${spec.label}: revoking`);
     const start = performance.now();
+    let firstDenyMs = Number.NaN;
+    const watch = setInterval(() => {
+      if (!Number.isNaN(firstDenyMs)) return;
+      const written = fake.rolePolicy(role.name, POLICY_NAME) as
+        | { Statement?: unknown[] }
+        | undefined;
+      if ((written?.Statement?.length ?? 0) > 0) firstDenyMs = performance.now() - start;
+    }, 1);
     if (spec.mode === 'kill switch') {
       await bench.broker.revokeWorkload(
         workload,
@@ -170,10 +182,11 @@ async function run(fake: AwsFake, redisUrl: string, spec: RunSpec): Promise<RunR
     const answerMs = performance.now() - start;
     await untilSettled(bench.rawStore, workload, spec.mode);
     const doneMs = performance.now() - start;
+    clearInterval(watch);
     const after = fake.callCounts();
 
     const { states } = await statesOf(bench.rawStore, seeded.ids);
-    const policy = fake.rolePolicy(role.name, 'jit-broker-revocations') as
+    const policy = fake.rolePolicy(role.name, POLICY_NAME) as
       | { Statement: { Sid: string; Condition?: { StringLike?: { 'aws:userid'?: string[] } } }[] }
       | undefined;
     const statements = policy?.Statement ?? [];
@@ -201,6 +214,7 @@ async function run(fake: AwsFake, redisUrl: string, spec: RunSpec): Promise<RunR
       spec,
       seedMs: seeded.ms,
       answerMs,
+      firstDenyMs,
       doneMs,
       iam: {
         GetRolePolicy: (after.GetRolePolicy ?? 0) - (before.GetRolePolicy ?? 0),
@@ -267,8 +281,8 @@ function report(
         'run',
         'sessions',
         'mint (AssumeRole each)',
+        'first Deny at the fake',
         'answer',
-        'done',
         'IAM GetRolePolicy / PutRolePolicy',
         'final states',
         'Deny policy: chars / lease entries / workload entries',
@@ -279,8 +293,8 @@ function report(
         r.spec.label,
         count(r.spec.leases),
         ms(r.seedMs),
+        ms(r.firstDenyMs),
         ms(r.answerMs),
-        ms(r.doneMs),
         `${r.iam.GetRolePolicy} / ${r.iam.PutRolePolicy}`,
         Object.entries(r.states)
           .map(([s, n]) => `${s} ${n}`)
