@@ -30,6 +30,7 @@ export function createAwsProvider(config: AwsTargetConfig, ctx: ProviderContext)
     config,
     clients: createClients(config),
     roleName: roleNameOf(config.role_arn),
+    unminted: new Set(),
   };
   const denyPolicy = new DenyPolicyWriter(target, ctx.coordination);
   const skewMs = config.clock_skew_seconds * 1000;
@@ -53,6 +54,8 @@ export function createAwsProvider(config: AwsTargetConfig, ctx: ProviderContext)
      */
     async revoke(raw, leaseId) {
       const handle = readHandle(raw);
+      // The clean-up after a mint that certainly issued nothing.
+      if (handle === undefined && target.unminted.delete(leaseId)) return;
       const roleId = handle?.role_id ?? target.roleId;
       await denyPolicy.deny({
         kind: 'lease',

@@ -4,7 +4,7 @@ import type { AwsCredential } from './credential.js';
 import { toProviderError } from './lib/errors.js';
 import { sessionPolicyText } from './lib/session-policy.js';
 import { assertSessionName, sessionTags } from './lib/tags.js';
-import type { AwsTarget } from './lib/target.js';
+import { type AwsTarget, recordUnminted } from './lib/target.js';
 import { type AwsScope, expandScope, SESSION_POLICY_MAX_CHARS } from './scope.js';
 
 /** What revocation needs: nothing secret, only who and when. */
@@ -25,6 +25,28 @@ export interface AwsHandle {
 export async function mintSession(
   target: AwsTarget,
   req: MintRequest<AwsScope>,
+): Promise<Minted<AwsCredential>> {
+  const call = { sent: false };
+  try {
+    return await assumeRole(target, req, call);
+  } catch (err) {
+    if (!call.sent || refusedOnFirstAttempt(err)) recordUnminted(target, req.leaseId);
+    throw toProviderError(target.config.name, 'AssumeRole', err);
+  }
+}
+
+/** STS answered the only attempt with an error: no session exists (a retried call may have landed). */
+function refusedOnFirstAttempt(err: unknown): boolean {
+  const metadata = (err as { $metadata?: { httpStatusCode?: number; attempts?: number } })
+    .$metadata;
+  const status = metadata?.httpStatusCode;
+  return status !== undefined && status >= 400 && (metadata?.attempts ?? 1) <= 1;
+}
+
+async function assumeRole(
+  target: AwsTarget,
+  req: MintRequest<AwsScope>,
+  call: { sent: boolean },
 ): Promise<Minted<AwsCredential>> {
   const { config } = target;
   const now = Date.now();
@@ -53,22 +75,18 @@ export async function mintSession(
     );
   }
 
-  let answer: AssumeRoleCommandOutput;
-  try {
-    answer = await target.clients.sts.send(
-      new AssumeRoleCommand({
-        RoleArn: config.role_arn,
-        RoleSessionName: req.leaseId,
-        DurationSeconds: duration,
-        Policy: policy,
-        SourceIdentity: req.workload,
-        Tags: tags,
-        ...(config.external_id === undefined ? {} : { ExternalId: config.external_id }),
-      }),
-    );
-  } catch (err) {
-    throw toProviderError(config.name, 'AssumeRole', err);
-  }
+  call.sent = true;
+  const answer: AssumeRoleCommandOutput = await target.clients.sts.send(
+    new AssumeRoleCommand({
+      RoleArn: config.role_arn,
+      RoleSessionName: req.leaseId,
+      DurationSeconds: duration,
+      Policy: policy,
+      SourceIdentity: req.workload,
+      Tags: tags,
+      ...(config.external_id === undefined ? {} : { ExternalId: config.external_id }),
+    }),
+  );
   const issuedBefore = Date.now();
   const credentials = answer.Credentials;
   const roleId = answer.AssumedRoleUser?.AssumedRoleId?.split(':')[0];

@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type AwsProvider,
+  awsScopeSchema,
+  awsTargetSchema,
+  createAwsProvider,
+} from '../../../providers/aws/index.js';
+import type { ProviderCoordination } from '../../../providers/provider.js';
+import { type AwsFake, type AwsFakeRole, startAwsFake } from '../../fakes/aws.js';
+
+const MINUTE = 60_000;
+const lease = () => `lse_${randomBytes(14).toString('hex').slice(0, 28)}`;
+const scope = awsScopeSchema.parse({
+  actions: ['s3:GetObject'],
+  resources: ['arn:aws:s3:::reports/*'],
+});
+
+describe('minting AWS sessions against the fake', () => {
+  let fake: AwsFake;
+  let role: AwsFakeRole;
+  let provider: AwsProvider;
+  let fence = 0;
+  const coordination: ProviderCoordination = {
+    withLock: (_name, _options, work) => work({ fence: ++fence, stillHeld: async () => true }),
+  };
+
+  const mint = (overrides: Record<string, unknown> = {}) =>
+    provider.mint({
+      leaseId: lease(),
+      workload: 'agent-a',
+      subject: 'spiffe://test/agent-a',
+      task: { id: 'ticket#42', intent: 'report' },
+      scope,
+      expiresAt: Date.now() + 5 * MINUTE,
+      issuedAt: Date.now(),
+      ...overrides,
+    });
+
+  beforeAll(async () => {
+    fake = await startAwsFake();
+    role = fake.createRole({ maxSessionDuration: 3600 });
+    process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
+    process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
+    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    provider = createAwsProvider(
+      awsTargetSchema.parse({
+        name: 'aws-unit',
+        provider: 'aws',
+        role_arn: role.arn,
+        region: 'eu-west-1',
+        endpoint: { sts: fake.url, iam: fake.url },
+        session_duration_floor: 1200,
+      }),
+      { brokerUrl: 'https://broker.example', coordination },
+    );
+  });
+  afterAll(async () => {
+    await provider?.close?.();
+    await fake?.close();
+  });
+
+  it('tags the session, writes # in a task id as +, and keeps DurationSeconds at the floor', async () => {
+    const minted = await mint();
+    const session = fake.sessions().at(-1);
+    expect(session?.tags['jit-task']).toBe('ticket+42');
+    expect(session?.durationSeconds).toBe(1200);
+    expect(minted.handle).toMatchObject({ role_id: role.roleId, workload: 'agent-a' });
+    expect(minted.handle).not.toHaveProperty('secret_access_key');
+  });
+
+  it('refuses, before calling STS, a TTL beyond the role and ids STS would refuse', async () => {
+    const before = fake.calls('AssumeRole');
+    await expect(mint({ expiresAt: Date.now() + 2 * 3600_000 })).rejects.toThrow(
+      /max_session_duration/,
+    );
+    await expect(mint({ workload: 'a' })).rejects.toThrow(/SourceIdentity/);
+    await expect(mint({ expiresAt: Date.now() - 1 })).rejects.toThrow(/past/);
+    expect(fake.calls('AssumeRole')).toBe(before);
+  });
+
+  it('a mint STS refused leaves nothing to revoke: the clean-up writes no Deny entry', async () => {
+    const leaseId = lease();
+    fake.failNext('AssumeRole', { status: 400, code: 'PackedPolicyTooLarge', message: 'too big' });
+    await expect(mint({ leaseId })).rejects.toMatchObject({
+      code: 'provider_rejected',
+      retryable: false,
+    });
+    const writes = fake.calls('PutRolePolicy');
+    await provider.revoke({}, leaseId);
+    expect(fake.calls('PutRolePolicy')).toBe(writes);
+  });
+
+  it('a mint whose outcome is unknown (retried after a failure) is revoked from the lease id', async () => {
+    const leaseId = lease();
+    const outage = {
+      status: 500,
+      code: 'InternalFailure',
+      message: 'x',
+      type: 'Receiver' as const,
+    };
+    fake.failNext('AssumeRole', outage);
+    fake.failNext('AssumeRole', outage);
+    await expect(mint({ leaseId })).rejects.toMatchObject({ code: 'provider_unavailable' });
+    const writes = fake.calls('PutRolePolicy');
+    await provider.revoke({}, leaseId);
+    expect(fake.calls('PutRolePolicy')).toBe(writes + 1);
+    expect(JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'))).toContain(
+      `${role.roleId}:${leaseId}`,
+    );
+  });
+});
