@@ -103,6 +103,17 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
   /**
+   * True when the credential carries the task's tool (so the resource sees which tool it was
+   * issued for) and a per-tool policy means something past issuance. Absent: the provider
+   * never sees tools, and a policy listing `tools` or `tool_ceilings` for it is refused at load.
+   */
+  readonly seesTools?: boolean;
+  /**
+   * The longest lifetime the target system gives a credential (ms). A policy whose `max_ttl`
+   * is longer is refused at load. Absent: no hard maximum beyond the broker's own.
+   */
+  readonly maxTtlMs?: number;
+  /**
    * Present when the broker itself can verify the tokens this target issues (RFC 7662
    * introspection): the resource servers of the target's audience may ask about them.
    */

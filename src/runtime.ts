@@ -129,9 +129,8 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     try {
       return build();
     } catch (err) {
-      issues.push(
-        err instanceof PolicyConfigError ? err.message : `${where}: ${(err as Error).message}`,
-      );
+      if (err instanceof PolicyConfigError) issues.push(...err.issues);
+      else issues.push(`${where}: ${(err as Error).message}`);
       return undefined;
     }
   };
@@ -146,7 +145,12 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     }
   } else {
     // The engine owns the policy rules (unique names included); its errors name their field.
-    policy = attempt('policies', () => new PolicyEngine(config.policies, providers));
+    const actorIssuers = new Map(config.issuers.map((i) => [i.name, i.issuer]));
+    policy = attempt(
+      'policies',
+      () =>
+        new PolicyEngine(config.policies, providers, { actorIssuers, mode: config.policy_mode }),
+    );
   }
   const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };
   const identity = attempt(
@@ -191,6 +195,8 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     workloads: new Map<string, WorkloadConfig>(config.workloads.map((w) => [w.id, w])),
     providers,
     policy,
+    policies: new Map(config.policies.map((p) => [p.name, p])),
+    approvals: config.approvals,
     identity,
     operators,
     sealer,

@@ -80,6 +80,8 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
     within: githubWithin,
     tierAllows: githubTierAllows,
     revokeConcurrency: config.revoke_concurrency,
+    // GitHub ends an installation access token one hour after it is created.
+    maxTtlMs: 3_600_000,
 
     async mint(req: MintRequest<GithubScope>): Promise<Minted<GithubCredential>> {
       const { scope } = req;

@@ -125,6 +125,8 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     scope: scopeSchema,
     ceiling: jwtCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
+    // The token's `task` claim names the tool it was issued for.
+    seesTools: true,
     // Revocation is the lease state itself (introspection reads it); nothing to open.
     revokeUsesHandle: false,
     revocationIsLeaseState: true,

@@ -183,25 +183,138 @@ export type WorkloadConfig = z.infer<typeof workloadSchema>;
 
 export const targetBaseSchema = z.looseObject({ name, provider: z.string() });
 
+/** Request fields an actor token's claims can be bound to (`bind: { task_id: task.id }`). */
+export const ACTOR_BINDABLE_FIELDS = [
+  'task.id',
+  'task.intent',
+  'task.tool',
+  'workload.id',
+  'target',
+] as const;
+export type ActorBindableField = (typeof ACTOR_BINDABLE_FIELDS)[number];
+
+const claimName = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z_][A-Za-z0-9_.:-]*$/, 'a claim name');
+
+/**
+ * `require_actor` as an object: the actor token must come from one of `issuers` (configured
+ * identity issuers), each `bind` claim must equal its request field, `user_claim` is
+ * recorded as the actor's user, and `one_time` refuses a token already used for another task.
+ */
+export const actorRequirementSchema = z
+  .object({
+    issuers: z.array(name).min(1),
+    bind: z.record(claimName, z.enum(ACTOR_BINDABLE_FIELDS)).default({}),
+    user_claim: claimName.optional(),
+    one_time: z.boolean().default(false),
+  })
+  .strict();
+export type ActorRequirement = z.infer<typeof actorRequirementSchema>;
+
+export const POLICY_MODES = ['enforce', 'dry_run'] as const;
+export type PolicyMode = (typeof POLICY_MODES)[number];
+
+/**
+ * When a grant waits for an operator's yes: `required` for every grant of the policy, or an
+ * object narrowing it to some tools and tiers (a request needs approval when its tool matches
+ * one of `tools` or its workload's tier is one of `tiers`; neither set means every grant).
+ * `expires_after` bounds the wait and the collection; `webhook` is told of each new request
+ * in addition to `approvals.webhook`.
+ */
+export const approvalRuleSchema = z.union([
+  z.literal('required'),
+  z
+    .object({
+      required: z.boolean().default(true),
+      tools: z.array(z.string().min(1).max(128)).min(1).max(256).optional(),
+      tiers: z.array(z.enum(TIERS)).min(1).optional(),
+      expires_after: duration
+        .refine((ms) => ms >= 10_000 && ms <= 86_400_000, 'between 10s and 24h')
+        .optional(),
+      webhook: z.url().optional(),
+    })
+    .strict(),
+]);
+export type ApprovalRuleConfig = z.infer<typeof approvalRuleSchema>;
+
+const budgetLimit = z.number().int().min(1).max(1_000_000).optional();
+/**
+ * Per-policy budgets, shared by every replica through Redis: requests per fixed `window`
+ * and live leases, each per workload, per task and for the whole policy.
+ */
+export const budgetsSchema = z
+  .object({
+    requests: z
+      .object({
+        per_workload: budgetLimit,
+        per_task: budgetLimit,
+        per_policy: budgetLimit,
+        window: duration
+          .default(60_000)
+          .refine((ms) => ms >= 1_000 && ms <= 86_400_000, 'between 1s and 24h'),
+      })
+      .strict()
+      .optional(),
+    live_leases: z
+      .object({ per_workload: budgetLimit, per_task: budgetLimit, per_policy: budgetLimit })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type BudgetsConfig = z.infer<typeof budgetsSchema>;
+
 export const policySchema = z
   .object({
     name,
-    /** Workload ids, or `tier:<tier>` to grant every workload of a tier. */
+    /** `allow` (default) grants up to its ceiling; `deny` refuses whatever any allow grants. */
+    effect: z.enum(['allow', 'deny']).default('allow'),
+    /** `dry_run`: decided and recorded (`policy.dry_run`), never enforced. Default: the set's mode. */
+    mode: z.enum(POLICY_MODES).optional(),
+    /** Workload ids, globs (`agents-*`), or `tier:<tier>` to match every workload of a tier. */
     workloads: z.array(z.string().min(1)).min(1),
     target: name,
-    /** The scope ceiling, in the target provider's own terms. */
+    /** The scope ceiling, in the target provider's own terms (allow policies). */
     allow: z.unknown(),
     intents: z.array(z.string().min(1).max(64)).min(1),
-    default_ttl: duration,
-    max_ttl: duration,
+    /** Tool globs; when set, the request's `task.tool` is required and must match one. */
+    tools: z.array(z.string().min(1).max(128)).min(1).max(256).optional(),
+    /** Per-tool ceilings (tool glob → ceiling), each narrower than `allow` for its tools. */
+    tool_ceilings: z.record(z.string().min(1).max(128), z.unknown()).optional(),
+    default_ttl: duration.optional(),
+    max_ttl: duration.optional(),
     /** Optional CEL condition over workload, claims, actor, task, scope, request. */
     when: z.string().max(4096).optional(),
-    /** Require a verified actor/task assertion (RFC 8693 actor_token). */
-    require_actor: z.boolean().default(false),
+    /**
+     * `true`: a verified actor/task assertion (RFC 8693 actor_token) is required. An object
+     * also names its trusted issuers and binds its claims to the request.
+     */
+    require_actor: z.union([z.boolean(), actorRequirementSchema]).default(false),
+    /** A human must approve each grant first (see `approvalRuleSchema`). */
+    approval: approvalRuleSchema.optional(),
+    budgets: budgetsSchema.optional(),
   })
   .strict()
-  .refine((p) => p.default_ttl <= p.max_ttl, { message: 'default_ttl exceeds max_ttl' })
-  .refine((p) => p.default_ttl >= 1000, { message: 'default_ttl must be at least 1s' });
+  .superRefine((p, ctx) => {
+    const fail = (message: string, path: string) =>
+      ctx.addIssue({ code: 'custom', message, path: [path] });
+    if (p.effect === 'deny') {
+      for (const key of ['allow', 'tool_ceilings', 'default_ttl', 'max_ttl', 'approval', 'budgets'] as const) {
+        if (p[key] !== undefined) fail(`a deny rule grants nothing: remove ${key}`, key);
+      }
+      return;
+    }
+    if (p.default_ttl === undefined) fail('an allow policy needs default_ttl', 'default_ttl');
+    if (p.max_ttl === undefined) fail('an allow policy needs max_ttl', 'max_ttl');
+    if (p.default_ttl !== undefined && p.max_ttl !== undefined && p.default_ttl > p.max_ttl) {
+      fail('default_ttl exceeds max_ttl', 'default_ttl');
+    }
+    if (p.default_ttl !== undefined && p.default_ttl < 1000) {
+      fail('default_ttl must be at least 1s', 'default_ttl');
+    }
+  });
 export type PolicyConfig = z.infer<typeof policySchema>;
 
 const operatorIssuerSchema = z
@@ -225,7 +338,11 @@ const operatorIssuerSchema = z
   });
 export type OperatorIssuerConfig = z.infer<typeof operatorIssuerSchema>;
 
-export const OPERATOR_ROLES = ['viewer', 'revoker', 'admin'] as const;
+/**
+ * `viewer` ⊂ `revoker` ⊂ `admin`; `approver` stands apart: it may list, approve and deny
+ * approvals and nothing else (an admin may too).
+ */
+export const OPERATOR_ROLES = ['viewer', 'revoker', 'admin', 'approver'] as const;
 export type OperatorRole = (typeof OPERATOR_ROLES)[number];
 
 const breakGlassSchema = z
@@ -363,6 +480,22 @@ export const enterpriseIdpSchema = z
   });
 export type EnterpriseIdpConfig = z.infer<typeof enterpriseIdpSchema>;
 
+/** Approvals in general; a policy's `approval` rule says which grants need one. */
+const approvalsSchema = z
+  .object({
+    /** How long a request waits for a decision, and an approved one for its collection. */
+    expires_after: duration
+      .default(600_000)
+      .refine((ms) => ms >= 10_000 && ms <= 86_400_000, 'between 10s and 24h'),
+    /** Told of every new request (POST, JSON, no secrets, best effort). */
+    webhook: z.url().optional(),
+    webhook_timeout: duration.default(3_000).refine((ms) => ms <= 30_000, 'at most 30s'),
+    /** Undecided requests held at once, all workloads together; more are refused (429). */
+    max_pending: z.number().int().min(1).max(100_000).default(1_000),
+  })
+  .strict();
+export type ApprovalsConfig = z.infer<typeof approvalsSchema>;
+
 export const configSchema = z
   .object({
     server: serverSchema.default(serverSchema.parse({})),
@@ -371,6 +504,8 @@ export const configSchema = z
     workloads: z.array(workloadSchema).default([]),
     targets: z.array(targetBaseSchema).default([]),
     policies: z.array(policySchema).default([]),
+    /** The mode of every policy that names none: `dry_run` records decisions without enforcing. */
+    policy_mode: z.enum(POLICY_MODES).default('enforce'),
     /** Resources named by canonical URI on `/oauth/token` (RFC 8707). */
     resources: z.array(resourceSchema).default([]),
     /** Identity providers whose ID-JAGs `/oauth/token` redeems. */
@@ -379,6 +514,7 @@ export const configSchema = z
     events: eventsSchema.default(eventsSchema.parse({})),
     encryption: encryptionSchema,
     leases: leasesSchema.default(leasesSchema.parse({})),
+    approvals: approvalsSchema.default(approvalsSchema.parse({})),
   })
   .strict();
 

@@ -1,23 +1,28 @@
 import type { Provider } from '../../providers/provider.js';
-import { type PolicyConfig, TIERS } from '../config/schema.js';
+import type { PolicyConfig, PolicyMode } from '../config/schema.js';
 import type { BrokerErrorCode, DenyReason } from '../errors.js';
-import { type Condition, type ConditionVariables, compileCondition } from './condition.js';
+import { checkActor } from './actor-binding.js';
+import { type CompiledPolicy, compilePolicy, formatPath, type PolicyIssue } from './compile.js';
+import type { ConditionVariables } from './condition.js';
 import { PolicyConfigError } from './errors.js';
 import { contentHash } from './hash.js';
-import type { Decision, PolicyDenial, PolicyRequest } from './types.js';
+import { PolicyIndex } from './policy-index.js';
+import type {
+  ActorUse,
+  Decision,
+  DryRunOutcome,
+  PolicyDenial,
+  PolicyRequest,
+} from './types.js';
 
 export { PolicyConfigError } from './errors.js';
-export type { Decision, PolicyDenial, PolicyGrant, PolicyRequest } from './types.js';
-
-interface CompiledPolicy {
-  readonly config: PolicyConfig;
-  readonly provider: Provider;
-  /** `allow`, parsed by the provider's ceiling schema. */
-  readonly ceiling: unknown;
-  readonly condition: Condition | undefined;
-  readonly workloads: ReadonlySet<string>;
-  readonly intents: ReadonlySet<string>;
-}
+export type {
+  Decision,
+  DryRunOutcome,
+  PolicyDenial,
+  PolicyGrant,
+  PolicyRequest,
+} from './types.js';
 
 /** Reason codes that, when every candidate policy failed with the same one, become the code. */
 const SPECIFIC_DENIALS: ReadonlySet<string> = new Set<BrokerErrorCode>([
@@ -28,31 +33,70 @@ const SPECIFIC_DENIALS: ReadonlySet<string> = new Set<BrokerErrorCode>([
 
 const MIN_TTL_MS = 1_000;
 
+export interface PolicyEngineOptions {
+  /** Configured identity issuers, name → `iss`: what `require_actor.issuers` may name. */
+  actorIssuers?: ReadonlyMap<string, string>;
+  /** The mode of every policy that names none (`policy_mode`). */
+  mode?: PolicyMode;
+}
+
+type Scoped = { ok: true; scope: unknown } | { ok: false; denial: PolicyDenial };
+
 /**
- * Decides credential requests against a policy set, deny by default. A request is granted by
- * the first policy (in config order) that names the target and the workload (by id or
- * `tier:<tier>`) and whose intents, actor requirement, scope ceiling, TTL bounds and `when`
- * condition all hold. Everything is validated and compiled here, once, so a bad policy set
- * is refused at load (and on reload) instead of surfacing in a decision.
+ * Decides credential requests against a policy set, deny by default. Deny rules that match
+ * a request refuse it whatever any allow grants; otherwise the first allow policy (in file
+ * order) whose intents, tools, actor requirement, scope ceiling, tier, TTL bounds and `when`
+ * condition all hold grants. Because allows only grant and denies always win, the outcome
+ * does not depend on the order of policies, only which allow is named does. Policies in
+ * `dry_run` decide separately: the decision carries what the set would have done with them
+ * enforced. Everything is checked and compiled here, once, so a bad set is refused at load
+ * (every problem named) instead of surfacing in a decision.
  */
 export class PolicyEngine {
-  /** Content hash of the policy set, stamped on every lease and event. */
+  /** Content hash of the policy set (every field of every policy, and the set's mode). */
   readonly hash: string;
   readonly #policies: readonly CompiledPolicy[];
+  readonly #index: PolicyIndex;
   readonly #providers: ReadonlyMap<string, Provider>;
+  readonly #hasDryRun: boolean;
 
-  constructor(policies: readonly PolicyConfig[], providers: ReadonlyMap<string, Provider>) {
+  constructor(
+    policies: readonly PolicyConfig[],
+    providers: ReadonlyMap<string, Provider>,
+    options: PolicyEngineOptions = {},
+  ) {
     this.#providers = providers;
-    this.hash = contentHash(policies);
+    const mode = options.mode ?? 'enforce';
+    this.hash = contentHash(mode === 'enforce' ? policies : { mode, policies });
+    const issues: PolicyIssue[] = [];
     const names = new Set<string>();
-    this.#policies = policies.map((policy, index) => {
-      const at = `policies[${index}]`;
+    const compiled: CompiledPolicy[] = [];
+    policies.forEach((policy, index) => {
       if (names.has(policy.name)) {
-        throw new PolicyConfigError(`${at}.name`, `duplicate policy name "${policy.name}"`);
+        issues.push({
+          path: `policies[${index}].name`,
+          problem: `duplicate policy name "${policy.name}"`,
+        });
       }
       names.add(policy.name);
-      return compile(policy, at, providers);
+      const ctx = {
+        providers,
+        actorIssuers: options.actorIssuers ?? new Map<string, string>(),
+        defaultMode: mode,
+      };
+      const result = compilePolicy(policy, index, ctx, issues);
+      if (result !== undefined) compiled.push(result);
     });
+    const error = PolicyConfigError.of(issues);
+    if (error !== undefined) throw error;
+    this.#policies = compiled;
+    this.#index = new PolicyIndex(compiled);
+    this.#hasDryRun = compiled.some((p) => p.mode === 'dry_run');
+  }
+
+  /** The names of the policies in force and in dry run, in file order. */
+  get policyNames(): readonly string[] {
+    return this.#policies.map((p) => p.name);
   }
 
   decide(req: PolicyRequest): Decision {
@@ -62,33 +106,100 @@ export class PolicyEngine {
         { code: 'target_unknown', message: 'no target of that name is configured' },
       ]);
     }
-    return this.#decideFor(provider, req);
+    const scoped = this.#parseScope(provider, req);
+    if (!scoped.ok) return scoped.denial;
+    const candidates = this.#index.candidates(req.target, req.workload);
+    if (!this.#hasDryRun || !candidates.some((p) => p.mode === 'dry_run')) {
+      return this.#decideOver(candidates, provider, req, scoped.scope);
+    }
+    const enforced = this.#decideOver(
+      candidates.filter((p) => p.mode === 'enforce'),
+      provider,
+      req,
+      scoped.scope,
+    );
+    const all = this.#decideOver(candidates, provider, req, scoped.scope);
+    const dryRun: DryRunOutcome = {
+      allow: all.allow,
+      ...(all.allow
+        ? { policy: all.policy }
+        : { code: all.code, ...(all.deniedBy === undefined ? {} : { policy: all.deniedBy }) }),
+      reasons: all.allow ? [] : all.reasons,
+      differs:
+        all.allow !== enforced.allow ||
+        (all.allow && enforced.allow && all.policy !== enforced.policy) ||
+        (!all.allow && !enforced.allow && all.deniedBy !== enforced.deniedBy),
+      policies: candidates.filter((p) => p.mode === 'dry_run').map((p) => p.name),
+    };
+    return { ...enforced, dryRun };
   }
 
-  /**
-   * Generic in the provider's `Scope`: the scope its schema parses is the one its ceiling,
-   * tier rule and (through the grant) its `mint` receive, and the compiler holds them to it.
-   */
-  #decideFor<Scope>(provider: Provider<Scope>, req: PolicyRequest): Decision {
+  #parseScope(provider: Provider, req: PolicyRequest): Scoped {
     const scope = provider.scope.safeParse(req.scope);
-    if (!scope.success) {
-      // Paths and issue codes only: the rejected values are the caller's and may be anything.
-      return this.#deny(
+    if (scope.success) return { ok: true, scope: scope.data };
+    // Paths and issue codes only: the rejected values are the caller's and may be anything.
+    return {
+      ok: false,
+      denial: this.#deny(
         'scope_invalid',
         scope.error.issues.map((issue) => ({
           code: 'scope_invalid',
           message: `${formatPath(issue.path)}: ${issue.code}`,
         })),
-      );
+      ),
+    };
+  }
+
+  #decideOver(
+    candidates: readonly CompiledPolicy[],
+    provider: Provider,
+    req: PolicyRequest,
+    scope: unknown,
+  ): Decision {
+    let variables: ConditionVariables | undefined;
+    const vars = () => {
+      variables ??= conditionVariables(req, scope);
+      return variables;
+    };
+    for (const rule of candidates) {
+      if (rule.effect !== 'deny') continue;
+      const applies = denyApplies(rule, req, vars);
+      if (applies !== undefined) {
+        return {
+          ...this.#deny('policy_denied', [
+            { code: 'denied_by_rule', message: applies, policy: rule.name },
+          ]),
+          deniedBy: rule.name,
+        };
+      }
     }
 
-    const candidates = this.#policies.filter(
-      (policy) =>
-        policy.config.target === req.target &&
-        (policy.workloads.has(req.workload.id) ||
-          policy.workloads.has(`tier:${req.workload.tier}`)),
-    );
-    if (candidates.length === 0) {
+    const reasons: DenyReason[] = [];
+    for (const policy of candidates) {
+      if (policy.effect !== 'allow') continue;
+      const outcome = evaluateAllow(policy, provider, req, scope, vars);
+      if ('code' in outcome) {
+        reasons.push({ code: outcome.code, message: outcome.message, policy: policy.name });
+        continue;
+      }
+      const granted = scope;
+      const { config } = policy;
+      return {
+        allow: true,
+        policy: policy.name,
+        policyDigest: policy.digest,
+        policyHash: this.hash,
+        target: req.target,
+        provider,
+        scope: granted,
+        mint: (mint) => provider.mint({ ...mint, scope: granted }),
+        ttlMs: outcome.ttlMs,
+        maxTtlMs: config.max_ttl ?? outcome.ttlMs,
+        ...(outcome.actorUse === undefined ? {} : { actorUse: outcome.actorUse }),
+        ...(outcome.actorUser === undefined ? {} : { actorUser: outcome.actorUser }),
+      };
+    }
+    if (reasons.length === 0) {
       return this.#deny('policy_denied', [
         {
           code: 'no_matching_policy',
@@ -96,78 +207,6 @@ export class PolicyEngine {
         },
       ]);
     }
-
-    let variables: ConditionVariables | undefined;
-    const reasons: DenyReason[] = [];
-    for (const policy of candidates) {
-      const { config } = policy;
-      const reason = (code: string, message: string): DenyReason => ({
-        code,
-        message,
-        policy: config.name,
-      });
-      if (!policy.intents.has('*') && !policy.intents.has(req.task.intent)) {
-        reasons.push(reason('intent_not_allowed', 'task intent is not among the allowed intents'));
-        continue;
-      }
-      if (config.require_actor && req.actor === undefined) {
-        reasons.push(reason('actor_required', 'a verified actor assertion is required'));
-        continue;
-      }
-      const within = provider.within(scope.data, policy.ceiling);
-      if (!within.ok) {
-        reasons.push(reason('scope_exceeds_ceiling', within.reason));
-        continue;
-      }
-      const tier = provider.tierAllows?.(scope.data, req.workload.tier);
-      if (tier && !tier.ok) {
-        reasons.push(reason('tier_exceeded', tier.reason));
-        continue;
-      }
-      const ttlMs = req.ttlMs ?? config.default_ttl;
-      if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > config.max_ttl) {
-        // The request's `ttl` is seconds, so the bounds are told in seconds too.
-        reasons.push(
-          reason(
-            'ttl_out_of_range',
-            `ttl must be between ${MIN_TTL_MS / 1000} and ${Math.floor(config.max_ttl / 1000)} seconds`,
-          ),
-        );
-        continue;
-      }
-      if (policy.condition !== undefined) {
-        variables ??= conditionVariables(req, scope.data);
-        const outcome = policy.condition.evaluate(variables);
-        if (outcome.result === 'false') {
-          reasons.push(reason('condition_false', 'the policy condition is not met'));
-          continue;
-        }
-        if (outcome.result === 'error') {
-          reasons.push(
-            reason('condition_error', `the policy condition failed to evaluate (${outcome.code})`),
-          );
-          continue;
-        }
-        // Only an explicit `true` grants: any outcome this engine does not know denies.
-        if (outcome.result !== 'true') {
-          reasons.push(reason('condition_error', 'the policy condition gave no answer'));
-          continue;
-        }
-      }
-      const granted = scope.data;
-      return {
-        allow: true,
-        policy: config.name,
-        policyHash: this.hash,
-        target: req.target,
-        provider,
-        scope: granted,
-        mint: (mint) => provider.mint({ ...mint, scope: granted }),
-        ttlMs,
-        maxTtlMs: config.max_ttl,
-      };
-    }
-
     const codes = new Set(reasons.map((r) => r.code));
     const [only] = codes;
     const code =
@@ -182,49 +221,98 @@ export class PolicyEngine {
   }
 }
 
-function compile(
-  config: PolicyConfig,
-  at: string,
-  providers: ReadonlyMap<string, Provider>,
-): CompiledPolicy {
-  const provider = providers.get(config.target);
-  if (provider === undefined) {
-    throw new PolicyConfigError(`${at}.target`, `unknown target "${config.target}"`);
+type AllowOutcome =
+  | { code: string; message: string }
+  | {
+      ttlMs: number;
+      actorUse: ActorUse | undefined;
+      actorUser: string | undefined;
+    };
+
+/** One allow policy against the request: why it does not grant, or what it grants. */
+function evaluateAllow(
+  policy: CompiledPolicy,
+  provider: Provider,
+  req: PolicyRequest,
+  scope: unknown,
+  vars: () => ConditionVariables,
+): AllowOutcome {
+  const { config } = policy;
+  if (!policy.intents.has('*') && !policy.intents.has(req.task.intent)) {
+    return { code: 'intent_not_allowed', message: 'task intent is not among the allowed intents' };
   }
-  config.workloads.forEach((entry, index) => {
-    if (entry.startsWith('tier:') && !(TIERS as readonly string[]).includes(entry.slice(5))) {
-      throw new PolicyConfigError(
-        `${at}.workloads[${index}]`,
-        `unknown tier "${entry.slice(5)}" (one of ${TIERS.join(', ')})`,
-      );
+  const tool = req.task.tool;
+  const toolRules = policy.tools !== undefined || policy.toolCeilings.length > 0;
+  if (toolRules && tool === undefined) {
+    return { code: 'tool_required', message: 'this policy grants per tool: task.tool is required' };
+  }
+  if (policy.tools !== undefined && !policy.tools.some((t) => t.matches(tool as string))) {
+    return { code: 'tool_not_allowed', message: 'task tool is not among the allowed tools' };
+  }
+  const actor = checkActor(policy.actor, req);
+  if (!actor.ok) return { code: actor.code, message: actor.message };
+  const toolCeiling =
+    tool === undefined ? undefined : policy.toolCeilings.find((t) => t.matches(tool));
+  const within = provider.within(scope, toolCeiling?.ceiling ?? policy.ceiling);
+  if (!within.ok) {
+    return {
+      code: 'scope_exceeds_ceiling',
+      message:
+        toolCeiling === undefined
+          ? within.reason
+          : `${within.reason} (the ceiling of tools "${toolCeiling.pattern}")`,
+    };
+  }
+  const tier = provider.tierAllows?.(scope, req.workload.tier);
+  if (tier && !tier.ok) return { code: 'tier_exceeded', message: tier.reason };
+  const maxTtl = config.max_ttl ?? 0;
+  const ttlMs = req.ttlMs ?? config.default_ttl ?? 0;
+  if (!Number.isInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > maxTtl) {
+    // The request's `ttl` is seconds, so the bounds are told in seconds too.
+    return {
+      code: 'ttl_out_of_range',
+      message: `ttl must be between ${MIN_TTL_MS / 1000} and ${Math.floor(maxTtl / 1000)} seconds`,
+    };
+  }
+  if (policy.condition !== undefined) {
+    const outcome = policy.condition.evaluate(vars());
+    if (outcome.result === 'false') {
+      return { code: 'condition_false', message: 'the policy condition is not met' };
     }
-  });
-  const ceiling = provider.ceiling.safeParse(config.allow);
-  if (!ceiling.success) {
-    const problems = ceiling.error.issues
-      .map((issue) => `${formatPath(issue.path)}: ${issue.message}`)
-      .join('; ');
-    throw new PolicyConfigError(
-      `${at}.allow`,
-      `not a valid ceiling for ${provider.kind} target "${provider.target}": ${problems}`,
-    );
-  }
-  let condition: Condition | undefined;
-  if (config.when !== undefined) {
-    try {
-      condition = compileCondition(config.when);
-    } catch (err) {
-      throw new PolicyConfigError(`${at}.when`, (err as Error).message);
+    if (outcome.result === 'error') {
+      return {
+        code: 'condition_error',
+        message: `the policy condition failed to evaluate (${outcome.code})`,
+      };
+    }
+    // Only an explicit `true` grants: any outcome this engine does not know denies.
+    if (outcome.result !== 'true') {
+      return { code: 'condition_error', message: 'the policy condition gave no answer' };
     }
   }
-  return {
-    config,
-    provider,
-    ceiling: ceiling.data,
-    condition,
-    workloads: new Set(config.workloads),
-    intents: new Set(config.intents),
-  };
+  return { ttlMs, actorUse: actor.use, actorUser: actor.user };
+}
+
+/**
+ * Whether a deny rule refuses the request, with why. A rule naming tools also refuses a
+ * request that names no tool (it cannot show it is not one of them), and a `when` that
+ * fails to evaluate refuses too: a deny rule fails closed.
+ */
+function denyApplies(
+  rule: CompiledPolicy,
+  req: PolicyRequest,
+  vars: () => ConditionVariables,
+): string | undefined {
+  if (!rule.intents.has('*') && !rule.intents.has(req.task.intent)) return undefined;
+  const tool = req.task.tool;
+  if (rule.tools !== undefined && tool !== undefined && !rule.tools.some((t) => t.matches(tool))) {
+    return undefined;
+  }
+  if (rule.condition === undefined) return `deny rule "${rule.name}" refuses this request`;
+  const outcome = rule.condition.evaluate(vars());
+  if (outcome.result === 'false') return undefined;
+  if (outcome.result === 'true') return `deny rule "${rule.name}" refuses this request`;
+  return `deny rule "${rule.name}" refuses: its condition failed to evaluate`;
 }
 
 function conditionVariables(req: PolicyRequest, scope: unknown): ConditionVariables {
@@ -243,18 +331,4 @@ function conditionVariables(req: PolicyRequest, scope: unknown): ConditionVariab
     // The request's own time, so a simulation of a past or future request is reproducible.
     now: time,
   };
-}
-
-/** `scopes[0].name`; segments that are not plain names are not echoed. */
-function formatPath(path: readonly PropertyKey[]): string {
-  if (path.length === 0) return '(root)';
-  return path
-    .map((segment, index) => {
-      if (typeof segment === 'number') return `[${segment}]`;
-      if (typeof segment === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(segment)) {
-        return index === 0 ? segment : `.${segment}`;
-      }
-      return '[?]';
-    })
-    .join('');
 }

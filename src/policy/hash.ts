@@ -8,6 +8,14 @@ export function contentHash(value: unknown): string {
   return `sha256:${createHash('sha256').update(canonicalJson(value)).digest('hex')}`;
 }
 
+/**
+ * The digest of one policy as parsed (every field, defaults included): what an approval or a
+ * budget binds to, so a reload that changes the deciding policy changes its digest.
+ */
+export function policyDigest(policy: object): string {
+  return contentHash(policy);
+}
+
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
     // JSON.stringify answers undefined for undefined, functions and symbols: write null, as

@@ -86,6 +86,7 @@ describe('PolicyEngine: matching', () => {
     expect(decision).toEqual({
       allow: true,
       policy: 'orders-read',
+      policyDigest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
       policyHash: e.hash,
       target: 'orders-api',
       provider: PROVIDERS.get('orders-api'),
