@@ -197,6 +197,14 @@ describe('aws tier cap', () => {
     expect(awsTierAllows(scope(['s3:PutBucketPolicy']), 'admin')).toEqual({ ok: true });
   });
 
+  it('keeps a write workload from the calls that would edit or drop the Deny policy', () => {
+    for (const action of ['iam:PutRolePolicy', 'iam:DeleteRolePolicy', 'iam:AttachRolePolicy']) {
+      expect(
+        awsTierAllows(scope([action], ['arn:aws:iam::123456789012:role/*']), 'write'),
+      ).toMatchObject({ ok: false });
+    }
+  });
+
   it('judges what a wildcard expands to, not its name', () => {
     // PutObjectTagging hides behind a pattern that starts like no write verb.
     expect(awsTierAllows(scope(['s3:*ObjectTagging']), 'read')).toMatchObject({ ok: false });
