@@ -1,109 +1,102 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type McpServer, startMcpServer } from '../../examples/mcp-server/server.js';
-import { startTicketsApi, type TicketsApi } from '../../examples/mcp-server/tickets-api.js';
-import { JitBrokerClient, type JwtCredential } from '../../src/client/index.js';
-import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { freePort } from '../helpers/free-port.js';
+import {
+  AGENT_SUBJECT,
+  GITHUB_TARGET,
+  MCP_SERVER_SUBJECT,
+  type McpStack,
+  startMcpStack,
+} from '../helpers/mcp-stack.js';
 
-/** The example MCP server and tickets API, run against a real broker. */
-describe('examples/mcp-server', () => {
-  let h: Harness;
-  let agent: JitBrokerClient;
-  let tickets: TicketsApi;
-  let mcp: McpServer;
-  let misconfigured: McpServer;
+/**
+ * examples/mcp-github-server run as its README says: the server and the client script as
+ * processes, configured by environment variables and token files, against a real broker and
+ * the GitHub fake.
+ */
 
-  beforeAll(async () => {
-    h = await startHarness({ listen: true });
-    const as = (subject: string) =>
-      new JitBrokerClient({ url: h.broker.url, token: () => h.workloadToken(subject) });
-    agent = as('spiffe://test/agent-a');
-    tickets = await startTicketsApi({ broker: as('spiffe://test/tickets-api') });
-    mcp = await startMcpServer({ broker: agent, ticketsUrl: tickets.url, target: 'tickets' });
-    misconfigured = await startMcpServer({
-      broker: agent,
-      ticketsUrl: tickets.url,
-      target: 'no-such-target',
-    });
+const TSX = join(process.cwd(), 'node_modules', '.bin', 'tsx');
+
+let stack: McpStack;
+let dir: string;
+let server: ChildProcess | undefined;
+let port: number;
+
+function run(
+  script: string,
+  env: Record<string, string>,
+  args: string[] = [],
+): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(TSX, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  afterAll(async () => {
-    await Promise.all([mcp?.close(), misconfigured?.close(), tickets?.close()]);
-    await h?.close();
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
   });
-
-  const rpc = async (server: McpServer, method: string, params?: unknown) => {
-    const response = await fetch(`${server.url}/mcp`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
-    });
-    expect(response.status).toBe(200);
-    const body = (await response.json()) as { result?: Record<string, unknown>; error?: unknown };
-    expect(body.error).toBeUndefined();
-    expect(body.result).toBeDefined();
-    return { result: body.result ?? {} };
-  };
-
-  it('lists its one tool', async () => {
-    const { result } = await rpc(mcp, 'tools/list');
-    expect(result.tools).toEqual([expect.objectContaining({ name: 'list_tickets' })]);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
   });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
 
-  it('list_tickets gets a task-bound credential, uses it, and revokes it', async () => {
-    const { result } = await rpc(mcp, 'tools/call', {
-      name: 'list_tickets',
-      arguments: { task_id: 'mcp-task-1' },
+beforeAll(async () => {
+  port = await freePort();
+  // The broker's resource is the URL the example process listens on.
+  stack = await startMcpStack({ publicUrl: `http://127.0.0.1:${port}` });
+  dir = mkdtempSync(join(tmpdir(), 'jit-mcp-example-'));
+  writeFileSync(join(dir, 'server-token'), await stack.h.workloadToken(MCP_SERVER_SUBJECT));
+  writeFileSync(join(dir, 'agent-token'), await stack.h.workloadToken(AGENT_SUBJECT));
+}, 30_000);
+
+afterAll(async () => {
+  if (server?.exitCode === null) server.kill('SIGKILL');
+  await stack?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('examples/mcp-github-server as processes', () => {
+  it('the server and the client script read a file with only token files and URLs', async () => {
+    const started = run('examples/mcp-github-server/server.ts', {
+      JIT_BROKER_URL: stack.brokerUrl,
+      JIT_TOKEN_FILE: join(dir, 'server-token'),
+      GITHUB_TARGET,
+      GITHUB_API_URL: stack.github.url,
+      PORT: String(port),
     });
-    expect(result.isError).toBeUndefined();
-    const { tickets: listed } = result.structuredContent as { tickets: { id: string }[] };
-    expect(listed.map((t) => t.id)).toContain('T-101');
+    server = started.child;
+    await new Promise<void>((resolve, reject) => {
+      const poll = setInterval(() => {
+        if (started.output().includes('MCP server at')) {
+          clearInterval(poll);
+          resolve();
+        } else if (started.child.exitCode !== null) {
+          clearInterval(poll);
+          reject(new Error(`server exited: ${started.output()}`));
+        }
+      }, 50);
+    });
+    expect(started.output()).toContain(`MCP server at http://127.0.0.1:${port}/mcp`);
 
-    const issued = h.events.events.find(
-      (e) => e.type === 'credential.issued' && e.task?.id === 'mcp-task-1',
+    const client = run(
+      'examples/mcp-github-server/client.ts',
+      {
+        MCP_URL: `http://127.0.0.1:${port}/mcp`,
+        JIT_BROKER_ISSUER: stack.brokerUrl,
+        JIT_TOKEN_FILE: join(dir, 'agent-token'),
+        JIT_CLIENT_ID: 'agent-a',
+      },
+      ['acme/api', 'README.md'],
     );
-    expect(issued?.task).toEqual({ id: 'mcp-task-1', intent: 'triage', tool: 'list_tickets' });
-    expect(issued?.scope).toEqual({ scopes: ['tickets:read'] });
-    await vi.waitFor(async () => {
-      expect((await agent.getLease(issued!.lease_id!)).state).toBe('revoked');
-    });
-  });
-
-  it('a broker refusal is a tool error naming the code', async () => {
-    const { result } = await rpc(misconfigured, 'tools/call', {
-      name: 'list_tickets',
-      arguments: { task_id: 'mcp-task-2' },
-    });
-    expect(result.isError).toBe(true);
-    const [content] = result.content as { text: string }[];
-    expect(content?.text).toContain('target_unknown');
-  });
-
-  it('the tickets API refuses a missing token and a revoked one', async () => {
-    expect((await fetch(`${tickets.url}/tickets`)).status).toBe(401);
-
-    const lease = await agent.getCredential<JwtCredential>({
-      target: 'tickets',
-      scope: { scopes: ['tickets:read'] },
-      task: { id: 'mcp-task-3', intent: 'triage' },
-    });
-    const call = () =>
-      fetch(`${tickets.url}/tickets`, {
-        headers: { authorization: `Bearer ${lease.credential.token}` },
-      });
-    expect((await call()).status).toBe(200);
-    await agent.revoke(lease.leaseId);
-    expect((await call()).status).toBe(401);
-  });
-
-  it('the tickets API refuses a token without tickets:read', async () => {
-    const lease = await agent.getCredential<JwtCredential>({
-      target: 'tickets',
-      scope: { scopes: ['tickets:comment'] },
-      task: { id: 'mcp-task-4', intent: 'triage' },
-    });
-    const response = await fetch(`${tickets.url}/tickets`, {
-      headers: { authorization: `Bearer ${lease.credential.token}` },
-    });
-    expect(response.status).toBe(403);
-    await agent.revoke(lease.leaseId);
-  });
+    expect(await client.exited).toBe(0);
+    expect(client.output()).toContain('tools: read_file');
+    expect(client.output()).toContain('hello');
+    // Every installation token the call used is revoked by the time the client is done.
+    await vi.waitFor(() => expect(stack.github.liveTokens()).toEqual([]));
+  }, 60_000);
 });
