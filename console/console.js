@@ -98,7 +98,8 @@ function showLogin(message) {
   );
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const token = input.value.trim();
+    // A token copied with its header prefix works as well.
+    const token = input.value.trim().replace(/^Bearer\s+/i, '');
     if (token === '') return;
     try {
       await signIn(token);

@@ -376,7 +376,8 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
   it('keeps the token for the tab only: no cookie, no localStorage; logout clears it', async (ctx) => {
     if (h === undefined || browser === undefined) return ctx.skip();
     const token = await h.operatorToken(['viewer']);
-    const page = await signedIn(token);
+    // Pasted with its header prefix, as copied from a curl command.
+    const page = await signedIn(`Bearer ${token}`);
     const stored = await inPage<{ local: string[]; session: string[]; cookie: string }>(
       page,
       `({
