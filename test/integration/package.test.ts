@@ -110,8 +110,18 @@ describe('npm pack', () => {
         'dist/providers/registry.js',
       ]),
     );
+    // The operator console's static files are served as they are, from `console/`.
+    expect(paths).toEqual(
+      expect.arrayContaining(['console/index.html', 'console/console.js', 'console/console.css']),
+    );
+    expect(
+      paths.filter(
+        (p) => p.startsWith('console/') && !/^console\/[a-z0-9-]+\.(html|js|css|svg)$/.test(p),
+      ),
+    ).toEqual([]);
     const outside = paths.filter(
-      (p) => !p.startsWith('dist/src/') && !p.startsWith('dist/providers/'),
+      (p) =>
+        !p.startsWith('dist/src/') && !p.startsWith('dist/providers/') && !p.startsWith('console/'),
     );
     expect(outside.sort()).toEqual(
       ['CHANGELOG.md', 'LICENSE', 'README.md', 'SECURITY.md', 'package.json'].sort(),
@@ -134,6 +144,8 @@ describe('installed globally', () => {
     // The version is read from package.json at run time, three folders up from dist/src/cli.
     const version = await run(bin(), ['--version'], work);
     expect(version.stdout.trim()).toBe(pkg.version);
+    const aws = await run(bin(), ['aws', 'credential-process', '--help'], work);
+    expect(aws.stdout).toContain('Usage: jit-broker aws credential-process');
   });
 
   it('validates a configuration, loading the compiled providers', async () => {
@@ -170,6 +182,11 @@ describe('installed globally, against a running broker', () => {
         work,
       );
       expect(JSON.parse(stdout)).toMatchObject({ reachable: true });
+      // The installed package finds its console files (three folders up from dist/src/console).
+      const page = await fetch(`http://127.0.0.1:${port}/console`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('/console/console.js');
+      expect((await fetch(`http://127.0.0.1:${port}/console/console.js`)).status).toBe(200);
     } finally {
       child.kill('SIGTERM');
     }
@@ -257,7 +274,7 @@ try {
     writeFileSync(
       join(consumer, 'consumer.ts'),
       `import { type BrokerConfig, ConfigError, parseConfig, type RunningBroker, startBroker } from 'jit-broker';
-import { JitBrokerClient, type JwtCredential, type Lease, isJitBrokerError } from 'jit-broker/client';
+import { type AwsCredentialProvider, JitBrokerClient, type JwtCredential, type Lease, isJitBrokerError } from 'jit-broker/client';
 // @ts-expect-error internal modules are not part of the package's exports
 import type { Broker } from 'jit-broker/dist/src/broker/index.js';
 
@@ -286,6 +303,13 @@ export async function read(client: JitBrokerClient): Promise<string> {
     if (isJitBrokerError(err)) return err.code;
     throw err;
   }
+}
+export function aws(client: JitBrokerClient): AwsCredentialProvider {
+  return client.awsCredentials({
+    target: 'reports',
+    scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::reports/*'] },
+    task: { id: 't', intent: 'report' },
+  });
 }
 export type { Broker };
 `,
