@@ -19,6 +19,7 @@ import {
   type AuthorizationServer,
   buildAuthorizationServer,
 } from './oauth/authorization-server.js';
+import type { ActorUseLedger } from './policy/actor-ledger.js';
 import { PolicyConfigError, PolicyEngine } from './policy/engine.js';
 
 /** Everything built from one configuration; a reload builds a new one and swaps it whole. */
@@ -36,6 +37,8 @@ export interface RuntimeOptions {
   providerContext: ProviderContext;
   /** One-time `jti` store; shared by all replicas when it is Redis. */
   replayGuard?: ReplayGuard;
+  /** Which task each one-time actor token was used for; shared when it is Redis. */
+  actorUses?: ActorUseLedger;
 }
 
 /**
@@ -149,7 +152,11 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     policy = attempt(
       'policies',
       () =>
-        new PolicyEngine(config.policies, providers, { actorIssuers, mode: config.policy_mode }),
+        new PolicyEngine(config.policies, providers, {
+          actorIssuers,
+          mode: config.policy_mode,
+          ...(options.actorUses === undefined ? {} : { actorUses: options.actorUses }),
+        }),
     );
   }
   const fetchOption = options.fetch === undefined ? {} : { fetch: options.fetch };

@@ -4,7 +4,11 @@ import type { ServerType } from '@hono/node-server';
 import { loadProviderModules } from '../providers/module/index.js';
 import type { ApiServices } from './api/context.js';
 import { createApp } from './app.js';
+import { MemoryApprovalStore } from './approvals/memory-store.js';
+import { RedisApprovalStore } from './approvals/redis-store.js';
 import { Broker } from './broker/index.js';
+import { MemoryBudgetStore } from './budgets/memory-store.js';
+import { RedisBudgetStore } from './budgets/redis-store.js';
 import type { BrokerConfig } from './config/schema.js';
 import { AuthFailureAggregator } from './events/auth-failures.js';
 import { EventBus } from './events/bus.js';
@@ -26,6 +30,7 @@ import {
 } from './metrics/scrape-readers.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { Metrics } from './metrics.js';
+import { MemoryActorUseLedger, RedisActorUseLedger } from './policy/actor-ledger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { listen } from './wiring/listen.js';
 import { openLeaseStore, storeSettings } from './wiring/open-store.js';
@@ -123,6 +128,9 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const replayGuard = opened.redis
     ? new RedisReplayGuard(opened.redis, config.redis.key_prefix)
     : new MemoryReplayGuard();
+  const actorUses = opened.redis
+    ? new RedisActorUseLedger(opened.redis, config.redis.key_prefix)
+    : new MemoryActorUseLedger();
   const modules = options.allowProviderModules
     ? await loadProviderModules(
         config.targets,
@@ -133,6 +141,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     const built = buildRuntime(next, {
       providerContext: providerContext(next, modules, opened.endpoints, opened.redis),
       replayGuard,
+      actorUses,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
     return hooks.runtime?.(built) ?? built;
@@ -194,6 +203,12 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     logger,
     runtime: () => runtime,
     killSwitchDeadlineMs: config.leases.kill_switch_deadline,
+    approvals: opened.redis
+      ? new RedisApprovalStore(opened.redis, config.redis.key_prefix)
+      : new MemoryApprovalStore(),
+    budgets: opened.redis
+      ? new RedisBudgetStore(opened.redis, config.redis.key_prefix)
+      : new MemoryBudgetStore(),
   });
   const reaper = new Reaper({
     store,

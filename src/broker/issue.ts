@@ -1,16 +1,23 @@
 import type { Minted } from '../../providers/provider.js';
+import { emitApprovalEvent } from '../approvals/events.js';
+import { approvalGate } from '../approvals/gate.js';
+import { admitRequest, reserveLive } from '../budgets/enforce.js';
 import { BrokerError } from '../errors.js';
 import type { EventInput } from '../events/types.js';
 import type { WorkloadPrincipal } from '../identity/types.js';
 import { safeMessage } from '../leases/revoker.js';
 import type { ActivateResult, Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
+import { claimActorUse, dryRunEvent, MAX_EVENT_REASONS } from '../policy/issuance.js';
 import type { PolicyGrant } from '../policy/types.js';
 import type { BrokerDeps } from './deps.js';
 import { issuanceFrozen } from './incident.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
 import { abandonLease, revokeUnrecorded } from './lib/issue-cleanup.js';
-import type { CredentialRequest, IssuedCredential } from './types.js';
+import type { AwaitingApproval, CredentialRequest, IssuedCredential } from './types.js';
+
+/** How long a workload is told to wait before it repeats a request that awaits approval. */
+const APPROVAL_POLL_SECONDS = 5;
 
 /**
  * Issues a credential. The order is the invariant the whole design rests on: policy → lease
@@ -23,7 +30,7 @@ export async function issue(
   principal: WorkloadPrincipal,
   req: CredentialRequest,
   caller: Caller,
-): Promise<IssuedCredential> {
+): Promise<IssuedCredential | AwaitingApproval> {
   const { store, metrics } = deps;
   const workload = principal.workload;
   const base = issuanceEventBase(principal, caller, req);
@@ -35,7 +42,10 @@ export async function issue(
       outcome: 'denied',
       reason: err.code,
       ...(policyHash === undefined ? {} : { policy_hash: policyHash }),
-      ...(err.reasons.length > 0 ? { detail: { reasons: err.reasons } } : {}),
+      // Bounded: a set with many candidate policies must not make one event unbounded.
+      ...(err.reasons.length > 0
+        ? { detail: { reasons: err.reasons.slice(0, MAX_EVENT_REASONS) } }
+        : {}),
     });
     throw err;
   };
@@ -56,9 +66,34 @@ export async function issue(
       ...(caller.sourceIp === undefined ? {} : { ip: caller.sourceIp }),
     },
   });
+  // What dry-run policies would have decided: recorded, never what the caller gets.
+  const dryRun = dryRunEvent(base, grant);
+  if (dryRun !== undefined) await emitBestEffort(deps, dryRun);
   if (!grant.allow) {
     const message = grant.reasons[0]?.message ?? 'no policy allows this request';
     return deny(new BrokerError(grant.code, message, { reasons: grant.reasons }), grant.policyHash);
+  }
+  try {
+    await claimActorUse(deps.runtime().policy.actorUses, grant);
+  } catch (err) {
+    if (err instanceof BrokerError && err.code === 'policy_denied') {
+      return deny(err, grant.policyHash);
+    }
+    throw err;
+  }
+
+  // Budgets count what the policy would grant, then a human may have to say yes first.
+  let approval: Awaited<ReturnType<typeof approvalGate>>['approval'];
+  try {
+    await admitRequest(deps, grant, workload.id, req.task.id);
+    const gate = await approvalGate(deps, principal, req, grant, caller.requestId);
+    if (gate.kind === 'wait') return { approval: gate.approval, retryAfter: APPROVAL_POLL_SECONDS };
+    approval = gate.approval;
+  } catch (err) {
+    if (err instanceof BrokerError && err.code !== 'store_unavailable') {
+      return deny(err, grant.policyHash);
+    }
+    throw err;
   }
 
   let lease: Lease;
@@ -83,6 +118,15 @@ export async function issue(
       err instanceof BrokerError &&
       (err.code === 'workload_blocked' || err.code === 'lease_cap_reached')
     ) {
+      return deny(err, grant.policyHash);
+    }
+    throw err;
+  }
+  try {
+    await reserveLive(deps, grant, lease);
+  } catch (err) {
+    await abandonLease(deps, lease, caller);
+    if (err instanceof BrokerError && err.code === 'budget_exceeded') {
       return deny(err, grant.policyHash);
     }
     throw err;
@@ -127,6 +171,7 @@ export async function issue(
         policy: grant.policy,
         policy_hash: grant.policyHash,
         expires_at: new Date(lease.expiresAt).toISOString(),
+        ...(grant.actorUser === undefined ? {} : { detail: { actor_user: grant.actorUser } }),
       },
       { failClosed: true },
     );
@@ -141,6 +186,11 @@ export async function issue(
     throw err;
   }
   metrics.issued.inc({ target: lease.target, provider: lease.provider });
+  if (approval !== undefined) {
+    await emitApprovalEvent(deps, 'approval.used', approval, caller.requestId, {
+      leaseId: lease.id,
+    });
+  }
   const { bearerTokenType } = grant.provider;
   return {
     lease: activated.lease,

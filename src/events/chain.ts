@@ -27,6 +27,13 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   'policy.reloaded': 'info',
   // A configuration on disk the broker refuses: a mistake, or someone editing it who should not.
   'policy.reload_rejected': 'medium',
+  // What a policy in dry run would have decided: for watching a rollout, not an alert.
+  'policy.dry_run': 'info',
+  'approval.requested': 'low',
+  'approval.granted': 'medium',
+  'approval.denied': 'low',
+  'approval.expired': 'info',
+  'approval.used': 'info',
   'issuance.frozen': 'high',
   'issuance.unfrozen': 'medium',
   'chain.genesis': 'info',

@@ -2,18 +2,13 @@ import type { Provider } from '../../providers/provider.js';
 import type { PolicyConfig, PolicyMode } from '../config/schema.js';
 import type { BrokerErrorCode, DenyReason } from '../errors.js';
 import { checkActor } from './actor-binding.js';
+import type { ActorUseLedger } from './actor-ledger.js';
 import { type CompiledPolicy, compilePolicy, formatPath, type PolicyIssue } from './compile.js';
 import type { ConditionVariables } from './condition.js';
 import { PolicyConfigError } from './errors.js';
 import { contentHash } from './hash.js';
 import { PolicyIndex } from './policy-index.js';
-import type {
-  ActorUse,
-  Decision,
-  DryRunOutcome,
-  PolicyDenial,
-  PolicyRequest,
-} from './types.js';
+import type { ActorUse, Decision, DryRunOutcome, PolicyDenial, PolicyRequest } from './types.js';
 
 export { PolicyConfigError } from './errors.js';
 export type {
@@ -38,6 +33,8 @@ export interface PolicyEngineOptions {
   actorIssuers?: ReadonlyMap<string, string>;
   /** The mode of every policy that names none (`policy_mode`). */
   mode?: PolicyMode;
+  /** Where one-time actor tokens are recorded (shared by replicas when it is Redis). */
+  actorUses?: ActorUseLedger;
 }
 
 type Scoped = { ok: true; scope: unknown } | { ok: false; denial: PolicyDenial };
@@ -59,6 +56,8 @@ export class PolicyEngine {
   readonly #index: PolicyIndex;
   readonly #providers: ReadonlyMap<string, Provider>;
   readonly #hasDryRun: boolean;
+  /** Issuance records one-time actor tokens here (`claimActorUse`); none: they are refused. */
+  readonly actorUses: ActorUseLedger | undefined;
 
   constructor(
     policies: readonly PolicyConfig[],
@@ -66,6 +65,7 @@ export class PolicyEngine {
     options: PolicyEngineOptions = {},
   ) {
     this.#providers = providers;
+    this.actorUses = options.actorUses;
     const mode = options.mode ?? 'enforce';
     this.hash = contentHash(mode === 'enforce' ? policies : { mode, policies });
     const issues: PolicyIssue[] = [];
