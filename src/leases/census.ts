@@ -1,16 +1,21 @@
 import type { ProviderKind } from '../../providers/provider.js';
 import type { LeaseCensus, LeaseState } from './types.js';
 
-type Counted = { target: string; provider: ProviderKind; state: LeaseState };
+export type CensusRow = {
+  target: string;
+  provider: ProviderKind;
+  state: LeaseState;
+  leases?: number;
+};
 
-/** Folds lease records into counts per (target, provider, state). */
-export function tallyCensus(leases: Iterable<Counted>, truncated: boolean): LeaseCensus {
+/** Folds lease records (each `leases` of them, default one) into counts per (target, provider, state). */
+export function tallyCensus(leases: Iterable<CensusRow>, truncated: boolean): LeaseCensus {
   const counts = new Map<string, LeaseCensus['counts'][number]>();
-  for (const { target, provider, state } of leases) {
+  for (const { target, provider, state, leases: n = 1 } of leases) {
     const key = JSON.stringify([target, provider, state]);
     const row = counts.get(key);
-    if (row) row.leases += 1;
-    else counts.set(key, { target, provider, state, leases: 1 });
+    if (row) row.leases += n;
+    else counts.set(key, { target, provider, state, leases: n });
   }
   return { counts: [...counts.values()], truncated };
 }

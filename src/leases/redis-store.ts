@@ -8,7 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
 import { isLeaseId, newLeaseId, slotTag, slotTagOf } from '../lib/ids.js';
-import { tallyCensus } from './census.js';
+import { type CensusRow, tallyCensus } from './census.js';
 import { decodeLease, decodePositional, newLeaseFields } from './codec.js';
 import { LeaseKeys } from './keys.js';
 import { decodeCursor, encodeCursor, matchesFilter } from './listing.js';
@@ -54,6 +54,7 @@ const SCRIPTS = {
   hintDue: new Script(lua.HINT_DUE),
   hintTake: new Script(lua.HINT_TAKE),
   time: new Script(lua.TIME),
+  census: new Script(lua.CENSUS),
 } as const;
 
 /** Server replies that mean "Redis cannot serve right now", not a bug of ours. */
@@ -64,6 +65,9 @@ const LAYOUT = '2';
 
 /** Keys per script call when revoking many leases of one workload. */
 const CHUNK = 500;
+
+/** Lease records one census script reads, so none holds Redis for more than a few ms. */
+const CENSUS_SLICE = 1_000;
 
 function claimToken(): string {
   return randomBytes(12).toString('base64url');
@@ -517,30 +521,50 @@ export class RedisLeaseStore implements LeaseStore {
     const k = this.#keys;
     const workloads = await this.#call(() => this.#redis.smembers(k.workloads));
     // Unfinished leases of every workload first, so retained finished ones never crowd
-    // them out of the bound; each set is read only as far as the room left.
-    const ids = new Set<string>();
-    let truncated = false;
-    for (const key of [...workloads.map((w) => k.due(w)), ...workloads.map((w) => k.done(w))]) {
-      const room = limit - ids.size;
-      const found = room > 0 ? await this.#call(() => this.#redis.zrange(key, 0, room)) : [];
-      if (room <= 0 || found.length > room) truncated = true;
-      if (room <= 0) break;
-      for (const id of found.slice(0, room)) ids.add(id);
-    }
-    const read = [...ids];
-    const rows: { target: string; provider: Lease['provider']; state: Lease['state'] }[] = [];
-    for (let i = 0; i < read.length; i += 500) {
-      const chunk = read.slice(i, i + 500);
-      const fields = await this.#call(() =>
-        Promise.all(chunk.map((id) => this.#redis.hmget(k.lease(id), 't', 'p', 'st'))),
-      );
-      for (const [target, provider, state] of fields) {
-        // A finished lease whose record has passed its retention is gone: not counted.
-        if (!target || !provider || !isLeaseState(state)) continue;
-        rows.push({ target, provider: provider as Lease['provider'], state });
+    // them out of the bound. Each set is read in slices tallied in Redis (one reply per
+    // slice, not one per lease, and no script holds Redis for long); once the bound is
+    // reached, an empty slice only asks whether a set holds more.
+    const sets = [...workloads.map((w) => k.due(w)), ...workloads.map((w) => k.done(w))];
+    const rows: CensusRow[] = [];
+    let room = limit;
+    for (const key of sets) {
+      for (let offset = 0; ; ) {
+        const slice = Math.min(room, CENSUS_SLICE);
+        const { seen, tally } = await this.#censusSlice(key, offset, slice);
+        rows.push(...tally);
+        room -= Math.min(seen, slice);
+        if (seen <= slice) break;
+        if (slice === 0) return tallyCensus(rows, true);
+        offset += slice;
       }
     }
-    return tallyCensus(rows, truncated);
+    return tallyCensus(rows, false);
+  }
+
+  async #censusSlice(
+    key: string,
+    offset: number,
+    limit: number,
+  ): Promise<{ seen: number; tally: CensusRow[] }> {
+    // A workload's lease keys start like its other keys: `<prefix>:{<tag>}:`.
+    const leasePrefix = key.slice(0, key.indexOf('}:') + 2);
+    const reply = (await this.#eval(
+      SCRIPTS.census,
+      [key],
+      [leasePrefix, offset, limit],
+    )) as unknown[];
+    const tally: CensusRow[] = [];
+    for (let i = 1; i + 4 <= reply.length; i += 4) {
+      const [target, provider, state, leases] = reply.slice(i, i + 4).map(String);
+      if (!target || !provider || !isLeaseState(state)) continue;
+      tally.push({
+        target,
+        provider: provider as Lease['provider'],
+        state,
+        leases: Number(leases),
+      });
+    }
+    return { seen: Number(reply[0]), tally };
   }
 
   /**

@@ -292,3 +292,33 @@ return 0
 export const TIME = `${PRELUDE}
 return num(NOW)
 `;
+
+/**
+ * KEYS: one workload's due or done set. ARGV: the workload's lease key prefix
+ * (`<prefix>:{<tag>}:`), offset, limit. Reads the target, provider and state of at most
+ * `limit` of its leases from `offset` on and tallies them here, so a census costs the client
+ * one reply per slice, not one per lease. The lease keys share the set's hash tag. Returns
+ * {ids seen (limit + 1 when there are more), target, provider, state, count, …}.
+ */
+export const CENSUS = `
+local offset, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
+local ids = redis.call('ZRANGE', KEYS[1], offset, offset + limit)
+local rows, order = {}, {}
+for i = 1, math.min(#ids, limit) do
+  local f = redis.call('HMGET', ARGV[1] .. ids[i], 't', 'p', 'st')
+  if f[1] and f[2] and f[3] then
+    local key = f[1] .. '\\n' .. f[2] .. '\\n' .. f[3]
+    if rows[key] then
+      rows[key][4] = rows[key][4] + 1
+    else
+      rows[key] = {f[1], f[2], f[3], 1}
+      order[#order + 1] = key
+    end
+  end
+end
+local out = {#ids}
+for _, key in ipairs(order) do
+  for _, value in ipairs(rows[key]) do out[#out + 1] = value end
+end
+return out
+`;

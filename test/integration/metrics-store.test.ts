@@ -96,6 +96,9 @@ describe.each(['memory', 'redis'] as const)('the %s store census', (kind) => {
     expect(census.truncated).toBe(true);
     expect(census.counts.reduce((n, c) => n + c.leases, 0)).toBe(7);
     expect(census.counts.every((c) => c.state === 'active')).toBe(true);
+    // Exactly at the bound is not truncated; one short is.
+    expect((await store.census(12)).truncated).toBe(false);
+    expect((await store.census(11)).truncated).toBe(true);
     const fewer = await store.census(3);
     expect(fewer.truncated).toBe(true);
     expect(fewer.counts.reduce((n, c) => n + c.leases, 0)).toBe(3);
