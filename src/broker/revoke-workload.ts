@@ -17,7 +17,9 @@ export async function revokeWorkload(
   // The deadline counts from the call, and each chunk of claims is revoked as soon as it
   // is claimed rather than after the last one.
   const deadline = Date.now() + deps.killSwitchDeadlineMs;
-  await revokeAtProviders(deps, workload);
+  // Started, not awaited: a slow provider must not hold up the store's claims of every other
+  // lease; its request is queued before any lease's own revocation can be.
+  const atProviders = revokeAtProviders(deps, workload);
   const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
   const running: Promise<void>[] = [];
   const revokedInPlace: Lease[] = [];
@@ -29,7 +31,7 @@ export async function revokeWorkload(
   // Their events are chained once the store work is done, not between its chunks.
   deps.revoker.recordInPlace(revokedInPlace, caller);
   await untilDeadline(
-    Promise.all(running).then(() => undefined),
+    Promise.all([...running, atProviders]).then(() => undefined),
     deadline - Date.now(),
   );
   const result: WorkloadRevocationResult = {
@@ -59,22 +61,20 @@ export async function revokeWorkload(
 }
 
 /**
- * Providers that can revoke a whole workload in one step do so first, so each lease's own
- * revocation finds it done. A failure leaves the per-lease revocations to do the work.
+ * Providers that can revoke a whole workload in one step are asked first, so each lease's
+ * own revocation finds it done. A failure leaves the per-lease revocations to do the work.
  */
 async function revokeAtProviders(deps: BrokerDeps, workload: string): Promise<void> {
   const providers = [...deps.runtime().providers.values()];
   await Promise.all(
     providers.map(async (provider) => {
       if (provider.revokeWorkload === undefined) return;
-      await untilDeadline(provider.revokeWorkload(workload), deps.killSwitchDeadlineMs).catch(
-        (err: unknown) => {
-          deps.logger.warn(
-            { target: provider.target, workload, err: safeMessage(err) },
-            'workload revocation at the provider failed; revoking lease by lease',
-          );
-        },
-      );
+      await provider.revokeWorkload(workload).catch((err: unknown) => {
+        deps.logger.warn(
+          { target: provider.target, workload, err: safeMessage(err) },
+          'workload revocation at the provider failed; revoking lease by lease',
+        );
+      });
     }),
   );
 }
