@@ -95,9 +95,10 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
    */
   sweep?(isLive: (leaseId: string) => Promise<boolean>, graceMs: number): Promise<number>;
   /**
-   * The kill switch, at the provider, in one step for the whole workload: called before the
-   * workload's leases are claimed, so each lease's own `revoke` finds it already done. A
-   * failure is logged and the per-lease revocations proceed as usual.
+   * The kill switch, at the provider, in one step for the whole workload: called as the kill
+   * switch starts, beside the claims of the workload's leases (never awaited before them), so
+   * a provider that queues its work can let each lease's own `revoke` find it done. A failure
+   * is logged and the per-lease revocations proceed as usual.
    */
   revokeWorkload?(workload: string): Promise<void>;
   /** Concurrency of revocations toward this target (kill switch, reaper). */
