@@ -369,6 +369,27 @@ export function describeLeaseStore(name: string, open: () => Promise<StoreHarnes
       expect(await store.get(lease.id)).toBeNull();
     });
 
+    test('counts leases by target, provider and state, within a bound it says it reached', async () => {
+      const target = `census-${counter}`;
+      await activeLease(store, { target });
+      await activeLease(store, { target, workload: 'census-other' });
+      await store.create(newLease({ target }));
+      const all = await store.census(1_000_000);
+      expect(all.truncated).toBe(false);
+      const mine = all.counts.filter((c) => c.target === target);
+      expect(
+        mine
+          .map(({ provider, state, leases }) => ({ provider, state, leases }))
+          .sort((a, b) => a.state.localeCompare(b.state)),
+      ).toEqual([
+        { provider: 'jwt', state: 'active', leases: 2 },
+        { provider: 'jwt', state: 'pending', leases: 1 },
+      ]);
+      const one = await store.census(1);
+      expect(one.truncated).toBe(true);
+      expect(one.counts.reduce((n, c) => n + c.leases, 0)).toBeLessThanOrEqual(1);
+    });
+
     test('freezes and unfreezes issuance, keeping who, when and why', async () => {
       expect(await store.isFrozen()).toBeNull();
       const freeze = { by: 'break-glass:oncall', at: await store.now(), reason: 'leaked key' };
