@@ -129,6 +129,24 @@ describe.each(['memory', 'redis'] as const)('the %s store census', (kind) => {
     expect(await active()).toBe(first + 2);
     expect(parseScrape(await metrics.metrics()).value('jit_lease_census_truncated')).toBe(0);
 
+    // Scrapes at the same moment share one read of the store.
+    let reads = 0;
+    const counted: Pick<LeaseStore, 'census' | 'isFrozen' | 'workloads'> = {
+      census: (n) => {
+        reads += 1;
+        return store?.census(n) ?? Promise.reject(new Error('no store'));
+      },
+      isFrozen: () => store?.isFrozen() ?? Promise.resolve(null),
+      workloads: () => store?.workloads() ?? Promise.resolve([]),
+    };
+    const shared = new Metrics({ version: 'test' });
+    shared.watch(leaseStoreReader(shared, counted, { maxAgeMs: 0 }));
+    await Promise.all([shared.metrics(), shared.metrics(), shared.metrics()]);
+    expect(reads).toBe(1);
+    await shared.metrics();
+    expect(reads).toBe(2);
+    shared.close();
+
     const bounded = new Metrics({ version: 'test' });
     bounded.watch(leaseStoreReader(bounded, store, { limit: 2 }));
     const s = parseScrape(await bounded.metrics());

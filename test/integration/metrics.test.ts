@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -173,6 +174,30 @@ describe('/metrics after real traffic', () => {
     );
     expect(after.text).not.toContain('no-such-route');
     expect(after.text).not.toContain('lse_probe123');
+  });
+
+  it('a scan of random paths, ids and methods adds a handful of series, not one per request', async (ctx) => {
+    if (!h) ctx.skip();
+    const series = (s: Scrape) =>
+      s.samples.filter((sample) => sample.name === 'jit_http_requests_total').length;
+    const before = await scrape(broker());
+    for (let i = 0; i < 40; i += 1) {
+      await broker().request(`/v1/${randomUUID()}/${i}`, { method: i % 2 ? 'PROPFIND' : 'GET' });
+      await broker().request(`/v1/leases/lse_${randomUUID()}%3Cscript%3E`, { token: agentA });
+    }
+    const after = await scrape(broker());
+    expect(series(after) - series(before)).toBeLessThanOrEqual(3);
+    expect(after.value('jit_http_requests_total', { method: 'other', route: 'unmatched' })).toBe(
+      20,
+    );
+    expect(
+      after.value('jit_http_requests_total', { route: '/v1/leases/{id}', method: 'GET' }),
+    ).toBe(
+      before.value('jit_http_requests_total', { route: '/v1/leases/{id}', method: 'GET' }) + 40,
+    );
+    expect(after.text).not.toContain('%3Cscript');
+    expect(after.text).not.toContain('<script');
+    expect(after.text).not.toContain('PROPFIND');
   });
 
   it('counts auth failures by reason and denials by code', async (ctx) => {
