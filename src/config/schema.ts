@@ -277,7 +277,7 @@ export const policySchema = z
     workloads: z.array(z.string().min(1)).min(1),
     target: name,
     /** The scope ceiling, in the target provider's own terms (allow policies). */
-    allow: z.unknown(),
+    allow: z.unknown().optional(),
     intents: z.array(z.string().min(1).max(64)).min(1),
     /** Tool globs; when set, the request's `task.tool` is required and must match one. */
     tools: z.array(z.string().min(1).max(128)).min(1).max(256).optional(),
@@ -301,7 +301,14 @@ export const policySchema = z
     const fail = (message: string, path: string) =>
       ctx.addIssue({ code: 'custom', message, path: [path] });
     if (p.effect === 'deny') {
-      for (const key of ['allow', 'tool_ceilings', 'default_ttl', 'max_ttl', 'approval', 'budgets'] as const) {
+      for (const key of [
+        'allow',
+        'tool_ceilings',
+        'default_ttl',
+        'max_ttl',
+        'approval',
+        'budgets',
+      ] as const) {
         if (p[key] !== undefined) fail(`a deny rule grants nothing: remove ${key}`, key);
       }
       return;
