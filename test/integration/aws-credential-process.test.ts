@@ -58,7 +58,7 @@ beforeAll(async () => {
       });
       (raw.policies as unknown[]).push({
         name: 'agents-read-reports',
-        workloads: ['agent-a'],
+        workloads: ['agent-a', 'agent-b'],
         target: 'reports',
         allow: { actions: ['s3:GetObject', 's3:ListBucket'], resources: [BUCKET_OBJECTS] },
         intents: ['summarize'],
@@ -308,5 +308,31 @@ describe('broker.awsCredentials as a real AWS SDK client’s credentials', () =>
       status: 403,
     });
     expect(fake.calls('GetCallerIdentity')).toBe(before);
+  });
+
+  it('after the kill switch the session is denied at AWS and the provider gets no new one', async () => {
+    const token = await h.workloadToken('spiffe://test/agent-b');
+    const broker = new JitBrokerClient({ url: h.broker.url, token: () => token });
+    const credentials = broker.awsCredentials({
+      target: 'reports',
+      scope: { actions: ['s3:GetObject'], resources: [BUCKET_OBJECTS] },
+      task: { id: 'task-killed', intent: 'summarize' },
+    });
+    const identity = await credentials();
+    const may = () =>
+      fake.check({ accessKeyId: identity.accessKeyId, action: 's3:GetObject', resource: OBJECT });
+    expect(await may()).toBe('Allowed');
+
+    const res = await h.request('/v1/workloads/agent-b/revoke', {
+      method: 'POST',
+      token: await h.operatorToken(['revoker']),
+      json: { reason: 'session keys leaked', block: true },
+    });
+    expect(res.status).toBeLessThan(300);
+    expect(await may()).not.toBe('Allowed');
+    await expect(credentials({ forceRefresh: true })).rejects.toMatchObject({
+      name: 'JitBrokerError',
+      status: 403,
+    });
   });
 });
