@@ -347,6 +347,35 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it('every request the console makes goes to the broker itself, the token only to the API', async (ctx) => {
+    if (h === undefined || browser === undefined) return ctx.skip();
+    const token = await h.operatorToken(['admin']);
+    const origin = new URL(h.broker.url).origin;
+    const requests: { url: string; authorization: string | undefined }[] = [];
+    const page = await browser.context.newPage();
+    page.on('request', (req) =>
+      requests.push({ url: req.url(), authorization: req.headers().authorization }),
+    );
+    await page.goto(`${h.broker.url}/console`);
+    await page.fill('#token', token);
+    await page.click('form[data-testid=login] button[type=submit]');
+    await page.waitForSelector('[data-testid=sinks] li', WAIT);
+    for (const view of ['workloads', 'workloads/agent-a', 'events', 'failures']) {
+      await page.goto(`${h.broker.url}/console#/${view}`);
+      await page.waitForSelector('main h1', WAIT);
+    }
+    await page.waitForSelector('[data-testid=failures]', WAIT);
+    expect(requests.length).toBeGreaterThan(5);
+    for (const { url, authorization } of requests) {
+      expect(new URL(url).origin, url).toBe(origin);
+      const path = new URL(url).pathname;
+      // Files are fetched without the token; API calls carry it.
+      if (path.startsWith('/console')) expect(authorization, url).toBeUndefined();
+      else if (path.startsWith('/v1/')) expect(authorization, url).toBe(`Bearer ${token}`);
+    }
+    await page.close();
+  });
+
   it('the page builder refuses handlers given as text, style attributes and links off the page', async (ctx) => {
     if (h === undefined || browser === undefined) return ctx.skip();
     const page = await browser.context.newPage();
