@@ -16,6 +16,9 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'invalid_target'
   | 'temporarily_unavailable'
+  // RFC 8628 §3.5: a grant that waits for a human (an approval), or that a human refused.
+  | 'authorization_pending'
+  | 'access_denied'
   | 'server_error';
 
 export class OAuthError extends Error {
@@ -63,6 +66,13 @@ const FROM_BROKER: Record<
   audit_unavailable: { code: 'temporarily_unavailable', status: 503 },
   not_ready: { code: 'temporarily_unavailable', status: 503 },
   provider_failed: { code: 'server_error', status: 502 },
+  approval_denied: { code: 'access_denied', status: 400 },
+  approval_void: { code: 'access_denied', status: 400 },
+  budget_exceeded: { code: 'temporarily_unavailable', status: 429 },
+  approvals_full: { code: 'temporarily_unavailable', status: 429 },
+  approval_self: undefined,
+  approval_not_found: undefined,
+  approval_not_pending: undefined,
   not_found: undefined,
   lease_not_found: undefined,
   lease_not_active: undefined,

@@ -1,4 +1,5 @@
 import { isIdJagToken } from '../../identity/id-jag.js';
+import type { ClientAssertion } from './client-auth.js';
 import { OAuthError } from './errors.js';
 import { type FormParameters, one, required, requireSingleValues } from './form.js';
 import {
@@ -26,38 +27,38 @@ export interface IdentityGrant {
  */
 export type Grant =
   | IdentityGrant
-  | { readonly kind: 'client_credentials' }
-  | { readonly kind: 'id_jag'; readonly assertion: string };
+  | { readonly kind: 'client_credentials'; readonly client: ClientAssertion }
+  | { readonly kind: 'id_jag'; readonly client: ClientAssertion; readonly assertion: string };
 
 const GRANT_TOKENS = ['assertion', 'subject_token', 'actor_token'] as const;
 
 const IDENTITY_TOKEN_TYPES: ReadonlySet<string> = new Set([TOKEN_TYPE_JWT, TOKEN_TYPE_ID_TOKEN]);
 
 /**
- * The grant as sent, checked for shape only; the tokens are verified later. `clientAuthenticated`
- * says the request carries client authentication (a `client_assertion`): a jwt-bearer grant
- * is then an ID-JAG presented by that client, and otherwise the workload's own assertion.
+ * The grant as sent, checked for shape only; the tokens are verified later. `client` is the
+ * request's client authentication, if any: with it a jwt-bearer grant is an ID-JAG presented
+ * by that client, without it the workload's own assertion.
  */
-export function grantOf(params: FormParameters, clientAuthenticated: boolean): Grant {
+export function grantOf(params: FormParameters, client: ClientAssertion | undefined): Grant {
   const grantType = required(params, 'grant_type');
   if (grantType === GRANT_CLIENT_CREDENTIALS) {
     requireSingleValues(params);
-    if (!clientAuthenticated) {
+    if (client === undefined) {
       throw new OAuthError('invalid_client', 'client credentials need a client_assertion', 401);
     }
     if (GRANT_TOKENS.some((name) => params.has(name))) {
       throw new OAuthError('invalid_request', 'client_credentials takes no assertion or token');
     }
-    return { kind: 'client_credentials' };
+    return { kind: 'client_credentials', client };
   }
   if (grantType === GRANT_JWT_BEARER) {
     if (params.has('actor_token') || params.has('subject_token')) {
       throw new OAuthError('invalid_request', 'jwt-bearer takes only an "assertion"');
     }
     const assertion = required(params, 'assertion');
-    if (clientAuthenticated) {
+    if (client !== undefined) {
       requireSingleValues(params);
-      return { kind: 'id_jag', assertion };
+      return { kind: 'id_jag', client, assertion };
     }
     // The ID-JAG draft: the client presenting a grant authenticates as the client it names.
     if (isIdJagToken(assertion)) {
@@ -76,7 +77,7 @@ export function grantOf(params: FormParameters, clientAuthenticated: boolean): G
       'only token-exchange, jwt-bearer and client_credentials grants are supported',
     );
   }
-  if (clientAuthenticated) {
+  if (client !== undefined) {
     throw new OAuthError('invalid_request', 'token exchange takes no client authentication');
   }
   const subjectToken = required(params, 'subject_token');

@@ -1,25 +1,16 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
+import type { AwaitingApproval } from '../../broker/types.js';
 import type { Context } from 'hono';
-import type { CredentialRequest } from '../../broker/index.js';
-import type { WorkloadPrincipal } from '../../identity/types.js';
 import { authorize, documentRoute, routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
-import {
-  authenticateClient,
-  type ClientAssertion,
-  clientAssertionOf,
-} from '../oauth/client-auth.js';
-import { asOAuthError, OAuthError, oauthErrorResponse } from '../oauth/errors.js';
-import { one, readForm } from '../oauth/form.js';
-import { grantOf } from '../oauth/grant.js';
-import { redeemIdJag } from '../oauth/id-jag-grant.js';
-import { checkResourceScopes, scopeTokens } from '../oauth/resource-scope.js';
+import { asOAuthError, oauthErrorResponse } from '../oauth/errors.js';
+import { readForm } from '../oauth/form.js';
+import { redeem } from '../oauth/redeem.js';
+import { checkResourceScopes } from '../oauth/resource-scope.js';
 import { NO_STORE, tokenResponse } from '../oauth/response.js';
 import { OAuthErrorSchema, TokenRequestSchema, TokenResponseSchema } from '../oauth/schemas.js';
 import { scopeFromString } from '../oauth/scope-string.js';
-import { type RequestedTarget, targetOf } from '../oauth/target.js';
-import { taskOf } from '../oauth/task.js';
-import { verifyGrant } from '../oauth/verify-grant.js';
+import { tokenRequestOf } from '../oauth/token-request.js';
 
 /**
  * `POST /oauth/token`: RFC 8693 token exchange, RFC 7523 jwt-bearer, RFC 6749 client
@@ -70,57 +61,46 @@ export const oauthTokenRoute = createRoute({
 
 /** Everything is parsed before any token is verified, so a malformed request costs nothing. */
 async function exchange(c: Context): Promise<Response> {
-  const params = await readForm(c);
-  const client = clientAssertionOf(c, params);
-  const grant = grantOf(params, client !== undefined);
-  const { resources } = c.get('services').authorizationServer();
-  // An ID-JAG names its resource itself; a `resource` sent beside it must be the same one.
-  const named =
-    grant.kind === 'id_jag' && !params.has('resource') && !params.has('audience')
-      ? undefined
-      : targetOf(params, resources);
-  const scopeText = one(params, 'scope');
-  if (scopeText === undefined && grant.kind !== 'id_jag')
-    throw new OAuthError('invalid_scope', 'the "scope" parameter is required');
-  if (scopeText !== undefined) scopeFromString(scopeText);
-  const task = taskOf(params);
-
-  let principal: WorkloadPrincipal;
-  let actor: CredentialRequest['actor'];
-  let target: RequestedTarget;
-  let tokens: readonly string[];
-  if (grant.kind === 'identity') {
-    ({ principal, actor } = await verifyGrant(c, grant));
-    target = named as RequestedTarget;
-    tokens = scopeTokens(scopeText as string);
-  } else {
-    principal = await authenticateClient(c, client as ClientAssertion);
-    if (grant.kind === 'client_credentials') {
-      target = named as RequestedTarget;
-      tokens = scopeTokens(scopeText as string);
-    } else {
-      const requested = scopeText === undefined ? undefined : scopeTokens(scopeText);
-      const redeemed = await redeemIdJag(
-        c,
-        grant.assertion,
-        principal.workload.id,
-        named,
-        requested,
-      );
-      actor = redeemed.actor;
-      target = { target: redeemed.resource.target, resource: redeemed.resource };
-      tokens = redeemed.scopes;
-    }
-  }
-  checkResourceScopes(target.resource, tokens);
-  const scope = scopeFromString(tokens.join(' '));
+  const request = tokenRequestOf(c, await readForm(c));
+  const { principal, actor, target, scopes } = await redeem(c, request);
+  checkResourceScopes(target.resource, scopes);
   const { broker } = c.get('services');
   const issued = await broker.issue(
     principal,
-    { target: target.target, scope, task, ...(actor === undefined ? {} : { actor }) },
+    {
+      target: target.target,
+      scope: scopeFromString(scopes.join(' ')),
+      task: request.task,
+      ...(actor === undefined ? {} : { actor }),
+    },
     requestContext(c),
   );
+  if ('approval' in issued) return approvalPending(issued);
   return c.json(tokenResponse(issued, Date.now()), 200, NO_STORE);
+}
+
+/**
+ * A grant that waits for an operator, in RFC 8628 §3.5's words: `authorization_pending`
+ * (400), with the approval's id and expiry so the client can show them, and `interval` and
+ * `Retry-After` for when to repeat the same request. A denial is `access_denied`.
+ */
+function approvalPending({ approval, retryAfter }: AwaitingApproval): Response {
+  const body = {
+    error: 'authorization_pending',
+    error_description: 'an operator must approve this request; repeat it to collect the token',
+    approval_id: approval.id,
+    expires_at: new Date(approval.expiresAt).toISOString(),
+    interval: retryAfter,
+  };
+  return new Response(JSON.stringify(body), {
+    status: 400,
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      'retry-after': String(retryAfter),
+    },
+  });
 }
 
 /** Errors leave as RFC 6749 §5.2 JSON; one with no OAuth answer goes on to `app.onError`. */
