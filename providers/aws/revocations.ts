@@ -2,11 +2,13 @@ import { GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam'
 import { type ProviderCoordination, ProviderError } from '../provider.js';
 import {
   bucketEnd,
+  cloneEntries,
   type DenyEntries,
   emptyEntries,
   fitDenyPolicy,
   parseDenyPolicy,
   pruneEntries,
+  restoreEntries,
 } from './lib/deny-policy.js';
 import { toProviderError } from './lib/errors.js';
 import type { AwsTarget } from './lib/target.js';
@@ -31,6 +33,16 @@ interface Waiting {
 }
 
 const LOCK_TTL_MS = 60_000;
+
+/**
+ * Per-lease entries never take the last quarter of the policy (at most 1,024 characters,
+ * some five workload entries): a kill switch still lands when single revocations filled
+ * the rest.
+ */
+function leaseRoom(config: { revocation_policy_max_chars: number }): number {
+  const max = config.revocation_policy_max_chars;
+  return max - Math.min(1_024, Math.floor(max / 4));
+}
 
 /**
  * Every early revocation of a target goes through one writer: requests that arrive while a
@@ -69,8 +81,12 @@ export class DenyPolicyWriter {
         const batch = this.#queue;
         this.#queue = [];
         try {
-          await this.#write(batch.map((waiting) => waiting.request));
-          for (const waiting of batch) waiting.resolve();
+          const refused = await this.#write(batch.map((waiting) => waiting.request));
+          for (const waiting of batch) {
+            const err = refused.get(waiting.request);
+            if (err === undefined) waiting.resolve();
+            else waiting.reject(err);
+          }
         } catch (err) {
           for (const waiting of batch) waiting.reject(err);
         }
@@ -80,7 +96,8 @@ export class DenyPolicyWriter {
     }
   }
 
-  async #write(requests: readonly DenyRequest[]): Promise<void> {
+  /** Writes what fits; answers the requests refused because the policy is full. */
+  async #write(requests: readonly DenyRequest[]): Promise<Map<DenyRequest, ProviderError>> {
     const { config } = this.#target;
     if (this.#coordination === undefined) {
       throw new ProviderError(
@@ -89,6 +106,7 @@ export class DenyPolicyWriter {
         false,
       );
     }
+    const refused = new Map<DenyRequest, ProviderError>();
     await this.#coordination
       .withLock(
         `aws-deny:${config.role_arn}:${config.revocation_policy_name}`,
@@ -105,20 +123,31 @@ export class DenyPolicyWriter {
             );
           }
           const now = Date.now();
-          let changed = false;
-          for (const request of requests)
-            changed = apply(current, request, now, config.clock_skew_seconds * 1000) || changed;
-          if (!changed) return;
+          const skewMs = config.clock_skew_seconds * 1000;
           pruneEntries(current, now, config.max_session_duration * 1000);
           current.fence = Math.max(lock.fence, current.fence + 1);
-          const text = fitDenyPolicy(current, config.revocation_policy_max_chars);
-          if (text === null) {
-            throw new ProviderError(
-              'provider_rejected',
-              `aws target "${config.name}": the Deny policy ${config.revocation_policy_name} is full (${current.leases.size} live lease entries, ${current.workloads.size} workload entries, limit ${config.revocation_policy_max_chars} characters); no live entry is dropped. Revoke the workload (kill switch: one entry for all its sessions) or wait for entries to expire`,
-              true,
-            );
+          let text: string | null = null;
+          let changed = false;
+          // Kill-switch entries first: one of them stands for every session of a workload.
+          const ordered = [...requests].sort(
+            (a, b) => Number(b.kind === 'workload') - Number(a.kind === 'workload'),
+          );
+          for (const request of ordered) {
+            const before = cloneEntries(current);
+            if (!apply(current, request, now, skewMs)) continue;
+            const limit =
+              request.kind === 'workload' ? config.revocation_policy_max_chars : leaseRoom(config);
+            const fitted = fitDenyPolicy(current, limit);
+            if (fitted === null) {
+              // Never drop a live entry to make room: this request waits for a retry instead.
+              restoreEntries(current, before);
+              refused.set(request, this.#full(current));
+              continue;
+            }
+            text = fitted;
+            changed = true;
           }
+          if (!changed || text === null) return;
           if (!(await lock.stillHeld())) {
             throw new ProviderError(
               'provider_unavailable',
@@ -148,6 +177,16 @@ export class DenyPolicyWriter {
           true,
         );
       });
+    return refused;
+  }
+
+  #full(entries: DenyEntries): ProviderError {
+    const { config } = this.#target;
+    return new ProviderError(
+      'provider_rejected',
+      `aws target "${config.name}": the Deny policy ${config.revocation_policy_name} is full (${entries.leases.size} live lease entries, ${entries.workloads.size} workload entries, limit ${config.revocation_policy_max_chars} characters); no live entry is dropped. Revoke the workload (kill switch: one entry for all its sessions) or wait for entries to expire`,
+      true,
+    );
   }
 
   async #read(): Promise<DenyEntries> {

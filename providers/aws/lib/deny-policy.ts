@@ -38,6 +38,20 @@ export const emptyEntries = (): DenyEntries => ({
   foreign: [],
 });
 
+export const cloneEntries = (entries: DenyEntries): DenyEntries => ({
+  fence: entries.fence,
+  leases: new Map(entries.leases),
+  workloads: new Map(entries.workloads),
+  foreign: [...entries.foreign],
+});
+
+/** Puts `from`'s entries back into `into` (merging while fitting may have moved minutes). */
+export function restoreEntries(into: DenyEntries, from: DenyEntries): void {
+  into.leases = from.leases;
+  into.workloads = from.workloads;
+  into.foreign = from.foreign;
+}
+
 export const bucketEnd = (expiresAt: number) => Math.ceil(expiresAt / BUCKET_MS) * BUCKET_MS;
 
 interface Statement {

@@ -213,7 +213,7 @@ describe('the Deny policy writer against the IAM fake', () => {
     role = fake.createRole();
     let fence = 0;
     const p = provider(() => ++fence, { revocation_policy_max_chars: 1_024 });
-    const first = Array.from({ length: 12 }, lease);
+    const first = Array.from({ length: 8 }, lease);
     await Promise.all(first.map((id) => p.revoke(handle(), id)));
     const full = await Promise.all(
       Array.from({ length: 12 }, () => p.revoke(handle(), lease()).catch((e: unknown) => e)),
@@ -223,6 +223,11 @@ describe('the Deny policy writer against the IAM fake', () => {
     expect((failed[0] as ProviderError).message).toMatch(/is full .* no live entry is dropped/);
     const text = JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'));
     for (const id of first) expect(text).toContain(id);
+    // The room kept for the kill switch: its entry lands although single revocations cannot.
+    await p.revokeWorkload?.('agent-full');
+    const after = JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'));
+    expect(after).toContain('"aws:PrincipalTag/jit-workload":"agent-full"');
+    for (const id of first) expect(after).toContain(id);
   });
 
   it('readiness checks STS and the role, and names a missing role', async () => {
