@@ -227,6 +227,61 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  it('End task revokes every lease of that task and leaves the others', async (ctx) => {
+    if (h === undefined) return ctx.skip();
+    const first = await issue('spiffe://test/agent-a', 'task-end-1', 'tickets.search');
+    const second = await issue('spiffe://test/agent-a', 'task-end-1', 'tickets.comment');
+    const other = await issue('spiffe://test/agent-a', 'task-end-2');
+    const page = await signedIn(await h.operatorToken(['revoker']));
+    await page.goto(`${h.broker.url}/console#/workloads/agent-a`);
+    await page.locator(`tr[data-lease="${first}"] [data-testid=end-task]`).click(WAIT);
+    for (const id of [first, second]) {
+      await page
+        .locator(`tr[data-lease="${id}"] [data-testid=state]`, { hasText: 'revoked' })
+        .waitFor(WAIT);
+    }
+    const viewer = await h.operatorToken(['viewer']);
+    const stateOf = async (id: string) =>
+      ((await (await h.request(`/v1/leases/${id}`, { token: viewer })).json()) as { state: string })
+        .state;
+    expect(await stateOf(first)).toBe('revoked');
+    expect(await stateOf(second)).toBe('revoked');
+    expect(await stateOf(other)).toBe('active');
+    expect(pageErrors(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('an admin freezes issuance with a reason and unfreezes it', async (ctx) => {
+    if (h === undefined) return ctx.skip();
+    const page = await signedIn(await h.operatorToken(['admin'], 'bob@example.com'));
+    await page.click('[data-testid=freeze]', WAIT);
+    expect(await page.isDisabled('[data-testid=dialog-confirm]')).toBe(true);
+    await page.fill('[data-testid=dialog-reason]', 'suspected key leak');
+    await page.click('[data-testid=dialog-confirm]');
+    await page.waitForSelector(
+      '[data-testid=freeze-state]:has-text("Frozen by bob@example.com")',
+      WAIT,
+    );
+    expect(await page.textContent('[data-testid=frozen] .value')).toBe('FROZEN');
+    const refused = await h.request('/v1/credentials', {
+      method: 'POST',
+      token: await h.workloadToken('spiffe://test/agent-a'),
+      json: {
+        target: 'tickets',
+        scope: { scopes: ['tickets:read'] },
+        task: { id: 'while-frozen', intent: 'triage' },
+      },
+    });
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toBe('issuance_frozen');
+
+    await page.click('[data-testid=unfreeze]');
+    await page.waitForSelector('[data-testid=freeze-state]:has-text("open")', WAIT);
+    const status = await h.request('/v1/freeze', { token: await h.operatorToken(['viewer']) });
+    expect(await status.json()).toEqual({ frozen: false });
+    await page.close();
+  });
+
   it('the kill switch names the workload and the count, revokes every lease and blocks it', async (ctx) => {
     if (h === undefined) return ctx.skip();
     const ids = [];
