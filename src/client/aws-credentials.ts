@@ -33,7 +33,8 @@ export type AwsCredentialProvider = (properties?: {
  * it. A failed request is not cached and is thrown as the client's `JitBrokerError`, even
  * when the previous credential has not quite expired: a refusal (a blocked workload, a
  * frozen broker) must reach the caller. A replaced lease is not revoked (requests signed
- * with it may still be in flight); it ends at its TTL, or with `endTask`.
+ * with it may still be in flight); it ends at its TTL, or with `endTask`. A lease whose
+ * credential is not an AWS session is revoked at once.
  */
 export function awsCredentials(
   client: JitBrokerClient,
@@ -51,7 +52,14 @@ export function awsCredentials(
   const fetchLease = async (): Promise<AwsCredentialIdentity> => {
     try {
       const lease = await client.getCredential<unknown>(request);
-      const identity = awsIdentity(lease.credential, lease.expiresAt);
+      let identity: AwsCredentialIdentity;
+      try {
+        identity = awsIdentity(lease.credential, lease.expiresAt);
+      } catch (err) {
+        // Nobody can use what came back: end its lease now rather than at its TTL.
+        await client.revoke(lease.leaseId).catch(() => undefined);
+        throw err;
+      }
       const expiresAt = identity.expiration.getTime();
       const lifetime = expiresAt - lease.issuedAt.getTime();
       const margin = Math.min(refreshMarginMs, Math.max(0, lifetime / 2));

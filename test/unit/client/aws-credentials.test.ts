@@ -208,6 +208,26 @@ describe('awsCredentials', () => {
     await expect(provider()()).rejects.toMatchObject({ code: 'invalid_response' });
   });
 
+  it('revokes the lease of a credential nobody can use, and still throws invalid_response', async () => {
+    const { f, provider } = setup(
+      json(201, awsLease(7, T0, 300, { session_token: undefined })),
+      json(200, { lease_id: 'lse_7', state: 'revoked' }),
+    );
+    await expect(provider()()).rejects.toMatchObject({ code: 'invalid_response' });
+    expect(f.calls.map((c) => `${c.method} ${new URL(c.url).pathname}`)).toEqual([
+      'POST /v1/credentials',
+      'DELETE /v1/leases/lse_7',
+    ]);
+  });
+
+  it('a failed revocation of the unusable lease does not hide invalid_response', async () => {
+    const { provider } = setup(
+      json(201, awsLease(7, T0, 300, { access_key_id: '' })),
+      problem(503, 'store_unavailable'),
+    );
+    await expect(provider()()).rejects.toMatchObject({ code: 'invalid_response' });
+  });
+
   it('leaves accountId out when the role ARN does not name an account', async () => {
     const { provider } = setup(json(201, awsLease(1, T0, 300, { role_arn: 'not-an-arn' })));
     expect(await provider()()).not.toHaveProperty('accountId');
