@@ -4,6 +4,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ApiServices } from './api/context.js';
 import { httpMetrics } from './api/http-metrics.js';
 import { problem } from './api/problem.js';
+import { registerDecideApproval } from './api/routes/approval-decide.js';
+import { registerGetApproval } from './api/routes/approval-get.js';
+import { registerListApprovals } from './api/routes/approvals-list.js';
 import { registerAuditKeys } from './api/routes/audit-keys.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
 import { registerEventsFeed } from './api/routes/events-feed.js';
@@ -102,6 +105,9 @@ export function createApp(
   registerFreezeStatus(app);
   // policy and events
   registerSimulate(app);
+  registerListApprovals(app);
+  registerGetApproval(app);
+  registerDecideApproval(app);
   registerEventsFeed(app);
   // keys, health, metrics
   registerJwks(app);

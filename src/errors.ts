@@ -12,14 +12,19 @@ export type BrokerErrorCode =
   | 'workload_blocked'
   | 'scope_exceeds_ceiling'
   | 'intent_not_allowed'
+  | 'approval_denied'
+  | 'approval_self'
   // 404
   | 'not_found'
   | 'lease_not_found'
   | 'target_unknown'
+  | 'approval_not_found'
   // 409
   | 'lease_not_active'
   | 'lease_not_retryable'
   | 'revoked_during_issuance'
+  | 'approval_not_pending'
+  | 'approval_void'
   // 413
   | 'payload_too_large'
   // 415
@@ -33,6 +38,8 @@ export type BrokerErrorCode =
   // 429
   | 'lease_cap_reached'
   | 'rate_limited'
+  | 'budget_exceeded'
+  | 'approvals_full'
   // 502
   | 'provider_failed'
   // 503
@@ -59,6 +66,19 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
   scope_exceeds_ceiling:
     "The scope asks for more than every matching policy's ceiling allows (or more than the workload's tier).",
   intent_not_allowed: "The task's intent is not among the policy's allowed intents.",
+  approval_denied:
+    'An approver denied this exact request (the detail names the approval). The same request is refused until the approval expires; a changed one asks anew.',
+  approval_self:
+    'An operator cannot approve or deny a request whose workload subject is their own subject.',
+  approval_not_found: 'No such approval, or one that is not yours (the two are not told apart).',
+  approval_not_pending:
+    'The approval was already decided, used or has expired: only a pending one can be approved or denied.',
+  approval_void:
+    'The policy that required the approval changed (or is gone) since it was requested: the request must be repeated and approved anew.',
+  budget_exceeded:
+    "A budget of the deciding policy is spent: `reasons[0].code` names it (`requests.per_workload`, `requests.per_task`, `requests.per_policy`, `live_leases.per_workload`, `live_leases.per_task`, `live_leases.per_policy`). Retry after `Retry-After`.",
+  approvals_full:
+    'Too many approvals wait for a decision (`approvals.max_pending`). Retry after `Retry-After`.',
   not_found: 'No such route.',
   lease_not_found: 'No such lease, or one that is not yours (the two are not told apart).',
   target_unknown: 'No target of that name is configured.',

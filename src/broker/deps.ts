@@ -1,5 +1,7 @@
 import type { Provider } from '../../providers/provider.js';
-import type { WorkloadConfig } from '../config/schema.js';
+import type { ApprovalStore } from '../approvals/types.js';
+import type { BudgetStore } from '../budgets/types.js';
+import type { ApprovalsConfig, PolicyConfig, WorkloadConfig } from '../config/schema.js';
 import type { EventEmitter } from '../events/types.js';
 import type { Revoker } from '../leases/revoker.js';
 import type { HandleSealer } from '../leases/sealing.js';
@@ -13,6 +15,9 @@ export interface BrokerRuntime {
   workloads: ReadonlyMap<string, WorkloadConfig>;
   providers: ReadonlyMap<string, Provider>;
   policy: PolicyEngine;
+  /** The policies by name: what approval rule and budgets the deciding one sets. */
+  policies: ReadonlyMap<string, PolicyConfig>;
+  approvals: ApprovalsConfig;
 }
 
 /** What every use case is given: built once by the composition root. */
@@ -25,6 +30,9 @@ export interface BrokerDeps {
   metrics: Metrics;
   logger: Logger;
   runtime: () => BrokerRuntime;
+  /** Approvals and budgets: Redis (shared by replicas) or memory, as the lease store. */
+  approvals: ApprovalStore;
+  budgets: BudgetStore;
   /** Deadline of one kill-switch call; the reaper finishes what is left. */
   killSwitchDeadlineMs: number;
 }

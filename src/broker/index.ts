@@ -1,3 +1,6 @@
+import { decideApproval } from '../approvals/decide.js';
+import { getApproval, listApprovals } from '../approvals/read.js';
+import type { Approval, ApprovalFilter } from '../approvals/types.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
 import type { IssuanceFreeze, Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
@@ -14,6 +17,7 @@ import { revokeToken } from './revoke-token.js';
 import { revokeWorkload } from './revoke-workload.js';
 import { type Simulation, type SimulationRequest, simulate } from './simulate.js';
 import type {
+  AwaitingApproval,
   CredentialRequest,
   IssuedCredential,
   LeaseRevocation,
@@ -27,6 +31,7 @@ export type { TaskRevocation } from './end-task.js';
 export type { LeaseSelector } from './revoke-selector.js';
 export type { Simulation, SimulationRequest } from './simulate.js';
 export type {
+  AwaitingApproval,
   CredentialRequest,
   IssuedCredential,
   LeaseRevocation,
@@ -53,8 +58,26 @@ export class Broker {
     principal: WorkloadPrincipal,
     req: CredentialRequest,
     caller: Caller,
-  ): Promise<IssuedCredential> {
+  ): Promise<IssuedCredential | AwaitingApproval> {
     return issue(this.#deps, principal, req, caller);
+  }
+
+  listApprovals(by: Principal, filter: ApprovalFilter, limit: number): Promise<Approval[]> {
+    return listApprovals(this.#deps, by, filter, limit);
+  }
+
+  getApproval(id: string, by: Principal): Promise<Approval> {
+    return getApproval(this.#deps, id, by);
+  }
+
+  decideApproval(
+    id: string,
+    decision: 'approved' | 'denied',
+    reason: string,
+    by: OperatorPrincipal,
+    caller: Caller,
+  ): Promise<Approval> {
+    return decideApproval(this.#deps, id, decision, reason, by, caller);
   }
 
   getLease(id: string, by: Principal): Promise<Lease> {

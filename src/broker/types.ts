@@ -1,4 +1,5 @@
 import type { BearerTokenType } from '../../providers/provider.js';
+import type { Approval } from '../approvals/types.js';
 import type { Lease, WorkloadSummary } from '../leases/types.js';
 
 export interface CredentialRequest {
@@ -16,6 +17,12 @@ export interface IssuedCredential {
   credential: unknown;
   /** Set when the credential's `token` is an OAuth bearer token (the provider says which). */
   tokenType?: BearerTokenType;
+}
+
+/** A grant held for an operator's decision: repeat the request after `retryAfter` seconds. */
+export interface AwaitingApproval {
+  approval: Approval;
+  retryAfter: number;
 }
 
 /** What a request for one lease's revocation ended as. */

@@ -46,6 +46,10 @@ const EXPECTED: Record<string, Expected> = {
   'DELETE /v1/freeze': { presented: 'bearer', operator: 'admin' },
   'GET /v1/freeze': { presented: 'bearer', operator: 'viewer' },
   'POST /v1/policy/simulate': { presented: 'bearer', operator: 'admin' },
+  'GET /v1/approvals': { presented: 'bearer', workload: 'own', operator: 'approver' },
+  'GET /v1/approvals/{id}': { presented: 'bearer', workload: 'own', operator: 'approver' },
+  'POST /v1/approvals/{id}/approve': { presented: 'bearer', operator: 'approver' },
+  'POST /v1/approvals/{id}/deny': { presented: 'bearer', operator: 'approver' },
   'GET /v1/events': { presented: 'bearer', operator: 'viewer' },
   'GET /.well-known/jwks.json': { presented: 'none' },
   'GET /.well-known/jit-audit-keys.json': { presented: 'none' },
@@ -60,7 +64,14 @@ const EXPECTED: Record<string, Expected> = {
   'GET /console/{asset}': { presented: 'none' },
 };
 
-const ROLES: readonly OperatorRole[] = ['viewer', 'revoker', 'admin'];
+const ROLES: readonly OperatorRole[] = ['viewer', 'revoker', 'admin', 'approver'];
+/** The roles a route's operator rule lets in: a ladder, and `approver` beside it. */
+const ADMITTED: Record<OperatorRole, readonly OperatorRole[]> = {
+  viewer: ['viewer', 'revoker', 'admin'],
+  revoker: ['revoker', 'admin'],
+  admin: ['admin'],
+  approver: ['approver', 'admin'],
+};
 const METRICS_TOKEN = 'metrics-token-for-the-access-matrix';
 const TASK = { intent: 'triage' };
 
@@ -69,7 +80,8 @@ interface Sample {
   path: string;
   init: RequestInit & { json?: unknown };
 }
-type SampleFor = (lease: { id: string; task: string; token: string }) => Sample;
+/** `approval`: a fresh pending approval of agent-a's. */
+type SampleFor = (lease: { id: string; task: string; token: string; approval: string }) => Sample;
 
 const SAMPLES: Record<string, SampleFor> = {
   'POST /v1/credentials': ({ task }) => ({
@@ -140,6 +152,16 @@ const SAMPLES: Record<string, SampleFor> = {
       },
     },
   }),
+  'GET /v1/approvals': () => ({ path: '/v1/approvals?workload=agent-a', init: {} }),
+  'GET /v1/approvals/{id}': ({ approval }) => ({ path: `/v1/approvals/${approval}`, init: {} }),
+  'POST /v1/approvals/{id}/approve': ({ approval }) => ({
+    path: `/v1/approvals/${approval}/approve`,
+    init: { method: 'POST', json: { reason: 'access matrix' } },
+  }),
+  'POST /v1/approvals/{id}/deny': ({ approval }) => ({
+    path: `/v1/approvals/${approval}/deny`,
+    init: { method: 'POST', json: { reason: 'access matrix' } },
+  }),
   'GET /v1/events': () => ({ path: '/v1/events', init: {} }),
   'GET /.well-known/jwks.json': () => ({ path: '/.well-known/jwks.json', init: {} }),
   'GET /.well-known/jit-audit-keys.json': () => ({
@@ -178,6 +200,18 @@ describe('route access matrix', () => {
     h = await startHarness({
       configure: (raw) => {
         (raw.server as Record<string, unknown>).metrics_token = METRICS_TOKEN;
+        // A policy that waits for an approver, for the approval routes' samples.
+        (raw.policies as unknown[]).push({
+          name: 'matrix-approval',
+          workloads: ['agent-a', 'agent-b'],
+          target: 'tickets',
+          allow: { scopes: ['tickets:read'] },
+          intents: ['needs-approval'],
+          default_ttl: '5m',
+          max_ttl: '15m',
+          approval: 'required',
+        });
+        raw.approvals = { max_pending: 100_000 };
       },
     });
     tokens = {
@@ -189,6 +223,7 @@ describe('route access matrix', () => {
         viewer: await h.operatorToken(['viewer']),
         revoker: await h.operatorToken(['revoker']),
         admin: await h.operatorToken(['admin']),
+        approver: await h.operatorToken(['approver']),
       },
     };
     registered = h.broker.app.openAPIRegistry.definitions.flatMap((d) =>
@@ -206,8 +241,16 @@ describe('route access matrix', () => {
     await h.close();
   });
 
-  /** A fresh lease of agent-a's, its task id and its token (a broker-issued credential). */
-  async function freshLease(): Promise<{ id: string; task: string; token: string }> {
+  /**
+   * A fresh lease of agent-a's, its task id and its token (a broker-issued credential), and a
+   * fresh approval agent-a waits on.
+   */
+  async function freshLease(): Promise<{
+    id: string;
+    task: string;
+    token: string;
+    approval: string;
+  }> {
     n += 1;
     const task = `matrix-${n}`;
     const res = await h.request('/v1/credentials', {
@@ -217,7 +260,18 @@ describe('route access matrix', () => {
     });
     expect(res.status).toBe(201);
     const body = (await res.json()) as { lease_id: string; credential: { token: string } };
-    return { id: body.lease_id, task, token: body.credential.token };
+    const waiting = await h.request('/v1/credentials', {
+      method: 'POST',
+      token: tokens.owner,
+      json: {
+        target: 'tickets',
+        scope: { scopes: ['tickets:read'] },
+        task: { id: task, intent: 'needs-approval' },
+      },
+    });
+    expect(waiting.status).toBe(202);
+    const { approval_id } = (await waiting.json()) as { approval_id: string };
+    return { id: body.lease_id, task, token: body.credential.token, approval: approval_id };
   }
 
   async function call(key: string, token: string | undefined): Promise<Response> {
@@ -293,10 +347,9 @@ describe('route access matrix', () => {
     } else {
       it(`operators: no role is a 401, below ${operator} a 403, ${operator} and above pass`, async () => {
         expect((await call(key, tokens.noRole)).status).toBe(401);
-        const needed = ROLES.indexOf(operator);
-        for (const [rank, role] of ROLES.entries()) {
+        for (const role of ROLES) {
           const status = (await call(key, tokens.roles[role])).status;
-          if (rank < needed) expect(status, role).toBe(403);
+          if (!ADMITTED[operator].includes(role)) expect(status, role).toBe(403);
           else expect([401, 403], role).not.toContain(status);
         }
         expect([401, 403]).not.toContain((await call(key, h.breakGlass.token)).status);
@@ -333,6 +386,14 @@ describe('route access matrix', () => {
             const listed = (await other.json()) as { leases: { workload: string }[] };
             expect(listed.leases.length).toBeGreaterThan(0);
             expect(listed.leases.every((l) => l.workload === 'agent-b')).toBe(true);
+          } else if (key === 'GET /v1/approvals') {
+            // The same for approvals: agent-a has some, agent-b is shown none of them.
+            expect(other.status).toBe(200);
+            const listed = (await other.json()) as { approvals: { workload: string }[] };
+            expect(listed.approvals.every((a) => a.workload === 'agent-b')).toBe(true);
+            const own = await as(tokens.owner);
+            const mine = (await own.json()) as { approvals: { workload: string }[] };
+            expect(mine.approvals.length).toBeGreaterThan(0);
           } else {
             expect(other.status).toBe(404);
           }

@@ -12,7 +12,6 @@ export type OAuthErrorCode =
   | 'unauthorized_client'
   | 'unsupported_grant_type'
   | 'unsupported_response_type'
-  | 'unsupported_token_type'
   | 'invalid_scope'
   | 'invalid_target'
   | 'temporarily_unavailable'

@@ -1,6 +1,7 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
+import { ApprovalPendingSchema } from './approval-schema.js';
 import { CredentialRequestSchema, IssuedSchema, problemResponses, taskOf } from '../schemas.js';
 
 export const issueCredentialRoute = createRoute({
@@ -17,6 +18,11 @@ export const issueCredentialRoute = createRoute({
       description: 'Issued; the credential is shown only here',
       content: { 'application/json': { schema: IssuedSchema } },
     },
+    202: {
+      description:
+        'The deciding policy needs an approval: repeat the same request after `Retry-After` to collect the credential once an approver said yes',
+      content: { 'application/json': { schema: ApprovalPendingSchema } },
+    },
     ...problemResponses(401, 403, 404, 409, 413, 422, 429, 502, 503),
   },
 });
@@ -24,7 +30,7 @@ export const issueCredentialRoute = createRoute({
 export function registerIssueCredential(app: OpenAPIHono): void {
   app.openapi(issueCredentialRoute, async (c) => {
     const body = c.req.valid('json');
-    const { lease, credential } = await c.get('services').broker.issue(
+    const issued = await c.get('services').broker.issue(
       c.get('workload'),
       {
         target: body.target,
@@ -36,6 +42,20 @@ export function registerIssueCredential(app: OpenAPIHono): void {
     );
     c.header('cache-control', 'no-store');
     c.header('pragma', 'no-cache');
+    if ('approval' in issued) {
+      // Waiting for an operator: repeat the same request to collect, or poll the approval.
+      c.header('retry-after', String(issued.retryAfter));
+      c.header('location', `/v1/approvals/${issued.approval.id}`);
+      return c.json(
+        {
+          approval_id: issued.approval.id,
+          status: 'pending' as const,
+          expires_at: new Date(issued.approval.expiresAt).toISOString(),
+        },
+        202,
+      );
+    }
+    const { lease, credential } = issued;
     return c.json(
       {
         lease_id: lease.id,
