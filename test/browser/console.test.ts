@@ -340,9 +340,20 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     await admin.close();
   });
 
-  it('markup in a subject, a task list or a reason renders as text and runs nothing', async (ctx) => {
+  it('markup in a subject or a reason renders as text and runs nothing (a task id cannot hold it)', async (ctx) => {
     if (h === undefined) return ctx.skip();
     const admin = await h.operatorToken(['admin']);
+    // Task ids, intents and tools are refused with markup before anything stores them.
+    const withMarkup = await h.request('/v1/credentials', {
+      method: 'POST',
+      token: await h.workloadToken('spiffe://test/agent-a'),
+      json: {
+        target: 'tickets',
+        scope: { scopes: ['tickets:read'] },
+        task: { id: MARKUP, intent: 'triage', tool: MARKUP },
+      },
+    });
+    expect(withMarkup.status).toBe(422);
     const id = await issue(GLOB_SUBJECT, 'xss-1');
     const page = await signedIn(admin);
 
