@@ -41,6 +41,8 @@ export function createAwsProvider(config: AwsTargetConfig, ctx: ProviderContext)
     scope: awsScopeSchema,
     ceiling: awsCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
+    // STS refuses DurationSeconds above the role's MaxSessionDuration.
+    maxTtlMs: config.max_session_duration * 1000,
     denyPolicy,
     within: awsWithin,
     tierAllows: awsTierAllows,

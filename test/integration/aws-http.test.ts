@@ -340,6 +340,24 @@ describe.skipIf(!services)('aws sessions over the HTTP API', () => {
     expect(rows).toHaveLength(0);
   });
 
+  it('a policy whose max_ttl exceeds the role session limit is refused when the config loads', async () => {
+    const refused = await startHarness({
+      configure(raw) {
+        (raw.targets as unknown[]).push(awsTarget(fake, role));
+        (raw.policies as unknown[]).push({ ...awsPolicy(['agent-a']), max_ttl: '2h' });
+      },
+    }).then(
+      async (started) => {
+        await started.close();
+        return null;
+      },
+      (err: unknown) => err,
+    );
+    expect(String(refused)).toMatch(
+      /aws target "aws-reports" gives credentials at most 3600 seconds/,
+    );
+  });
+
   it('no access key, secret key or session token in logs, events, errors or lease listings', async () => {
     const listing = await h.request('/v1/leases?limit=500', {
       token: await h.operatorToken(['viewer']),
