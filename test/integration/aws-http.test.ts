@@ -257,6 +257,18 @@ describe.skipIf(!services)('aws sessions over the HTTP API', () => {
     expect(
       reasons.some((r) => r.includes('s3:PutBucketPolicy is a Permissions management action')),
     ).toBe(true);
+    // The expiry condition is the broker's; STS actions would let a session outlive revocation.
+    expect(
+      await asked({
+        actions: ['s3:GetObject'],
+        resources: [`${BUCKET}/*`],
+        conditions: { DateLessThan: { 'aws:CurrentTime': '2099-01-01T00:00:00Z' } },
+      }),
+    ).toEqual({ status: 422, code: 'scope_invalid' });
+    expect(await asked({ actions: ['sts:AssumeRole'], resources: ['*'] })).toEqual({
+      status: 422,
+      code: 'scope_invalid',
+    });
     // An action AWS does not have, and a session policy beyond AWS's 2,048 characters.
     expect(await asked({ actions: ['s3:GetObjekt'], resources: [`${BUCKET}/*`] })).toEqual({
       status: 422,
