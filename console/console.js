@@ -129,7 +129,7 @@ const VIEWS = {
 function route() {
   if (session === undefined) return showLogin();
   const [, view = 'overview', arg] = location.hash.split('/');
-  const name = view === 'workloads' && arg !== undefined ? 'workload' : view;
+  const name = view === 'workloads' && arg !== undefined && arg !== '' ? 'workload' : view;
   const show = VIEWS[name] ?? VIEWS.overview;
   for (const link of nav.querySelectorAll('a')) {
     link.classList.toggle(
@@ -139,8 +139,16 @@ function route() {
   }
   leaveView();
   replace(main);
-  leaveView =
-    show(main, session, arg === undefined ? undefined : decodeURIComponent(arg)) ?? (() => {});
+  leaveView = show(main, session, arg ? decoded(arg) : undefined) ?? (() => {});
+}
+
+/** A malformed escape in a pasted link is shown as typed rather than breaking the page. */
+function decoded(text) {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 window.addEventListener('hashchange', route);

@@ -410,6 +410,10 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     expect(paths.some((p) => p.startsWith('/v1/freeze'))).toBe(false);
     expect(await inPage(page, 'window.__pwned ?? null')).toBeNull();
     expect(await inPage(page, "document.querySelectorAll('img').length")).toBe(0);
+    // A malformed escape is shown as typed, without a script error.
+    await page.goto(`${harness().broker.url}/console#/workloads/bad%E0%A4%A`);
+    await page.waitForSelector('[data-testid=workload-name]:has-text("bad%E0%A4%A")', WAIT);
+    expect(pageErrors(page)).toEqual([]);
     await page.close();
   });
 
