@@ -197,7 +197,13 @@ describe('ID-JAG redemption', () => {
     const grant = await idJag();
     expect((await redeem(hx, grant)).status).toBe(200);
     await expectError(await redeem(hx, grant), 400, 'invalid_grant');
-    expect((await refusal(hx, grant))?.reason).toBe('replayed');
+    // The SIEM sees whose grant it was: the IdP's name and the user, and the grant's hash.
+    expect(await refusal(hx, grant)).toMatchObject({
+      reason: 'replayed',
+      issuer: 'acme',
+      subject: USER,
+      detail: { path: '/oauth/token', parameter: 'assertion' },
+    });
   });
 
   it.for<[string, () => Promise<string>, string]>([

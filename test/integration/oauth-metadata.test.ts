@@ -1,5 +1,6 @@
 import { OAuthMetadataSchema } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BrokerConfig } from '../../src/config/schema.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 
 const ISSUER = 'https://broker.test.example';
@@ -73,6 +74,25 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
       await h.request('/.well-known/oauth-authorization-server')
     ).json()) as Record<string, unknown>;
     expect(doc).not.toHaveProperty('authorization_grant_profiles_supported');
+  });
+
+  it('follows a configuration reload: resources and IdPs are swapped with the runtime', async () => {
+    const before = h.config;
+    const next: BrokerConfig = {
+      ...before,
+      resources: [
+        { uri: 'https://tickets.test.example', target: 'tickets', scopes: ['tickets:comment'] },
+      ],
+    };
+    h.broker.reload(next);
+    try {
+      const doc = (await (
+        await h.request('/.well-known/oauth-authorization-server')
+      ).json()) as Record<string, unknown>;
+      expect(doc.scopes_supported).toEqual(['tickets:comment']);
+    } finally {
+      h.broker.reload(before);
+    }
   });
 
   it('serves no OpenID configuration: the broker is no OpenID provider', async () => {
