@@ -76,7 +76,7 @@ describe('GET /.well-known/oauth-authorization-server (RFC 8414)', () => {
     expect(doc).not.toHaveProperty('authorization_grant_profiles_supported');
   });
 
-  it('follows a configuration reload: resources and IdPs are swapped with the runtime', async () => {
+  it('follows a configuration reload: the resources are swapped with the runtime', async () => {
     const before = h.config;
     const next: BrokerConfig = {
       ...before,
