@@ -61,6 +61,8 @@ export interface GithubMcpServerOptions {
 export interface GithubMcpServer {
   /** The MCP endpoint: the resource's canonical URI. */
   readonly url: string;
+  /** Where it listens (differs from `url` behind a proxy). */
+  readonly address: string;
   readonly guard: McpGuard;
   /** Open sessions (each bound to the caller that opened it). */
   sessionCount(): number;
@@ -229,6 +231,7 @@ export async function startGithubMcpServer(
 
   return {
     url: guard.resource,
+    address: `http://${host}:${port}`,
     guard,
     sessionCount: () => sessions.size,
     async close() {
