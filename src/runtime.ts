@@ -21,6 +21,7 @@ import {
 } from './oauth/authorization-server.js';
 import type { ActorUseLedger } from './policy/actor-ledger.js';
 import { PolicyConfigError, PolicyEngine } from './policy/engine.js';
+import { isGlob } from './policy/lib/glob.js';
 
 /** Everything built from one configuration; a reload builds a new one and swaps it whole. */
 export interface Runtime extends BrokerRuntime {
@@ -120,7 +121,8 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   const knownWorkloads = new Set(config.workloads.map((w) => w.id));
   config.policies.forEach((p, i) => {
     p.workloads.forEach((w, j) => {
-      if (!w.startsWith('tier:') && !knownWorkloads.has(w)) {
+      // Tiers and globs match whoever fits; an exact id must name a workload.
+      if (!w.startsWith('tier:') && !isGlob(w) && !knownWorkloads.has(w)) {
         issues.push(`policies.${i}.workloads.${j}: no workload named ${w}`);
       }
     });

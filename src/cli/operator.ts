@@ -8,6 +8,7 @@ import { CliError, type OperatorIo } from './io.js';
 import { callBroker } from './lib/broker-request.js';
 import { show, target } from './lib/context.js';
 import { table } from './lib/output.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerStatus } from './status.js';
 
 export { CliError, type OperatorIo } from './io.js';
@@ -252,59 +253,7 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
       ),
     );
 
-  program
-    .command('policy')
-    .description('Try policies without issuing anything')
-    .command('simulate')
-    .description('Ask the broker what it would decide for a request')
-    .requiredOption('--workload <id>', 'the workload asking')
-    .requiredOption('--target <name>', 'the target asked for')
-    .requiredOption('--scope <json>', 'the scope, as JSON')
-    .requiredOption('--intent <intent>', 'the task\u2019s intent')
-    .option('--task <id>', 'task id', 'simulated')
-    .option('--ttl <seconds>', 'requested TTL in seconds')
-    .option('--claims <json>', 'identity claims, as JSON')
-    .action(
-      async (
-        opts: {
-          workload: string;
-          target: string;
-          scope: string;
-          intent: string;
-          task: string;
-          ttl?: string;
-          claims?: string;
-        },
-        command: Command,
-      ) => {
-        const body = {
-          workload: opts.workload,
-          target: opts.target,
-          scope: json('--scope', opts.scope),
-          task: { id: opts.task, intent: opts.intent },
-          ...(opts.claims === undefined ? {} : { claims: json('--claims', opts.claims) }),
-          ...(opts.ttl === undefined ? {} : { ttl: Number(opts.ttl) }),
-        };
-        show(
-          io,
-          command,
-          await callBroker(target(io, command), {
-            method: 'POST',
-            path: '/v1/policy/simulate',
-            body,
-          }),
-        );
-      },
-    );
-
+  registerPolicyCommands(program, io);
   registerEventCommands(program, io);
   completionCommand(program, io);
-}
-
-function json(option: string, text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new CliError(`${option} is not valid JSON`, CLI_EXIT.usage);
-  }
 }

@@ -54,6 +54,7 @@ export class PolicyEngine {
   readonly hash: string;
   readonly #policies: readonly CompiledPolicy[];
   readonly #index: PolicyIndex;
+  readonly #byName: ReadonlyMap<string, CompiledPolicy>;
   readonly #providers: ReadonlyMap<string, Provider>;
   readonly #hasDryRun: boolean;
   /** Issuance records one-time actor tokens here (`claimActorUse`); none: they are refused. */
@@ -91,12 +92,18 @@ export class PolicyEngine {
     if (error !== undefined) throw error;
     this.#policies = compiled;
     this.#index = new PolicyIndex(compiled);
+    this.#byName = new Map(compiled.map((p) => [p.name, p]));
     this.#hasDryRun = compiled.some((p) => p.mode === 'dry_run');
   }
 
   /** The names of the policies in force and in dry run, in file order. */
   get policyNames(): readonly string[] {
     return this.#policies.map((p) => p.name);
+  }
+
+  /** A policy as configured, by name (what decided a grant, for rules applied after it). */
+  policyConfig(name: string): PolicyConfig | undefined {
+    return this.#byName.get(name)?.config;
   }
 
   decide(req: PolicyRequest): Decision {

@@ -8,7 +8,8 @@ export const MAX_EVENT_REASONS = 32;
 
 /**
  * The `policy.dry_run` event of a decision whose candidates included dry-run policies: what
- * the set would have decided with them enforced, the deciding policy, and why.
+ * the set would have decided with them enforced, the deciding policy, and why. None when
+ * the dry-run policies took part but changed nothing and decided nothing.
  */
 export function dryRunEvent(
   base: Omit<EventInput, 'type' | 'outcome'>,
@@ -16,6 +17,9 @@ export function dryRunEvent(
 ): EventInput | undefined {
   const dryRun = decision.dryRun;
   if (dryRun === undefined) return undefined;
+  // Worth a record when a dry-run policy would change the outcome or would be the one deciding.
+  const decidedByDryRun = dryRun.policy !== undefined && dryRun.policies.includes(dryRun.policy);
+  if (!dryRun.differs && !decidedByDryRun) return undefined;
   return {
     ...base,
     type: 'policy.dry_run',
