@@ -22,7 +22,7 @@ import { Revoker, safeMessage } from './leases/revoker.js';
 import { Sweeper } from './leases/sweeper.js';
 import type { LeaseStore } from './leases/types.js';
 import { clientAddressFrom } from './lib/forwarded.js';
-import type { Logger } from './lib/logger.js';
+import { type Logger, outsideRequest } from './lib/logger.js';
 import {
   CENSUS_CHANGING_EVENTS,
   eventSinkReader,
@@ -164,7 +164,8 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const events = new EventBus({
     sinks,
     signing,
-    onError: (sink, err) => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem'),
+    onError: (sink, err) =>
+      outsideRequest(() => logger.warn({ sink, err: safeMessage(err) }, 'event sink problem')),
     onShed: (type) => metrics.eventsShed.inc({ type }),
   });
   metrics.watch(eventSinkReader(metrics, events));
@@ -229,7 +230,10 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   const authFailures = new AuthFailureAggregator({
     events: emitter,
     hasRoom: () => !events.wouldShed('auth.failed'),
-    onError: (err) => logger.warn({ err: safeMessage(err) }, 'auth failure summary not emitted'),
+    onError: (err) =>
+      outsideRequest(() =>
+        logger.warn({ err: safeMessage(err) }, 'auth failure summary not emitted'),
+      ),
   });
   const reloadListeners = new Set<() => void>();
 

@@ -18,6 +18,14 @@ export function withRequestLog<T>(requestId: string, serve: () => Promise<T>): P
 }
 
 /**
+ * Runs `log` outside any request's scope: for lines about a shared part (a sink, a summary
+ * timer) that a request's work merely happened to set off, which would otherwise name it.
+ */
+export function outsideRequest<T>(log: () => T): T {
+  return requestScope.exit(log);
+}
+
+/**
  * Structured logs. The redact list is a second line of defence: code never passes a
  * secret to the logger, but a field with one of these names is censored if it ever does.
  * `pretty` prints the same (redacted) record as one human-readable line for a terminal.

@@ -306,6 +306,13 @@ describe('/metrics after real traffic', () => {
         before.value('jit_event_sink_write_failures_total', sink),
       );
       expect(down.value('jit_event_sink_queue_depth', sink)).toBeGreaterThan(0);
+      // The sink's trouble is logged as the sink's, not as the request that set it off.
+      const sinkLines = broker()
+        .logs.text.split('\n')
+        .filter((l) => l.includes('event sink problem'))
+        .map((l) => JSON.parse(l) as { sink: string; request_id?: string });
+      expect(sinkLines.length).toBeGreaterThan(0);
+      for (const line of sinkLines) expect(line.request_id).toBeUndefined();
       const route = { method: 'POST', route: '/v1/credentials', status: '503' };
       expect(down.value('jit_http_requests_total', route)).toBe(
         before.value('jit_http_requests_total', route) + 1,
