@@ -76,7 +76,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
   approval_void:
     'The policy that required the approval changed (or is gone) since it was requested: the request must be repeated and approved anew.',
   budget_exceeded:
-    "A budget of the deciding policy is spent: `reasons[0].code` names it (`requests.per_workload`, `requests.per_task`, `requests.per_policy`, `live_leases.per_workload`, `live_leases.per_task`, `live_leases.per_policy`). Retry after `Retry-After`.",
+    'A budget of the deciding policy is spent: `reasons[0].code` names it (`requests.per_workload`, `requests.per_task`, `requests.per_policy`, `live_leases.per_workload`, `live_leases.per_task`, `live_leases.per_policy`). Retry after `Retry-After`.',
   approvals_full:
     'Too many approvals wait for a decision (`approvals.max_pending`). Retry after `Retry-After`.',
   not_found: 'No such route.',

@@ -1,8 +1,8 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
 import { routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
-import { ApprovalPendingSchema } from './approval-schema.js';
 import { CredentialRequestSchema, IssuedSchema, problemResponses, taskOf } from '../schemas.js';
+import { ApprovalPendingSchema } from './approval-schema.js';
 
 export const issueCredentialRoute = createRoute({
   method: 'post',

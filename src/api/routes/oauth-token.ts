@@ -1,6 +1,6 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi';
-import type { AwaitingApproval } from '../../broker/types.js';
 import type { Context } from 'hono';
+import type { AwaitingApproval } from '../../broker/types.js';
 import { authorize, documentRoute, routeAccess } from '../access.js';
 import { requestContext } from '../client-ip.js';
 import { asOAuthError, oauthErrorResponse } from '../oauth/errors.js';
