@@ -242,8 +242,11 @@ describe('the operator console in Chromium', { timeout: 60_000 }, () => {
     }
     const viewer = await h.operatorToken(['viewer']);
     const stateOf = async (id: string) =>
-      ((await (await h.request(`/v1/leases/${id}`, { token: viewer })).json()) as { state: string })
-        .state;
+      (
+        (await (await harness().request(`/v1/leases/${id}`, { token: viewer })).json()) as {
+          state: string;
+        }
+      ).state;
     expect(await stateOf(first)).toBe('revoked');
     expect(await stateOf(second)).toBe('revoked');
     expect(await stateOf(other)).toBe('active');
