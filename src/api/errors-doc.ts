@@ -36,8 +36,9 @@ for people and may change. \`reasons\` (policy denials) and \`errors\` (schema f
 503 that may pass carries \`Retry-After\`. Quote \`request_id\` (also the \`x-request-id\`
 header) when asking an operator: every event the request caused carries it.
 
-\`POST /oauth/token\` answers RFC 6749 errors instead (\`{error, error_description}\`); the
-README's OAuth section maps these codes to them.
+The \`/oauth/*\` routes (token, revocation, authorization) answer RFC 6749 errors instead
+(\`{error, error_description}\`); the README's OAuth section and \`docs/mcp.md\` map these
+codes to them.
 
 | code | status | meaning |
 |---|---|---|
