@@ -137,3 +137,29 @@ describe('Hono adapter', () => {
     expect(callers).toEqual([]);
   });
 });
+
+describe('Fetch-style guard.fetch', () => {
+  it('runs the handler only for a verified caller', async () => {
+    const guard = broker.guard();
+    const handled: string[] = [];
+    const handler = (_request: Request, caller: McpCaller) => {
+      handled.push(caller.subject);
+      return new Response('ok');
+    };
+    const refused = await guard.fetch(
+      new Request('https://mcp.test.example/mcp', { method: 'POST' }),
+      handler,
+    );
+    expect(refused.status).toBe(401);
+    const token = await broker.token(key);
+    const served = await guard.fetch(
+      new Request('https://mcp.test.example/mcp', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      }),
+      handler,
+    );
+    expect(await served.text()).toBe('ok');
+    expect(handled).toEqual(['agent-a']);
+  });
+});

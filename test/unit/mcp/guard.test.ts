@@ -247,6 +247,29 @@ describe('refusals', () => {
     expect(response.headers.get('www-authenticate')).toBeNull();
   });
 
+  it('a token in the query string is no token (header only)', async () => {
+    const token = await broker.token(key);
+    const outcome = await broker
+      .guard()
+      .check(new Request(`${RESOURCE}?access_token=${token}`, { method: 'POST' }));
+    expect(outcome.kind === 'response' && outcome.response.status).toBe(401);
+    expect(broker.introspections).toBe(0);
+  });
+
+  it('two credentials in one Authorization header', async () => {
+    const token = await broker.token(key);
+    await refusedWith(undefined, 401, 'malformed', {
+      authorization: `Bearer ${token}, Bearer ${token}`,
+    });
+  });
+
+  it('an Origin that differs from an allowed one by a trailing slash or a port', async () => {
+    const token = await broker.token(key);
+    await refusedWith(token, 403, 'foreign_origin', { origin: 'https://app.test.example/' });
+    await refusedWith(token, 403, 'foreign_origin', { origin: 'https://app.test.example:8443' });
+    await refusedWith(token, 403, 'foreign_origin', { origin: 'http://app.test.example' });
+  });
+
   it('reports the refusal with the token hash only', async () => {
     const token = await broker.token(key, { aud: 'https://other.test.example/mcp' });
     const { refusals } = await refusedWith(token, 401, 'wrong_audience');
