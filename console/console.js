@@ -1,4 +1,5 @@
 import { ApiError, createApi } from './api.js';
+import { showApprovals, watchPendingApprovals } from './approvals.js';
 import { el, replace } from './dom.js';
 import { showEvents } from './events.js';
 import { showFailures } from './failures.js';
@@ -10,6 +11,7 @@ import { showWorkload, showWorkloads } from './workloads.js';
 const main = document.getElementById('main');
 const nav = document.getElementById('nav');
 const who = document.getElementById('who');
+const approvalsBadge = document.getElementById('approvals-badge');
 
 let session;
 let leaveView = () => {};
@@ -52,12 +54,14 @@ async function signIn(token) {
       'Log out',
     ),
   );
+  session.stopBadge = watchPendingApprovals(session, approvalsBadge);
   nav.hidden = false;
 }
 
 function signOut() {
   forgetToken();
   session?.live.stop();
+  session?.stopBadge?.();
   session = undefined;
   leaveView();
   leaveView = () => {};
@@ -124,6 +128,7 @@ const VIEWS = {
   workload: showWorkload,
   events: showEvents,
   failures: showFailures,
+  approvals: showApprovals,
 };
 
 function route() {

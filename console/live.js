@@ -3,12 +3,15 @@
  * issuance and revocations into buckets for the overview's chart and telling views when
  * something they show has changed.
  */
+import { createApprovalFeed } from './approval-feed.js';
+
 export const BUCKET_MS = 10_000;
 const BUCKETS = 30;
 
 export function createLive(api) {
   const buckets = [];
   const listeners = new Set();
+  const approvals = createApprovalFeed();
   let controller;
   let status = 'connecting';
 
@@ -27,6 +30,7 @@ export function createLive(api) {
     const bucket = bucketAt(Date.now());
     if (type === 'credential.issued') bucket.issued += 1;
     if (type === 'lease.revoked') bucket.revoked += 1;
+    approvals.take(type, event);
     for (const listener of listeners) listener(type, event);
   };
 
@@ -73,6 +77,8 @@ export function createLive(api) {
       const since = Date.now() - 60_000;
       return buckets.filter((b) => b.start + BUCKET_MS > since).reduce((n, b) => n + b.issued, 0);
     },
+    /** Approvals seen on the feed since it connected, newest first. */
+    approvals: () => approvals.list(),
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
