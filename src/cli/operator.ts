@@ -1,5 +1,6 @@
 import { type Command, Option } from 'commander';
 import { LEASE_STATES } from '../leases/types.js';
+import { registerApprovalCommands } from './approvals.js';
 import { completionCommand } from './completion.js';
 import { registerEventCommands } from './events.js';
 import { CLI_EXIT } from './exit-codes.js';
@@ -254,6 +255,7 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
     );
 
   registerPolicyCommands(program, io);
+  registerApprovalCommands(program, io);
   registerEventCommands(program, io);
   completionCommand(program, io);
 }
