@@ -56,6 +56,14 @@ export function registerConsole(app: OpenAPIHono, dir: string | undefined = cons
   };
   documentRoute(app, consolePageRoute);
   app.get('/console', authorize('console.page'), (c) => serve(c, 'index.html'));
+  // `/console/` is the page under another name: one permanent redirect to a fixed address
+  // (never built from the request, so no open redirect), keeping the method and dropping the
+  // query. A middleware rather than a route: it serves nothing but the way to `/console`.
+  app.use('/console/', async function consoleSlash(c, next) {
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return next();
+    for (const [header, value] of Object.entries(CONSOLE_HEADERS)) c.header(header, value);
+    return c.redirect('/console', 308);
+  });
   documentRoute(app, consoleAssetRoute);
   app.get('/console/:asset', authorize('console.asset'), (c) => serve(c, c.req.param('asset')));
 }

@@ -12,14 +12,21 @@ import { type Harness, startHarness } from '../helpers/broker-harness.js';
 const ROOT = resolve(import.meta.dirname, '../..');
 
 /** A GET with the path sent exactly as written (fetch would normalise `..` away). */
-function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+function rawGet(
+  base: string,
+  path: string,
+): Promise<{ status: number; body: string; location: string | undefined }> {
   const url = new URL(base);
   return new Promise((done, fail) => {
     const req = httpRequest({ host: url.hostname, port: url.port, path, method: 'GET' }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () =>
-        done({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        done({
+          status: res.statusCode ?? 0,
+          body: Buffer.concat(chunks).toString('utf8'),
+          location: res.headers.location,
+        }),
       );
     });
     req.on('error', fail);
@@ -115,7 +122,10 @@ describe('the console files', () => {
       '/console/index.html.bak',
     ]) {
       const res = await rawGet(h.broker.url, path);
-      expect([400, 404], path).toContain(res.status);
+      // The server resolves `/console/console.js/..` to `/console/`, which only ever
+      // redirects to the page's fixed address.
+      if (res.status === 308) expect(res.location, path).toBe('/console');
+      else expect([400, 404], path).toContain(res.status);
       expect(res.body, path).not.toContain('"name": "jit-broker"');
       expect(res.body, path).not.toContain('root:');
       expect(res.body, path).not.toContain('import ');
@@ -125,6 +135,33 @@ describe('the console files', () => {
     for (const path of ['/console/..%2fpackage.json', '/console/%2e%2e%2fsrc%2fapp.ts']) {
       expect((await h.request(path)).status, path).toBe(404);
     }
+  });
+
+  it('sends /console/ to /console with one permanent redirect to a fixed address', async () => {
+    for (const path of [
+      '/console/',
+      '/console/?next=//evil.example/',
+      '/console/?x=%0d%0aSet-Cookie:a=b',
+    ]) {
+      const res = await fetch(`${h.broker.url}${path}`, { redirect: 'manual' });
+      expect(res.status, path).toBe(308);
+      expect(res.headers.get('location'), path).toBe('/console');
+      expect(res.headers.get('set-cookie'), path).toBeNull();
+      expect(res.headers.get('content-security-policy'), path).toBe(CONSOLE_CSP);
+      expect(res.headers.get('x-frame-options'), path).toBe('DENY');
+    }
+    const head = await fetch(`${h.broker.url}/console/`, { method: 'HEAD', redirect: 'manual' });
+    expect(head.status).toBe(308);
+    expect(head.headers.get('location')).toBe('/console');
+    // Followed, it lands on the page itself.
+    const followed = await fetch(`${h.broker.url}/console/`);
+    expect(followed.status).toBe(200);
+    expect(followed.url).toBe(`${h.broker.url}/console`);
+    expect(await followed.text()).toContain('<script type="module" src="/console/console.js">');
+    // Only reading is redirected; other methods and other shapes stay unknown.
+    expect((await fetch(`${h.broker.url}/console/`, { method: 'POST' })).status).toBe(404);
+    expect((await rawGet(h.broker.url, '//console/')).status).toBe(404);
+    expect((await rawGet(h.broker.url, '/console//')).status).toBe(404);
   });
 
   it('serves only plain files with servable names: no symlink, subfolder or other name', () => {
