@@ -1,3 +1,5 @@
+import { ProviderError } from '../providers/provider.js';
+
 /**
  * Domain errors. Code below HTTP throws these; `src/api/problem.ts` maps each `code` to a
  * status. Messages are safe to show to callers: they never carry a secret or a token.
@@ -42,7 +44,9 @@ export type BrokerErrorCode =
   | 'approvals_full'
   // 502
   | 'provider_failed'
+  | 'provider_misconfigured'
   // 503
+  | 'provider_unavailable'
   | 'issuance_frozen'
   | 'store_unavailable'
   | 'audit_unavailable'
@@ -103,6 +107,10 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
     'Too many failed break-glass attempts from this address. Retry after `Retry-After`.',
   provider_failed:
     'The target system refused or failed to mint (or renew) the credential; nothing was handed out and the lease was cleaned up.',
+  provider_misconfigured:
+    "The target refused the broker's own access (its credentials, role, grants or trust): nothing a caller can change. An operator must fix the target's configuration; the broker log names the step and the target's error code.",
+  provider_unavailable:
+    'The target system is throttling the broker or cannot be reached for now; nothing was handed out and the lease was cleaned up. Retry after `Retry-After`.',
   issuance_frozen:
     'An operator froze all issuance (the detail says since when). Revocation keeps working. Retry after `Retry-After`.',
   store_unavailable: 'The lease store (Redis) cannot be reached: the broker fails closed.',
@@ -137,6 +145,45 @@ export class BrokerError extends Error {
     this.reasons = options.reasons ?? [];
     this.retryAfter = options.retryAfter;
   }
+}
+
+/** Seconds a caller is told to wait after a target said it is throttling or unreachable. */
+export const PROVIDER_RETRY_AFTER_SECONDS = 5;
+
+/**
+ * The domain error for a provider's failed mint. A scope the target will not grant is the
+ * caller's to change (4xx, with the provider's scrubbed message); the broker's own access being
+ * refused is an operator's to fix, and the caller learns only that, not the target's internals;
+ * a retryable outage says when to come back.
+ */
+export function mintFailure(target: string, err: unknown): BrokerError {
+  const code = err instanceof ProviderError ? err.code : undefined;
+  if (code === 'invalid_scope' && err instanceof ProviderError) {
+    return new BrokerError(
+      'scope_invalid',
+      `target ${target} cannot grant this scope: ${err.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  if (code === 'provider_misconfigured') {
+    return new BrokerError(
+      'provider_misconfigured',
+      `the broker's own access to target ${target} was refused: an operator must check the target's configuration and the broker's credentials and permissions for it (the broker log names the failing step)`,
+      { cause: err },
+    );
+  }
+  if (code === 'provider_unavailable' && err instanceof ProviderError && err.retryable) {
+    return new BrokerError(
+      'provider_unavailable',
+      `target ${target} is throttling the broker or cannot be reached; retry later`,
+      { retryAfter: PROVIDER_RETRY_AFTER_SECONDS, cause: err },
+    );
+  }
+  return new BrokerError('provider_failed', `target ${target} could not mint a credential`, {
+    cause: err,
+  });
 }
 
 export function isBrokerError(err: unknown): err is BrokerError {

@@ -35,6 +35,8 @@ export const STATUS: Record<BrokerErrorCode, ContentfulStatusCode> = {
   lease_cap_reached: 429,
   rate_limited: 429,
   provider_failed: 502,
+  provider_misconfigured: 502,
+  provider_unavailable: 503,
   store_unavailable: 503,
   audit_unavailable: 503,
   not_ready: 503,
@@ -54,6 +56,8 @@ const TITLES: Partial<Record<BrokerErrorCode, string>> = {
   store_unavailable: 'Lease store unavailable',
   audit_unavailable: 'Audit trail unavailable',
   provider_failed: 'Provider failed',
+  provider_misconfigured: 'Target misconfigured',
+  provider_unavailable: 'Target unavailable',
 };
 
 export interface ProblemBody {

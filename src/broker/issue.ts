@@ -2,7 +2,7 @@ import type { Minted } from '../../providers/provider.js';
 import { emitApprovalEvent } from '../approvals/events.js';
 import { approvalGate } from '../approvals/gate.js';
 import { admitRequest, reserveLive } from '../budgets/enforce.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError, mintFailure } from '../errors.js';
 import type { EventInput } from '../events/types.js';
 import type { WorkloadPrincipal } from '../identity/types.js';
 import { safeMessage } from '../leases/revoker.js';
@@ -231,9 +231,7 @@ async function mint(
       { lease_id: lease.id, target: lease.target, err: safeMessage(err) },
       'mint failed',
     );
-    throw new BrokerError('provider_failed', `target ${lease.target} could not mint a credential`, {
-      cause: err,
-    });
+    throw mintFailure(lease.target, err);
   }
   stopMint();
   return minted;

@@ -65,6 +65,8 @@ const FROM_BROKER: Record<
   audit_unavailable: { code: 'temporarily_unavailable', status: 503 },
   not_ready: { code: 'temporarily_unavailable', status: 503 },
   provider_failed: { code: 'server_error', status: 502 },
+  provider_misconfigured: { code: 'server_error', status: 502 },
+  provider_unavailable: { code: 'temporarily_unavailable', status: 503 },
   approval_denied: { code: 'access_denied', status: 400 },
   approval_void: { code: 'access_denied', status: 400 },
   budget_exceeded: { code: 'temporarily_unavailable', status: 429 },
