@@ -11,6 +11,7 @@ import {
   sha256,
   signToken,
   type TestKey,
+  unsignedToken,
   writeJwksFile,
 } from '../helpers/identity-support.js';
 import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
@@ -101,6 +102,32 @@ function idJag(
     } as JWTPayload,
     { typ: 'oauth-id-jag+jwt', ...header },
   );
+}
+
+/** The grant's claims under a header the IdP never signs with, and no real signature. */
+function unsignedJag(header: Record<string, unknown>): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return Promise.resolve(
+    unsignedToken(
+      { typ: 'oauth-id-jag+jwt', ...header },
+      {
+        iss: IDP,
+        sub: USER,
+        aud: BROKER,
+        client_id: 'agent-a',
+        jti: randomUUID(),
+        iat: now,
+        exp: now + 300,
+        resource: FILES,
+        scope: 'files:read',
+      },
+    ),
+  );
+}
+
+/** Signed by a stranger who puts the matching public key in the header (`jwk`). */
+function selfKeyedJag(): Promise<string> {
+  return idJag({}, { jwk: strangerKey.jwk }, strangerKey);
 }
 
 async function redeem(
@@ -232,6 +259,9 @@ describe('ID-JAG redemption', () => {
     ['a disallowed algorithm', () => idJag({}, {}, rsaKey), 'algorithm_not_allowed'],
     ['an unknown IdP', () => idJag({ iss: 'https://stranger.test.example' }), 'unknown_issuer'],
     ['a key the IdP does not publish', () => idJag({}, {}, strangerKey), 'bad_signature'],
+    ['no signature (alg none)', () => unsignedJag({ alg: 'none' }), 'algorithm_not_allowed'],
+    ['a symmetric algorithm', () => unsignedJag({ alg: 'HS256' }), 'algorithm_not_allowed'],
+    ['a key carried in its own header', () => selfKeyedJag(), 'forbidden_header'],
     ['an expired grant', () => idJag({ exp: Math.floor(Date.now() / 1000) - 120 }), 'expired'],
     ['an old grant', () => idJag({ iat: Math.floor(Date.now() / 1000) - 3600 }), 'too_old'],
   ])('refuses %s: invalid_grant and an auth.failed event', async ([, make, reason], ctx) => {
