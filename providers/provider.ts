@@ -226,4 +226,19 @@ export interface ProviderFactory {
   /** Target config schema (the target's YAML entry, `name` and `provider` included). */
   readonly config: z.ZodType<{ name: string; provider: ProviderKind }>;
   create(config: unknown, ctx: ProviderContext): Provider;
+  /**
+   * Present when the target's `private_key` must be of one key type (`config validate` checks
+   * it, and `--offline-secrets` stands in a key of that type). Absent: the target's
+   * `algorithm` field, when it has one, says what a stand-in key is.
+   */
+  readonly privateKey?: PrivateKeyRule;
+}
+
+export interface PrivateKeyRule {
+  /** The JWS algorithm a stand-in key is generated for (`RS256`). */
+  readonly algorithm: string;
+  /** Node's `asymmetricKeyType` the key must have (`rsa`). */
+  readonly keyType: string;
+  /** What the key is, for the message when it is of another type (`a GitHub App key`). */
+  readonly describe: string;
 }

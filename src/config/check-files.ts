@@ -1,5 +1,6 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { privateKeyRule } from './private-key-rule.js';
 
 /** A problem at a config path; the caller names the path. */
 export interface FileIssue {
@@ -84,12 +85,16 @@ export function fileIssues(tree: unknown, options: FileCheckOptions): FileIssue[
 
   forEach(root.targets, (target, i) => {
     const path = ['targets', i, 'private_key'];
-    if (target.provider !== 'github' || typeof target.private_key !== 'string') return;
+    const rule = privateKeyRule(target.provider);
+    if (rule === undefined || typeof target.private_key !== 'string') return;
     if (options.standIns.has(path.join('.'))) return;
     const key = privateKey(target.private_key);
     if (key === undefined) issues.push({ path, message: notAKey(target.private_key) });
-    else if (key.asymmetricKeyType !== 'rsa') {
-      issues.push({ path, message: `a GitHub App key is RSA, not ${key.asymmetricKeyType}` });
+    else if (key.asymmetricKeyType !== rule.keyType) {
+      issues.push({
+        path,
+        message: `${rule.describe} is ${rule.keyType.toUpperCase()}, not ${key.asymmetricKeyType}`,
+      });
     }
   });
   return issues;

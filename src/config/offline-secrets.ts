@@ -1,4 +1,5 @@
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { privateKeyRule } from './private-key-rule.js';
 
 const REFERENCE = /\$\{(env|file):([^}]+)\}/g;
 
@@ -53,7 +54,8 @@ function standInFor(path: readonly (string | number)[], root: unknown): string {
     const target = (root as { targets?: { provider?: unknown; algorithm?: unknown }[] }).targets?.[
       index
     ];
-    if (target?.provider === 'github') return pem('RS256');
+    const rule = privateKeyRule(target?.provider);
+    if (rule !== undefined) return pem(rule.algorithm);
     return pem(typeof target?.algorithm === 'string' ? target.algorithm : 'ES256');
   }
   return hex();
