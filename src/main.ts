@@ -12,6 +12,7 @@ import { registerAwsCommands } from './cli/aws.js';
 import { CLI_EXIT } from './cli/exit-codes.js';
 import { CliError, type OperatorIo } from './cli/io.js';
 import { registerOperatorCommands } from './cli/operator.js';
+import { watchConfigFile } from './cli/policy-watch.js';
 import { reloadConfigFile } from './cli/reload-config.js';
 import { parseDuration } from './config/duration.js';
 import { configJsonSchema } from './config/json-schema.js';
@@ -73,6 +74,10 @@ program
   .addOption(new Option('-c, --config <file>', 'configuration file').env('JIT_BROKER_CONFIG'))
   .option('--require-aof', 'refuse to start when Redis keeps no append-only file')
   .option(
+    '--watch-config',
+    'reload the configuration when its file changes (as SIGHUP does; a bad file is refused)',
+  )
+  .option(
     '--allow-provider-modules',
     'load the code of `provider: module` targets named in the config',
   )
@@ -82,6 +87,7 @@ program
       config?: string;
       requireAof?: boolean;
       allowProviderModules?: boolean;
+      watchConfig?: boolean;
       logFormat: LogFormat;
     }) => {
       if (!opts.config) fail(new Error('--config (or JIT_BROKER_CONFIG) is required'));
@@ -105,6 +111,7 @@ program
           );
         }
         onSignals(running, () => reloadConfigFile(running, file, logger));
+        if (opts.watchConfig === true) watchConfigFile(running, file, logger);
       } catch (err) {
         fail(err);
       }

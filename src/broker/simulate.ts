@@ -17,12 +17,22 @@ export interface SimulationRequest {
 
 export interface Simulation {
   allow: boolean;
+  /** The granting policy, or the deny rule that refused. */
   policy?: string;
   policy_hash: string;
   code?: string;
   ttl?: number;
   tier: Tier;
+  /** Every considered policy with why it did not grant (empty when granted). */
   reasons: readonly DenyReason[];
+  /** What the set would decide with its dry-run policies enforced, when any took part. */
+  dry_run?: {
+    allow: boolean;
+    policy?: string;
+    code?: string;
+    differs: boolean;
+    reasons: readonly DenyReason[];
+  };
 }
 
 /** `POST /v1/policy/simulate`: the decision for a hypothetical request; nothing is minted. */
@@ -40,6 +50,19 @@ export function simulate(deps: BrokerDeps, req: SimulationRequest): Simulation {
     task: req.task,
     request: { time: Date.now(), ...(req.ip === undefined ? {} : { ip: req.ip }) },
   });
+  const dryRun = decision.dryRun;
+  const dry =
+    dryRun === undefined
+      ? {}
+      : {
+          dry_run: {
+            allow: dryRun.allow,
+            ...(dryRun.policy === undefined ? {} : { policy: dryRun.policy }),
+            ...(dryRun.code === undefined ? {} : { code: dryRun.code }),
+            differs: dryRun.differs,
+            reasons: dryRun.reasons,
+          },
+        };
   return decision.allow
     ? {
         allow: true,
@@ -48,12 +71,15 @@ export function simulate(deps: BrokerDeps, req: SimulationRequest): Simulation {
         ttl: decision.ttlMs / 1000,
         tier: workload.tier,
         reasons: [],
+        ...dry,
       }
     : {
         allow: false,
         policy_hash: decision.policyHash,
+        ...(decision.deniedBy === undefined ? {} : { policy: decision.deniedBy }),
         code: decision.code,
         tier: workload.tier,
         reasons: decision.reasons,
+        ...dry,
       };
 }

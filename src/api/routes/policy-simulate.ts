@@ -23,6 +23,12 @@ const SimulationSchema = z
   .strict()
   .openapi('Simulation');
 
+const ReasonSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  policy: z.string().optional(),
+});
+
 export const simulateRoute = createRoute({
   method: 'post',
   path: '/v1/policy/simulate',
@@ -44,9 +50,20 @@ export const simulateRoute = createRoute({
             code: z.string().optional(),
             ttl: z.number().optional(),
             tier: z.enum(TIERS),
-            reasons: z.array(
-              z.object({ code: z.string(), message: z.string(), policy: z.string().optional() }),
-            ),
+            reasons: z.array(ReasonSchema),
+            dry_run: z
+              .object({
+                allow: z.boolean(),
+                policy: z.string().optional(),
+                code: z.string().optional(),
+                differs: z.boolean(),
+                reasons: z.array(ReasonSchema),
+              })
+              .optional()
+              .openapi({
+                description:
+                  'What the set would decide with its dry-run policies enforced, when any took part',
+              }),
           }),
         },
       },
@@ -68,6 +85,14 @@ export function registerSimulate(app: OpenAPIHono): void {
       task: taskOf(body.task),
       ...(body.ip === undefined ? {} : { ip: body.ip }),
     });
-    return c.json({ ...result, reasons: [...result.reasons] }, 200);
+    const { dry_run: dryRun, ...decision } = result;
+    return c.json(
+      {
+        ...decision,
+        reasons: [...decision.reasons],
+        ...(dryRun === undefined ? {} : { dry_run: { ...dryRun, reasons: [...dryRun.reasons] } }),
+      },
+      200,
+    );
   });
 }
