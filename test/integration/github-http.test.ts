@@ -233,7 +233,8 @@ describe('github installation tokens over the HTTP API', () => {
     });
     try {
       const problem = await refusedCredential(misconfigured.h, misconfigured.agentA, REQUEST);
-      expect(problem).toEqual({ status: 502, code: 'provider_failed' });
+      // GitHub refused the broker's own App key: an operator's to fix, said with its own code.
+      expect(problem).toEqual({ status: 502, code: 'provider_misconfigured' });
       const viewer = await misconfigured.h.operatorToken(['viewer']);
       const ready = (await (
         await misconfigured.h.request('/v1/readiness', { token: viewer })

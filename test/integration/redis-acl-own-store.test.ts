@@ -126,8 +126,9 @@ describe.skipIf(!available)("a redis target on the broker's own lease store", ()
     try {
       for (let attempt = 0; attempt < 2; attempt += 1) {
         expect(await refusedCredential(h, agentA, request('redis-alias'))).toEqual({
+          // The operator pointed the target at the lease store: theirs to fix, not the caller's.
           status: 502,
-          code: 'provider_failed',
+          code: 'provider_misconfigured',
         });
       }
       const users = (await root.call('ACL', 'USERS')) as string[];
