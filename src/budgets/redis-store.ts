@@ -29,25 +29,34 @@ export class RedisBudgetStore implements BudgetStore {
   async admitRequest(checks: readonly BudgetCheck[], windowMs: number): Promise<BudgetVerdict> {
     if (checks.length === 0) return { ok: true };
     return this.#guard(async () => {
-      const admitted: BudgetCheck[] = [];
-      for (const check of checks) {
-        const key = this.#key('req', check);
-        const [ok, left] = (await this.#redis.eval(
-          ADMIT_REQUEST,
-          1,
-          key,
-          String(check.limit),
-          String(windowMs),
-        )) as [number, number?];
-        if (ok !== 1) {
-          for (const done of admitted) {
-            await this.#redis.eval(RETURN_REQUEST, 1, this.#key('req', done));
-          }
-          return { ok: false, budget: check.budget, retryAfterMs: Number(left ?? windowMs) };
-        }
-        admitted.push(check);
-      }
-      return { ok: true };
+      // All counters at once (one round trip with auto-pipelining); the admitted ones are
+      // given back when another refused, so a refused request is counted nowhere.
+      const replies = (await Promise.all(
+        checks.map((check) =>
+          this.#redis.eval(
+            ADMIT_REQUEST,
+            1,
+            this.#key('req', check),
+            String(check.limit),
+            String(windowMs),
+          ),
+        ),
+      )) as [number, number?][];
+      const refused = replies.findIndex(([ok]) => ok !== 1);
+      if (refused === -1) return { ok: true };
+      await Promise.all(
+        checks.map((check, i) =>
+          replies[i]?.[0] === 1
+            ? this.#redis.eval(RETURN_REQUEST, 1, this.#key('req', check))
+            : undefined,
+        ),
+      );
+      const check = checks[refused] as BudgetCheck;
+      return {
+        ok: false,
+        budget: check.budget,
+        retryAfterMs: Number(replies[refused]?.[1] ?? windowMs),
+      };
     });
   }
 
@@ -59,44 +68,55 @@ export class RedisBudgetStore implements BudgetStore {
   ): Promise<BudgetVerdict> {
     if (checks.length === 0) return { ok: true };
     return this.#guard(async () => {
-      const held: string[] = [];
-      for (const check of checks) {
-        const key = this.#key('live', check);
-        let retryAfterMs = 1_000;
-        let reserved = false;
-        // Twice at most: a full counter is cleared of finished leases, then tried again.
-        for (let attempt = 0; attempt < 2 && !reserved; attempt++) {
-          const [ok, members] = (await this.#redis.eval(
-            RESERVE_LIVE,
-            1,
-            key,
-            leaseId,
-            String(check.limit),
-            String(liveUntil),
-          )) as [number, string[]?];
-          if (ok === 1) {
-            reserved = true;
-            break;
-          }
-          const ids = members ?? [];
-          const states = await stillLive(ids);
-          const finished = ids.filter((_, i) => states[i]?.live === false);
-          if (finished.length === 0) {
-            const ends = states.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY);
-            const soonest = Math.min(...ends);
-            if (Number.isFinite(soonest)) retryAfterMs = Math.max(1_000, soonest - Date.now());
-            break;
-          }
-          await this.#redis.zrem(key, ...finished);
-        }
-        if (!reserved) {
-          for (const done of held) await this.#redis.zrem(done, leaseId);
-          return { ok: false, budget: check.budget, retryAfterMs };
-        }
-        held.push(key);
-      }
-      return { ok: true };
+      const outcomes = await Promise.all(
+        checks.map((check) =>
+          this.#reserveOne(this.#key('live', check), leaseId, liveUntil, check, stillLive),
+        ),
+      );
+      const refused = outcomes.findIndex((o) => o !== true);
+      if (refused === -1) return { ok: true };
+      await Promise.all(
+        checks.map((check, i) =>
+          outcomes[i] === true ? this.#redis.zrem(this.#key('live', check), leaseId) : undefined,
+        ),
+      );
+      return {
+        ok: false,
+        budget: (checks[refused] as BudgetCheck).budget,
+        retryAfterMs: outcomes[refused] as number,
+      };
     });
+  }
+
+  /** True when held; otherwise ms until a place may free up. */
+  async #reserveOne(
+    key: string,
+    leaseId: string,
+    liveUntil: number,
+    check: BudgetCheck,
+    stillLive: (ids: readonly string[]) => Promise<{ live: boolean; expiresAt?: number }[]>,
+  ): Promise<true | number> {
+    // Twice at most: a full counter is cleared of finished leases, then tried again.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const [ok, members] = (await this.#redis.eval(
+        RESERVE_LIVE,
+        1,
+        key,
+        leaseId,
+        String(check.limit),
+        String(liveUntil),
+      )) as [number, string[]?];
+      if (ok === 1) return true;
+      const ids = members ?? [];
+      const states = await stillLive(ids);
+      const finished = ids.filter((_, i) => states[i]?.live === false);
+      if (finished.length === 0) {
+        const soonest = Math.min(...states.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY));
+        return Number.isFinite(soonest) ? Math.max(1_000, soonest - Date.now()) : 1_000;
+      }
+      await this.#redis.zrem(key, ...finished);
+    }
+    return 1_000;
   }
 
   async #guard<T>(run: () => Promise<T>): Promise<T> {
