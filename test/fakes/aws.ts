@@ -10,6 +10,12 @@ import { runSimulation } from '@cloud-copilot/iam-simulate';
  * minted session may do is decided by `@cloud-copilot/iam-simulate` over the role's
  * policies (the broker's Deny policy among them) and the session policy, at a given time,
  * with the session's user id, principal tags and token issue time as request context.
+ *
+ * Like AWS, the fake also takes calls signed with a session's temporary credentials (an
+ * `ASIA…` key id, the session's secret, its token in `X-Amz-Security-Token`) until the
+ * session's STS expiry: `GetCallerIdentity` answers with the assumed-role ARN and
+ * `<RoleId>:<session name>` (it needs no permission, so a Deny does not stop it); any other
+ * action a session signs is evaluated by the simulator like `check` and refused unless allowed.
  */
 
 const STS_NS = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -92,6 +98,8 @@ export interface AwsFake {
   sessions(): AwsFakeSession[];
   /** May the session do `action` on `resource` at `at`? Evaluated by iam-simulate. */
   check(query: CheckQuery): Promise<Decision>;
+  /** Ends the session's STS lifetime now: its key is refused with `ExpiredToken` from then on. */
+  expireSession(accessKeyId: string): void;
   /** The next call of `action` gets this error instead (once). */
   failNext(action: string, error: AwsFakeError): void;
   /** Every call of `action` gets this error until called again with `undefined`. */
@@ -106,6 +114,8 @@ interface ParsedCall {
   params: URLSearchParams;
   service: string;
   accessKeyId: string;
+  /** Present when the call was signed with a session's temporary credentials. */
+  session?: AwsFakeSession;
 }
 
 class AwsError extends Error {
@@ -224,13 +234,7 @@ export async function startAwsFake(
     if (!signed.split(';').includes('host') || !signed.split(';').includes('x-amz-date')) {
       throw new AwsError(403, 'IncompleteSignature', 'host and x-amz-date must be signed');
     }
-    if (accessKeyId !== brokerCredentials.accessKeyId) {
-      throw new AwsError(
-        403,
-        'InvalidClientTokenId',
-        'The security token included in the request is invalid.',
-      );
-    }
+    const session = signingSession(req, accessKeyId);
     const [, , , scopeRegion = '', , , signature = ''] = auth;
     const expectedSignature = sigV4(req, body, {
       amzDate,
@@ -238,7 +242,7 @@ export async function startAwsFake(
       region: scopeRegion,
       service,
       signedHeaders: signed,
-      secret: brokerCredentials.secretAccessKey,
+      secret: session?.secretAccessKey ?? brokerCredentials.secretAccessKey,
     });
     if (!timingSafeEqual(Buffer.from(signature), Buffer.from(expectedSignature))) {
       throw new AwsError(
@@ -263,8 +267,64 @@ export async function startAwsFake(
     if (version !== (service === 'sts' ? '2011-06-15' : '2010-05-08')) {
       throw new AwsError(400, 'InvalidParameterValue', `unsupported Version ${version}`);
     }
-    return { action, params, service, accessKeyId };
+    return { action, params, service, accessKeyId, ...(session === undefined ? {} : { session }) };
   }
+
+  /**
+   * Who signed: the broker's own key (undefined), or a live session whose token came with the
+   * request. AWS refuses an unknown key or a wrong token as an invalid token, and a session
+   * past its STS expiry as expired.
+   */
+  function signingSession(req: IncomingMessage, accessKeyId: string): AwsFakeSession | undefined {
+    if (accessKeyId === brokerCredentials.accessKeyId) return undefined;
+    const session = sessions.get(accessKeyId);
+    const token = req.headers['x-amz-security-token'];
+    if (
+      session === undefined ||
+      typeof token !== 'string' ||
+      token.length !== session.sessionToken.length ||
+      !timingSafeEqual(Buffer.from(token), Buffer.from(session.sessionToken))
+    ) {
+      throw new AwsError(
+        403,
+        'InvalidClientTokenId',
+        'The security token included in the request is invalid.',
+      );
+    }
+    if (Date.now() >= session.expiresAt) {
+      throw new AwsError(
+        400,
+        'ExpiredToken',
+        'The security token included in the request is expired',
+      );
+    }
+    return session;
+  }
+
+  /** A session may call anything but `GetCallerIdentity` only where its policies allow it. */
+  async function authorizeSession(call: ParsedCall): Promise<void> {
+    const { session, action, params, service } = call;
+    if (session === undefined || action === 'GetCallerIdentity') return;
+    const resource =
+      service === 'iam'
+        ? `arn:aws:iam::${accountId}:role/${params.get('RoleName') ?? ''}`
+        : (params.get('RoleArn') ?? '*');
+    const decision = await check({
+      accessKeyId: session.accessKeyId,
+      action: `${service}:${action}`,
+      resource,
+    });
+    if (decision !== 'Allowed') {
+      throw new AwsError(
+        403,
+        'AccessDenied',
+        `User: ${sessionArn(session)} is not authorized to perform: ${service}:${action} on resource: ${resource}`,
+      );
+    }
+  }
+
+  const sessionArn = (session: AwsFakeSession) =>
+    `arn:aws:sts::${accountId}:assumed-role/${session.roleName}/${session.sessionName}`;
 
   function required(params: URLSearchParams, name: string): string {
     const value = params.get(name);
@@ -431,11 +491,20 @@ ${sourceIdentity === undefined ? '' : `    <SourceIdentity>${xmlEscape(sourceIde
 </AssumeRoleResponse>`;
   }
 
-  function getCallerIdentity(): string {
+  function getCallerIdentity(_params: URLSearchParams, session?: AwsFakeSession): string {
+    const roleId = session === undefined ? undefined : roles.get(session.roleName)?.roleId;
+    const arn =
+      session === undefined
+        ? `arn:aws:iam::${accountId}:user/jit-broker`
+        : xmlEscape(sessionArn(session));
+    const userId =
+      session === undefined
+        ? `AIDA${brokerCredentials.accessKeyId.slice(4)}`
+        : `${roleId ?? ''}:${xmlEscape(session.sessionName)}`;
     return `<GetCallerIdentityResponse xmlns="${STS_NS}">
   <GetCallerIdentityResult>
-    <Arn>arn:aws:iam::${accountId}:user/jit-broker</Arn>
-    <UserId>AIDA${brokerCredentials.accessKeyId.slice(4)}</UserId>
+    <Arn>${arn}</Arn>
+    <UserId>${userId}</UserId>
     <Account>${accountId}</Account>
   </GetCallerIdentityResult>
   <ResponseMetadata>
@@ -516,7 +585,7 @@ ${sourceIdentity === undefined ? '' : `    <SourceIdentity>${xmlEscape(sourceIde
 </GetRoleResponse>`;
   }
 
-  const handlers: Record<string, (params: URLSearchParams) => string> = {
+  const handlers: Record<string, (params: URLSearchParams, session?: AwsFakeSession) => string> = {
     AssumeRole: assumeRole,
     GetCallerIdentity: getCallerIdentity,
     GetRolePolicy: getRolePolicy,
@@ -558,7 +627,12 @@ ${sourceIdentity === undefined ? '' : `    <SourceIdentity>${xmlEscape(sourceIde
           injected.type ?? 'Sender',
         );
       }
-      const xml = (handlers[call.action] as (p: URLSearchParams) => string)(call.params);
+      await authorizeSession(call);
+      const handler = handlers[call.action] as (
+        params: URLSearchParams,
+        session?: AwsFakeSession,
+      ) => string;
+      const xml = handler(call.params, call.session);
       res.writeHead(200, { 'content-type': 'text/xml', 'x-amzn-requestid': randomUUID() }).end(xml);
     } catch (err) {
       const error =
@@ -661,6 +735,10 @@ ${sourceIdentity === undefined ? '' : `    <SourceIdentity>${xmlEscape(sourceIde
     calls: (action) => counts[action] ?? 0,
     sessions: () => [...sessions.values()],
     check,
+    expireSession(accessKeyId) {
+      const session = sessions.get(accessKeyId);
+      if (session !== undefined) session.expiresAt = Date.now();
+    },
     failNext(action, error) {
       const queue = failures.get(action) ?? [];
       queue.push(error);

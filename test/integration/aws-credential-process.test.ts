@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
+import { IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import {
   GetCallerIdentityCommand,
   type ServiceInputTypes,
@@ -172,6 +173,71 @@ describe('jit-broker aws credential-process', () => {
     expect(await may('s3:GetObject', OBJECT, expiration.getTime())).not.toBe('Allowed');
   });
 
+  it('AWS accepts calls signed with the document, and knows the caller by the lease id', async () => {
+    const credentials = await viaSdk(args({ '--task': 'task-identity' }));
+    const sts = new STSClient({ region: fake.region, endpoint: fake.url, credentials });
+    const caller = await sts.send(new GetCallerIdentityCommand({}));
+    const res = await h.request('/v1/leases?task=task-identity&workload=agent-a', {
+      token: await h.operatorToken(['viewer']),
+    });
+    const { leases } = (await res.json()) as { leases: { lease_id: string }[] };
+    expect(leases).toHaveLength(1);
+    const leaseId = leases[0]?.lease_id ?? '';
+    expect(leaseId).toMatch(/^lse_/);
+    expect(caller.Arn).toBe(`arn:aws:sts::${fake.accountId}:assumed-role/${role.name}/${leaseId}`);
+    expect(caller.UserId).toBe(`${role.roleId}:${leaseId}`);
+    expect(caller.Account).toBe(fake.accountId);
+  });
+
+  it('the session’s key is refused with another token, another secret, or after its STS expiry', async () => {
+    const credentials = await viaSdk(args({ '--task': 'task-forged' }));
+    const callAs = (c: typeof credentials) =>
+      new STSClient({ region: fake.region, endpoint: fake.url, credentials: c, maxAttempts: 1 })
+        .send(new GetCallerIdentityCommand({}))
+        .then(
+          () => 'accepted',
+          (err: { name?: string }) => err.name,
+        );
+    const other = await viaSdk(args({ '--task': 'task-forged-other' }));
+    expect(await callAs(credentials)).toBe('accepted');
+    expect(await callAs({ ...credentials, sessionToken: other.sessionToken })).toBe(
+      'InvalidClientTokenId',
+    );
+    const { sessionToken: _token, ...withoutToken } = credentials;
+    expect(await callAs(withoutToken)).toBe('InvalidClientTokenId');
+    expect(await callAs({ ...credentials, secretAccessKey: other.secretAccessKey })).toBe(
+      'SignatureDoesNotMatch',
+    );
+    // Past STS's own expiry (the broker's TTL ended it long before, by the session policy).
+    fake.expireSession(credentials.accessKeyId);
+    expect(await callAs(credentials)).toBe('ExpiredToken');
+    expect(await callAs(other)).toBe('accepted');
+  });
+
+  it('a session signs no IAM call its policies do not allow', async () => {
+    const credentials = await viaSdk(args({ '--task': 'task-iam' }));
+    const iam = new IAMClient({
+      region: fake.region,
+      endpoint: fake.url,
+      credentials,
+      maxAttempts: 1,
+    });
+    const before = role.policies.size;
+    await expect(
+      iam.send(
+        new PutRolePolicyCommand({
+          RoleName: role.name,
+          PolicyName: 'escape',
+          PolicyDocument: JSON.stringify({
+            Version: '2012-10-17',
+            Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }],
+          }),
+        }),
+      ),
+    ).rejects.toMatchObject({ name: 'AccessDenied' });
+    expect(role.policies.size).toBe(before);
+  });
+
   it('the lease is the workload’s, for the task and intent given', async () => {
     const { stdout } = await run(args({ '--task': 'task-lease', '--tool': 'read_report' }));
     const { AccessKeyId } = JSON.parse(stdout) as { AccessKeyId: string };
@@ -258,10 +324,8 @@ describe('broker.awsCredentials as a real AWS SDK client’s credentials', () =>
         },
       { name: 'recordSignedRequest', relation: 'after', toMiddleware: 'httpSigningMiddleware' },
     );
-    for (let i = 0; i < 3; i++) {
-      // The fake serves the broker's own key only; what matters here is what the SDK signed.
-      await sts.send(new GetCallerIdentityCommand({})).catch(() => undefined);
-    }
+    const callers = [];
+    for (let i = 0; i < 3; i++) callers.push(await sts.send(new GetCallerIdentityCommand({})));
 
     const identity = await credentials();
     const session = fake.sessions().find((s) => s.accessKeyId === identity.accessKeyId);
@@ -280,6 +344,14 @@ describe('broker.awsCredentials as a real AWS SDK client’s credentials', () =>
     });
     const { leases } = (await res.json()) as { leases: { lease_id: string }[] };
     expect(leases.map((l) => l.lease_id)).toEqual([session?.sessionName]);
+    // AWS accepted the session's signature and knows the caller by the lease id.
+    for (const caller of callers) {
+      expect(caller).toMatchObject({
+        Account: fake.accountId,
+        Arn: `arn:aws:sts::${fake.accountId}:assumed-role/${role.name}/${leases[0]?.lease_id}`,
+        UserId: `${role.roleId}:${leases[0]?.lease_id}`,
+      });
+    }
     expect(
       await fake.check({
         accessKeyId: identity.accessKeyId,
