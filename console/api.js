@@ -63,9 +63,10 @@ export function createApi(token) {
   /**
    * Reads `GET /v1/events` (server-sent events) with fetch, since EventSource cannot send an
    * Authorization header. Calls `onEvent(type, data)` per message until `signal` aborts or
-   * the feed ends; resolves with the reason it ended.
+   * the feed ends; resolves with the reason it ended. `onReady` is called once the broker
+   * says the feed is subscribed: events from then on reach it.
    */
-  async function events(query, onEvent, signal) {
+  async function events(query, onEvent, signal, onReady) {
     const params = new URLSearchParams(query);
     const res = await fetch(`/v1/events${params.size > 0 ? `?${params}` : ''}`, {
       headers: headers({ accept: 'text/event-stream' }),
@@ -99,6 +100,7 @@ export function createApi(token) {
           else if (line.startsWith('data:')) data.push(line.slice(5).replace(/^ /, ''));
         }
         if (type === 'end') return JSON.parse(data.join('\n')).reason ?? 'ended';
+        if (type === 'ready') onReady?.();
         if (type !== 'ping' && type !== 'ready') onEvent(type, JSON.parse(data.join('\n')));
         cut = buffer.indexOf('\n\n');
       }

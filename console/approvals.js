@@ -17,7 +17,11 @@ export function showApprovals(main, session) {
   const pendingBox = el('div', { 'data-testid': 'pending-approvals' });
   const recentBox = el('div', {});
   const result = el('p', { class: 'result', role: 'status', 'data-testid': 'approval-result' });
+  const refusal = el('p', { class: 'error', role: 'alert', 'data-testid': 'approval-error' });
   const error = el('p', { class: 'error', role: 'alert' });
+  const feed = fromApi
+    ? null
+    : el('span', { class: 'hint', 'data-testid': 'approvals-feed' }, live.status());
   replace(
     main,
     el('h1', {}, 'Approvals'),
@@ -27,8 +31,11 @@ export function showApprovals(main, session) {
       fromApi
         ? 'A workload collects its credential by repeating the exact request once it is approved; an approval is single-use and expires.'
         : 'Your role cannot list approvals: these are the ones the live feed reported since you signed in.',
+      feed && ' Live feed: ',
+      feed,
     ),
     result,
+    refusal,
     error,
     el('h2', {}, 'Pending'),
     pendingBox,
@@ -58,11 +65,11 @@ export function showApprovals(main, session) {
         result,
         `${decided.status === 'approved' ? 'Approved' : 'Denied'} ${decided.approval_id} (${decided.workload}, task ${decided.task.id}) by ${decided.decided_by ?? session.me.name}: ${decided.reason ?? answer.reason}`,
       );
-      replace(error);
+      replace(refusal);
     } catch (err) {
       if (session.refused(err)) return;
       replace(result);
-      replace(error, `Could not ${decision}: ${err.message} (${err.code})`);
+      replace(refusal, `Could not ${decision}: ${err.message} (${err.code})`);
     }
     refresh();
   };
@@ -187,6 +194,7 @@ export function showApprovals(main, session) {
   };
 
   const ticker = setInterval(() => {
+    if (feed !== null && feed.textContent !== live.status()) replace(feed, live.status());
     for (const cell of main.querySelectorAll('[data-expires]')) {
       cell.textContent = timeLeft(cell.dataset.expires);
     }

@@ -38,8 +38,10 @@ export function createLive(api) {
     while (controller !== undefined && !controller.signal.aborted) {
       const signal = controller.signal;
       try {
-        status = 'live';
-        const reason = await api.events({}, onEvent, signal);
+        status = 'connecting';
+        const reason = await api.events({}, onEvent, signal, () => {
+          status = 'live';
+        });
         status =
           reason === 'token_expired' || reason === 'token_withdrawn' ? reason : 'reconnecting';
         if (status !== 'reconnecting') return;
