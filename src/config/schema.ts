@@ -315,11 +315,12 @@ export const policySchema = z
     }
     if (p.default_ttl === undefined) fail('an allow policy needs default_ttl', 'default_ttl');
     if (p.max_ttl === undefined) fail('an allow policy needs max_ttl', 'max_ttl');
+    // Both bounds at once: named at the policy, as the pair is what is wrong.
     if (p.default_ttl !== undefined && p.max_ttl !== undefined && p.default_ttl > p.max_ttl) {
-      fail('default_ttl exceeds max_ttl', 'default_ttl');
+      ctx.addIssue({ code: 'custom', message: 'default_ttl exceeds max_ttl', path: [] });
     }
     if (p.default_ttl !== undefined && p.default_ttl < 1000) {
-      fail('default_ttl must be at least 1s', 'default_ttl');
+      ctx.addIssue({ code: 'custom', message: 'default_ttl must be at least 1s', path: [] });
     }
   });
 export type PolicyConfig = z.infer<typeof policySchema>;
