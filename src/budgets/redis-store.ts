@@ -1,7 +1,8 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
 import { slotTag } from '../lib/ids.js';
-import { ADMIT_REQUEST, RESERVE_LIVE, RETURN_REQUEST } from './scripts.js';
+import { Script } from './lib/script.js';
+import * as lua from './scripts.js';
 import type { BudgetCheck, BudgetStore, BudgetVerdict } from './types.js';
 
 /**
@@ -9,6 +10,10 @@ import type { BudgetCheck, BudgetStore, BudgetVerdict } from './types.js';
  * keys. A workload's counters carry its hash tag (like its lease keys); a policy's carry a
  * tag of its own name.
  */
+const ADMIT_REQUEST = new Script(lua.ADMIT_REQUEST);
+const RETURN_REQUEST = new Script(lua.RETURN_REQUEST);
+const RESERVE_LIVE = new Script(lua.RESERVE_LIVE);
+
 export class RedisBudgetStore implements BudgetStore {
   readonly #redis: Redis | Cluster;
   readonly #prefix: string;
@@ -33,12 +38,10 @@ export class RedisBudgetStore implements BudgetStore {
       // given back when another refused, so a refused request is counted nowhere.
       const replies = (await Promise.all(
         checks.map((check) =>
-          this.#redis.eval(
-            ADMIT_REQUEST,
-            1,
-            this.#key('req', check),
-            String(check.limit),
-            String(windowMs),
+          ADMIT_REQUEST.run(
+            this.#redis,
+            [this.#key('req', check)],
+            [String(check.limit), String(windowMs)],
           ),
         ),
       )) as [number, number?][];
@@ -47,7 +50,7 @@ export class RedisBudgetStore implements BudgetStore {
       await Promise.all(
         checks.map((check, i) =>
           replies[i]?.[0] === 1
-            ? this.#redis.eval(RETURN_REQUEST, 1, this.#key('req', check))
+            ? RETURN_REQUEST.run(this.#redis, [this.#key('req', check)], [])
             : undefined,
         ),
       );
@@ -98,13 +101,10 @@ export class RedisBudgetStore implements BudgetStore {
   ): Promise<true | number> {
     // Twice at most: a full counter is cleared of finished leases, then tried again.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const [ok, members] = (await this.#redis.eval(
-        RESERVE_LIVE,
-        1,
-        key,
-        leaseId,
-        String(check.limit),
-        String(liveUntil),
+      const [ok, members] = (await RESERVE_LIVE.run(
+        this.#redis,
+        [key],
+        [leaseId, String(check.limit), String(liveUntil)],
       )) as [number, string[]?];
       if (ok === 1) return true;
       const ids = members ?? [];
