@@ -6,6 +6,7 @@ import {
 } from '../providers/provider.js';
 import { providerFactories } from '../providers/registry.js';
 import type { BrokerRuntime } from './broker/deps.js';
+import { brokerTokenLiveness, type LeaseReader } from './broker/live-token.js';
 import { nameIssue } from './config/issue-path.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
@@ -40,6 +41,12 @@ export interface RuntimeOptions {
   replayGuard?: ReplayGuard;
   /** Which task each one-time actor token was used for; shared when it is Redis. */
   actorUses?: ActorUseLedger;
+  /**
+   * The lease store: with it, a token the broker signed is accepted as an identity (subject,
+   * actor, client assertion) only while its lease is live. Absent where nothing authenticates
+   * (`config validate`).
+   */
+  leases?: LeaseReader;
 }
 
 /**
@@ -168,6 +175,15 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
       new IdentityVerifier(config.issuers, config.workloads, {
         ...fetchOption,
         ...(options.replayGuard === undefined ? {} : { replayGuard: options.replayGuard }),
+        ...(options.leases === undefined
+          ? {}
+          : {
+              liveness: brokerTokenLiveness({
+                issuer: options.providerContext.brokerUrl,
+                providers,
+                store: options.leases,
+              }),
+            }),
       }),
   );
   let authorizationServer: AuthorizationServer | undefined;

@@ -142,6 +142,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       providerContext: providerContext(next, modules, opened.endpoints, opened.redis),
       replayGuard,
       actorUses,
+      leases: store,
       ...(options.fetch === undefined ? {} : { fetch: options.fetch }),
     });
     return hooks.runtime?.(built) ?? built;

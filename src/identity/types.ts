@@ -60,6 +60,8 @@ export type AuthFailureReason =
   | 'jwks_unavailable'
   | 'no_workload'
   | 'replayed'
+  /** A token the broker itself issued whose lease was revoked, ended or has expired. */
+  | 'revoked'
   | 'token_review_failed'
   | 'token_review_refused'
   | 'break_glass_invalid'

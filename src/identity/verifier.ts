@@ -21,6 +21,12 @@ export interface IdentityVerifierOptions {
   /** Verified principals kept for reuse; 0 turns the cache off. */
   principalCacheSize?: number;
   timing?: RemoteKeyTiming;
+  /**
+   * Runs on every verified token, cached or not, after the issuer's checks: refuses (with a
+   * Rejection) a token that verified but is no longer live, such as one of the broker's own
+   * whose lease was revoked.
+   */
+  liveness?: (token: string, identity: VerifiedIdentity) => Promise<void>;
 }
 
 export const DEFAULT_PRINCIPAL_CACHE_SIZE = 10_000;
@@ -43,6 +49,7 @@ export class IdentityVerifier {
   readonly #now: () => number;
   readonly #replayGuard: ReplayGuard | undefined;
   readonly #principals: ExpiringCache<CachedPrincipal>;
+  readonly #liveness: IdentityVerifierOptions['liveness'];
 
   constructor(
     issuers: readonly IssuerConfig[],
@@ -59,6 +66,7 @@ export class IdentityVerifier {
       issuers.map((issuer) => trustIssuer(issuer, profileFor(issuer.profile), keyOptions)),
     );
     this.#replayGuard = options.replayGuard;
+    this.#liveness = options.liveness;
     const unguarded = issuers.find((issuer) => issuer.one_time_jti);
     if (unguarded !== undefined && this.#replayGuard === undefined) {
       throw new TypeError(`issuer ${unguarded.name}: one_time_jti needs a replay guard (Redis)`);
@@ -72,8 +80,8 @@ export class IdentityVerifier {
   /**
    * Verifies a workload token against its issuer's rules; says nothing about workloads.
    * A token seen before is taken from the principal cache (no signature check) only while
-   * its issuer's keys are unchanged and usable; the one-time `jti` and TokenReview checks
-   * run on every call, cached or not.
+   * its issuer's keys are unchanged and usable; the one-time `jti`, TokenReview and liveness
+   * checks run on every call, cached or not.
    */
   async verify(token: string): Promise<VerifiedIdentity> {
     const tokenHash = sha256Hex(token);
@@ -122,6 +130,7 @@ export class IdentityVerifier {
         }
       }
       await issuer.tokenReview?.confirm(token, identity.tokenHash, identity.subject);
+      await this.#liveness?.(token, identity);
     } catch (err) {
       if (err instanceof Rejection) throw this.#refusal(err, identity);
       throw err;
