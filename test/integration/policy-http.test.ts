@@ -63,6 +63,15 @@ beforeAll(async () => {
           intents: ['*'],
           tools: ['delete_*'],
         },
+        ...Array.from({ length: 40 }, (_, i) => ({
+          name: `bulk-${i}`,
+          workloads: ['agent-a'],
+          target: 'tickets',
+          allow: { scopes: ['tickets:read'] },
+          intents: ['bulk-only'],
+          default_ttl: '1m',
+          max_ttl: '5m',
+        })),
         {
           name: 'would-block-dry',
           effect: 'deny',
@@ -229,5 +238,31 @@ describe('deny rules and dry runs over /v1/credentials', () => {
     expect(h.events.events.some((e) => e.type === 'policy.dry_run' && e.task?.id === other)).toBe(
       false,
     );
+  });
+
+  it('a denial explains every considered policy in the problem, and at most 32 in the event', async () => {
+    const id = `many-${randomUUID()}`;
+    const res = await credentials({ id, intent: 'nobody-grants-this', tool: 'read_ticket' });
+    expect(res.status).toBe(403);
+    const problem = (await res.json()) as { reasons: { policy: string }[] };
+    expect(problem.reasons).toHaveLength(41);
+    expect(new Set(problem.reasons.map((r) => r.policy)).size).toBe(41);
+    expect(reasonCodes(await denied(id))).toHaveLength(32);
+  });
+});
+
+describe('secrets stay out of the record', () => {
+  it('no actor token appears in events or logs, granted or refused', async () => {
+    const granted = await actor({ task_id: 'secret-check' });
+    const refused = await actor({ task_id: 'not-this-task' });
+    expect((await exchange({ id: 'secret-check', intent: 'triage' }, granted)).status).toBe(200);
+    expect((await exchange({ id: 'secret-check-2', intent: 'triage' }, refused)).status).toBe(400);
+    await h.broker.events.flush();
+    for (const token of [granted, refused]) {
+      expect(h.events.text).not.toContain(token);
+      expect(h.logs.text).not.toContain(token);
+      // Nor its signature alone.
+      expect(h.events.text).not.toContain(token.split('.')[2]);
+    }
   });
 });
