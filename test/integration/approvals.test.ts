@@ -359,3 +359,47 @@ describe.each(STORES)('approvals (%s store)', (store) => {
     },
   );
 });
+
+describe.each(STORES)('approvals are bounded (%s store)', (store) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({
+      store,
+      configure: (raw) => {
+        (raw.policies as unknown[]).push(APPROVAL_POLICY);
+        raw.approvals = { max_pending: 2 };
+      },
+    });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('beyond approvals.max_pending undecided requests, a new one is 429 approvals_full', async () => {
+    const token = await h.workloadToken('spiffe://test/agent-a');
+    const ask = (task: string) =>
+      h.request('/v1/credentials', {
+        method: 'POST',
+        token,
+        json: { ...REQUEST, task: { ...REQUEST.task, id: task } },
+      });
+    expect((await ask('full-1')).status).toBe(202);
+    const second = await ask('full-2');
+    expect(second.status).toBe(202);
+    const full = await ask('full-3');
+    expect(full.status).toBe(429);
+    expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(await full.json()).toMatchObject({ code: 'approvals_full' });
+    // One already waiting still answers with its approval.
+    expect((await ask('full-1')).status).toBe(202);
+    // A decision frees a place.
+    const { approval_id } = (await second.json()) as { approval_id: string };
+    const deny = await h.request(`/v1/approvals/${approval_id}/deny`, {
+      method: 'POST',
+      token: await h.operatorToken(['approver']),
+      json: { reason: 'no' },
+    });
+    expect(deny.status).toBe(200);
+    expect((await ask('full-3')).status).toBe(202);
+  });
+});
