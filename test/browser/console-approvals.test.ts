@@ -320,6 +320,34 @@ describe('the Approvals view in Chromium', { timeout: 60_000 }, () => {
     await page.close();
   });
 
+  // Known gap, kept here until it is closed: `GET /v1/whoami` (and the live feed) need the
+  // viewer role, and `approver` stands beside the ladder, so an operator whose only role is
+  // `approver` is refused at sign-in ("this call needs the viewer role") although the access
+  // table lets it list, approve and deny. When whoami admits every operator role this test
+  // passes and `.fails` must go.
+  it.fails('an operator whose only role is approver signs in and sees the approve button', async (ctx) => {
+    if (h === undefined) return ctx.skip();
+    const { id } = await waiting();
+    if (browser === undefined) throw new Error('no browser');
+    const page = await browser.context.newPage();
+    try {
+      await page.goto(`${h.broker.url}/console#/approvals`);
+      await page.fill('#token', await h.operatorToken(['approver'], 'erin@example.com'));
+      await page.click('form[data-testid=login] button[type=submit]');
+      await page.waitForSelector(
+        '[data-testid=operator], [data-testid=login-error]:has-text("Not accepted")',
+        WAIT,
+      );
+      expect(await page.locator('[data-testid=login-error]:has-text("Not accepted")').count()).toBe(
+        0,
+      );
+      await fields(page, id);
+      expect(await page.locator(`[data-approval="${id}"] [data-testid=approve]`).count()).toBe(1);
+    } finally {
+      await page.close();
+    }
+  });
+
   it('markup in a subject, a reason or an approver name renders as text and runs nothing', async (ctx) => {
     if (h === undefined) return ctx.skip();
     const { id } = await waiting(GLOB_SUBJECT);
