@@ -97,7 +97,8 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
   invalid_request:
     'The request does not match the schema; `errors` names each bad field (path and message).',
   invalid_json: 'The body is not valid JSON.',
-  scope_invalid: "The scope does not have the target provider's shape.",
+  scope_invalid:
+    "The scope does not have the target provider's shape, or the target cannot grant it as asked (over one of its size limits, or naming what it does not define): the detail says which.",
   ttl_out_of_range:
     "The requested `ttl` (seconds) is outside the policy's bounds, or a renewal cannot go further: the lease reaches its `max_ttl`.",
   not_renewable: "The target's provider cannot renew its credentials: ask for a new one.",
@@ -108,7 +109,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
   provider_failed:
     'The target system refused or failed to mint (or renew) the credential; nothing was handed out and the lease was cleaned up.',
   provider_misconfigured:
-    "The target refused the broker's own access (its credentials, role, grants or trust): nothing a caller can change. An operator must fix the target's configuration; the broker log names the step and the target's error code.",
+    "The target refused the broker's own access (its credentials, role, grants or trust), or the target's configuration cannot serve this request: nothing a caller can change. An operator must fix the configuration; the broker log names the step and the target's error code.",
   provider_unavailable:
     'The target system is throttling the broker or cannot be reached for now; nothing was handed out and the lease was cleaned up. Retry after `Retry-After`.',
   issuance_frozen:
@@ -170,7 +171,7 @@ export function mintFailure(target: string, err: unknown): BrokerError {
   if (code === 'provider_misconfigured') {
     return new BrokerError(
       'provider_misconfigured',
-      `the broker's own access to target ${target} was refused: an operator must check the target's configuration and the broker's credentials and permissions for it (the broker log names the failing step)`,
+      `the broker's own access to target ${target} was refused, or the target's configuration cannot serve this request: an operator must check the target's configuration and the broker's credentials and permissions for it (the broker log names the failing step)`,
       { cause: err },
     );
   }

@@ -28,9 +28,9 @@ const OWN_CREDENTIALS = new Set([
   'IncompleteSignature',
   'CredentialsProviderError',
 ]);
+/** The session policy and tags of this request do not fit STS's packed size: the caller's to shrink. */
+const TOO_LARGE = new Set(['PackedPolicyTooLarge', 'PackedPolicyTooLargeException']);
 const REJECTED = new Set([
-  'PackedPolicyTooLarge',
-  'PackedPolicyTooLargeException',
   'MalformedPolicyDocument',
   'MalformedPolicyDocumentException',
   'ValidationError',
@@ -84,6 +84,13 @@ export function toProviderError(target: string, step: string, err: unknown): Pro
       'provider_rejected',
       `${where}: IAM policy size limit reached (${code})`,
       true,
+    );
+  }
+  if (TOO_LARGE.has(code)) {
+    return new ProviderError(
+      'invalid_scope',
+      `${where}: the session policy and session tags exceed AWS's packed size limit (${clip(e.message)}); ask for fewer actions or resources`,
+      false,
     );
   }
   if (REJECTED.has(code)) {

@@ -38,12 +38,16 @@ export function sessionTags(
   return tags;
 }
 
-/** Session name and source identity must fit STS's pattern before any call is made. */
+/**
+ * Session name and source identity must fit STS's pattern before any call is made. Neither is
+ * the caller's to change (lease ids are the broker's, workload ids the operator's), so a misfit
+ * is configuration: a one-character workload id, say, cannot be an AWS `SourceIdentity`.
+ */
 export function assertSessionName(field: string, value: string): void {
   if (!SESSION_NAME.test(value)) {
     throw new ProviderError(
-      'invalid_scope',
-      `${field} must be 2-64 of letters, digits and +=,.@_- for STS`,
+      'provider_misconfigured',
+      `${field} "${value}" must be 2-64 of letters, digits and +=,.@_- for STS`,
       false,
     );
   }

@@ -101,7 +101,11 @@ describe('STS and IAM errors', () => {
     });
     expect(
       toProviderError('t', 'x', err('PackedPolicyTooLargeException', 400, 'client')),
-    ).toMatchObject({ code: 'provider_rejected', retryable: false });
+    ).toMatchObject({ code: 'invalid_scope', retryable: false });
+    expect(toProviderError('t', 'x', err('MalformedPolicyDocument', 400, 'client'))).toMatchObject({
+      code: 'provider_rejected',
+      retryable: false,
+    });
   });
 });
 

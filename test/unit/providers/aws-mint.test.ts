@@ -83,7 +83,8 @@ describe('minting AWS sessions against the fake', () => {
     const leaseId = lease();
     fake.failNext('AssumeRole', { status: 400, code: 'PackedPolicyTooLarge', message: 'too big' });
     await expect(mint({ leaseId })).rejects.toMatchObject({
-      code: 'provider_rejected',
+      // Too large for STS is the request's size, not the target's fault: a 4xx to the caller.
+      code: 'invalid_scope',
       retryable: false,
     });
     const writes = fake.calls('PutRolePolicy');
