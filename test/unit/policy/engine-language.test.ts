@@ -314,6 +314,30 @@ describe('explanations and hashes', () => {
     ]);
   });
 
+  it('a policy matching a workload by id, tier and glob is considered once, in file order', () => {
+    const decision = engine(
+      policy({
+        name: 'z-by-all',
+        workloads: ['files-mcp', 'tier:write', 'files-*'],
+        when: 'false',
+      }),
+      policy({ name: 'a-by-tier', workloads: ['tier:write'], when: 'false' }),
+      policy({ name: 'm-by-glob', workloads: ['f*-mcp'], when: 'false' }),
+      policy({ name: 'other-tier', workloads: ['tier:read'] }),
+      policy({
+        name: 'other-target',
+        target: 'repos',
+        workloads: ['files-mcp'],
+        allow: { repositories: ['o/r'], permissions: { contents: 'read' } },
+      }),
+    ).decide(request());
+    expect(decision.allow ? [] : decision.reasons.map((r) => r.policy)).toEqual([
+      'z-by-all',
+      'a-by-tier',
+      'm-by-glob',
+    ]);
+  });
+
   it('the set hash and the policy digest change with any field of a policy', () => {
     const a = policy();
     const b = policy({ tools: ['read_*'] });
