@@ -34,6 +34,10 @@ export interface McpStackOptions {
   /** The MCP server's canonical base URL, when clients reach it through a proxy. */
   publicUrl?: string;
   extend?: (server: McpServer) => void;
+  /** The broker's lease store (default memory). */
+  store?: 'memory' | 'redis';
+  /** Patches the broker's config after the stack's own entries. */
+  configure?: (raw: Record<string, unknown>) => void;
 }
 
 /**
@@ -53,6 +57,7 @@ export async function startMcpStack(options: McpStackOptions = {}): Promise<McpS
   const signingKey = await generateDevKey();
   const h = await startHarness({
     listen: true,
+    ...(options.store === undefined ? {} : { store: options.store }),
     configure(raw) {
       raw.server = { host: '127.0.0.1', port: brokerPort, public_url: brokerUrl };
       (raw.issuers as unknown[]).push({
@@ -111,6 +116,7 @@ export async function startMcpStack(options: McpStackOptions = {}): Promise<McpS
           max_ttl: '10m',
         },
       );
+      options.configure?.(raw);
     },
   });
   const refusals: Refusal[] = [];
