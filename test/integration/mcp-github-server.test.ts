@@ -1,7 +1,9 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { connect, type McpSession } from '../../examples/mcp-github-server/client.js';
+import { MAX_REVOCATION_TTL_MS } from '../../src/mcp/options.js';
 import { sleep } from '../helpers/broker-harness.js';
+import { sha256 } from '../helpers/identity-support.js';
 import { expectNoSecretOutput } from '../helpers/lease-http.js';
 import {
   GITHUB_TARGET,
@@ -280,6 +282,62 @@ describe('examples/mcp-github-server with the SDK client', () => {
       stack.refusals.length = 0;
       expect((await mcpCall(token, { origin: 'https://evil.example' })).status).toBe(403);
       expect(stack.refusals.map((r) => r.reason)).toEqual(['foreign_origin']);
+    } finally {
+      await session.close();
+    }
+  });
+});
+
+describe('examples/mcp-github-server: the broker itself refuses a revoked caller', () => {
+  // The guard keeps an introspection answer for as long as it may: within that bound a revoked
+  // token still passes the guard, and only the broker stands between it and a credential.
+  let cached: McpStack;
+  beforeAll(async () => {
+    cached = await startMcpStack({ revocationCacheTtlMs: MAX_REVOCATION_TTL_MS });
+  });
+  afterAll(async () => {
+    await cached?.close();
+  });
+
+  it('after the client token is revoked, the server’s downstream exchange is refused by the broker', async () => {
+    const session = await connect({
+      serverUrl: cached.resource,
+      issuer: cached.brokerUrl,
+      clientId: 'agent-a',
+      identityToken: () => cached.h.workloadToken('spiffe://test/agent-a'),
+      task: { id: 'agent-task-cached', intent: 'mcp' },
+    });
+    try {
+      expect((await session.readFile('acme/api', 'a.txt')).isError).toBe(false);
+      const revokedToken = session.credentials.tokens()?.access_token ?? '';
+      const leaseId = decodeJwt(revokedToken).jti as string;
+      const revoked = await cached.h.request(`/v1/leases/${leaseId}`, {
+        method: 'DELETE',
+        token: await cached.h.workloadToken('spiffe://test/agent-a'),
+      });
+      expect(revoked.status).toBeLessThan(300);
+      const mints = () =>
+        cached.github.requests.filter((r) => r.path.endsWith('/access_tokens')).length;
+      const before = mints();
+      cached.refusals.length = 0;
+
+      const refused = await session.readFile('acme/api', 'b.txt');
+      // The guard let the call in (its cached answer), the same token was still in use…
+      expect(session.credentials.tokens()?.access_token).toBe(revokedToken);
+      expect(cached.refusals).toEqual([]);
+      // …and the broker refused the exchange: no GitHub token was minted.
+      expect(refused).toMatchObject({
+        isError: true,
+        text: 'the broker refused the credential (invalid_grant)',
+      });
+      expect(mints()).toBe(before);
+      const failed = (await cached.h.flushedEvents()).filter(
+        (e) => e.type === 'auth.failed' && e.token_sha256 === sha256(revokedToken),
+      );
+      expect(failed.map((e) => [e.reason, (e.detail as { parameter?: string }).parameter])).toEqual(
+        [['revoked', 'actor_token']],
+      );
+      expectNoSecretOutput(cached.h, [revokedToken]);
     } finally {
       await session.close();
     }
