@@ -62,8 +62,8 @@ async function assumeRole(
       false,
     );
   }
-  assertSessionName('the lease id (RoleSessionName)', req.leaseId);
-  assertSessionName('the workload id (SourceIdentity)', req.workload);
+  assertSessionName(config.name, 'the lease id (RoleSessionName)', req.leaseId);
+  assertSessionName(config.name, 'the workload id (SourceIdentity)', req.workload);
   const tags = sessionTags(req.workload, req.task.id, req.leaseId);
   const expiresAt = new Date(req.expiresAt);
   const policy = sessionPolicyText(req.scope, expandScope(req.scope.actions), expiresAt);

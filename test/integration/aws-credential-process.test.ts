@@ -204,7 +204,7 @@ describe('jit-broker aws credential-process', () => {
         );
     const other = await viaSdk(args({ '--task': 'task-forged-other' }));
     expect(await callAs(credentials)).toBe('accepted');
-    expect(await callAs({ ...credentials, sessionToken: other.sessionToken })).toBe(
+    expect(await callAs({ ...credentials, sessionToken: String(other.sessionToken) })).toBe(
       'InvalidClientTokenId',
     );
     expect(

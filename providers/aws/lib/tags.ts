@@ -43,11 +43,11 @@ export function sessionTags(
  * the caller's to change (lease ids are the broker's, workload ids the operator's), so a misfit
  * is configuration: a one-character workload id, say, cannot be an AWS `SourceIdentity`.
  */
-export function assertSessionName(field: string, value: string): void {
+export function assertSessionName(target: string, field: string, value: string): void {
   if (!SESSION_NAME.test(value)) {
     throw new ProviderError(
       'provider_misconfigured',
-      `${field} "${value}" must be 2-64 of letters, digits and +=,.@_- for STS`,
+      `aws target "${target}": ${field} "${value}" must be 2-64 of letters, digits and +=,.@_- for STS`,
       false,
     );
   }
