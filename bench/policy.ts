@@ -164,9 +164,13 @@ for (const count of [10, 100, POLICIES]) {
 }
 
 const fmt = (us: number) => us.toFixed(1);
-console.log(`## Policy decisions (${DECISIONS.toLocaleString('en')} per row, Node ${process.version})\n`);
+console.log(
+  `## Policy decisions (${DECISIONS.toLocaleString('en')} per row, Node ${process.version})\n`,
+);
 console.log('| policies | requests | p50 µs | p99 µs | max µs | outcome |');
 console.log('|---:|---|---:|---:|---:|---|');
 for (const r of rows) {
-  console.log(`| ${r.policies} | ${r.requests} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${r.outcome} |`);
+  console.log(
+    `| ${r.policies} | ${r.requests} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} | ${r.outcome} |`,
+  );
 }
