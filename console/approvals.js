@@ -176,7 +176,8 @@ export function showApprovals(main, session) {
           api.get('/v1/approvals?status=pending&limit=500'),
           api.get(`/v1/approvals?limit=${RECENT}`),
         ]);
-        pending = waiting.approvals;
+        // The broker filters on the status as of its read; one that lapsed since is not shown.
+        pending = waiting.approvals.filter((a) => withEffectiveStatus(a).status === 'pending');
         recent = latest.approvals.filter((a) => a.status !== 'pending');
       } else {
         const seen = live.approvals().map(withEffectiveStatus);
