@@ -8,7 +8,7 @@ import { toProviderError } from './lib/errors.js';
 import type { AwsTarget } from './lib/target.js';
 import { mintSession } from './mint.js';
 import { readHandle } from './read-handle.js';
-import { DenyPolicyWriter } from './revocations.js';
+import { DenyPolicyWriter, denyPolicyFullness } from './revocations.js';
 import {
   type AwsCeiling,
   type AwsScope,
@@ -88,12 +88,19 @@ export function createAwsProvider(config: AwsTargetConfig, ctx: ProviderContext)
         };
       }
       try {
-        await target.clients.iam.send(
+        const answer = await target.clients.iam.send(
           new GetRolePolicyCommand({
             RoleName: target.roleName,
             PolicyName: config.revocation_policy_name,
           }),
         );
+        // A full Deny policy makes single early revocations wait: say so where operators look.
+        const full = denyPolicyFullness(
+          config,
+          decodeURIComponent(answer.PolicyDocument ?? ''),
+          Date.now(),
+        );
+        if (full !== undefined) return { ok: false, detail: full };
       } catch (err) {
         // The Deny policy appears with the first early revocation; a missing role is an error.
         const missingPolicy =

@@ -1,5 +1,6 @@
 import { GetRolePolicyCommand, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import { type ProviderCoordination, ProviderError } from '../provider.js';
+import type { AwsTargetConfig } from './config.js';
 import {
   bucketEnd,
   cloneEntries,
@@ -39,9 +40,39 @@ const LOCK_TTL_MS = 60_000;
  * some five workload entries): a kill switch still lands when single revocations filled
  * the rest.
  */
-function leaseRoom(config: { revocation_policy_max_chars: number }): number {
+function leaseRoom(config: Pick<AwsTargetConfig, 'revocation_policy_max_chars'>): number {
   const max = config.revocation_policy_max_chars;
   return max - Math.min(1_024, Math.floor(max / 4));
+}
+
+/** A session's user id as long as any the broker writes (`AROA…` role id, `lse_…` lease id). */
+const PROBE_USER_ID = `AROA${'X'.repeat(17)}:lse_${'x'.repeat(28)}`;
+
+/**
+ * Why the Deny policy has no room for one more per-lease entry, or undefined when it has.
+ * Read from the policy itself, so every replica's readiness says it, not only the one that
+ * was refused.
+ */
+export function denyPolicyFullness(
+  config: AwsTargetConfig,
+  text: string,
+  now: number,
+): string | undefined {
+  let entries: DenyEntries;
+  try {
+    entries = parseDenyPolicy(text);
+  } catch {
+    return `aws target "${config.name}": the role policy ${config.revocation_policy_name} is not JSON`;
+  }
+  pruneEntries(entries, now, config.max_session_duration * 1000);
+  const live = entries.leases.size;
+  entries.leases.set(PROBE_USER_ID, bucketEnd(now + config.max_session_duration * 1000));
+  if (fitDenyPolicy(entries, leaseRoom(config)) !== null) return undefined;
+  return fullMessage(config, live, entries.workloads.size);
+}
+
+function fullMessage(config: AwsTargetConfig, leases: number, workloads: number): string {
+  return `aws target "${config.name}": the Deny policy ${config.revocation_policy_name} is full (${leases} live lease entries, ${workloads} workload entries, limit ${config.revocation_policy_max_chars} characters); no live entry is dropped. Revoke the workload (kill switch: one entry for all its sessions) or wait for entries to expire`;
 }
 
 /**
@@ -184,7 +215,7 @@ export class DenyPolicyWriter {
     const { config } = this.#target;
     return new ProviderError(
       'provider_rejected',
-      `aws target "${config.name}": the Deny policy ${config.revocation_policy_name} is full (${entries.leases.size} live lease entries, ${entries.workloads.size} workload entries, limit ${config.revocation_policy_max_chars} characters); no live entry is dropped. Revoke the workload (kill switch: one entry for all its sessions) or wait for entries to expire`,
+      fullMessage(config, entries.leases.size, entries.workloads.size),
       true,
     );
   }

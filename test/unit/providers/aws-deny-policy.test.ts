@@ -227,6 +227,14 @@ describe('the Deny policy writer against the IAM fake', () => {
     expect((failed[0] as ProviderError).message).toMatch(/is full .* no live entry is dropped/);
     const text = JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'));
     for (const id of first) expect(text).toContain(id);
+    // Readiness reads the policy itself, so every replica says it is full.
+    expect(await p.check()).toEqual({
+      ok: false,
+      detail: expect.stringMatching(/^aws target "aws-unit": the Deny policy .* is full/),
+    });
+    expect(await provider(() => ++fence, { revocation_policy_max_chars: 1_024 }).check()).toEqual(
+      await p.check(),
+    );
     // The room kept for the kill switch: its entry lands although single revocations cannot.
     await p.revokeWorkload?.('agent-full');
     const after = JSON.stringify(fake.rolePolicy(role.name, 'jit-broker-revocations'));
