@@ -6,6 +6,7 @@ import {
   awsTargetSchema,
   createAwsProvider,
 } from '../../../providers/aws/index.js';
+import { sessionTags } from '../../../providers/aws/lib/tags.js';
 import type { ProviderCoordination } from '../../../providers/provider.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../../fakes/aws.js';
 
@@ -69,12 +70,33 @@ describe('minting AWS sessions against the fake', () => {
     expect(minted.handle).not.toHaveProperty('secret_access_key');
   });
 
+  it('asks STS for the lease TTL when it is above the floor (DurationSeconds = max(floor, ttl))', async () => {
+    await mint({ expiresAt: Date.now() + 30 * MINUTE });
+    expect(fake.sessions().at(-1)?.durationSeconds).toBe(30 * 60);
+  });
+
+  it('checks session tags against AWS tag patterns before any call', () => {
+    expect(sessionTags('agent-a', 'a/b:c@d.e_f-g#h', lease())[1]).toEqual({
+      Key: 'jit-task',
+      Value: 'a/b:c@d.e_f-g+h',
+    });
+    for (const bad of ['ticket!1', 'x'.repeat(257), 'quote"d']) {
+      expect(() => sessionTags('agent-a', bad, lease())).toThrow(
+        expect.objectContaining({ code: 'invalid_scope' }),
+      );
+    }
+    expect(() => sessionTags('agent a,', 'ok', lease())).toThrow(/jit-workload/);
+  });
+
   it('refuses, before calling STS, a TTL beyond the role and ids STS would refuse', async () => {
     const before = fake.calls('AssumeRole');
     await expect(mint({ expiresAt: Date.now() + 2 * 3600_000 })).rejects.toThrow(
       /max_session_duration/,
     );
-    await expect(mint({ workload: 'a' })).rejects.toThrow(/SourceIdentity/);
+    await expect(mint({ workload: 'a' })).rejects.toMatchObject({
+      code: 'provider_misconfigured',
+      message: expect.stringMatching(/SourceIdentity/),
+    });
     await expect(mint({ expiresAt: Date.now() - 1 })).rejects.toThrow(/past/);
     expect(fake.calls('AssumeRole')).toBe(before);
   });
