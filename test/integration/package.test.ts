@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -129,8 +130,15 @@ describe('npm pack', () => {
     expect(paths.filter((p) => p.endsWith('.ts') && !p.endsWith('.d.ts'))).toEqual([]);
     expect(paths.filter((p) => p.endsWith('.map'))).toEqual([]);
     expect(paths.filter((p) => /(^|\/)(test|bench|fakes)\//.test(p))).toEqual([]);
-    // A .js and a .d.ts per module: about 280 modules today.
-    expect(packed.entryCount).toBeLessThan(700);
+    // A .js and a .d.ts per source module, and nothing compiled that has no source (a stale
+    // build): the bound follows the code base instead of a count written down once.
+    const compiled = paths.filter((p) => p.startsWith('dist/'));
+    const sources = new Set(
+      compiled.map((p) => p.slice('dist/'.length).replace(/\.(d\.ts|js)$/, '.ts')),
+    );
+    expect([...sources].filter((source) => !existsSync(join(ROOT, source)))).toEqual([]);
+    expect(compiled.length).toBeLessThanOrEqual(2 * sources.size);
+    expect(packed.entryCount - compiled.length).toBeLessThan(60);
     expect(packed.size).toBeLessThan(512 * 1024);
   });
 });
@@ -203,7 +211,7 @@ describe('installed into an ESM project', () => {
     expect(licenceProblems(packages)).toEqual([]);
   });
 
-  it('imports jit-broker and jit-broker/client with plain node and starts a broker', async () => {
+  it('imports jit-broker, jit-broker/client and jit-broker/mcp with plain node and starts a broker', async () => {
     const consumer = join(work, 'consumer');
     writeFileSync(join(consumer, 'broker.yaml'), await minimalConfig());
     writeFileSync(
@@ -211,6 +219,7 @@ describe('installed into an ESM project', () => {
       `import { Writable } from 'node:stream';
 import { createLogger, loadConfigFile, startBroker } from 'jit-broker';
 import { JitBrokerClient, JitBrokerError } from 'jit-broker/client';
+import { createMcpGuard, DownstreamExchangeError, exchangeForDownstream, metadataUrl } from 'jit-broker/mcp';
 
 const running = await startBroker({
   config: loadConfigFile('broker.yaml'),
@@ -231,10 +240,31 @@ try {
   const refused = await client.getLease('lse_x').catch((err) => err);
   let internal = 'exported';
   await import('jit-broker/dist/src/server.js').catch((err) => { internal = err.code; });
+  const guard = createMcpGuard({
+    resource: 'https://mcp.example.com/mcp',
+    issuer: 'http://127.0.0.1:8080',
+    introspect: async () => ({ active: false }),
+    requiredScopes: ['files:read'],
+    allowedOrigins: [],
+  });
+  const exchange = await exchangeForDownstream({
+    brokerUrl: 'http://127.0.0.1:8080',
+    subjectToken: () => 'not-a-jwt',
+    caller: { token: 'not-a-caller-jwt' },
+    target: 'tickets-api',
+    scope: 'tickets:read',
+    task: { id: 't', intent: 'triage' },
+    fetch: (input, init) => running.app.request(input, init),
+  }).catch((err) => err);
   console.log(JSON.stringify({
     health: health.status,
     refused: refused instanceof JitBrokerError ? refused.status : String(refused),
     internal,
+    mcp: {
+      guard: guard.metadataUrl,
+      metadata: metadataUrl(new URL('https://mcp.example.com/mcp')),
+      exchange: exchange instanceof DownstreamExchangeError ? [exchange.status, exchange.code] : String(exchange),
+    },
   }));
 } finally {
   await running.close();
@@ -246,6 +276,12 @@ try {
       health: 200,
       refused: 401,
       internal: 'ERR_PACKAGE_PATH_NOT_EXPORTED',
+      mcp: {
+        guard: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp',
+        metadata: 'https://mcp.example.com/.well-known/oauth-protected-resource/mcp',
+        // The broker's own refusal of a subject token that does not verify.
+        exchange: [400, 'invalid_grant'],
+      },
     });
   });
 
@@ -275,6 +311,7 @@ try {
       join(consumer, 'consumer.ts'),
       `import { type BrokerConfig, ConfigError, parseConfig, type RunningBroker, startBroker } from 'jit-broker';
 import { type AwsCredentialProvider, JitBrokerClient, type JwtCredential, type Lease, isJitBrokerError } from 'jit-broker/client';
+import { createMcpGuard, type DownstreamCredential, exchangeForDownstream, type McpCaller, type McpGuard } from 'jit-broker/mcp';
 // @ts-expect-error internal modules are not part of the package's exports
 import type { Broker } from 'jit-broker/dist/src/broker/index.js';
 
@@ -309,6 +346,27 @@ export function aws(client: JitBrokerClient): AwsCredentialProvider {
     target: 'reports',
     scope: { actions: ['s3:GetObject'], resources: ['arn:aws:s3:::reports/*'] },
     task: { id: 't', intent: 'report' },
+  });
+}
+export function guard(): McpGuard {
+  return createMcpGuard({
+    resource: 'https://mcp.example.com/mcp',
+    issuer: 'https://broker.example',
+    introspect: async () => ({ active: true }),
+    requiredScopes: ['files:read'],
+    allowedOrigins: [],
+  });
+}
+export async function downstream(caller: McpCaller): Promise<DownstreamCredential<{ token: string }>> {
+  // @ts-expect-error the declarations are real types, not any: a scope is a string
+  await exchangeForDownstream({ brokerUrl: 'x', subjectToken: () => 't', caller, target: 'x', scope: 1, task: { id: 't', intent: 'i' } });
+  return exchangeForDownstream<{ token: string }>({
+    brokerUrl: 'https://broker.example',
+    subjectToken: () => 'server-jwt',
+    caller,
+    target: 'github',
+    scope: 'repositories=acme/api',
+    task: { id: 't', intent: 'read-file' },
   });
 }
 export type { Broker };
