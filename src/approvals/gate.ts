@@ -51,7 +51,7 @@ export async function approvalGate(
   const found = await deps.approvals.collectOrOpen(
     { ...request, digest: approvalDigest(request) },
     approvalWindowMs(rule, settings.expires_after),
-    settings.max_pending,
+    { maxPending: settings.max_pending, maxPendingPerWorkload: settings.max_pending_per_workload },
   );
   switch (found.outcome) {
     case 'used':

@@ -26,6 +26,9 @@ export class ApprovalKeys {
   digest(workload: string, digest: string): string {
     return `${this.prefix}:{${slotTag(workload)}}:approval-digest:${digest}`;
   }
+  pendingOf(workload: string): string {
+    return `${this.prefix}:{${slotTag(workload)}}:approvals-pending:${workload}`;
+  }
   get all(): string {
     return `${this.prefix}:approvals`;
   }

@@ -29,7 +29,7 @@ export class MemoryApprovalStore implements ApprovalStore {
   async collectOrOpen(
     request: NewApproval,
     ttlMs: number,
-    maxPending: number,
+    bounds: { maxPending: number; maxPendingPerWorkload: number },
   ): Promise<Collection> {
     const now = this.#now();
     this.#prune(now);
@@ -53,8 +53,15 @@ export class MemoryApprovalStore implements ApprovalStore {
     }
     const pending = [...this.#records.values()].filter(
       (a) => effectiveStatus(a, now) === 'pending',
-    ).length;
-    if (pending >= maxPending || this.#records.size >= LIMIT) return { outcome: 'full' };
+    );
+    const mine = pending.filter((a) => a.workload === request.workload).length;
+    if (
+      pending.length >= bounds.maxPending ||
+      mine >= bounds.maxPendingPerWorkload ||
+      this.#records.size >= LIMIT
+    ) {
+      return { outcome: 'full' };
+    }
     const approval: Approval = {
       ...request,
       id: newApprovalId(request.workload),

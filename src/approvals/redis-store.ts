@@ -31,20 +31,21 @@ export class RedisApprovalStore implements ApprovalStore {
   async collectOrOpen(
     request: NewApproval,
     ttlMs: number,
-    maxPending: number,
+    bounds: { maxPending: number; maxPendingPerWorkload: number },
   ): Promise<Collection> {
     return this.#guard(async () => {
       const pointer = this.#keys.digest(request.workload, request.digest);
       for (let attempt = 0; attempt < 5; attempt++) {
         const current = (await this.#redis.get(pointer)) ?? '';
         const id = newApprovalId(request.workload);
-        const room = await this.#hasRoom(maxPending);
+        const room = await this.#hasRoom(bounds.maxPending);
         const reply = (await this.#redis.eval(
           COLLECT_OR_OPEN,
-          3,
+          4,
           pointer,
           current === '' ? this.#keys.record(id) : this.#keys.record(current),
           this.#keys.record(id),
+          this.#keys.pendingOf(request.workload),
           current,
           id,
           encodeRequest(request),
@@ -52,6 +53,7 @@ export class RedisApprovalStore implements ApprovalStore {
           String(RETAIN_MS),
           request.digest,
           room ? '1' : '0',
+          String(bounds.maxPendingPerWorkload),
         )) as [string, unknown?, unknown?];
         const [outcome, fields, expiredFields] = reply;
         if (outcome === 'retry') continue;
@@ -89,9 +91,10 @@ export class RedisApprovalStore implements ApprovalStore {
       if (current === null) return { outcome: 'missing' };
       const reply = (await this.#redis.eval(
         DECIDE,
-        2,
+        3,
         this.#keys.record(id),
         this.#keys.digest(current.workload, current.digest),
+        this.#keys.pendingOf(current.workload),
         decision,
         by,
         reason,

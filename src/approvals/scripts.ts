@@ -15,8 +15,9 @@ local function num(x) return string.format('%.0f', x) end
 
 /**
  * KEYS: digest pointer, the record it pointed to when read (or any key of the slot), the new
- * record. ARGV: the id read ('' for none), new id, request JSON, ttl, retain, digest,
- * room ('1' when another pending approval may be opened).
+ * record, the workload's pending set. ARGV: the id read ('' for none), new id, request JSON,
+ * ttl, retain, digest, room ('1' when the global bound allows another pending approval), the
+ * workload's bound.
  *
  * An approved record is consumed here and its pointer dropped, so one approval yields one
  * credential however many replicas collect at once.
@@ -44,17 +45,21 @@ if current ~= '' then
   end
 end
 if ARGV[7] ~= '1' then return {'full', false, expired} end
+redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', NOW)
+if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[8]) then return {'full', false, expired} end
 local ttl = tonumber(ARGV[4])
 local keep = ttl + tonumber(ARGV[5])
 redis.call('HSET', KEYS[3], 'id', ARGV[2], 'st', 'pending', 'd', ARGV[6], 'r', num(NOW),
   'e', num(NOW + ttl), 'b', ARGV[3])
 redis.call('PEXPIRE', KEYS[3], keep)
 redis.call('SET', KEYS[1], ARGV[2], 'PX', keep)
+redis.call('ZADD', KEYS[4], num(NOW + ttl), ARGV[2])
+redis.call('PEXPIRE', KEYS[4], ttl)
 return {'created', redis.call('HGETALL', KEYS[3]), expired}
 `;
 
 /**
- * KEYS: record, its digest pointer. ARGV: 'approved' | 'denied', by, reason, ttl, retain.
+ * KEYS: record, its digest pointer, the workload's pending set. ARGV: 'approved' | 'denied', by, reason, ttl, retain.
  * Only a pending, unexpired approval is decided; the decision opens a new window of `ttl`
  * (to collect an approval, or during which a denied request stays refused).
  */
@@ -66,6 +71,7 @@ if f[1] == 'pending' and NOW >= tonumber(f[2]) then
   return {'expired', redis.call('HGETALL', KEYS[1])}
 end
 if f[1] ~= 'pending' then return {'not_pending', redis.call('HGETALL', KEYS[1])} end
+redis.call('ZREM', KEYS[3], f[3])
 local ttl = tonumber(ARGV[4])
 local keep = ttl + tonumber(ARGV[5])
 redis.call('HSET', KEYS[1], 'st', ARGV[1], 'da', num(NOW), 'db', ARGV[2], 'rs', ARGV[3],

@@ -71,7 +71,11 @@ export interface ApprovalStore {
    * Finds the approval of `request.digest` and consumes it when approved, or opens a new
    * pending one (`ttlMs` to decide) when there is none or the last one expired.
    */
-  collectOrOpen(request: NewApproval, ttlMs: number, maxPending: number): Promise<Collection>;
+  collectOrOpen(
+    request: NewApproval,
+    ttlMs: number,
+    bounds: { maxPending: number; maxPendingPerWorkload: number },
+  ): Promise<Collection>;
   /** `approved` (collectable for `ttlMs` from now) or `denied`, only while pending. */
   decide(
     id: string,

@@ -500,6 +500,8 @@ const approvalsSchema = z
     webhook_timeout: duration.default(3_000).refine((ms) => ms <= 30_000, 'at most 30s'),
     /** Undecided requests held at once, all workloads together; more are refused (429). */
     max_pending: z.number().int().min(1).max(100_000).default(1_000),
+    /** Undecided requests of one workload: one workload cannot take every place. */
+    max_pending_per_workload: z.number().int().min(1).max(10_000).default(20),
   })
   .strict();
 export type ApprovalsConfig = z.infer<typeof approvalsSchema>;

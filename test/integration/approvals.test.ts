@@ -367,7 +367,7 @@ describe.each(STORES)('approvals are bounded (%s store)', (store) => {
       store,
       configure: (raw) => {
         (raw.policies as unknown[]).push(APPROVAL_POLICY);
-        raw.approvals = { max_pending: 2 };
+        raw.approvals = { max_pending: 3, max_pending_per_workload: 2 };
       },
     });
   });
@@ -375,31 +375,36 @@ describe.each(STORES)('approvals are bounded (%s store)', (store) => {
     await h?.close();
   });
 
-  it('beyond approvals.max_pending undecided requests, a new one is 429 approvals_full', async () => {
-    const token = await h.workloadToken('spiffe://test/agent-a');
-    const ask = (task: string) =>
+  it('a workload beyond max_pending_per_workload, or anyone beyond max_pending, gets 429 approvals_full', async () => {
+    const ask = async (who: 'agent-a' | 'agent-b', task: string) =>
       h.request('/v1/credentials', {
         method: 'POST',
-        token,
+        token: await h.workloadToken(`spiffe://test/${who}`),
         json: { ...REQUEST, task: { ...REQUEST.task, id: task } },
       });
-    expect((await ask('full-1')).status).toBe(202);
-    const second = await ask('full-2');
-    expect(second.status).toBe(202);
-    const full = await ask('full-3');
-    expect(full.status).toBe(429);
-    expect(Number(full.headers.get('retry-after'))).toBeGreaterThan(0);
-    expect(await full.json()).toMatchObject({ code: 'approvals_full' });
+    const full = async (res: Response) => {
+      expect(res.status).toBe(429);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect(await res.json()).toMatchObject({ code: 'approvals_full' });
+    };
+    expect((await ask('agent-a', 'a-1')).status).toBe(202);
+    const a2 = await ask('agent-a', 'a-2');
+    expect(a2.status).toBe(202);
+    // agent-a holds its two places; agent-b still gets one…
+    await full(await ask('agent-a', 'a-3'));
+    expect((await ask('agent-b', 'b-1')).status).toBe(202);
+    // …and then all three are taken.
+    await full(await ask('agent-b', 'b-2'));
     // One already waiting still answers with its approval.
-    expect((await ask('full-1')).status).toBe(202);
+    expect((await ask('agent-a', 'a-1')).status).toBe(202);
     // A decision frees a place.
-    const { approval_id } = (await second.json()) as { approval_id: string };
+    const { approval_id } = (await a2.json()) as { approval_id: string };
     const deny = await h.request(`/v1/approvals/${approval_id}/deny`, {
       method: 'POST',
       token: await h.operatorToken(['approver']),
       json: { reason: 'no' },
     });
     expect(deny.status).toBe(200);
-    expect((await ask('full-3')).status).toBe(202);
+    expect((await ask('agent-b', 'b-2')).status).toBe(202);
   });
 });
