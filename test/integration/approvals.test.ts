@@ -263,6 +263,24 @@ describe.each(STORES)('approvals (%s store)', (store) => {
     expect(seen.approvals.every((a) => a.status === 'pending')).toBe(true);
   });
 
+  it("an id that is not an approval, or nobody's, is approval_not_found; a long reason is refused", async () => {
+    for (const id of [
+      'apr_0000000000000000000000000000',
+      'lse_abc',
+      'apr_..%2F..',
+      'x'.repeat(64),
+    ]) {
+      const read = await h.request(`/v1/approvals/${id}`, { token: approver });
+      expect(read.status, id).toBe(404);
+      const approve = await decide(id, 'approve');
+      expect(approve.status, id).toBe(404);
+      expect(await approve.json()).toMatchObject({ code: 'approval_not_found' });
+    }
+    const wait = await pending(fresh());
+    expect((await decide(wait.approval_id, 'approve', approver, 'x'.repeat(501))).status).toBe(422);
+    expect((await pending(fresh())).status).toBe('pending');
+  });
+
   it('a reload that changes the deciding policy voids its approvals', async () => {
     const body = fresh();
     const approvedBefore = await pending(body);
