@@ -211,7 +211,7 @@ describe('route access matrix', () => {
           max_ttl: '15m',
           approval: 'required',
         });
-        raw.approvals = { max_pending: 100_000 };
+        raw.approvals = { max_pending: 100_000, max_pending_per_workload: 10_000 };
       },
     });
     tokens = {
