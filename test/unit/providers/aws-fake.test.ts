@@ -1,5 +1,5 @@
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { AssumeRoleCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsFake, IAM_ROLE_INLINE_POLICY_LIMIT, startAwsFake } from '../../fakes/aws.js';
 
@@ -106,6 +106,65 @@ describe('the AWS fake', () => {
       name: 'MalformedPolicyDocumentException',
     });
     expect(fake.sessions().filter((s) => s.roleName === role.name)).toEqual([]);
+  });
+
+  it('takes calls signed with a session until its STS expiry, and only with its own token', async () => {
+    const role = fake.createRole();
+    const assumed = await sts.send(
+      new AssumeRoleCommand({ RoleArn: role.arn, RoleSessionName: 'lse_session1' }),
+    );
+    const c = assumed.Credentials;
+    const session = {
+      accessKeyId: String(c?.AccessKeyId),
+      secretAccessKey: String(c?.SecretAccessKey),
+      sessionToken: String(c?.SessionToken),
+    };
+    const as = (credentials: typeof session) =>
+      new STSClient({ region: 'eu-west-1', endpoint: fake.url, credentials, maxAttempts: 1 });
+    expect(await as(session).send(new GetCallerIdentityCommand({}))).toMatchObject({
+      Arn: `arn:aws:sts::${fake.accountId}:assumed-role/${role.name}/lse_session1`,
+      UserId: `${role.roleId}:lse_session1`,
+      Account: fake.accountId,
+    });
+    // Even a Deny of everything leaves GetCallerIdentity working, as on AWS.
+    role.policies.set(
+      'deny-all',
+      JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Deny', Action: '*', Resource: '*' }],
+      }),
+    );
+    expect((await as(session).send(new GetCallerIdentityCommand({}))).UserId).toBe(
+      `${role.roleId}:lse_session1`,
+    );
+    // Anything else a session signs is evaluated: the role allows no IAM call, and the Deny refuses all.
+    const sessionIam = new IAMClient({
+      region: 'us-east-1',
+      endpoint: fake.url,
+      credentials: session,
+      maxAttempts: 1,
+    });
+    expect(
+      await errorOf(
+        sessionIam.send(new GetRolePolicyCommand({ RoleName: role.name, PolicyName: 'deny-all' })),
+      ),
+    ).toEqual({ name: 'AccessDenied', status: 403 });
+    const tampered = `${session.sessionToken.slice(0, -2)}AA`;
+    expect(
+      await errorOf(
+        as({ ...session, sessionToken: tampered }).send(new GetCallerIdentityCommand({})),
+      ),
+    ).toEqual({ name: 'InvalidClientTokenId', status: 403 });
+    expect(
+      await errorOf(
+        as({ ...session, secretAccessKey: 'y'.repeat(40) }).send(new GetCallerIdentityCommand({})),
+      ),
+    ).toEqual({ name: 'SignatureDoesNotMatch', status: 403 });
+    fake.expireSession(session.accessKeyId);
+    expect(await errorOf(as(session).send(new GetCallerIdentityCommand({})))).toEqual({
+      name: 'ExpiredToken',
+      status: 400,
+    });
   });
 
   it('stores role policies URL-encoded and refuses more than IAM allows a role', async () => {
