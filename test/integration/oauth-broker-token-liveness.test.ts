@@ -151,6 +151,25 @@ describe.each(['memory', 'redis'] as const)(
       await expectRevokedFailure(token, 'actor_token');
     });
 
+    it('refused after its client revoked it (POST /oauth/revoke), though the verified principal was cached', async () => {
+      const { token } = await callerToken();
+      // Twice while live: the second use comes from the verifier's principal cache.
+      expect((await exchange(token)).status).toBe(200);
+      expect((await exchange(token)).status).toBe(200);
+      const revoked = await s().h.request('/oauth/revoke', {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          token,
+          client_assertion_type: CLIENT_ASSERTION,
+          client_assertion: await s().h.workloadToken(AGENT_SUBJECT),
+        }).toString(),
+      });
+      expect(revoked.status).toBe(200);
+      await expectRefused(await exchange(token), 'invalid_grant');
+      await expectRevokedFailure(token, 'actor_token');
+    });
+
     it('refused after its task has ended', async () => {
       const { token, taskId } = await callerToken();
       expect((await exchange(token)).status).toBe(200);
