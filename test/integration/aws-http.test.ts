@@ -384,6 +384,9 @@ describe.skipIf(!services)('aws sessions over the HTTP API', () => {
     });
     expect(failed.status).toBe(502);
     const error = await failed.text();
+    // The broker's own access refused: an operator's problem, named as such, without AWS's text.
+    expect(JSON.parse(error)).toMatchObject({ code: 'provider_misconfigured' });
+    expect(error).not.toContain('not authorized');
     await h.flushedEvents();
     expect(secrets.length).toBeGreaterThan(10);
     for (const secret of secrets) {
