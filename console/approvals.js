@@ -19,9 +19,8 @@ export function showApprovals(main, session) {
   const result = el('p', { class: 'result', role: 'status', 'data-testid': 'approval-result' });
   const refusal = el('p', { class: 'error', role: 'alert', 'data-testid': 'approval-error' });
   const error = el('p', { class: 'error', role: 'alert' });
-  const feed = fromApi
-    ? null
-    : el('span', { class: 'hint', 'data-testid': 'approvals-feed' }, live.status());
+  // Updates arrive through the live feed in either case; its state is shown.
+  const feed = el('span', { class: 'hint', 'data-testid': 'approvals-feed' }, live.status());
   replace(
     main,
     el('h1', {}, 'Approvals'),
@@ -31,7 +30,7 @@ export function showApprovals(main, session) {
       fromApi
         ? 'A workload collects its credential by repeating the exact request once it is approved; an approval is single-use and expires.'
         : 'Your role cannot list approvals: these are the ones the live feed reported since you signed in.',
-      feed && ' Live feed: ',
+      ' Live feed: ',
       feed,
     ),
     result,
@@ -166,8 +165,12 @@ export function showApprovals(main, session) {
     );
   };
 
+  // As with the badge, only the latest refresh's answer is drawn.
+  let refreshes = 0;
   const refresh = async () => {
     clearTimeout(timer);
+    refreshes += 1;
+    const question = refreshes;
     try {
       let pending;
       let recent;
@@ -184,7 +187,7 @@ export function showApprovals(main, session) {
         pending = seen.filter((a) => a.status === 'pending');
         recent = seen.filter((a) => a.status !== 'pending').slice(0, RECENT);
       }
-      if (stopped) return;
+      if (stopped || question !== refreshes) return;
       render(pending, recent);
       replace(error);
     } catch (err) {
@@ -224,12 +227,17 @@ export function watchPendingApprovals(session, badge) {
     badge.hidden = count === 0;
     replace(badge, count > 499 ? '500+' : String(count));
   };
+  // Answers can arrive out of order (one asked at sign-in, one asked on an event): only the
+  // latest question's answer is shown.
+  let asked = 0;
   const update = async () => {
     clearTimeout(timer);
+    asked += 1;
+    const question = asked;
     if (session.may('approval.list')) {
       try {
         const { approvals } = await api.get('/v1/approvals?status=pending&limit=500');
-        if (!stopped) show(approvals.length);
+        if (!stopped && question === asked) show(approvals.length);
       } catch {
         // The badge is a hint; the view says what went wrong.
       }

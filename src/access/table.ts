@@ -92,9 +92,9 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'issuance.unfreeze': { presented: 'bearer', operator: 'admin' },
   'issuance.status': { presented: 'bearer', operator: 'viewer' },
   'policy.simulate': { presented: 'bearer', operator: 'admin' },
-  // `approver` is beside the role ladder: approvers and admins, no viewer or revoker.
-  'approval.list': { presented: 'bearer', workload: 'own', operator: 'approver' },
-  'approval.read': { presented: 'bearer', workload: 'own', operator: 'approver' },
+  // Any operator sees what waits; only approvers and admins decide (never a revoker).
+  'approval.list': { presented: 'bearer', workload: 'own', operator: 'viewer' },
+  'approval.read': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'approval.approve': { presented: 'bearer', operator: 'approver' },
   'approval.deny': { presented: 'bearer', operator: 'approver' },
   'events.feed': { presented: 'bearer', operator: 'viewer' },

@@ -1,21 +1,23 @@
 import type { OperatorRole } from '../config/schema.js';
 import type { OperatorPrincipal } from './types.js';
 
-type RankedRole = Exclude<OperatorRole, 'approver'>;
-const RANK: Record<RankedRole, number> = { viewer: 1, revoker: 2, admin: 3 };
-
 /**
- * admin ⊇ revoker ⊇ viewer: a role grants everything the roles below it grant. `approver`
- * is beside the ladder: it grants only the approval actions, which `admin` grants too, and
- * no ranked role's actions.
+ * What each role holds: a role grants its own actions and those of every role it lists.
+ * viewer ⊂ revoker ⊂ admin, and viewer ⊂ approver ⊂ admin: an approver sees what a viewer
+ * sees (the request it decides on, the workload's leases and events) and may approve or
+ * deny, but revokes nothing; admin holds everything.
  */
+const HOLDS: Record<OperatorRole, readonly OperatorRole[]> = {
+  viewer: ['viewer'],
+  revoker: ['revoker', 'viewer'],
+  approver: ['approver', 'viewer'],
+  admin: ['admin', 'revoker', 'approver', 'viewer'],
+};
+
 export function hasRole(principal: OperatorPrincipal, needed: OperatorRole): boolean {
-  if (needed === 'approver') {
-    return principal.roles.some((role) => role === 'approver' || role === 'admin');
-  }
-  return principal.roles.some((role) => role !== 'approver' && RANK[role] >= RANK[needed]);
+  return principal.roles.some((role) => HOLDS[role].includes(needed));
 }
 
 export function isOperatorRole(value: unknown): value is OperatorRole {
-  return typeof value === 'string' && (value === 'approver' || Object.hasOwn(RANK, value));
+  return typeof value === 'string' && Object.hasOwn(HOLDS, value);
 }

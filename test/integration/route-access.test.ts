@@ -46,8 +46,8 @@ const EXPECTED: Record<string, Expected> = {
   'DELETE /v1/freeze': { presented: 'bearer', operator: 'admin' },
   'GET /v1/freeze': { presented: 'bearer', operator: 'viewer' },
   'POST /v1/policy/simulate': { presented: 'bearer', operator: 'admin' },
-  'GET /v1/approvals': { presented: 'bearer', workload: 'own', operator: 'approver' },
-  'GET /v1/approvals/{id}': { presented: 'bearer', workload: 'own', operator: 'approver' },
+  'GET /v1/approvals': { presented: 'bearer', workload: 'own', operator: 'viewer' },
+  'GET /v1/approvals/{id}': { presented: 'bearer', workload: 'own', operator: 'viewer' },
   'POST /v1/approvals/{id}/approve': { presented: 'bearer', operator: 'approver' },
   'POST /v1/approvals/{id}/deny': { presented: 'bearer', operator: 'approver' },
   'GET /v1/events': { presented: 'bearer', operator: 'viewer' },
@@ -65,9 +65,9 @@ const EXPECTED: Record<string, Expected> = {
 };
 
 const ROLES: readonly OperatorRole[] = ['viewer', 'revoker', 'admin', 'approver'];
-/** The roles a route's operator rule lets in: a ladder, and `approver` beside it. */
+/** The roles a route's operator rule lets in: viewer under revoker and approver, admin over all. */
 const ADMITTED: Record<OperatorRole, readonly OperatorRole[]> = {
-  viewer: ['viewer', 'revoker', 'admin'],
+  viewer: ['viewer', 'revoker', 'approver', 'admin'],
   revoker: ['revoker', 'admin'],
   admin: ['admin'],
   approver: ['approver', 'admin'],

@@ -14,7 +14,7 @@ const operator = (roles: OperatorRole[]): OperatorPrincipal => ({
   tokenHash: 'sha256:00',
 });
 
-const APPROVAL_ACTIONS = ['approval.list', 'approval.read', 'approval.approve', 'approval.deny'];
+const DECIDE: readonly string[] = ['approval.approve', 'approval.deny'];
 
 describe('the approver role', () => {
   it('is a role operators can hold', () => {
@@ -22,20 +22,28 @@ describe('the approver role', () => {
     expect(isOperatorRole('approvers')).toBe(false);
   });
 
-  it('grants the approval actions and nothing else', () => {
+  it("grants a viewer's actions and deciding approvals, and nothing a revoker or admin adds", () => {
     const approver = operator(['approver']);
+    const viewer = operator(['viewer']);
     for (const action of ACTIONS) {
-      expect(operatorMay(approver, action), action).toBe(APPROVAL_ACTIONS.includes(action));
+      const expected = operatorMay(viewer, action) || DECIDE.includes(action);
+      expect(operatorMay(approver, action), action).toBe(expected);
     }
-    expect(hasRole(approver, 'viewer')).toBe(false);
+    expect(hasRole(approver, 'viewer')).toBe(true);
+    expect(hasRole(approver, 'revoker')).toBe(false);
+    expect(hasRole(approver, 'admin')).toBe(false);
   });
 
-  it('admin may approve; viewer and revoker may not', () => {
-    for (const action of ['approval.approve', 'approval.deny', 'approval.list'] as const) {
+  it('any operator sees approvals; only approvers and admins decide', () => {
+    for (const roles of [['viewer'], ['revoker'], ['approver'], ['admin']] as OperatorRole[][]) {
+      expect(operatorMay(operator(roles), 'approval.list'), roles.join()).toBe(true);
+      expect(operatorMay(operator(roles), 'approval.read'), roles.join()).toBe(true);
+    }
+    for (const action of DECIDE) {
       expect(operatorMay(operator(['admin']), action)).toBe(true);
+      expect(operatorMay(operator(['approver']), action)).toBe(true);
       expect(operatorMay(operator(['viewer']), action)).toBe(false);
       expect(operatorMay(operator(['revoker']), action)).toBe(false);
-      expect(operatorMay(operator(['viewer', 'approver']), action)).toBe(true);
     }
   });
 });
