@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { operatorMay } from '../../src/access/permits.js';
-import { ACTIONS } from '../../src/access/table.js';
+import { ACTIONS, type Action } from '../../src/access/table.js';
 import type { OperatorRole } from '../../src/config/schema.js';
 import { hasRole, isOperatorRole } from '../../src/identity/roles.js';
 import type { OperatorPrincipal } from '../../src/identity/types.js';
@@ -14,7 +14,7 @@ const operator = (roles: OperatorRole[]): OperatorPrincipal => ({
   tokenHash: 'sha256:00',
 });
 
-const DECIDE: readonly string[] = ['approval.approve', 'approval.deny'];
+const DECIDE: readonly Action[] = ['approval.approve', 'approval.deny'];
 
 describe('the approver role', () => {
   it('is a role operators can hold', () => {
