@@ -1,13 +1,12 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jwtProviderFactory } from '../../../providers/jwt/index.js';
 import type { Provider } from '../../../providers/provider.js';
 import { type PolicyConfig, policySchema } from '../../../src/config/schema.js';
 import { BrokerError } from '../../../src/errors.js';
 import { MemoryActorUseLedger, RedisActorUseLedger } from '../../../src/policy/actor-ledger.js';
 import { type Decision, PolicyEngine, type PolicyRequest } from '../../../src/policy/engine.js';
 import { claimActorUse } from '../../../src/policy/issuance.js';
+import { jwtTarget } from '../../helpers/policy-targets.js';
 import {
   deletePrefix,
   REDIS_URL,
@@ -16,23 +15,8 @@ import {
   uniquePrefix,
 } from '../../helpers/services.js';
 
-const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  .privateKey.export({ type: 'pkcs8', format: 'pem' })
-  .toString();
-
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([
-  [
-    'files-api',
-    jwtProviderFactory.create(
-      {
-        name: 'files-api',
-        provider: 'jwt',
-        audience: 'https://files.test',
-        keys: [{ kid: 'k1', private_key: PEM, state: 'active' }],
-      },
-      { brokerUrl: 'https://broker.test' },
-    ),
-  ],
+  ['files-api', jwtTarget('files-api', 'https://files.test')],
 ]);
 
 const TRUSTED = 'https://idp.example.com';

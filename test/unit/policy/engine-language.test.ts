@@ -1,7 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { githubProviderFactory } from '../../../providers/github/index.js';
-import { jwtProviderFactory } from '../../../providers/jwt/index.js';
 import type { Provider } from '../../../providers/provider.js';
 import { type PolicyConfig, policySchema } from '../../../src/config/schema.js';
 import {
@@ -11,25 +10,11 @@ import {
   type PolicyRequest,
 } from '../../../src/policy/engine.js';
 import { policyDigest } from '../../../src/policy/hash.js';
+import { jwtTarget } from '../../helpers/policy-targets.js';
 
-const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  .privateKey.export({ type: 'pkcs8', format: 'pem' })
-  .toString();
 const RSA = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
   .toString();
-
-function jwtTarget(name: string): Provider {
-  return jwtProviderFactory.create(
-    {
-      name,
-      provider: 'jwt',
-      audience: `https://${name}.test`,
-      keys: [{ kid: 'k1', private_key: PEM, state: 'active' }],
-    },
-    { brokerUrl: 'https://broker.test' },
-  );
-}
 
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([
   ['files-api', jwtTarget('files-api')],

@@ -1,7 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { jwtProviderFactory } from '../../../providers/jwt/index.js';
 import type { Provider } from '../../../providers/provider.js';
 import { type PolicyConfig, policySchema } from '../../../src/config/schema.js';
 import { type ConditionVariables, compileCondition } from '../../../src/policy/condition.js';
@@ -11,25 +9,14 @@ import {
   PolicyEngine,
   type PolicyRequest,
 } from '../../../src/policy/engine.js';
+import { jwtTarget } from '../../helpers/policy-targets.js';
 
 /*
  * Policy rules that mutation testing found unpinned: each test here fails when the rule it
  * names is weakened in src/policy.
  */
 
-const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  .privateKey.export({ type: 'pkcs8', format: 'pem' })
-  .toString();
-
-const ORDERS: Provider = jwtProviderFactory.create(
-  {
-    name: 'orders-api',
-    provider: 'jwt',
-    audience: 'https://orders-api.test',
-    keys: [{ kid: 'k1', private_key: PEM, state: 'active' }],
-  },
-  { brokerUrl: 'https://broker.test' },
-);
+const ORDERS: Provider = jwtTarget('orders-api');
 
 /** A target whose scope is a map of labels, so a validation issue can sit under any key. */
 const LABELS: Provider = {

@@ -1,7 +1,5 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { jwtProviderFactory } from '../../../providers/jwt/index.js';
 import type { Provider } from '../../../providers/provider.js';
 import { type PolicyConfig, policySchema } from '../../../src/config/schema.js';
 import {
@@ -10,22 +8,7 @@ import {
   PolicyEngine,
   type PolicyRequest,
 } from '../../../src/policy/engine.js';
-
-const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
-  .privateKey.export({ type: 'pkcs8', format: 'pem' })
-  .toString();
-
-function jwtTarget(name: string): Provider {
-  return jwtProviderFactory.create(
-    {
-      name,
-      provider: 'jwt',
-      audience: `https://${name}.test`,
-      keys: [{ kid: 'k1', private_key: PEM, state: 'active' }],
-    },
-    { brokerUrl: 'https://broker.test' },
-  );
-}
+import { jwtTarget } from '../../helpers/policy-targets.js';
 
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([
   ['orders-api', jwtTarget('orders-api')],
