@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
-import { sha256Hex } from './token-hash.js';
+import { MemoryTokenUses, tokenUseKey, tokenUseTtlMs } from './token-uses.js';
 
 /**
  * Remembers one-time `jti`s until their token expires. Shared by every replica (Redis), so a
@@ -9,11 +9,6 @@ import { sha256Hex } from './token-hash.js';
 export interface ReplayGuard {
   /** True the first time `(iss, jti)` is seen before `expiresAt` (ms); false on a replay. */
   claimOnce(iss: string, jti: string, expiresAt: number): Promise<boolean>;
-}
-
-/** `iss` and `jti` are the token's own text; hashing bounds the key and keeps it printable. */
-function replayKey(iss: string, jti: string): string {
-  return sha256Hex(`${iss}\u0000${jti}`);
 }
 
 /** Redis `SET NX PX`: atomic across replicas, forgotten by Redis once the token is dead. */
@@ -29,10 +24,10 @@ export class RedisReplayGuard implements ReplayGuard {
   }
 
   async claimOnce(iss: string, jti: string, expiresAt: number): Promise<boolean> {
-    const ttl = Math.max(1_000, Math.ceil(expiresAt - this.#now()));
+    const ttl = tokenUseTtlMs(expiresAt, this.#now());
     try {
       const set = await this.#redis.set(
-        `${this.#prefix}:jti:${replayKey(iss, jti)}`,
+        `${this.#prefix}:jti:${tokenUseKey(iss, jti)}`,
         '1',
         'PX',
         ttl,
@@ -54,29 +49,23 @@ export class RedisReplayGuard implements ReplayGuard {
  * `maxEntries` live ids it refuses new ones rather than forget a live one.
  */
 export class MemoryReplayGuard implements ReplayGuard {
-  readonly #seen = new Map<string, number>();
+  readonly #seen: MemoryTokenUses<true>;
   readonly #now: () => number;
-  readonly #maxEntries: number;
 
   constructor(now: () => number = Date.now, maxEntries = 100_000) {
     this.#now = now;
-    this.#maxEntries = maxEntries;
+    this.#seen = new MemoryTokenUses(maxEntries);
   }
 
   async claimOnce(iss: string, jti: string, expiresAt: number): Promise<boolean> {
     const now = this.#now();
-    const key = replayKey(iss, jti);
-    const until = this.#seen.get(key);
-    if (until !== undefined && until > now) return false;
-    if (this.#seen.size >= this.#maxEntries) {
-      for (const [seen, end] of this.#seen) if (end <= now) this.#seen.delete(seen);
-    }
-    if (this.#seen.size >= this.#maxEntries) {
+    const key = tokenUseKey(iss, jti);
+    if (this.#seen.live(key, now) !== undefined) return false;
+    if (!this.#seen.record(key, true, expiresAt, now)) {
       throw new BrokerError('store_unavailable', 'too many one-time token ids in memory', {
         retryAfter: 2,
       });
     }
-    this.#seen.set(key, expiresAt);
     return true;
   }
 }

@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
-import { sha256Hex } from '../identity/token-hash.js';
+import { MemoryTokenUses, tokenUseKey, tokenUseTtlMs } from '../identity/token-uses.js';
 import type { ActorUse } from './types.js';
 
 /**
@@ -11,11 +11,6 @@ import type { ActorUse } from './types.js';
 export interface ActorUseLedger {
   /** True when the token is unused or was used for this same task id. */
   claim(use: ActorUse): Promise<boolean>;
-}
-
-/** `iss` and `jti` are the token's own text: hashed to bound the key and keep it printable. */
-function useKey(use: ActorUse): string {
-  return sha256Hex(`${use.issuer}\u0000${use.jti}`);
 }
 
 // GET then SET in one step: two replicas racing for the same token cannot both win.
@@ -40,12 +35,12 @@ export class RedisActorUseLedger implements ActorUseLedger {
   }
 
   async claim(use: ActorUse): Promise<boolean> {
-    const ttl = Math.max(1_000, Math.ceil(use.expiresAt - this.#now()));
+    const ttl = tokenUseTtlMs(use.expiresAt, this.#now());
     try {
       const won = await this.#redis.eval(
         CLAIM,
         1,
-        `${this.#prefix}:actor-use:${useKey(use)}`,
+        `${this.#prefix}:actor-use:${tokenUseKey(use.issuer, use.jti)}`,
         use.taskId,
         String(ttl),
       );
@@ -62,29 +57,25 @@ export class RedisActorUseLedger implements ActorUseLedger {
 
 /** One process's memory: `dev`, `policy test` and a single replica. Bounded. */
 export class MemoryActorUseLedger implements ActorUseLedger {
-  readonly #uses = new Map<string, { taskId: string; until: number }>();
+  /** Token use → the task id it was used for. */
+  readonly #uses: MemoryTokenUses<string>;
   readonly #now: () => number;
-  readonly #maxEntries: number;
 
   constructor(now: () => number = Date.now, maxEntries = 100_000) {
     this.#now = now;
-    this.#maxEntries = maxEntries;
+    this.#uses = new MemoryTokenUses(maxEntries);
   }
 
   async claim(use: ActorUse): Promise<boolean> {
     const now = this.#now();
-    const key = useKey(use);
-    const held = this.#uses.get(key);
-    if (held !== undefined && held.until > now) return held.taskId === use.taskId;
-    if (this.#uses.size >= this.#maxEntries) {
-      for (const [k, v] of this.#uses) if (v.until <= now) this.#uses.delete(k);
-    }
-    if (this.#uses.size >= this.#maxEntries) {
+    const key = tokenUseKey(use.issuer, use.jti);
+    const held = this.#uses.live(key, now);
+    if (held !== undefined) return held.value === use.taskId;
+    if (!this.#uses.record(key, use.taskId, use.expiresAt, now)) {
       throw new BrokerError('store_unavailable', 'too many one-time actor tokens in memory', {
         retryAfter: 2,
       });
     }
-    this.#uses.set(key, { taskId: use.taskId, until: use.expiresAt });
     return true;
   }
 }
