@@ -11,8 +11,9 @@ type Deps = Pick<BrokerDeps, 'approvals' | 'runtime' | 'events' | 'logger'>;
 
 /**
  * An operator's yes or no on a pending approval, with a reason. Nobody decides on a request
- * made under their own subject, and nobody approves a request whose deciding policy changed
- * (or went) since it was made: a reload voids what was asked under the old policy.
+ * made under their own subject or on their behalf (its actor), and nobody approves a request
+ * whose deciding policy changed (or went) since it was made: a reload voids what was asked
+ * under the old policy.
  */
 export async function decideApproval(
   deps: Deps,
@@ -24,10 +25,11 @@ export async function decideApproval(
 ): Promise<Approval> {
   const current = await deps.approvals.get(id);
   if (current === null) throw notFound();
-  if (by.name === current.subject) {
+  // The actor is the human the workload acts for: their own request too.
+  if (by.name === current.subject || by.name === current.actor) {
     throw new BrokerError(
       'approval_self',
-      'an operator cannot decide on a request made under their own subject',
+      'an operator cannot decide on a request made under their own subject or on their behalf',
     );
   }
   const runtime = deps.runtime();

@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { decideApproval } from '../../../src/approvals/decide.js';
+import { approvalDigest } from '../../../src/approvals/digest.js';
+import { approvalGate } from '../../../src/approvals/gate.js';
+import { MemoryApprovalStore } from '../../../src/approvals/memory-store.js';
+import { approvalNeeded } from '../../../src/approvals/rule.js';
+import type { NewApproval } from '../../../src/approvals/types.js';
+import type { BrokerRuntime } from '../../../src/broker/deps.js';
+import type { CredentialRequest } from '../../../src/broker/types.js';
+import { admitRequest } from '../../../src/budgets/enforce.js';
+import { MemoryBudgetStore } from '../../../src/budgets/memory-store.js';
+import type { ApprovalsConfig, PolicyConfig } from '../../../src/config/schema.js';
+import { BrokerError } from '../../../src/errors.js';
+import type { EventInput } from '../../../src/events/types.js';
+import type { OperatorPrincipal, WorkloadPrincipal } from '../../../src/identity/types.js';
+import { createLogger } from '../../../src/lib/logger.js';
+import { policyDigest } from '../../../src/policy/hash.js';
+import type { PolicyGrant } from '../../../src/policy/types.js';
+
+/**
+ * Attacks on the rules applied after a policy grants: who may approve, which policy's
+ * approval rule and budgets a grant meets, and how an approval rule's tool globs read.
+ */
+
+const APPROVALS = {
+  expires_after: 120_000,
+  max_pending: 100,
+  max_pending_per_workload: 10,
+  webhook_timeout: 2_000,
+} as unknown as ApprovalsConfig;
+
+// Only the fields the approval and budget rules read; the digest covers whatever is here.
+const GUARDED = {
+  name: 'escalations',
+  workloads: ['agent-a'],
+  target: 'tickets',
+  intents: ['escalate'],
+  approval: { required: true },
+  budgets: { requests: { per_workload: 1, window: 60_000 } },
+} as unknown as PolicyConfig;
+
+const events: EventInput[] = [];
+const logger = createLogger({ level: 'silent' });
+
+function runtimeWith(policies: PolicyConfig[]): () => BrokerRuntime {
+  const runtime = {
+    policies: new Map(policies.map((p) => [p.name, p])),
+    approvals: APPROVALS,
+  } as unknown as BrokerRuntime;
+  return () => runtime;
+}
+
+function deps(policies: PolicyConfig[]) {
+  return {
+    approvals: new MemoryApprovalStore(),
+    budgets: new MemoryBudgetStore(),
+    runtime: runtimeWith(policies),
+    events: {
+      emit: async (event: EventInput) => {
+        events.push(event);
+      },
+    },
+    logger,
+    store: undefined as never,
+  };
+}
+
+const principal = {
+  kind: 'workload',
+  workload: { id: 'agent-a', tier: 'write' },
+  identity: { subject: 'spiffe://test/agent-a', issuer: 'test' },
+} as unknown as WorkloadPrincipal;
+
+const request: CredentialRequest = {
+  target: 'tickets',
+  scope: { scopes: ['tickets:read'] },
+  task: { id: 'esc-1', intent: 'escalate', tool: 'close_ticket' },
+} as CredentialRequest;
+
+/** A grant the engine made under `config`, before a reload. */
+function grantOf(config: PolicyConfig): PolicyGrant {
+  return {
+    allow: true,
+    policy: config.name,
+    policyDigest: policyDigest(config),
+    policyHash: 'sha256:set',
+    target: 'tickets',
+    scope: { scopes: ['tickets:read'] },
+    ttlMs: 300_000,
+    maxTtlMs: 900_000,
+  } as unknown as PolicyGrant;
+}
+
+function operator(name: string): OperatorPrincipal {
+  return {
+    kind: 'operator',
+    name,
+    roles: ['approver'],
+    via: 'jwt',
+    expiresAt: Date.now() + 60_000,
+    tokenHash: 'x',
+  } as OperatorPrincipal;
+}
+
+describe('approvals: who decides', () => {
+  it('the human a request is made on behalf of (its actor) cannot approve it', async () => {
+    const d = deps([GUARDED]);
+    const asked: Omit<NewApproval, 'digest'> = {
+      workload: 'agent-a',
+      subject: 'spiffe://test/agent-a',
+      issuer: 'test',
+      target: 'tickets',
+      scope: { scopes: ['tickets:read'] },
+      task: { id: 'esc-1', intent: 'escalate', tool: 'close_ticket' },
+      ttlMs: 300_000,
+      actor: 'alice@example.com',
+      policy: GUARDED.name,
+      policyDigest: policyDigest(GUARDED),
+    };
+    const opened = await d.approvals.collectOrOpen(
+      { ...asked, digest: approvalDigest(asked) },
+      60_000,
+      { maxPending: 10, maxPendingPerWorkload: 10 },
+    );
+    if (opened.outcome !== 'created') throw new Error(`expected a new approval: ${opened.outcome}`);
+    const id = opened.approval.id;
+
+    const self = decideApproval(d, id, 'approved', 'lgtm', operator('alice@example.com'), {
+      requestId: 'r1',
+      actor: 'alice@example.com',
+    });
+    await expect(self).rejects.toMatchObject({ code: 'approval_self' });
+    expect((await d.approvals.get(id))?.status).toBe('pending');
+
+    // Someone else still can.
+    const other = await decideApproval(d, id, 'approved', 'ok', operator('bob@example.com'), {
+      requestId: 'r2',
+      actor: 'bob@example.com',
+    });
+    expect(other.status).toBe('approved');
+  });
+});
