@@ -2,6 +2,7 @@ import type { BrokerDeps } from '../broker/deps.js';
 import type { CredentialRequest } from '../broker/types.js';
 import { BrokerError } from '../errors.js';
 import type { WorkloadPrincipal } from '../identity/types.js';
+import { decidingPolicy } from '../policy/issuance.js';
 import type { PolicyGrant } from '../policy/types.js';
 import { approvalDigest } from './digest.js';
 import { emitApprovalEvent } from './events.js';
@@ -27,7 +28,7 @@ export async function approvalGate(
   requestId: string,
 ): Promise<Gate> {
   const runtime = deps.runtime();
-  const rule = runtime.policies.get(grant.policy)?.approval;
+  const rule = decidingPolicy(runtime.policies, grant).approval;
   const workload = principal.workload;
   if (!approvalNeeded(rule, { tier: workload.tier, tool: req.task.tool })) return { kind: 'open' };
 

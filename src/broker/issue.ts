@@ -126,7 +126,7 @@ export async function issue(
     await reserveLive(deps, grant, lease);
   } catch (err) {
     await abandonLease(deps, lease, caller);
-    if (err instanceof BrokerError && err.code === 'budget_exceeded') {
+    if (err instanceof BrokerError && err.code !== 'store_unavailable') {
       return deny(err, grant.policyHash);
     }
     throw err;

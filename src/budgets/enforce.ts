@@ -1,6 +1,7 @@
 import type { BrokerDeps } from '../broker/deps.js';
 import { BrokerError } from '../errors.js';
 import { FINISHED_STATES, type Lease } from '../leases/types.js';
+import { decidingPolicy } from '../policy/issuance.js';
 import type { PolicyGrant } from '../policy/types.js';
 import { liveChecks, requestChecks } from './checks.js';
 import type { BudgetVerdict } from './types.js';
@@ -14,7 +15,7 @@ export async function admitRequest(
   workload: string,
   taskId: string,
 ): Promise<void> {
-  const budgets = deps.runtime().policies.get(grant.policy)?.budgets;
+  const budgets = decidingPolicy(deps.runtime().policies, grant).budgets;
   const checks = requestChecks(budgets, { policy: grant.policy, workload, taskId });
   if (checks.length === 0) return;
   refuseUnless(await deps.budgets.admitRequest(checks, budgets?.requests?.window ?? 60_000));
@@ -26,7 +27,7 @@ export async function admitRequest(
  * is checked, so the count never drifts up.
  */
 export async function reserveLive(deps: Deps, grant: PolicyGrant, lease: Lease): Promise<void> {
-  const budgets = deps.runtime().policies.get(grant.policy)?.budgets;
+  const budgets = decidingPolicy(deps.runtime().policies, grant).budgets;
   const checks = liveChecks(budgets, {
     policy: grant.policy,
     workload: lease.workload,

@@ -1,6 +1,8 @@
 import { BrokerError } from '../errors.js';
+import type { PolicyConfig } from '../config/schema.js';
 import type { EventInput } from '../events/types.js';
 import type { ActorUseLedger } from './actor-ledger.js';
+import { policyDigest } from './hash.js';
 import type { Decision, PolicyGrant } from './types.js';
 
 /** Reasons kept on a `credential.denied` or `policy.dry_run` event: enough to explain, bounded. */
@@ -64,5 +66,33 @@ export async function claimActorUse(
         policy: grant.policy,
       },
     ],
+  });
+}
+
+// Digests of the configured policies, each computed once per policy object (a reload makes new ones).
+const digests = new WeakMap<PolicyConfig, string>();
+
+/**
+ * The configuration of the policy that decided `grant`, as it is in `policies` (the runtime
+ * in force). Its approval rule and budgets apply only while it is the very policy that
+ * decided: a reload that removed or changed it between the decision and now refuses the
+ * request (repeating it decides anew), so a grant never skips the rules it was decided with.
+ */
+export function decidingPolicy(
+  policies: ReadonlyMap<string, PolicyConfig>,
+  grant: PolicyGrant,
+): PolicyConfig {
+  const config = policies.get(grant.policy);
+  if (config !== undefined) {
+    let digest = digests.get(config);
+    if (digest === undefined) {
+      digest = policyDigest(config);
+      digests.set(config, digest);
+    }
+    if (digest === grant.policyDigest) return config;
+  }
+  const message = 'the deciding policy changed while the request was decided: repeat it';
+  throw new BrokerError('policy_denied', message, {
+    reasons: [{ code: 'policy_changed', message, policy: grant.policy }],
   });
 }

@@ -140,3 +140,37 @@ describe('approvals: who decides', () => {
     expect(other.status).toBe('approved');
   });
 });
+
+describe('a grant meets the rules of the policy that decided it, not of a reload', () => {
+  it('the approval gate does not open when the deciding policy went in a reload mid-request', async () => {
+    // Decided under GUARDED (approval required); the runtime in force no longer holds it.
+    const d = deps([]);
+    const gate = approvalGate(d, principal, request, grantOf(GUARDED), 'r1');
+    await expect(gate).rejects.toBeInstanceOf(BrokerError);
+    await expect(gate).rejects.toMatchObject({ code: 'policy_denied' });
+  });
+
+  it('the approval gate does not open when the deciding policy changed mid-request', async () => {
+    const loosened = { ...GUARDED, approval: undefined } as unknown as PolicyConfig;
+    const d = deps([loosened]);
+    const gate = approvalGate(d, principal, request, grantOf(GUARDED), 'r1');
+    await expect(gate).rejects.toMatchObject({ code: 'policy_denied' });
+  });
+
+  it('budgets are not skipped when the deciding policy went in a reload mid-request', async () => {
+    const d = deps([]);
+    await expect(admitRequest(d, grantOf(GUARDED), 'agent-a', 'esc-1')).rejects.toMatchObject({
+      code: 'policy_denied',
+    });
+  });
+
+  it('an unchanged policy (a reload that left it as it was) still counts and gates', async () => {
+    const d = deps([{ ...GUARDED } as PolicyConfig]);
+    await admitRequest(d, grantOf(GUARDED), 'agent-a', 'esc-1');
+    await expect(admitRequest(d, grantOf(GUARDED), 'agent-a', 'esc-2')).rejects.toMatchObject({
+      code: 'budget_exceeded',
+    });
+    const gate = await approvalGate(d, principal, request, grantOf(GUARDED), 'r1');
+    expect(gate.kind).toBe('wait');
+  });
+});
