@@ -1,4 +1,5 @@
 import type { ApprovalRuleConfig, Tier } from '../config/schema.js';
+import { compileGlob } from '../policy/lib/glob.js';
 
 /**
  * Does a grant of a policy with this `approval` rule wait for an operator? `required` and a
@@ -17,16 +18,8 @@ export function approvalNeeded(
   if (rule.tiers?.includes(request.tier)) return true;
   if (rule.tools === undefined) return false;
   const { tool } = request;
-  return tool === undefined || rule.tools.some((glob) => globMatches(glob, tool));
-}
-
-/** `*` matches any run of characters; everything else is literal. */
-function globMatches(glob: string, value: string): boolean {
-  const source = glob
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`).test(value);
+  // The same glob dialect as the policy's own `tools` (`*` and `?`), so one pattern means one thing.
+  return tool === undefined || rule.tools.some((glob) => compileGlob(glob)(tool));
 }
 
 /** The rule's own window, or the configured default. */

@@ -174,3 +174,13 @@ describe('a grant meets the rules of the policy that decided it, not of a reload
     expect(gate.kind).toBe('wait');
   });
 });
+
+describe('approval rule tool globs read like the policy tool globs', () => {
+  it('`?` matches one character, as in `tools` and `tool_ceilings`', () => {
+    // The policy grants `delete_?ranch`; its approval rule names the same glob.
+    const rule = { required: true, tools: ['delete_?ranch'] };
+    expect(approvalNeeded(rule, { tier: 'write', tool: 'delete_branch' })).toBe(true);
+    expect(approvalNeeded(rule, { tier: 'write', tool: 'delete_?ranch' })).toBe(true);
+    expect(approvalNeeded(rule, { tier: 'write', tool: 'delete_bbranch' })).toBe(false);
+  });
+});
