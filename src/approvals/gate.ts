@@ -45,7 +45,8 @@ export async function approvalGate(
       ...(req.task.tool === undefined ? {} : { tool: req.task.tool }),
     },
     ttlMs: grant.ttlMs,
-    ...(req.actor === undefined ? {} : { actor: req.actor.subject }),
+    ...(req.actor === undefined ? {} : { actor: req.actor.subject, actorIssuer: req.actor.issuer }),
+    ...(grant.actorUser === undefined ? {} : { actorUser: grant.actorUser }),
     policy: grant.policy,
     policyDigest: grant.policyDigest,
   };

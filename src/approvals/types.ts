@@ -23,6 +23,10 @@ export interface Approval {
   /** Requested lease lifetime (ms). */
   ttlMs: number;
   actor?: string;
+  /** The actor assertion's issuer: the same subject from another issuer is someone else. */
+  actorIssuer?: string;
+  /** The user the actor assertion names (`require_actor.user_claim`), when the policy asks. */
+  actorUser?: string;
   policy: string;
   policyDigest: string;
   /** ms since the epoch (the store's clock). */

@@ -184,3 +184,58 @@ describe('approval rule tool globs read like the policy tool globs', () => {
     expect(approvalNeeded(rule, { tier: 'write', tool: 'delete_bbranch' })).toBe(false);
   });
 });
+
+describe('an approval binds who the workload acts for', () => {
+  const guarded = { ...GUARDED, budgets: undefined } as unknown as PolicyConfig;
+
+  async function approvedFor(
+    d: ReturnType<typeof deps>,
+    req: CredentialRequest,
+    grant: PolicyGrant,
+  ) {
+    const opened = await approvalGate(d, principal, req, grant, 'r1');
+    if (opened.kind !== 'wait') throw new Error('expected the request to wait');
+    const decided = await d.approvals.decide(opened.approval.id, 'approved', 'bob', 'ok', 60_000);
+    expect(decided.outcome).toBe('decided');
+  }
+
+  it('an approval for an actor from one issuer is not collected with the same subject from another', async () => {
+    const d = deps([guarded]);
+    const grant = grantOf(guarded);
+    const asAlice = (issuer: string): CredentialRequest => ({
+      ...request,
+      actor: { subject: 'alice', issuer, claims: {} },
+    });
+    await approvedFor(d, asAlice('https://idp-a.example'), grant);
+    const other = await approvalGate(d, principal, asAlice('https://idp-b.example'), grant, 'r2');
+    expect(other.kind).toBe('wait');
+    // The approved request itself still collects it, once.
+    const same = await approvalGate(d, principal, asAlice('https://idp-a.example'), grant, 'r3');
+    expect(same.kind).toBe('open');
+  });
+
+  it('an approval for one actor user is not collected for another user of the same actor', async () => {
+    const d = deps([guarded]);
+    const req: CredentialRequest = {
+      ...request,
+      actor: { subject: 'orchestrator', issuer: 'https://idp-a.example', claims: {} },
+    };
+    await approvedFor(d, req, { ...grantOf(guarded), actorUser: 'alice' });
+    const other = await approvalGate(
+      d,
+      principal,
+      req,
+      { ...grantOf(guarded), actorUser: 'mallory' },
+      'r2',
+    );
+    expect(other.kind).toBe('wait');
+    const same = await approvalGate(
+      d,
+      principal,
+      req,
+      { ...grantOf(guarded), actorUser: 'alice' },
+      'r3',
+    );
+    expect(same.kind).toBe('open');
+  });
+});
