@@ -1,7 +1,6 @@
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerOperatorCommands } from '../../src/cli/operator.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { runOperatorCli } from '../helpers/operator-cli.js';
 
 /** `jit-broker approvals list|get|approve|deny` against a live broker. */
 describe('approvals CLI', () => {
@@ -31,16 +30,9 @@ describe('approvals CLI', () => {
   });
 
   async function run(args: string[], roles: string[]): Promise<string[]> {
-    const out: string[] = [];
-    const program = new Command('jit-broker').exitOverride();
-    registerOperatorCommands(program, {
+    return runOperatorCli(args, {
       env: { JIT_BROKER_URL: h.broker.url, JIT_BROKER_TOKEN: await h.operatorToken(roles) },
-      fetch,
-      out: (l) => out.push(l),
-      read: async () => '',
     });
-    await program.parseAsync(['node', 'jit-broker', ...args]);
-    return out;
   }
   const ask = (task: string) =>
     h.request('/v1/credentials', {

@@ -1,8 +1,8 @@
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CliError, registerOperatorCommands } from '../../src/cli/operator.js';
+import { CliError } from '../../src/cli/operator.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
+import { runOperatorCli } from '../helpers/operator-cli.js';
 
 describe('operator CLI against a live broker', () => {
   let h: Harness;
@@ -26,56 +26,22 @@ describe('operator CLI against a live broker', () => {
     await h.close();
   });
 
-  async function run(args: string[], withEnv = env, input = ''): Promise<string[]> {
-    const out: string[] = [];
-    const program = new Command('jit-broker').exitOverride();
-    registerOperatorCommands(program, {
-      env: withEnv,
-      fetch,
-      out: (l) => out.push(l),
-      read: async () => input,
-    });
-    await program.parseAsync(['node', 'jit-broker', ...args]);
-    return out;
-  }
+  const run = (args: string[], withEnv = env, input = '') =>
+    runOperatorCli(args, { env: withEnv, read: async () => input });
+  const simulateTickets = (scope: string) => [
+    ...['-o', 'json', 'policy', 'simulate', '--workload', 'agent-a', '--target', 'tickets'],
+    ...['--scope', scope, '--intent', 'triage'],
+  ];
 
   it('policy simulate answers what the broker would decide', async () => {
     const allowed = JSON.parse(
-      (
-        await run([
-          '-o',
-          'json',
-          'policy',
-          'simulate',
-          '--workload',
-          'agent-a',
-          '--target',
-          'tickets',
-          '--scope',
-          '{"scopes":["tickets:read"]}',
-          '--intent',
-          'triage',
-        ])
-      ).join('\n'),
+      (await run(simulateTickets('{"scopes":["tickets:read"]}'))).join('\n'),
     ) as { allow: boolean; policy?: string };
     expect(allowed.allow).toBe(true);
     // A denial is printed, then exits 1 (see test/integration/policy-simulate-cli.test.ts).
-    await expect(
-      run([
-        '-o',
-        'json',
-        'policy',
-        'simulate',
-        '--workload',
-        'agent-a',
-        '--target',
-        'tickets',
-        '--scope',
-        '{"scopes":["tickets:delete"]}',
-        '--intent',
-        'triage',
-      ]),
-    ).rejects.toMatchObject({ exitCode: 1 });
+    await expect(run(simulateTickets('{"scopes":["tickets:delete"]}'))).rejects.toMatchObject({
+      exitCode: 1,
+    });
     await expect(
       run([
         'policy',

@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { Command } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { registerOperatorCommands } from '../../src/cli/operator.js';
 import type { BrokerEvent } from '../../src/events/types.js';
 import { sleep } from '../helpers/broker-harness.js';
 import { freePort } from '../helpers/free-port.js';
+import { runOperatorCli } from '../helpers/operator-cli.js';
 import { serveScratch } from '../helpers/serve-scratch.js';
 import { REDIS_URL } from '../helpers/services.js';
 
@@ -84,15 +83,10 @@ describe('serve without audit keys, SIGHUP and SIGTERM', () => {
     });
     expect(events.at(-1)?.detail).toMatchObject({ final: true });
 
-    const out: string[] = [];
-    const program = new Command('jit-broker').exitOverride();
-    registerOperatorCommands(program, {
+    const out = await runOperatorCli(['events', 'verify', '--trust-embedded-key'], {
       env: {},
-      fetch,
-      out: (line) => out.push(line),
       read: async () => stdout,
     });
-    await program.parseAsync(['node', 'jit-broker', 'events', 'verify', '--trust-embedded-key']);
     expect(out.join('\n')).toMatch(/ok: every event signed .* ends with the shutdown checkpoint/);
     expect(out.join('\n')).toMatch(/key_source "ephemeral"/);
   });

@@ -1,7 +1,6 @@
-import { Command } from 'commander';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registerOperatorCommands } from '../../src/cli/operator.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { runOperatorCli } from '../helpers/operator-cli.js';
 
 describe('policy simulate exit codes: 0 allow, 1 deny, 2 error', () => {
   let h: Harness;
@@ -21,13 +20,6 @@ describe('policy simulate exit codes: 0 allow, 1 deny, 2 error', () => {
     withEnv = env,
   ): Promise<{ out: string[]; exitCode: number; message?: string }> {
     const out: string[] = [];
-    const program = new Command('jit-broker').exitOverride();
-    registerOperatorCommands(program, {
-      env: withEnv,
-      fetch,
-      out: (l) => out.push(l),
-      read: async () => '',
-    });
     const args = [
       '-o',
       'json',
@@ -44,7 +36,7 @@ describe('policy simulate exit codes: 0 allow, 1 deny, 2 error', () => {
       ...extra,
     ];
     try {
-      await program.parseAsync(['node', 'jit-broker', ...args]);
+      await runOperatorCli(args, { env: withEnv, out });
       return { out, exitCode: 0 };
     } catch (err) {
       const { exitCode, message } = err as { exitCode?: number; message: string };
