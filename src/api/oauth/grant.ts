@@ -94,6 +94,11 @@ export function grantOf(params: FormParameters, client: ClientAssertion | undefi
   }
   const actorToken = one(params, 'actor_token');
   const actorType = one(params, 'actor_token_type');
+  // An ID-JAG binds its user to one client and is spent once, and only its own grant
+  // checks either: as a subject or an actor it would be a user's grant without them.
+  if (isIdJagToken(subjectToken) || (actorToken !== undefined && isIdJagToken(actorToken))) {
+    throw new OAuthError('invalid_request', 'an ID-JAG is redeemed only with the jwt-bearer grant');
+  }
   // RFC 8693 §2.1: actor_token_type is required with an actor_token and forbidden without.
   if ((actorToken === undefined) !== (actorType === undefined)) {
     throw new OAuthError('invalid_request', 'actor_token and actor_token_type go together');

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { decodeJwt, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateDevKey } from '../../providers/jwt/dev-key.js';
+import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import {
+  jwks,
+  makeKey,
+  signToken,
+  type TestKey,
+  writeJwksFile,
+} from '../helpers/identity-support.js';
+import { redisAvailable, requireService } from '../helpers/services.js';
+
+/**
+ * Attacks on `/oauth/token` across its grants: an enterprise user's ID-JAG presented where
+ * a plain identity is read, and a resource's scope list side-stepped by naming its target.
+ */
+
+const BROKER = 'https://broker.test.example';
+const IDP = 'https://idp.test.example';
+const FILES = 'https://files.test.example/mcp';
+const USER = 'U019488227';
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
+
+let h: Harness | undefined;
+let idpKey: TestKey;
+let jwksFile: string;
+
+beforeAll(async () => {
+  if (!(await requireService('redis', await redisAvailable()))) return;
+  idpKey = await makeKey('idp-es', 'ES256');
+  jwksFile = writeJwksFile(jwks(idpKey));
+  const filesKey = await generateDevKey();
+  h = await startHarness({
+    store: 'redis',
+    configure(raw) {
+      // The enterprise IdP is trusted twice: for ID-JAGs, and as an identity issuer whose
+      // tokens name the broker as audience (users acting through an agent).
+      (raw.issuers as unknown[]).push({
+        name: 'acme-users',
+        issuer: IDP,
+        audience: BROKER,
+        jwks_file: jwksFile,
+        algorithms: ['ES256'],
+      });
+      raw.enterprise_idps = [
+        { name: 'acme', issuer: IDP, jwks_file: jwksFile, algorithms: ['ES256'] },
+      ];
+      (raw.targets as unknown[]).push({
+        name: 'files',
+        provider: 'jwt',
+        audience: FILES,
+        keys: [{ kid: 'f1', private_key: filesKey, state: 'active' }],
+      });
+      (raw.policies as unknown[]).push({
+        name: 'acme-users-files',
+        workloads: ['agent-a', 'agent-b'],
+        target: 'files',
+        allow: { scopes: ['files:read', 'files:admin'] },
+        intents: ['triage'],
+        default_ttl: '2m',
+        max_ttl: '5m',
+        require_actor: true,
+        when: `actor.issuer == '${IDP}'`,
+      });
+      (raw.policies as unknown[]).push({
+        name: 'agents-files-direct',
+        workloads: ['agent-a'],
+        target: 'files',
+        allow: { scopes: ['files:read', 'files:admin'] },
+        intents: ['direct'],
+        default_ttl: '2m',
+        max_ttl: '5m',
+      });
+      raw.resources = [{ uri: FILES, target: 'files', scopes: ['files:read'] }];
+    },
+  });
+});
+
+afterAll(async () => {
+  await h?.close();
+  if (jwksFile) rmSync(jwksFile, { force: true });
+});
+
+function broker(ctx: { skip: () => void }): Harness {
+  if (!h) ctx.skip();
+  return h as Harness;
+}
+
+/** An ID-JAG the IdP issued to agent-b for the files resource. */
+function idJagForAgentB(): Promise<string> {
+  const now = Math.floor(Date.now() / 1000);
+  return signToken(
+    idpKey,
+    {
+      iss: IDP,
+      sub: USER,
+      aud: BROKER,
+      client_id: 'agent-b',
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 300,
+      resource: FILES,
+      scope: 'files:read',
+    } as JWTPayload,
+    { typ: 'oauth-id-jag+jwt' },
+  );
+}
+
+function post(hx: Harness, fields: Record<string, string>): Promise<Response> {
+  return hx.request('/oauth/token', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+describe('an ID-JAG is redeemed only as an ID-JAG', () => {
+  it('is refused as the actor_token of a token exchange (no client binding, no one-time jti)', async (ctx) => {
+    const hx = broker(ctx);
+    // agent-a holds a grant the IdP issued to agent-b, and presents it as its actor.
+    const stolen = await idJagForAgentB();
+    const res = await post(hx, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: await hx.workloadToken('spiffe://test/agent-a'),
+      subject_token_type: TOKEN_TYPE_JWT,
+      actor_token: stolen,
+      actor_token_type: TOKEN_TYPE_JWT,
+      resource: 'urn:jit-broker:target:files',
+      scope: 'files:read',
+      task_id: 'rt-actor',
+      task_intent: 'triage',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+  });
+
+  it('is refused as the subject_token of a token exchange', async (ctx) => {
+    const hx = broker(ctx);
+    const res = await post(hx, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: await idJagForAgentB(),
+      subject_token_type: TOKEN_TYPE_JWT,
+      resource: 'urn:jit-broker:target:files',
+      scope: 'files:read',
+      task_id: 'rt-subject',
+      task_intent: 'triage',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+  });
+});
+
+describe("a resource's scope list holds however its target is named", () => {
+  it('refuses a scope the resource does not list when the target is named by URN or name', async (ctx) => {
+    const hx = broker(ctx);
+    for (const resource of ['urn:jit-broker:target:files', 'files']) {
+      const res = await post(hx, {
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: await hx.workloadToken('spiffe://test/agent-a'),
+        subject_token_type: TOKEN_TYPE_JWT,
+        resource,
+        scope: 'files:admin',
+        task_id: 'rt-scope',
+        task_intent: 'direct',
+      });
+      expect(res.status, resource).toBe(400);
+      expect(((await res.json()) as { error: string }).error).toBe('invalid_scope');
+    }
+  });
+
+  it('still issues a listed scope by URN, with the resource as audience', async (ctx) => {
+    const hx = broker(ctx);
+    const res = await post(hx, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: await hx.workloadToken('spiffe://test/agent-a'),
+      subject_token_type: TOKEN_TYPE_JWT,
+      resource: 'urn:jit-broker:target:files',
+      scope: 'files:read',
+      task_id: 'rt-scope-ok',
+      task_intent: 'direct',
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { access_token: string };
+    expect(decodeJwt(body.access_token).aud).toBe(FILES);
+  });
+});
