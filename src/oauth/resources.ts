@@ -54,6 +54,12 @@ export class ResourceIndex {
     return this.#byUri.get(uri);
   }
 
+  /** The resource whose tokens a target issues, if one is configured (at most one can be). */
+  forTarget(target: string): Resource | undefined {
+    for (const resource of this.#byUri.values()) if (resource.target === target) return resource;
+    return undefined;
+  }
+
   get all(): readonly Resource[] {
     return [...this.#byUri.values()];
   }

@@ -19,10 +19,13 @@ const HAS_SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
  * is `invalid_target` (RFC 8707 §2), never a guess at what was meant.
  */
 export function resolveTarget(value: string, resources: ResourceIndex): RequestedTarget {
+  // A target named by name is still its resource, when it has one: its tokens carry the
+  // resource's URI as `aud`, so the resource's scope list applies to them too.
   if (value.startsWith(TARGET_URN)) {
-    return { target: value.slice(TARGET_URN.length), resource: undefined };
+    const target = value.slice(TARGET_URN.length);
+    return { target, resource: resources.forTarget(target) };
   }
-  if (!HAS_SCHEME.test(value)) return { target: value, resource: undefined };
+  if (!HAS_SCHEME.test(value)) return { target: value, resource: resources.forTarget(value) };
   const problem = nonCanonical(value);
   if (problem !== undefined) throw new OAuthError('invalid_target', problem);
   const resource = resources.find(value);
