@@ -23,12 +23,12 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { GetRolePolicyCommand, IAMClient, PutRolePolicyCommand } from '@aws-sdk/client-iam';
 import type { Provider } from '../providers/provider.js';
-import type { OperatorPrincipal } from '../src/identity/types.js';
 import type { LeaseStore } from '../src/leases/types.js';
 import { newRequestId } from '../src/lib/ids.js';
 import { type AwsFake, startAwsFake } from '../test/fakes/aws.js';
 import { benchRawConfig, parseConfig } from './lib/config.js';
 import { liveLeases, realisticLease, statesOf } from './lib/leases.js';
+import { ONCALL_OPERATOR } from './lib/operator.js';
 import { startPrivateRedis } from './lib/private-redis.js';
 import { adminClient, redisVersion, runPrefix } from './lib/redis.js';
 import { count, heading, machine, ms, option, progress, table } from './lib/report.js';
@@ -40,15 +40,6 @@ const SCOPE = { actions: ['s3:GetObject'], resources: [`${BUCKET}/*`] };
 const TTL_MS = 30 * 60_000;
 /** The target's `revocation_policy_name` default. */
 const POLICY_NAME = 'jit-broker-revocations';
-
-const OPERATOR: OperatorPrincipal = {
-  kind: 'operator',
-  name: 'oncall@example.com',
-  expiresAt: Number.MAX_SAFE_INTEGER,
-  roles: ['admin'],
-  via: 'jwt',
-  tokenHash: '0'.repeat(64),
-};
 
 type Mode = 'kill switch' | 'single';
 
@@ -169,13 +160,13 @@ async function run(fake: AwsFake, redisUrl: string, spec: RunSpec): Promise<RunR
       await bench.broker.revokeWorkload(
         workload,
         { reason: 'benchmark: session keys leaked', block: true },
-        OPERATOR,
+        ONCALL_OPERATOR,
         { requestId: newRequestId() },
       );
     } else {
       await Promise.allSettled(
         seeded.ids.map((id) =>
-          bench.broker.revokeLease(id, OPERATOR, { requestId: newRequestId() }),
+          bench.broker.revokeLease(id, ONCALL_OPERATOR, { requestId: newRequestId() }),
         ),
       );
     }

@@ -14,10 +14,10 @@
 import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { WorkloadRevocationResult } from '../src/broker/index.js';
-import type { OperatorPrincipal } from '../src/identity/types.js';
 import { newRequestId } from '../src/lib/ids.js';
 import { benchConfig, JWT_TARGET } from './lib/config.js';
 import { liveLeases, seedActiveLeases, statesOf, templateHandle } from './lib/leases.js';
+import { ONCALL_OPERATOR } from './lib/operator.js';
 import { type Probes, type ProcessUsage, processWindow } from './lib/probes.js';
 import { type ProfileSummary, printProfile, profiled } from './lib/profile.js';
 import {
@@ -47,15 +47,6 @@ import { assembleBroker } from './lib/wiring.js';
 const WORKLOAD = 'agent-compromised';
 const SLOW_TARGET = 'slow-api';
 const SLOW_REVOKE_MS = 50;
-
-const OPERATOR: OperatorPrincipal = {
-  kind: 'operator',
-  name: 'oncall@example.com',
-  expiresAt: Number.MAX_SAFE_INTEGER,
-  roles: ['admin'],
-  via: 'jwt',
-  tokenHash: '0'.repeat(64),
-};
 
 interface RunSpec {
   label: string;
@@ -159,7 +150,7 @@ async function run(spec: RunSpec): Promise<RunResult> {
       const answer = await bench.broker.revokeWorkload(
         WORKLOAD,
         { reason: 'benchmark: credentials leaked', block: true },
-        OPERATOR,
+        ONCALL_OPERATOR,
         { requestId: newRequestId() },
       );
       answerMs = performance.now() - start;
