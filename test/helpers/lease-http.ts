@@ -27,6 +27,19 @@ export async function issueCredential<C extends { password: string }>(
   return payload;
 }
 
+/** `POST /v1/credentials` for `tickets:read` under `task`; the answer as it comes (201, 202, refusal). */
+export function requestTicketsRead(
+  h: Harness,
+  token: string,
+  task: { id: string; intent: string },
+): Promise<Response> {
+  return h.request('/v1/credentials', {
+    method: 'POST',
+    token,
+    json: { target: 'tickets', scope: { scopes: ['tickets:read'] }, task },
+  });
+}
+
 /** Requests a credential that must be refused, answering the status and problem code. */
 export async function refusedCredential(h: Harness, token: string, body: object): Promise<Problem> {
   const res = await h.request('/v1/credentials', { method: 'POST', token, json: body });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { requestTicketsRead } from '../helpers/lease-http.js';
 import { runOperatorCli } from '../helpers/operator-cli.js';
 
 /** `jit-broker approvals list|get|approve|deny` against a live broker. */
@@ -34,16 +35,7 @@ describe('approvals CLI', () => {
       env: { JIT_BROKER_URL: h.broker.url, JIT_BROKER_TOKEN: await h.operatorToken(roles) },
     });
   }
-  const ask = (task: string) =>
-    h.request('/v1/credentials', {
-      method: 'POST',
-      token: agentA,
-      json: {
-        target: 'tickets',
-        scope: { scopes: ['tickets:read'] },
-        task: { id: task, intent: 'escalate' },
-      },
-    });
+  const ask = (task: string) => requestTicketsRead(h, agentA, { id: task, intent: 'escalate' });
 
   it('lists pending approvals, approves one with a reason, and the workload collects', async () => {
     const waiting = await ask('cli-1');

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { requestTicketsRead } from '../helpers/lease-http.js';
 import { redisAvailable, requireService, uniquePrefix } from '../helpers/services.js';
 
 /**
@@ -218,16 +219,7 @@ describe('budgets with the memory store', () => {
   });
 
   it('refuses the third live lease of a task-limited policy and frees a revoked one', async () => {
-    const ask = (task: string) =>
-      h.request('/v1/credentials', {
-        method: 'POST',
-        token: agentA,
-        json: {
-          target: 'tickets',
-          scope: { scopes: ['tickets:read'] },
-          task: { id: task, intent: 'live' },
-        },
-      });
+    const ask = (task: string) => requestTicketsRead(h, agentA, { id: task, intent: 'live' });
     const first = await ask('m-1');
     expect(first.status).toBe(201);
     const { lease_id } = (await first.json()) as { lease_id: string };
