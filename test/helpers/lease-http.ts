@@ -27,7 +27,7 @@ export async function issueCredential<C extends { password: string }>(
   return payload;
 }
 
-/** `POST /v1/credentials` for `tickets:read` under `task`; the answer as it comes (201, 202, refusal). */
+/** `POST /v1/credentials` for `tickets:read` under `task`: the answer as it comes (201, 202, 4xx). */
 export function requestTicketsRead(
   h: Harness,
   token: string,
