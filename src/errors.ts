@@ -152,12 +152,16 @@ export class BrokerError extends Error {
 export const PROVIDER_RETRY_AFTER_SECONDS = 5;
 
 /**
- * The domain error for a provider's failed mint. A scope the target will not grant is the
- * caller's to change (4xx, with the provider's scrubbed message); the broker's own access being
- * refused is an operator's to fix, and the caller learns only that, not the target's internals;
- * a retryable outage says when to come back.
+ * The domain error for a provider's failed mint or renewal. A scope the target will not grant
+ * is the caller's to change (4xx, with the provider's scrubbed message); the broker's own
+ * access being refused is an operator's to fix, and the caller learns only that, not the
+ * target's internals; a retryable outage says when to come back.
  */
-export function mintFailure(target: string, err: unknown): BrokerError {
+export function mintFailure(
+  target: string,
+  err: unknown,
+  step: 'mint' | 'renew' = 'mint',
+): BrokerError {
   const code = err instanceof ProviderError ? err.code : undefined;
   if (code === 'invalid_scope' && err instanceof ProviderError) {
     return new BrokerError(
@@ -182,7 +186,8 @@ export function mintFailure(target: string, err: unknown): BrokerError {
       { retryAfter: PROVIDER_RETRY_AFTER_SECONDS, cause: err },
     );
   }
-  return new BrokerError('provider_failed', `target ${target} could not mint a credential`, {
+  const what = step === 'mint' ? 'mint a credential' : 'renew the credential';
+  return new BrokerError('provider_failed', `target ${target} could not ${what}`, {
     cause: err,
   });
 }

@@ -249,6 +249,8 @@ function toProviderError(
     if (err.status === 401 || err.status === 404) {
       return new ProviderError('provider_misconfigured', detail, false);
     }
+    // A repository the installation cannot see, a permission the App was not granted.
+    if (err.status === 422) return new ProviderError('invalid_scope', detail, false);
     return new ProviderError('provider_rejected', detail, false);
   }
   const message = err instanceof Error ? err.message : String(err);

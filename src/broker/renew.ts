@@ -1,5 +1,5 @@
 import { type Provider, ProviderError } from '../../providers/provider.js';
-import { BrokerError } from '../errors.js';
+import { BrokerError, mintFailure } from '../errors.js';
 import type { WorkloadPrincipal } from '../identity/types.js';
 import { safeMessage } from '../leases/revoker.js';
 import type { Lease } from '../leases/types.js';
@@ -67,10 +67,7 @@ export async function renewLease(
       );
     }
     deps.logger.warn({ lease_id: id, err: safeMessage(err) }, 'renewal failed');
-    throw new BrokerError(
-      'provider_failed',
-      `target ${lease.target} could not renew the credential`,
-    );
+    throw mintFailure(lease.target, err, 'renew');
   }
   const sealed =
     renewed.handle === undefined ? undefined : deps.sealer().seal(lease.id, renewed.handle);

@@ -138,13 +138,13 @@ describe('github installation tokens over the HTTP API', () => {
     expect(fake.requests.length).toBe(before);
   });
 
-  it('a scope GitHub will not grant is refused, and no lease stays active', async () => {
+  it('a scope GitHub will not grant is a 422 for the caller, and no lease stays active', async () => {
     const problem = await refusedCredential(broker.h, broker.agentA, {
       ...REQUEST,
       scope: { repositories: ['acme/ghost'], permissions: { contents: 'read' } },
     });
-    expect(problem.status).toBe(502);
-    expect(problem.code).toBe('provider_failed');
+    expect(problem.status).toBe(422);
+    expect(problem.code).toBe('scope_invalid');
     expect(await activeLeases(broker.h, 'agent-a')).toEqual([]);
   });
 

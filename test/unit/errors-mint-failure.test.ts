@@ -67,4 +67,14 @@ describe('mintFailure', () => {
       0,
     );
   });
+
+  it('maps a renewal the same way, and says it was a renewal', () => {
+    expect(mintFailure('gh', new ProviderError('invalid_scope', 'gone', false), 'renew').code).toBe(
+      'scope_invalid',
+    );
+    const failed = mintFailure('gh', new ProviderError('provider_rejected', 'no', false), 'renew');
+    expect(failed.code).toBe('provider_failed');
+    expect(failed.message).toBe('target gh could not renew the credential');
+    expect(mintFailure('gh', new Error('x')).message).toBe('target gh could not mint a credential');
+  });
 });
