@@ -1,5 +1,5 @@
-import { BrokerError } from '../errors.js';
 import type { PolicyConfig } from '../config/schema.js';
+import { BrokerError } from '../errors.js';
 import type { EventInput } from '../events/types.js';
 import type { ActorUseLedger } from './actor-ledger.js';
 import { policyDigest } from './hash.js';
