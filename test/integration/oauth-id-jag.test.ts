@@ -79,49 +79,36 @@ function broker(ctx: { skip: () => void }): Harness {
   return h as Harness;
 }
 
-/** An ID-JAG from the test IdP, as the draft's example lays it out. */
+/** An ID-JAG's claims as the draft's example lays them out: a fresh `jti`, five minutes to live. */
+function jagClaims(claims: Record<string, unknown> = {}): JWTPayload {
+  const now = Math.floor(Date.now() / 1000);
+  return {
+    iss: IDP,
+    sub: USER,
+    aud: BROKER,
+    client_id: 'agent-a',
+    jti: randomUUID(),
+    iat: now,
+    exp: now + 300,
+    resource: FILES,
+    scope: 'files:read files:write',
+    ...claims,
+  };
+}
+
+/** An ID-JAG from the test IdP. */
 function idJag(
   claims: Record<string, unknown> = {},
   header: Record<string, unknown> = {},
   key: TestKey = idpKey,
 ): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return signToken(
-    key,
-    {
-      iss: IDP,
-      sub: USER,
-      aud: BROKER,
-      client_id: 'agent-a',
-      jti: randomUUID(),
-      iat: now,
-      exp: now + 300,
-      resource: FILES,
-      scope: 'files:read files:write',
-      ...claims,
-    } as JWTPayload,
-    { typ: 'oauth-id-jag+jwt', ...header },
-  );
+  return signToken(key, jagClaims(claims), { typ: 'oauth-id-jag+jwt', ...header });
 }
 
 /** The grant's claims under a header the IdP never signs with, and no real signature. */
 function unsignedJag(header: Record<string, unknown>): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
   return Promise.resolve(
-    unsignedToken(
-      { typ: 'oauth-id-jag+jwt', ...header },
-      {
-        iss: IDP,
-        sub: USER,
-        aud: BROKER,
-        client_id: 'agent-a',
-        jti: randomUUID(),
-        iat: now,
-        exp: now + 300,
-        resource: FILES,
-        scope: 'files:read',
-      },
-    ),
+    unsignedToken({ typ: 'oauth-id-jag+jwt', ...header }, jagClaims({ scope: 'files:read' })),
   );
 }
 
