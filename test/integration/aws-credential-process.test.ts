@@ -19,6 +19,7 @@ import type {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JitBrokerClient } from '../../src/client/index.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../helpers/aws-fake-target.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 
 /*
@@ -45,22 +46,16 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   fake = await startAwsFake();
   role = fake.createRole();
-  // The broker's own AWS credentials come from the SDK's default chain: here, the environment.
-  process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
+  useBrokerCredentials(fake);
   dir = mkdtempSync(join(tmpdir(), 'jit-aws-process-'));
   // No credentials file of the machine's user may take part.
   process.env.AWS_SHARED_CREDENTIALS_FILE = join(dir, 'no-credentials');
   h = await startHarness({
     listen: true,
     configure: (raw) => {
-      (raw.targets as unknown[]).push({
-        name: 'reports',
-        provider: 'aws',
-        role_arn: role.arn,
-        region: fake.region,
-        endpoint: { sts: fake.url, iam: fake.url },
-      });
+      (raw.targets as unknown[]).push(
+        awsTarget(fake, role.arn, { name: 'reports', region: fake.region }),
+      );
       (raw.policies as unknown[]).push({
         name: 'agents-read-reports',
         workloads: ['agent-a', 'agent-b'],

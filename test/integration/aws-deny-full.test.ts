@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../helpers/aws-fake-target.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { eventually, expectNoSecretOutput } from '../helpers/lease-http.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
@@ -40,9 +41,7 @@ describe.skipIf(!services)('a full Deny policy', () => {
   beforeAll(async () => {
     fake = await startAwsFake();
     role = fake.createRole();
-    process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    useBrokerCredentials(fake);
     secrets.push(fake.brokerCredentials.secretAccessKey);
     h = await startHarness({
       store: 'redis',
@@ -51,15 +50,13 @@ describe.skipIf(!services)('a full Deny policy', () => {
         // Retried for as long as the test needs: the lease stays `revoking` meanwhile.
         const leases = raw.leases as { reaper: Record<string, unknown> };
         leases.reaper.max_attempts = 50;
-        (raw.targets as unknown[]).push({
-          name: 'aws-small',
-          provider: 'aws',
-          role_arn: role.arn,
-          region: 'eu-west-1',
-          endpoint: { sts: fake.url, iam: fake.url },
-          // The smallest policy the config allows: some ten per-lease entries.
-          revocation_policy_max_chars: 1_024,
-        });
+        (raw.targets as unknown[]).push(
+          awsTarget(fake, role.arn, {
+            name: 'aws-small',
+            // The smallest policy the config allows: some ten per-lease entries.
+            revocation_policy_max_chars: 1_024,
+          }),
+        );
         (raw.policies as unknown[]).push({
           name: 'agents-read-reports',
           workloads: ['agent-a'],

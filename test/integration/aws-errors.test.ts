@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AwsFake, type AwsFakeError, startAwsFake } from '../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../helpers/aws-fake-target.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { activeLeases, expectNoSecretOutput } from '../helpers/lease-http.js';
 
@@ -28,10 +29,7 @@ const savedEnv = { ...process.env };
 beforeAll(async () => {
   fake = await startAwsFake();
   const role = fake.createRole();
-  // The broker's own key reaches the SDK's default chain through the environment only.
-  process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
+  useBrokerCredentials(fake);
   secrets.push(fake.brokerCredentials.secretAccessKey);
   h = await startHarness({
     store: 'memory',
@@ -44,13 +42,7 @@ beforeAll(async () => {
         subject: 'spiffe://test/z',
         tier: 'write',
       });
-      (raw.targets as unknown[]).push({
-        name: 'aws-reports',
-        provider: 'aws',
-        role_arn: role.arn,
-        region: 'eu-west-1',
-        endpoint: { sts: fake.url, iam: fake.url },
-      });
+      (raw.targets as unknown[]).push(awsTarget(fake, role.arn));
       (raw.policies as unknown[]).push({
         name: 'agents-read-reports',
         workloads: ['agent-a', 'z'],

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AwsCredential } from '../../providers/aws/index.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../helpers/aws-fake-target.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
   eventually,
@@ -55,16 +56,6 @@ const s3Request = (extra: Record<string, unknown> = {}) => ({
   ...extra,
 });
 
-function awsTarget(fake: AwsFake, role: AwsFakeRole) {
-  return {
-    name: 'aws-reports',
-    provider: 'aws',
-    role_arn: role.arn,
-    region: 'eu-west-1',
-    endpoint: { sts: fake.url, iam: fake.url },
-  };
-}
-
 const awsPolicy = (workloads: string[]) => ({
   name: 'agents-read-reports',
   workloads,
@@ -77,13 +68,6 @@ const awsPolicy = (workloads: string[]) => ({
   default_ttl: '5m',
   max_ttl: '15m',
 });
-
-function useBrokerCredentials(fake: AwsFake): void {
-  // The SDK's default chain reads these: the broker's own key never appears in its config.
-  process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-  process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
-  process.env.AWS_EC2_METADATA_DISABLED = 'true';
-}
 
 async function issue(h: Harness, token: string, body: object, secrets: string[]): Promise<Issued> {
   const res = await h.request('/v1/credentials', { method: 'POST', token, json: body });
@@ -128,7 +112,7 @@ describe.skipIf(!services)('aws sessions over the HTTP API', () => {
         for (const id of ['agent-c', 'agent-d']) {
           workloads.push({ id, issuer: 'test', subject: `spiffe://test/${id}`, tier: 'write' });
         }
-        (raw.targets as unknown[]).push(awsTarget(fake, role), {
+        (raw.targets as unknown[]).push(awsTarget(fake, role.arn), {
           name: 'pg-test',
           provider: 'postgres',
           admin_url: PG_URL,
@@ -355,7 +339,7 @@ describe.skipIf(!services)('aws sessions over the HTTP API', () => {
   it('a policy whose max_ttl exceeds the role session limit is refused when the config loads', async () => {
     const refused = await startHarness({
       configure(raw) {
-        (raw.targets as unknown[]).push(awsTarget(fake, role));
+        (raw.targets as unknown[]).push(awsTarget(fake, role.arn));
         (raw.policies as unknown[]).push({ ...awsPolicy(['agent-a']), max_ttl: '2h' });
       },
     }).then(

@@ -5,6 +5,7 @@ import type { LeaseStore } from '../../src/leases/types.js';
 import { createLogger } from '../../src/lib/logger.js';
 import { type RunningBroker, startBroker } from '../../src/server.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../helpers/aws-fake-target.js';
 import { Capture, type Harness, startHarness } from '../helpers/broker-harness.js';
 import { eventually } from '../helpers/lease-http.js';
 import { redisAvailable, requireService, uniquePrefix } from '../helpers/services.js';
@@ -35,13 +36,7 @@ function configureFor(fake: AwsFake, role: AwsFakeRole, prefix: string) {
   return (raw: Record<string, unknown>) => {
     (raw.redis as Record<string, unknown>).key_prefix = prefix;
     (raw.leases as Record<string, unknown>).pending_timeout = '1s';
-    (raw.targets as unknown[]).push({
-      name: 'aws-reports',
-      provider: 'aws',
-      role_arn: role.arn,
-      region: 'eu-west-1',
-      endpoint: { sts: fake.url, iam: fake.url },
-    });
+    (raw.targets as unknown[]).push(awsTarget(fake, role.arn));
     (raw.policies as unknown[]).push({
       name: 'agents-read-reports',
       workloads: ['agent-a', 'agent-b'],
@@ -75,9 +70,7 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
   beforeAll(async () => {
     fake = await startAwsFake();
     role = fake.createRole();
-    process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    useBrokerCredentials(fake);
     const prefix = uniquePrefix('aws');
     one = await startHarness({ store: 'redis', configure: configureFor(fake, role, prefix) });
     two = await startHarness({ store: 'redis', configure: configureFor(fake, role, prefix) });

@@ -17,6 +17,7 @@ import { toProviderError } from '../../../providers/aws/lib/errors.js';
 import type { ProviderCoordination } from '../../../providers/provider.js';
 import { ProviderError } from '../../../providers/provider.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../../helpers/aws-fake-target.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -124,14 +125,7 @@ describe('the Deny policy writer against the IAM fake', () => {
     held = true,
   ): AwsProvider {
     return createAwsProvider(
-      awsTargetSchema.parse({
-        name: 'aws-unit',
-        provider: 'aws',
-        role_arn: role.arn,
-        region: 'eu-west-1',
-        endpoint: { sts: fake.url, iam: fake.url },
-        ...extra,
-      }),
+      awsTargetSchema.parse(awsTarget(fake, role.arn, { name: 'aws-unit', ...extra })),
       { brokerUrl: 'https://broker.example', coordination: coordination(fence, held) },
     );
   }
@@ -145,9 +139,7 @@ describe('the Deny policy writer against the IAM fake', () => {
 
   beforeAll(async () => {
     fake = await startAwsFake();
-    process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    useBrokerCredentials(fake);
   });
   afterAll(() => fake?.close());
 
@@ -246,13 +238,9 @@ describe('the Deny policy writer against the IAM fake', () => {
     role = fake.createRole();
     expect(await provider(() => 1).check()).toEqual({ ok: true });
     const missing = createAwsProvider(
-      awsTargetSchema.parse({
-        name: 'aws-unit',
-        provider: 'aws',
-        role_arn: 'arn:aws:iam::123456789012:role/nobody',
-        region: 'eu-west-1',
-        endpoint: { sts: fake.url, iam: fake.url },
-      }),
+      awsTargetSchema.parse(
+        awsTarget(fake, 'arn:aws:iam::123456789012:role/nobody', { name: 'aws-unit' }),
+      ),
       { brokerUrl: 'https://broker.example' },
     );
     expect(await missing.check()).toMatchObject({

@@ -9,6 +9,7 @@ import {
 import { sessionTags } from '../../../providers/aws/lib/tags.js';
 import type { ProviderCoordination } from '../../../providers/provider.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../../fakes/aws.js';
+import { awsTarget, useBrokerCredentials } from '../../helpers/aws-fake-target.js';
 
 const MINUTE = 60_000;
 const lease = () => `lse_${randomBytes(14).toString('hex').slice(0, 28)}`;
@@ -41,18 +42,11 @@ describe('minting AWS sessions against the fake', () => {
   beforeAll(async () => {
     fake = await startAwsFake();
     role = fake.createRole({ maxSessionDuration: 3600 });
-    process.env.AWS_ACCESS_KEY_ID = fake.brokerCredentials.accessKeyId;
-    process.env.AWS_SECRET_ACCESS_KEY = fake.brokerCredentials.secretAccessKey;
-    process.env.AWS_EC2_METADATA_DISABLED = 'true';
+    useBrokerCredentials(fake);
     provider = createAwsProvider(
-      awsTargetSchema.parse({
-        name: 'aws-unit',
-        provider: 'aws',
-        role_arn: role.arn,
-        region: 'eu-west-1',
-        endpoint: { sts: fake.url, iam: fake.url },
-        session_duration_floor: 1200,
-      }),
+      awsTargetSchema.parse(
+        awsTarget(fake, role.arn, { name: 'aws-unit', session_duration_floor: 1200 }),
+      ),
       { brokerUrl: 'https://broker.example', coordination },
     );
   });
