@@ -1,4 +1,5 @@
-import type { BudgetCheck, BudgetStore, BudgetVerdict } from './types.js';
+import { untilSoonestEnd } from './lib/retry-after.js';
+import type { BudgetCheck, BudgetStore, BudgetVerdict, StillLive } from './types.js';
 
 const LIMIT = 100_000;
 
@@ -38,7 +39,7 @@ export class MemoryBudgetStore implements BudgetStore {
     leaseId: string,
     liveUntil: number,
     checks: readonly BudgetCheck[],
-    stillLive: (ids: readonly string[]) => Promise<{ live: boolean; expiresAt?: number }[]>,
+    stillLive: StillLive,
   ): Promise<BudgetVerdict> {
     const now = this.#now();
     for (const check of checks) {
@@ -51,13 +52,7 @@ export class MemoryBudgetStore implements BudgetStore {
           if (states[i]?.live === false) held.delete(id);
         });
         if (held.size >= check.limit) {
-          const ends = states.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY);
-          const soonest = Math.min(...ends);
-          return {
-            ok: false,
-            budget: check.budget,
-            retryAfterMs: Number.isFinite(soonest) ? Math.max(1_000, soonest - now) : 1_000,
-          };
+          return { ok: false, budget: check.budget, retryAfterMs: untilSoonestEnd(states, now) };
         }
       }
       this.#live.set(check.counter, held);

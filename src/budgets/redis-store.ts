@@ -1,9 +1,10 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
 import { slotTag } from '../lib/ids.js';
+import { untilSoonestEnd } from './lib/retry-after.js';
 import { Script } from './lib/script.js';
 import * as lua from './scripts.js';
-import type { BudgetCheck, BudgetStore, BudgetVerdict } from './types.js';
+import type { BudgetCheck, BudgetStore, BudgetVerdict, StillLive } from './types.js';
 
 /**
  * Budgets in Redis, under the broker's key prefix: every replica counts against the same
@@ -67,7 +68,7 @@ export class RedisBudgetStore implements BudgetStore {
     leaseId: string,
     liveUntil: number,
     checks: readonly BudgetCheck[],
-    stillLive: (ids: readonly string[]) => Promise<{ live: boolean; expiresAt?: number }[]>,
+    stillLive: StillLive,
   ): Promise<BudgetVerdict> {
     if (checks.length === 0) return { ok: true };
     return this.#guard(async () => {
@@ -97,7 +98,7 @@ export class RedisBudgetStore implements BudgetStore {
     leaseId: string,
     liveUntil: number,
     check: BudgetCheck,
-    stillLive: (ids: readonly string[]) => Promise<{ live: boolean; expiresAt?: number }[]>,
+    stillLive: StillLive,
   ): Promise<true | number> {
     // Twice at most: a full counter is cleared of finished leases, then tried again.
     for (let attempt = 0; attempt < 2; attempt++) {
@@ -111,8 +112,7 @@ export class RedisBudgetStore implements BudgetStore {
       const states = await stillLive(ids);
       const finished = ids.filter((_, i) => states[i]?.live === false);
       if (finished.length === 0) {
-        const soonest = Math.min(...states.map((s) => s.expiresAt ?? Number.POSITIVE_INFINITY));
-        return Number.isFinite(soonest) ? Math.max(1_000, soonest - Date.now()) : 1_000;
+        return untilSoonestEnd(states, Date.now());
       }
       await this.#redis.zrem(key, ...finished);
     }

@@ -21,6 +21,11 @@ export interface BudgetCheck {
 
 export type BudgetVerdict = { ok: true } | { ok: false; budget: BudgetName; retryAfterMs: number };
 
+/** Which of these leases are unfinished, and until when each can be live (ms). */
+export type StillLive = (
+  ids: readonly string[],
+) => Promise<{ live: boolean; expiresAt?: number }[]>;
+
 /**
  * Budgets shared by every replica. Requests are counted in fixed windows that start at a
  * counter's first admitted request; live leases are the lease ids a counter holds, scored by
@@ -40,6 +45,6 @@ export interface BudgetStore {
     leaseId: string,
     liveUntil: number,
     checks: readonly BudgetCheck[],
-    stillLive: (ids: readonly string[]) => Promise<{ live: boolean; expiresAt?: number }[]>,
+    stillLive: StillLive,
   ): Promise<BudgetVerdict>;
 }
