@@ -11,7 +11,7 @@ interface Entry {
  */
 export class RevocationCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #inFlight = new Map<string, Promise<boolean>>();
+  readonly #inFlight = new Map<string, { readonly asked: Promise<boolean>; readonly at: number }>();
 
   constructor(
     private readonly ttlMs: number,
@@ -32,17 +32,21 @@ export class RevocationCache {
     const cached = this.#entries.get(tokenHash);
     if (cached !== undefined && cached.until > now) return cached.active;
     this.#entries.delete(tokenHash);
+    // Joining an introspection sent more than `ttlMs` ago would reuse an answer older than
+    // the bound (a broker slow to answer): such a request asks on its own.
     const pending = this.#inFlight.get(tokenHash);
-    if (pending !== undefined) return pending;
-    const asked = introspect().finally(() => this.#inFlight.delete(tokenHash));
-    this.#inFlight.set(tokenHash, asked);
+    if (pending !== undefined && now - pending.at < this.ttlMs) return pending.asked;
+    const asked = introspect().finally(() => {
+      if (this.#inFlight.get(tokenHash)?.asked === asked) this.#inFlight.delete(tokenHash);
+    });
+    this.#inFlight.set(tokenHash, { asked, at: now });
     const active = await asked;
     this.#remember(tokenHash, active, Math.min(now + this.ttlMs, expiresAtMs));
     return active;
   }
 
   #remember(tokenHash: string, active: boolean, until: number): void {
-    if (this.ttlMs === 0 || this.maxEntries === 0) return;
+    if (this.ttlMs === 0 || this.maxEntries === 0 || until <= this.now()) return;
     while (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (oldest.done === true) break;
