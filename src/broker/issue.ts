@@ -110,7 +110,8 @@ export async function issue(
       policy: grant.policy,
       policyHash: grant.policyHash,
       ttlMs: grant.ttlMs,
-      maxTtlMs: grant.maxTtlMs,
+      // An approver saw (and the digest binds) the lifetime: renewals may not stretch it.
+      maxTtlMs: approval === undefined ? grant.maxTtlMs : grant.ttlMs,
       maxLive: workload.max_active_leases,
     });
   } catch (err) {
