@@ -7,9 +7,9 @@ import { type Harness, sleep, startHarness } from '../helpers/broker-harness.js'
 import { freePort } from '../helpers/free-port.js';
 import { serveScratch } from '../helpers/serve-scratch.js';
 import { REDIS_URL } from '../helpers/services.js';
+import { addSlowTarget } from '../helpers/slow-target.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
-const SLOW = resolve(import.meta.dirname, '../fixtures/slow-provider.ts');
 
 interface LogLine {
   level: number;
@@ -25,16 +25,7 @@ describe('log lines of a request carry its id', () => {
     h = await startHarness({
       allowProviderModules: true,
       configure: (raw) => {
-        (raw.targets as unknown[]).push({ name: 'slow', provider: 'module', module: SLOW });
-        (raw.policies as unknown[]).push({
-          name: 'slow-any',
-          workloads: ['agent-a'],
-          target: 'slow',
-          allow: { names: ['x'] },
-          intents: ['triage'],
-          default_ttl: '5m',
-          max_ttl: '10m',
-        });
+        addSlowTarget(raw, ['agent-a']);
       },
     });
   });

@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageVersion } from '../../src/cli/version.js';
 import { type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
 import { freePort } from '../helpers/free-port.js';
 import { type Scrape, scrape } from '../helpers/prometheus-scrape.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
+import { addSlowTarget } from '../helpers/slow-target.js';
 
-const SLOW = resolve(import.meta.dirname, '../fixtures/slow-provider.ts');
 /** Task ids, subjects and tokens of this suite: none may show up as a label value. */
 const TASK = 'metrics-task-7f3a';
 const request = (task = TASK, extra: object = {}) => ({
@@ -46,21 +45,7 @@ describe('/metrics after real traffic', () => {
         (raw.events as Record<string, unknown>).http = [
           { name: 'siem', kind: 'webhook', url: `http://127.0.0.1:${port}/hook`, mode: 'required' },
         ];
-        (raw.targets as unknown[]).push({
-          name: 'slow',
-          provider: 'module',
-          module: SLOW,
-          delay_ms: 1,
-        });
-        (raw.policies as unknown[]).push({
-          name: 'slow-any',
-          workloads: ['agent-a', 'agent-b'],
-          target: 'slow',
-          allow: { names: ['x'] },
-          intents: ['triage'],
-          default_ttl: '5m',
-          max_ttl: '10m',
-        });
+        addSlowTarget(raw, ['agent-a', 'agent-b'], 1);
       },
     });
     agentA = await h.workloadToken('spiffe://test/agent-a');

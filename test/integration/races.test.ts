@@ -1,10 +1,8 @@
-import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { alive, started } from '../fixtures/slow-provider.js';
 import { type Harness, sleep, startHarness } from '../helpers/broker-harness.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
-
-const SLOW = resolve(import.meta.dirname, '../fixtures/slow-provider.ts');
+import { addSlowTarget } from '../helpers/slow-target.js';
 
 describe.each(['memory', 'redis'] as const)('races (%s store)', (store) => {
   let h: Harness | undefined;
@@ -16,21 +14,7 @@ describe.each(['memory', 'redis'] as const)('races (%s store)', (store) => {
       store,
       allowProviderModules: true,
       configure: (raw) => {
-        (raw.targets as unknown[]).push({
-          name: 'slow',
-          provider: 'module',
-          module: SLOW,
-          delay_ms: 200,
-        });
-        (raw.policies as unknown[]).push({
-          name: 'slow-any',
-          workloads: ['agent-a', 'agent-b'],
-          target: 'slow',
-          allow: { names: ['x'] },
-          intents: ['triage'],
-          default_ttl: '5m',
-          max_ttl: '10m',
-        });
+        addSlowTarget(raw, ['agent-a', 'agent-b'], 200);
       },
     });
     agent = await h.workloadToken('spiffe://test/agent-a');
