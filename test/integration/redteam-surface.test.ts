@@ -188,3 +188,125 @@ describe("a resource's scope list holds however its target is named", () => {
     expect(decodeJwt(body.access_token).aud).toBe(FILES);
   });
 });
+
+const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+
+async function redeemAsAgentA(hx: Harness, claims: Record<string, unknown>): Promise<Response> {
+  const now = Math.floor(Date.now() / 1000);
+  const grant = await signToken(
+    idpKey,
+    {
+      iss: IDP,
+      sub: USER,
+      aud: BROKER,
+      client_id: 'agent-a',
+      jti: randomUUID(),
+      iat: now,
+      exp: now + 300,
+      resource: FILES,
+      scope: 'files:read',
+      ...claims,
+    } as JWTPayload,
+    { typ: 'oauth-id-jag+jwt' },
+  );
+  return post(hx, {
+    grant_type: JWT_BEARER,
+    assertion: grant,
+    client_assertion_type: CLIENT_ASSERTION,
+    client_assertion: await hx.workloadToken('spiffe://test/agent-a'),
+    task_id: 'rt-jag',
+    task_intent: 'triage',
+  });
+}
+
+describe('ID-JAG claims an attacker bends', () => {
+  it('redeems the grant as issued (the baseline the refusals below depart from)', async (ctx) => {
+    const hx = broker(ctx);
+    const res = await redeemAsAgentA(hx, {});
+    expect(res.status).toBe(200);
+  });
+
+  it.each([
+    ['an audience array naming the broker and another party', { aud: [BROKER, FILES] }],
+    ['an issuer with a trailing slash', { iss: `${IDP}/` }],
+    ['the broker audience with a trailing slash', { aud: `${BROKER}/` }],
+    ['a resource URI with a trailing slash', { resource: `${FILES}/` }],
+    ['a resource array', { resource: [FILES] }],
+  ])('refuses %s', async (_what, claims, ctx) => {
+    const hx = broker(ctx);
+    const res = await redeemAsAgentA(hx, claims);
+    expect(res.status).toBe(400);
+    expect(['invalid_grant', 'invalid_target']).toContain(
+      ((await res.json()) as { error: string }).error,
+    );
+  });
+});
+
+describe('parameter smuggling at /oauth/token', () => {
+  it('refuses a repeated client_assertion, an upper-case grant type and a JSON body', async (ctx) => {
+    const hx = broker(ctx);
+    const assertion = await hx.workloadToken('spiffe://test/agent-a');
+    const repeated = new URLSearchParams([
+      ['grant_type', 'client_credentials'],
+      ['client_assertion_type', CLIENT_ASSERTION],
+      ['client_assertion', assertion],
+      ['client_assertion', await hx.workloadToken('spiffe://test/agent-b')],
+      ['resource', FILES],
+      ['scope', 'files:read'],
+      ['task_id', 'rt-smuggle'],
+      ['task_intent', 'direct'],
+    ]);
+    const first = await hx.request('/oauth/token', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: repeated.toString(),
+    });
+    expect(first.status).toBe(400);
+    expect(((await first.json()) as { error: string }).error).toBe('invalid_request');
+
+    const upper = await post(hx, {
+      grant_type: 'CLIENT_CREDENTIALS',
+      client_assertion_type: CLIENT_ASSERTION,
+      client_assertion: assertion,
+      resource: FILES,
+      scope: 'files:read',
+      task_id: 'rt-smuggle',
+      task_intent: 'direct',
+    });
+    expect(upper.status).toBe(400);
+    expect(((await upper.json()) as { error: string }).error).toBe('unsupported_grant_type');
+
+    const json = await hx.request('/oauth/token', {
+      method: 'POST',
+      json: {
+        grant_type: 'client_credentials',
+        client_assertion_type: CLIENT_ASSERTION,
+        client_assertion: assertion,
+        resource: FILES,
+        scope: 'files:read',
+        task_id: 'rt-smuggle',
+        task_intent: 'direct',
+      },
+    });
+    expect(json.status).toBe(400);
+    expect(((await json.json()) as { error: string }).error).toBe('invalid_request');
+    expect(hx.logs.text).not.toContain(assertion);
+  });
+
+  it('refuses a resource and an audience that name two targets', async (ctx) => {
+    const hx = broker(ctx);
+    const res = await post(hx, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: await hx.workloadToken('spiffe://test/agent-a'),
+      subject_token_type: TOKEN_TYPE_JWT,
+      resource: FILES,
+      audience: 'urn:jit-broker:target:tickets',
+      scope: 'files:read',
+      task_id: 'rt-two',
+      task_intent: 'direct',
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
+  });
+});
