@@ -1,5 +1,6 @@
 import { isApprovalId, newApprovalId } from './keys.js';
 import {
+  APPROVAL_RETAIN_MS,
   type Approval,
   type ApprovalFilter,
   type ApprovalStore,
@@ -9,7 +10,6 @@ import {
   type NewApproval,
 } from './types.js';
 
-const RETAIN_MS = 3_600_000;
 const LIMIT = 10_000;
 
 /**
@@ -123,7 +123,7 @@ export class MemoryApprovalStore implements ApprovalStore {
 
   #prune(now: number): void {
     for (const [id, approval] of this.#records) {
-      if (approval.expiresAt + RETAIN_MS <= now) this.#records.delete(id);
+      if (approval.expiresAt + APPROVAL_RETAIN_MS <= now) this.#records.delete(id);
     }
     for (const [pointer, id] of this.#pointers) {
       if (!this.#records.has(id)) this.#pointers.delete(pointer);

@@ -4,6 +4,7 @@ import { decodeApproval, encodeRequest, pairsToRecord } from './codec.js';
 import { ApprovalKeys, isApprovalId, newApprovalId } from './keys.js';
 import { COLLECT_OR_OPEN, DECIDE } from './scripts.js';
 import {
+  APPROVAL_RETAIN_MS,
   type Approval,
   type ApprovalFilter,
   type ApprovalStore,
@@ -13,8 +14,6 @@ import {
   type NewApproval,
 } from './types.js';
 
-/** How long a finished approval stays listed after its window closed. */
-const RETAIN_MS = 3_600_000;
 /** The listing index is trimmed to this many entries (the oldest go first). */
 const INDEX_LIMIT = 10_000;
 
@@ -50,7 +49,7 @@ export class RedisApprovalStore implements ApprovalStore {
           id,
           encodeRequest(request),
           String(ttlMs),
-          String(RETAIN_MS),
+          String(APPROVAL_RETAIN_MS),
           request.digest,
           room ? '1' : '0',
           String(bounds.maxPendingPerWorkload),
@@ -99,7 +98,7 @@ export class RedisApprovalStore implements ApprovalStore {
         by,
         reason,
         String(ttlMs),
-        String(RETAIN_MS),
+        String(APPROVAL_RETAIN_MS),
       )) as [string, unknown?];
       const [outcome, fields] = reply;
       if (outcome === 'missing') return { outcome };
@@ -151,7 +150,7 @@ export class RedisApprovalStore implements ApprovalStore {
 
   async #index(approval: Approval): Promise<void> {
     await this.#redis.zadd(this.#keys.pending, approval.expiresAt, approval.id);
-    await this.#redis.zadd(this.#keys.all, approval.expiresAt + RETAIN_MS, approval.id);
+    await this.#redis.zadd(this.#keys.all, approval.expiresAt + APPROVAL_RETAIN_MS, approval.id);
     await this.#redis.zremrangebyrank(this.#keys.all, 0, -INDEX_LIMIT - 1);
   }
 

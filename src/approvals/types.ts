@@ -66,6 +66,9 @@ export interface ApprovalFilter {
   workload?: string;
 }
 
+/** How long a finished approval stays listed after its window closed (ms). */
+export const APPROVAL_RETAIN_MS = 3_600_000;
+
 /**
  * Approvals shared by every replica. Every transition is atomic in the store: two replicas
  * collecting the same approval hand out one credential, and a decision races no collection.
