@@ -3,7 +3,6 @@ import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import { decodeJwt, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
   jwks,
@@ -14,6 +13,7 @@ import {
   unsignedToken,
   writeJwksFile,
 } from '../helpers/identity-support.js';
+import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
 
 const BROKER = 'https://broker.test.example';
@@ -36,17 +36,11 @@ beforeAll(async () => {
   rsaKey = await makeKey('idp-rs', 'RS256');
   strangerKey = await makeKey('idp-es', 'ES256');
   jwksFile = writeJwksFile(jwks(idpKey, rsaKey));
-  const filesKey = await generateDevKey();
+  const files = await jwtTargetConfig('files', FILES, 'f1', { resource_servers: ['agent-b'] });
   h = await startHarness({
     store: 'redis',
     configure(raw) {
-      (raw.targets as unknown[]).push({
-        name: 'files',
-        provider: 'jwt',
-        audience: FILES,
-        keys: [{ kid: 'f1', private_key: filesKey, state: 'active' }],
-        resource_servers: ['agent-b'],
-      });
+      (raw.targets as unknown[]).push(files);
       (raw.policies as unknown[]).push({
         name: 'acme-users-files',
         workloads: ['agent-a', 'agent-b'],

@@ -1,9 +1,9 @@
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import { scopeFromString, scopeToString } from '../../src/api/oauth/scope-string.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { sha256 } from '../helpers/identity-support.js';
+import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import { eventMatching, type ProfileIssuers, profileIssuers } from '../helpers/profile-issuers.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -14,16 +14,11 @@ let issuers: ProfileIssuers;
 
 beforeAll(async () => {
   issuers = await profileIssuers();
-  const adminKey = await generateDevKey();
+  const admin = await jwtTargetConfig('tickets-admin', 'https://tickets-admin.test.example', 'a1');
   h = await startHarness({
     configure(raw) {
       issuers.configure(raw);
-      (raw.targets as unknown[]).push({
-        name: 'tickets-admin',
-        provider: 'jwt',
-        audience: 'https://tickets-admin.test.example',
-        keys: [{ kid: 'a1', private_key: adminKey, state: 'active' }],
-      });
+      (raw.targets as unknown[]).push(admin);
       (raw.policies as unknown[]).push({
         name: 'approved-admin',
         workloads: ['svid-agent'],

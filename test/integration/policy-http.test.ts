@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import type { BrokerEvent } from '../../src/events/types.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { signToken } from '../helpers/identity-support.js';
+import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import {
   eventMatching,
   type ProfileIssuers,
@@ -19,16 +19,11 @@ let issuers: ProfileIssuers;
 
 beforeAll(async () => {
   issuers = await profileIssuers();
-  const filesKey = await generateDevKey();
+  const files = await jwtTargetConfig('files', 'https://files.test.example', 'f1');
   h = await startHarness({
     configure(raw) {
       issuers.configure(raw);
-      (raw.targets as unknown[]).push({
-        name: 'files',
-        provider: 'jwt',
-        audience: 'https://files.test.example',
-        keys: [{ kid: 'f1', private_key: filesKey, state: 'active' }],
-      });
+      (raw.targets as unknown[]).push(files);
       (raw.policies as unknown[]).push(
         {
           name: 'files-bound',

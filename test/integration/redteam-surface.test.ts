@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { decodeJwt, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateDevKey } from '../../providers/jwt/dev-key.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
   jwks,
@@ -11,6 +10,7 @@ import {
   type TestKey,
   writeJwksFile,
 } from '../helpers/identity-support.js';
+import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
 /**
@@ -33,7 +33,7 @@ beforeAll(async () => {
   if (!(await requireService('redis', await redisAvailable()))) return;
   idpKey = await makeKey('idp-es', 'ES256');
   jwksFile = writeJwksFile(jwks(idpKey));
-  const filesKey = await generateDevKey();
+  const files = await jwtTargetConfig('files', FILES, 'f1');
   h = await startHarness({
     store: 'redis',
     configure(raw) {
@@ -49,12 +49,7 @@ beforeAll(async () => {
       raw.enterprise_idps = [
         { name: 'acme', issuer: IDP, jwks_file: jwksFile, algorithms: ['ES256'] },
       ];
-      (raw.targets as unknown[]).push({
-        name: 'files',
-        provider: 'jwt',
-        audience: FILES,
-        keys: [{ kid: 'f1', private_key: filesKey, state: 'active' }],
-      });
+      (raw.targets as unknown[]).push(files);
       (raw.policies as unknown[]).push({
         name: 'acme-users-files',
         workloads: ['agent-a', 'agent-b'],
