@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
-import { decodeJwt, type JWTPayload } from 'jose';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { ID_JAG, idJagClaims, signIdJag } from '../helpers/id-jag.js';
 import {
   jwks,
   makeKey,
   sha256,
-  signToken,
   type TestKey,
   unsignedToken,
   writeJwksFile,
@@ -16,10 +16,10 @@ import {
 import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import { REDIS_URL, redisAvailable, requireService } from '../helpers/services.js';
 
-const BROKER = 'https://broker.test.example';
-const IDP = 'https://idp.test.example';
-const FILES = 'https://files.test.example/mcp';
-const USER = 'U019488227';
+const BROKER = ID_JAG.broker;
+const IDP = ID_JAG.idp;
+const FILES = ID_JAG.resource;
+const USER = ID_JAG.user;
 const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 
@@ -73,36 +73,19 @@ function broker(ctx: { skip: () => void }): Harness {
   return h as Harness;
 }
 
-/** An ID-JAG's claims as the draft's example lays them out: a fresh `jti`, five minutes to live. */
-function jagClaims(claims: Record<string, unknown> = {}): JWTPayload {
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    iss: IDP,
-    sub: USER,
-    aud: BROKER,
-    client_id: 'agent-a',
-    jti: randomUUID(),
-    iat: now,
-    exp: now + 300,
-    resource: FILES,
-    scope: 'files:read files:write',
-    ...claims,
-  };
-}
-
 /** An ID-JAG from the test IdP. */
 function idJag(
   claims: Record<string, unknown> = {},
   header: Record<string, unknown> = {},
   key: TestKey = idpKey,
 ): Promise<string> {
-  return signToken(key, jagClaims(claims), { typ: 'oauth-id-jag+jwt', ...header });
+  return signIdJag(key, claims, header);
 }
 
 /** The grant's claims under a header the IdP never signs with, and no real signature. */
 function unsignedJag(header: Record<string, unknown>): Promise<string> {
   return Promise.resolve(
-    unsignedToken({ typ: 'oauth-id-jag+jwt', ...header }, jagClaims({ scope: 'files:read' })),
+    unsignedToken({ typ: 'oauth-id-jag+jwt', ...header }, idJagClaims({ scope: 'files:read' })),
   );
 }
 

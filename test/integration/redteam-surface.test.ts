@@ -1,15 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
-import { decodeJwt, type JWTPayload } from 'jose';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
-import {
-  jwks,
-  makeKey,
-  signToken,
-  type TestKey,
-  writeJwksFile,
-} from '../helpers/identity-support.js';
+import { ID_JAG, signIdJag } from '../helpers/id-jag.js';
+import { jwks, makeKey, type TestKey, writeJwksFile } from '../helpers/identity-support.js';
 import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
@@ -18,10 +12,9 @@ import { redisAvailable, requireService } from '../helpers/services.js';
  * a plain identity is read, and a resource's scope list side-stepped by naming its target.
  */
 
-const BROKER = 'https://broker.test.example';
-const IDP = 'https://idp.test.example';
-const FILES = 'https://files.test.example/mcp';
-const USER = 'U019488227';
+const BROKER = ID_JAG.broker;
+const IDP = ID_JAG.idp;
+const FILES = ID_JAG.resource;
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const TOKEN_TYPE_JWT = 'urn:ietf:params:oauth:token-type:jwt';
 
@@ -87,22 +80,7 @@ function broker(ctx: { skip: () => void }): Harness {
 
 /** An ID-JAG the IdP issued to agent-b for the files resource. */
 function idJagForAgentB(): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return signToken(
-    idpKey,
-    {
-      iss: IDP,
-      sub: USER,
-      aud: BROKER,
-      client_id: 'agent-b',
-      jti: randomUUID(),
-      iat: now,
-      exp: now + 300,
-      resource: FILES,
-      scope: 'files:read',
-    } as JWTPayload,
-    { typ: 'oauth-id-jag+jwt' },
-  );
+  return signIdJag(idpKey, { client_id: 'agent-b', scope: 'files:read' });
 }
 
 function post(hx: Harness, fields: Record<string, string>): Promise<Response> {
@@ -188,23 +166,7 @@ const JWT_BEARER = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 async function redeemAsAgentA(hx: Harness, claims: Record<string, unknown>): Promise<Response> {
-  const now = Math.floor(Date.now() / 1000);
-  const grant = await signToken(
-    idpKey,
-    {
-      iss: IDP,
-      sub: USER,
-      aud: BROKER,
-      client_id: 'agent-a',
-      jti: randomUUID(),
-      iat: now,
-      exp: now + 300,
-      resource: FILES,
-      scope: 'files:read',
-      ...claims,
-    } as JWTPayload,
-    { typ: 'oauth-id-jag+jwt' },
-  );
+  const grant = await signIdJag(idpKey, { scope: 'files:read', ...claims });
   return post(hx, {
     grant_type: JWT_BEARER,
     assertion: grant,
