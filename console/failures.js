@@ -1,7 +1,6 @@
 import { el, replace, table } from './dom.js';
 import { clock } from './format.js';
-
-const REFRESH_MS = 5_000;
+import { keepFresh } from './refresh.js';
 
 /** Leases whose revocation failed for good: the provider's last error, and a retry. */
 export function showFailures(main, session) {
@@ -19,59 +18,46 @@ export function showFailures(main, session) {
     error,
     body,
   );
-  let timer;
-  let stopped = false;
-  const refresh = async () => {
-    clearTimeout(timer);
-    try {
-      const { leases, truncated } = await api.allLeases({ state: 'revoke_failed' });
-      if (stopped) return;
-      replace(
-        body,
-        table(
-          ['Lease', 'Workload', 'Target', 'Task', 'Attempts', 'Last error', 'Since', ''],
-          leases.map((lease) => [
-            lease.lease_id,
-            lease.workload,
-            lease.target,
-            lease.task.id,
-            String(lease.attempts),
-            el('span', { 'data-testid': 'last-error' }, lease.last_error ?? ''),
-            clock(lease.revoked_at ?? lease.created_at),
-            session.may('lease.retry')
-              ? el(
-                  'button',
-                  {
-                    type: 'button',
-                    class: 'small',
-                    'data-testid': 'retry',
-                    onclick: async () => {
-                      try {
-                        await api.post(`/v1/leases/${encodeURIComponent(lease.lease_id)}/retry`);
-                      } catch (err) {
-                        if (!session.refused(err)) replace(error, `Retry failed: ${err.message}`);
-                      }
-                      refresh();
-                    },
+  const view = keepFresh(session, error, async () => {
+    const { leases, truncated } = await api.allLeases({ state: 'revoke_failed' });
+    if (view.stopped) return;
+    replace(
+      body,
+      table(
+        ['Lease', 'Workload', 'Target', 'Task', 'Attempts', 'Last error', 'Since', ''],
+        leases.map((lease) => [
+          lease.lease_id,
+          lease.workload,
+          lease.target,
+          lease.task.id,
+          String(lease.attempts),
+          el('span', { 'data-testid': 'last-error' }, lease.last_error ?? ''),
+          clock(lease.revoked_at ?? lease.created_at),
+          session.may('lease.retry')
+            ? el(
+                'button',
+                {
+                  type: 'button',
+                  class: 'small',
+                  'data-testid': 'retry',
+                  onclick: async () => {
+                    try {
+                      await api.post(`/v1/leases/${encodeURIComponent(lease.lease_id)}/retry`);
+                    } catch (err) {
+                      if (!session.refused(err)) replace(error, `Retry failed: ${err.message}`);
+                    }
+                    view.refresh();
                   },
-                  'Retry',
-                )
-              : '',
-          ]),
-          { testid: 'failures', empty: 'No revoke failures.' },
-        ),
-        truncated ? el('p', { class: 'hint' }, 'Showing the first 2000.') : '',
-      );
-      replace(error);
-    } catch (err) {
-      if (session.refused(err)) return;
-      replace(error, `Could not refresh: ${err.message}`);
-    }
-    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
-  };
-  refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+                },
+                'Retry',
+              )
+            : '',
+        ]),
+        { testid: 'failures', empty: 'No revoke failures.' },
+      ),
+      truncated ? el('p', { class: 'hint' }, 'Showing the first 2000.') : '',
+    );
+  });
+  view.refresh();
+  return view.stop;
 }

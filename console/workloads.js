@@ -1,8 +1,8 @@
 import { confirmDialog } from './dialog.js';
 import { el, replace, table } from './dom.js';
 import { clock, countBy, countsText, scopeText, timeLeft } from './format.js';
+import { keepFresh } from './refresh.js';
 
-const REFRESH_MS = 5_000;
 const LIVE_STATES = new Set(['pending', 'active', 'revoking', 'revoke_failed']);
 
 /** Every workload: tier, active leases by target, blocked. */
@@ -11,60 +11,47 @@ export function showWorkloads(main, session) {
   const body = el('div', {});
   const error = el('p', { class: 'error', role: 'alert' });
   replace(main, el('h1', {}, 'Workloads'), error, body);
-  let timer;
-  let stopped = false;
-  const refresh = async () => {
-    clearTimeout(timer);
-    try {
-      const [{ workloads }, active] = await Promise.all([
-        api.get('/v1/workloads'),
-        api.allLeases({ state: 'active' }),
-      ]);
-      if (stopped) return;
-      const byWorkload = new Map();
-      for (const lease of active.leases) {
-        const list = byWorkload.get(lease.workload) ?? [];
-        list.push(lease);
-        byWorkload.set(lease.workload, list);
-      }
-      replace(
-        body,
-        table(
-          ['Workload', 'Tier', 'Live leases', 'Active by target', 'State'],
-          workloads.map((w) =>
+  const view = keepFresh(session, error, async () => {
+    const [{ workloads }, active] = await Promise.all([
+      api.get('/v1/workloads'),
+      api.allLeases({ state: 'active' }),
+    ]);
+    if (view.stopped) return;
+    const byWorkload = new Map();
+    for (const lease of active.leases) {
+      const list = byWorkload.get(lease.workload) ?? [];
+      list.push(lease);
+      byWorkload.set(lease.workload, list);
+    }
+    replace(
+      body,
+      table(
+        ['Workload', 'Tier', 'Live leases', 'Active by target', 'State'],
+        workloads.map((w) =>
+          el(
+            'tr',
+            { 'data-workload': w.workload, class: w.blocked ? 'blocked' : '' },
             el(
-              'tr',
-              { 'data-workload': w.workload, class: w.blocked ? 'blocked' : '' },
-              el(
-                'td',
-                {},
-                el('a', { href: `#/workloads/${encodeURIComponent(w.workload)}` }, w.workload),
-              ),
-              el('td', {}, w.tier ?? '—'),
-              el('td', { 'data-testid': 'live-count' }, String(w.live_leases)),
-              el('td', {}, countsText(countBy(byWorkload.get(w.workload) ?? [], (l) => l.target))),
-              el(
-                'td',
-                { 'data-testid': 'blocked' },
-                w.blocked ? 'BLOCKED' : w.configured ? 'ok' : 'not configured',
-              ),
+              'td',
+              {},
+              el('a', { href: `#/workloads/${encodeURIComponent(w.workload)}` }, w.workload),
+            ),
+            el('td', {}, w.tier ?? '—'),
+            el('td', { 'data-testid': 'live-count' }, String(w.live_leases)),
+            el('td', {}, countsText(countBy(byWorkload.get(w.workload) ?? [], (l) => l.target))),
+            el(
+              'td',
+              { 'data-testid': 'blocked' },
+              w.blocked ? 'BLOCKED' : w.configured ? 'ok' : 'not configured',
             ),
           ),
-          { testid: 'workloads', empty: 'No workloads configured.' },
         ),
-      );
-      replace(error);
-    } catch (err) {
-      if (session.refused(err)) return;
-      replace(error, `Could not refresh: ${err.message}`);
-    }
-    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
-  };
-  refresh();
-  return () => {
-    stopped = true;
-    clearTimeout(timer);
-  };
+        { testid: 'workloads', empty: 'No workloads configured.' },
+      ),
+    );
+  });
+  view.refresh();
+  return view.stop;
 }
 
 /** One workload: its leases with time left, and the kill switch. */
@@ -91,57 +78,44 @@ export function showWorkload(main, session, id) {
     leasesBox,
   );
 
-  let timer;
-  let stopped = false;
   let busy = false;
   let current;
 
-  const refresh = async () => {
-    clearTimeout(timer);
-    try {
-      const [{ workloads }, listing] = await Promise.all([
-        api.get('/v1/workloads'),
-        api.allLeases({ workload: id }),
-      ]);
-      if (stopped) return;
-      current = workloads.find((w) => w.workload === id) ?? {
-        workload: id,
-        live_leases: 0,
-        blocked: false,
-        configured: false,
-      };
-      const leases = listing.leases.sort(
-        (a, b) =>
-          Number(LIVE_STATES.has(b.state)) - Number(LIVE_STATES.has(a.state)) ||
-          b.created_at.localeCompare(a.created_at),
-      );
-      const activeCount = leases.filter((l) => l.state === 'active').length;
-      replace(
-        details,
-        `Tier ${current.tier ?? '—'} · ${current.live_leases} live lease(s) · `,
-        el(
-          'strong',
-          { 'data-testid': 'workload-state', class: current.blocked ? 'warn-text' : '' },
-          current.blocked ? 'BLOCKED' : 'not blocked',
-        ),
-      );
-      if (!busy) showActions(activeCount);
-      replace(
-        leasesBox,
-        leaseTable(leases, session, refreshSoon, (msg) => replace(error, msg)),
-        listing.truncated ? el('p', { class: 'hint' }, 'Showing the first 2000 leases.') : '',
-      );
-      replace(error);
-    } catch (err) {
-      if (session.refused(err)) return;
-      replace(error, `Could not refresh: ${err.message}`);
-    }
-    if (!stopped) timer = setTimeout(refresh, REFRESH_MS);
-  };
-  const refreshSoon = () => {
-    clearTimeout(timer);
-    timer = setTimeout(refresh, 200);
-  };
+  const view = keepFresh(session, error, async () => {
+    const [{ workloads }, listing] = await Promise.all([
+      api.get('/v1/workloads'),
+      api.allLeases({ workload: id }),
+    ]);
+    if (view.stopped) return;
+    current = workloads.find((w) => w.workload === id) ?? {
+      workload: id,
+      live_leases: 0,
+      blocked: false,
+      configured: false,
+    };
+    const leases = listing.leases.sort(
+      (a, b) =>
+        Number(LIVE_STATES.has(b.state)) - Number(LIVE_STATES.has(a.state)) ||
+        b.created_at.localeCompare(a.created_at),
+    );
+    const activeCount = leases.filter((l) => l.state === 'active').length;
+    replace(
+      details,
+      `Tier ${current.tier ?? '—'} · ${current.live_leases} live lease(s) · `,
+      el(
+        'strong',
+        { 'data-testid': 'workload-state', class: current.blocked ? 'warn-text' : '' },
+        current.blocked ? 'BLOCKED' : 'not blocked',
+      ),
+    );
+    if (!busy) showActions(activeCount);
+    replace(
+      leasesBox,
+      leaseTable(leases, session, refreshSoon, (msg) => replace(error, msg)),
+      listing.truncated ? el('p', { class: 'hint' }, 'Showing the first 2000 leases.') : '',
+    );
+  });
+  const refreshSoon = view.soon;
 
   const showActions = (activeCount) => {
     replace(
@@ -244,10 +218,9 @@ export function showWorkload(main, session, id) {
     for (const cell of leasesBox.querySelectorAll('[data-expires]'))
       cell.textContent = timeLeft(cell.dataset.expires);
   }, 1000);
-  refresh();
+  view.refresh();
   return () => {
-    stopped = true;
-    clearTimeout(timer);
+    view.stop();
     clearInterval(ticker);
     unsubscribe();
   };
