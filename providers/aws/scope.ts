@@ -22,6 +22,30 @@ const CONDITION_OPERATOR =
 const CONDITION_KEY = /^[A-Za-z0-9-]{1,64}:[A-Za-z0-9_./:@-]{1,128}$/;
 const CONDITION_VALUE = z.string().min(1).max(256);
 
+/**
+ * Actions that mint credentials of their own: an IAM user's access key, console password,
+ * service or SSH key, or an identity pool's credentials. Like a chained STS session, they
+ * would outlive the session policy's time limit and every Deny entry on the role.
+ */
+const CREDENTIAL_ACTIONS: ReadonlySet<string> = new Set(
+  [
+    'iam:CreateAccessKey',
+    'iam:UpdateAccessKey',
+    'iam:CreateLoginProfile',
+    'iam:UpdateLoginProfile',
+    'iam:CreateServiceSpecificCredential',
+    'iam:ResetServiceSpecificCredential',
+    'iam:UpdateServiceSpecificCredential',
+    'iam:UploadSSHPublicKey',
+    'iam:UpdateSSHPublicKey',
+    'iam:UploadSigningCertificate',
+    'iam:UpdateSigningCertificate',
+    'cognito-identity:GetCredentialsForIdentity',
+    'cognito-identity:GetOpenIdToken',
+    'cognito-identity:GetOpenIdTokenForDeveloperIdentity',
+  ].map((name) => name.toLowerCase()),
+);
+
 const refused = (what: string) =>
   z
     .never({ error: `${what} is refused: ask for the exact actions and resources you need` })
@@ -83,6 +107,15 @@ export const awsScopeSchema = z
           code: 'custom',
           path: ['actions', i],
           message: `matches no action in AWS's action catalogue`,
+        });
+        continue;
+      }
+      const minting = matched.find((action) => CREDENTIAL_ACTIONS.has(action.name.toLowerCase()));
+      if (minting !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['actions', i],
+          message: `${minting.name} is refused: it mints credentials that would outlive the lease's revocation`,
         });
       }
     }
