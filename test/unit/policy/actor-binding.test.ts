@@ -1,12 +1,12 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Provider } from '../../../providers/provider.js';
-import { type PolicyConfig, policySchema } from '../../../src/config/schema.js';
+import type { PolicyConfig } from '../../../src/config/schema.js';
 import { BrokerError } from '../../../src/errors.js';
 import { MemoryActorUseLedger, RedisActorUseLedger } from '../../../src/policy/actor-ledger.js';
 import { type Decision, PolicyEngine, type PolicyRequest } from '../../../src/policy/engine.js';
 import { claimActorUse } from '../../../src/policy/issuance.js';
-import { jwtTarget } from '../../helpers/policy-targets.js';
+import { filesPolicy, jwtTarget } from '../../helpers/policy-fixtures.js';
 import {
   deletePrefix,
   REDIS_URL,
@@ -26,16 +26,7 @@ const ISSUERS = new Map([
 ]);
 
 function policy(requireActor: unknown): PolicyConfig {
-  return policySchema.parse({
-    name: 'bound',
-    workloads: ['files-mcp'],
-    target: 'files-api',
-    allow: { scopes: ['files:*'] },
-    intents: ['*'],
-    default_ttl: '5m',
-    max_ttl: '15m',
-    require_actor: requireActor,
-  });
+  return filesPolicy({ name: 'bound', require_actor: requireActor });
 }
 
 const BOUND = {

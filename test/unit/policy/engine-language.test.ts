@@ -10,7 +10,7 @@ import {
   type PolicyRequest,
 } from '../../../src/policy/engine.js';
 import { policyDigest } from '../../../src/policy/hash.js';
-import { jwtTarget } from '../../helpers/policy-targets.js';
+import { filesPolicy, jwtTarget } from '../../helpers/policy-fixtures.js';
 
 const RSA = generateKeyPairSync('rsa', { modulusLength: 2048 })
   .privateKey.export({ type: 'pkcs8', format: 'pem' })
@@ -34,18 +34,7 @@ const PROVIDERS: ReadonlyMap<string, Provider> = new Map([
   ],
 ]);
 
-function policy(overrides: Record<string, unknown> = {}): PolicyConfig {
-  return policySchema.parse({
-    name: 'files',
-    workloads: ['files-mcp'],
-    target: 'files-api',
-    allow: { scopes: ['files:*'] },
-    intents: ['*'],
-    default_ttl: '5m',
-    max_ttl: '15m',
-    ...overrides,
-  });
-}
+const policy = filesPolicy;
 
 function deny(overrides: Record<string, unknown> = {}): PolicyConfig {
   return policySchema.parse({

@@ -9,7 +9,7 @@ import {
   PolicyEngine,
   type PolicyRequest,
 } from '../../../src/policy/engine.js';
-import { jwtTarget } from '../../helpers/policy-targets.js';
+import { jwtTarget } from '../../helpers/policy-fixtures.js';
 
 /*
  * Policy rules that mutation testing found unpinned: each test here fails when the rule it

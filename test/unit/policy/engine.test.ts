@@ -8,7 +8,7 @@ import {
   PolicyEngine,
   type PolicyRequest,
 } from '../../../src/policy/engine.js';
-import { jwtTarget } from '../../helpers/policy-targets.js';
+import { jwtTarget } from '../../helpers/policy-fixtures.js';
 
 const PROVIDERS: ReadonlyMap<string, Provider> = new Map([
   ['orders-api', jwtTarget('orders-api')],

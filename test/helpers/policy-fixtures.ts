@@ -1,6 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { jwtProviderFactory } from '../../providers/jwt/index.js';
 import type { Provider } from '../../providers/provider.js';
+import { type PolicyConfig, policySchema } from '../../src/config/schema.js';
 
 /** One P-256 signing key for every jwt target a policy test builds: no test reads it back. */
 const PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -18,4 +19,18 @@ export function jwtTarget(name: string, audience = `https://${name}.test`): Prov
     },
     { brokerUrl: 'https://broker.test' },
   );
+}
+
+/** An allow policy `files` granting files-mcp any `files:` scope on files-api for any intent. */
+export function filesPolicy(overrides: Record<string, unknown> = {}): PolicyConfig {
+  return policySchema.parse({
+    name: 'files',
+    workloads: ['files-mcp'],
+    target: 'files-api',
+    allow: { scopes: ['files:*'] },
+    intents: ['*'],
+    default_ttl: '5m',
+    max_ttl: '15m',
+    ...overrides,
+  });
 }
