@@ -66,6 +66,9 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
   let role: AwsFakeRole;
   let one: Harness;
   let two: Harness;
+  /** What the fake's evaluator answers for `accessKeyId` reading the test object now. */
+  const readsObject = (accessKeyId: string) =>
+    fake.check({ accessKeyId, action: 's3:GetObject', resource: OBJECT });
 
   beforeAll(async () => {
     fake = await startAwsFake();
@@ -110,13 +113,7 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
     expect(policy).toContain(`${role.roleId}:${first.lease_id}`);
     expect(policy).toContain(`:${second.lease_id}`);
     for (const { credential } of leases) {
-      expect(
-        await fake.check({
-          accessKeyId: credential.access_key_id,
-          action: 's3:GetObject',
-          resource: OBJECT,
-        }),
-      ).toBe('ExplicitlyDenied');
+      expect(await readsObject(credential.access_key_id)).toBe('ExplicitlyDenied');
     }
   });
 
@@ -141,23 +138,11 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
       (e) => e.type === 'lease.revoke_failed' && e.lease_id === issued.lease_id,
     );
     expect(JSON.stringify(failed)).toMatch(/iam:PutRolePolicy/);
-    expect(
-      await fake.check({
-        accessKeyId: issued.credential.access_key_id,
-        action: 's3:GetObject',
-        resource: OBJECT,
-      }),
-    ).toBe('Allowed');
+    expect(await readsObject(issued.credential.access_key_id)).toBe('Allowed');
     fake.failAlways('PutRolePolicy', undefined);
     // revoke_failed leases are still retried every backoff_max.
     expect(await eventually(async () => (await state()) === 'revoked', 10_000)).toBe(true);
-    expect(
-      await fake.check({
-        accessKeyId: issued.credential.access_key_id,
-        action: 's3:GetObject',
-        resource: OBJECT,
-      }),
-    ).toBe('ExplicitlyDenied');
+    expect(await readsObject(issued.credential.access_key_id)).toBe('ExplicitlyDenied');
   });
 
   it('a crash between AssumeRole and activation leaves a pending lease the reaper revokes with a per-lease Deny', async () => {
@@ -188,13 +173,7 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
     const session = fake.sessions().at(-1);
     const leaseId = session?.sessionName as string;
     expect(leaseId).toMatch(/^lse_/);
-    expect(
-      await fake.check({
-        accessKeyId: session?.accessKeyId as string,
-        action: 's3:GetObject',
-        resource: OBJECT,
-      }),
-    ).toBe('Allowed');
+    expect(await readsObject(session?.accessKeyId as string)).toBe('Allowed');
 
     // The other brokers' reapers take the pending lease at pending_timeout and revoke it
     // from the lease id alone: the session name is the lease id.
@@ -206,13 +185,7 @@ describe.skipIf(!available)('aws early revocation across brokers', () => {
       }, 10_000),
     ).toBe(true);
     expect(JSON.stringify(fake.rolePolicy(role.name, DENY_POLICY))).toContain(`:${leaseId}`);
-    expect(
-      await fake.check({
-        accessKeyId: session?.accessKeyId as string,
-        action: 's3:GetObject',
-        resource: OBJECT,
-      }),
-    ).toBe('ExplicitlyDenied');
+    expect(await readsObject(session?.accessKeyId as string)).toBe('ExplicitlyDenied');
     await Promise.race([stalled.close(), new Promise((r) => setTimeout(r, 2_000))]);
   });
 });
