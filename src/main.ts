@@ -4,26 +4,17 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { stringify } from 'yaml';
-import { accessMarkdown } from './api/access-doc.js';
 import type { ApiServices } from './api/context.js';
-import { errorsMarkdown } from './api/errors-doc.js';
-import { createApp, openApiDocument } from './app.js';
 import { registerAwsCommands } from './cli/aws.js';
 import { CLI_EXIT } from './cli/exit-codes.js';
 import { CliError, type OperatorIo } from './cli/io.js';
 import { registerOperatorCommands } from './cli/operator.js';
-import { watchConfigFile } from './cli/policy-watch.js';
-import { reloadConfigFile } from './cli/reload-config.js';
 import { parseDuration } from './config/duration.js';
-import { configJsonSchema } from './config/json-schema.js';
 import { ConfigError, loadConfigFile } from './config/load.js';
-import { validateConfigFile } from './config/validate.js';
-import { DEV_SUBJECTS, devConfig } from './dev/config.js';
-import { startDevIssuer } from './dev/issuer.js';
-import { walkthrough } from './dev/walkthrough.js';
+import { OPERATOR_ROLES } from './config/schema.js';
 import { generateBreakGlassToken } from './identity/break-glass.js';
 import { createLogger, LOG_FORMATS, type LogFormat } from './lib/logger.js';
-import { type RunningBroker, startBroker } from './server.js';
+import type { RunningBroker } from './server.js';
 
 const program = new Command('jit-broker')
   .description('Just-in-time, task-bound, revocable credentials for MCP servers and AI agents')
@@ -95,6 +86,11 @@ program
       try {
         const file = opts.config;
         const config = loadConfigFile(file);
+        const [{ startBroker }, { reloadConfigFile }, { watchConfigFile }] = await Promise.all([
+          import('./server.js'),
+          import('./cli/reload-config.js'),
+          import('./cli/policy-watch.js'),
+        ]);
         const running = await startBroker({
           config,
           store: 'redis',
@@ -134,6 +130,13 @@ program
       format: opts.logFormat,
     });
     try {
+      const [{ startBroker }, { DEV_SUBJECTS, devConfig }, { startDevIssuer }, { walkthrough }] =
+        await Promise.all([
+          import('./server.js'),
+          import('./dev/config.js'),
+          import('./dev/issuer.js'),
+          import('./dev/walkthrough.js'),
+        ]);
       const redisUrl = process.env.REDIS_URL;
       const issuerOptions = {
         workloadAudience: 'jit-broker',
@@ -188,8 +191,9 @@ configCommand
     '--offline-secrets',
     'stand in for ${env:}/${file:} secrets and TLS/CA files (for CI); lists what was not checked',
   )
-  .action((file: string, opts: { offlineSecrets?: boolean }) => {
+  .action(async (file: string, opts: { offlineSecrets?: boolean }) => {
     try {
+      const { validateConfigFile } = await import('./config/validate.js');
       const result = validateConfigFile(file, { offlineSecrets: opts.offlineSecrets === true });
       if (result.unchecked.length > 0) {
         console.error(`not checked (--offline-secrets):\n  - ${result.unchecked.join('\n  - ')}`);
@@ -204,7 +208,8 @@ configCommand
 configCommand
   .command('schema')
   .description('Print the JSON Schema of the configuration file (config.schema.json)')
-  .action(() => {
+  .action(async () => {
+    const { configJsonSchema } = await import('./config/json-schema.js');
     process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   });
 
@@ -214,9 +219,7 @@ program
   .command('token')
   .description('Generate a break-glass token; prints the token once and the config entry to add')
   .requiredOption('--name <name>', 'entry name, e.g. oncall')
-  .addOption(
-    new Option('--role <role>', 'role').choices(['viewer', 'revoker', 'admin']).default('revoker'),
-  )
+  .addOption(new Option('--role <role>', 'role').choices(OPERATOR_ROLES).default('revoker'))
   .option('--expires <duration>', 'validity, e.g. 12h or 7d', '24h')
   .action((opts: { name: string; role: string; expires: string }) => {
     const ms = parseDuration(opts.expires);
@@ -236,7 +239,8 @@ program
 program
   .command('openapi')
   .description('Print the OpenAPI document generated from the route definitions')
-  .action(() => {
+  .action(async () => {
+    const { createApp, openApiDocument } = await import('./app.js');
     const app = createApp({} as ApiServices);
     process.stdout.write(stringify(openApiDocument(app), { lineWidth: 0 }));
   });
@@ -244,14 +248,19 @@ program
 program
   .command('access')
   .description('Print who may call each route: the access table as the README shows it')
-  .action(() => {
+  .action(async () => {
+    const [{ accessMarkdown }, { createApp }] = await Promise.all([
+      import('./api/access-doc.js'),
+      import('./app.js'),
+    ]);
     process.stdout.write(`${accessMarkdown(createApp({} as ApiServices))}\n`);
   });
 
 program
   .command('errors')
   .description('Print every problem code with its status and meaning, as docs/errors.md shows it')
-  .action(() => {
+  .action(async () => {
+    const { errorsMarkdown } = await import('./api/errors-doc.js');
     process.stdout.write(errorsMarkdown());
   });
 

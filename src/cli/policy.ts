@@ -5,7 +5,7 @@ import { CliError, type OperatorIo } from './io.js';
 import { callBroker } from './lib/broker-request.js';
 import { show, target } from './lib/context.js';
 import { table } from './lib/output.js';
-import { runPolicyCases } from './policy-cases.js';
+import type { runPolicyCases } from './policy-cases.js';
 
 /**
  * Exit codes of `policy simulate` and `policy test`, for scripts and CI: 0 the request is
@@ -78,10 +78,12 @@ export function registerPolicyCommands(program: Command, io: OperatorIo): void {
       'Decide table-driven cases (claims + request \u2192 allow, deny or approval) against a configuration, offline; non-zero on any mismatch',
     )
     .addHelpText('after', POLICY_EXIT_HELP)
-    .action((configFile: string, casesFile: string) => {
+    .action(async (configFile: string, casesFile: string) => {
       let results: ReturnType<typeof runPolicyCases>;
       try {
-        results = runPolicyCases(configFile, casesFile);
+        // Loaded only here: deciding offline builds every provider kind's schemas.
+        const cases = await import('./policy-cases.js');
+        results = cases.runPolicyCases(configFile, casesFile);
       } catch (err) {
         if (err instanceof ConfigError) {
           throw new CliError(err.message, POLICY_EXIT.error);
