@@ -429,5 +429,6 @@ describe('events verify and events keys', () => {
     const tail = cli(['--jwks', jwksFile, file('tail.jsonl', lines(exported.slice(0, -1)))]);
     expect(tail.status).toBe(3);
     expect(tail.stderr).toMatch(/not covered by a signature/);
-  });
+    // Four processes, each compiling the CLI from source: slow on a loaded machine.
+  }, 120_000);
 });
