@@ -1,6 +1,7 @@
 import type { Minted } from '../../providers/provider.js';
 import { emitApprovalEvent } from '../approvals/events.js';
 import { approvalGate } from '../approvals/gate.js';
+import type { Approval } from '../approvals/types.js';
 import { admitRequest, reserveLive } from '../budgets/enforce.js';
 import { BrokerError, mintFailure } from '../errors.js';
 import type { EventInput } from '../events/types.js';
@@ -172,7 +173,7 @@ export async function issue(
         policy: grant.policy,
         policy_hash: grant.policyHash,
         expires_at: new Date(lease.expiresAt).toISOString(),
-        ...(grant.actorUser === undefined ? {} : { detail: { actor_user: grant.actorUser } }),
+        ...issuedDetail(grant, approval),
       },
       { failClosed: true },
     );
@@ -236,6 +237,20 @@ async function mint(
   }
   stopMint();
   return minted;
+}
+
+/**
+ * What `credential.issued` adds: the actor's user, and the approval it stands on with who
+ * approved (the approval's own events are best effort; this record is not).
+ */
+function issuedDetail(grant: PolicyGrant, approval: Approval | undefined): Partial<EventInput> {
+  const detail = {
+    ...(grant.actorUser === undefined ? {} : { actor_user: grant.actorUser }),
+    ...(approval === undefined
+      ? {}
+      : { approval_id: approval.id, approved_by: approval.decidedBy ?? null }),
+  };
+  return Object.keys(detail).length === 0 ? {} : { detail };
 }
 
 function issuanceEventBase(

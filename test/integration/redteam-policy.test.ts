@@ -85,6 +85,32 @@ describe.each(STORES)('approved credentials (%s store)', (store) => {
     expect(Date.parse(held.expires_at)).toBeLessThanOrEqual(Date.parse(expires_at));
   });
 
+  it('the fail-closed issuance event names the approval and who approved it', async () => {
+    // `approval.granted` and `approval.used` are best effort: the record that cannot be lost
+    // (`credential.issued`) must say on whose yes the credential stands.
+    const body = {
+      target: 'tickets',
+      scope: { scopes: ['tickets:comment'] },
+      task: { id: `redteam-audit-${store}-${Date.now()}`, intent: 'redteam-escalate' },
+    };
+    const ask = () => h.request('/v1/credentials', { method: 'POST', token: agent, json: body });
+    const waiting = await ask();
+    expect(waiting.status).toBe(202);
+    const { approval_id } = (await waiting.json()) as { approval_id: string };
+    const approved = await h.request(`/v1/approvals/${approval_id}/approve`, {
+      method: 'POST',
+      token: approver,
+      json: { reason: 'ok' },
+    });
+    expect(approved.status).toBe(200);
+    const issued = await ask();
+    expect(issued.status).toBe(201);
+    const { lease_id } = (await issued.json()) as { lease_id: string };
+    const events = await h.flushedEvents();
+    const record = events.find((e) => e.type === 'credential.issued' && e.lease_id === lease_id);
+    expect(record?.detail).toMatchObject({ approval_id, approved_by: 'bob@example.com' });
+  });
+
   it('an approval-free grant still renews up to its max_ttl', async () => {
     const body = {
       target: 'tickets',
