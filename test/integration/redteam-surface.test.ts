@@ -184,13 +184,13 @@ describe('ID-JAG claims an attacker bends', () => {
     expect(res.status).toBe(200);
   });
 
-  it.each([
+  it.for<[string, Record<string, unknown>]>([
     ['an audience array naming the broker and another party', { aud: [BROKER, FILES] }],
     ['an issuer with a trailing slash', { iss: `${IDP}/` }],
     ['the broker audience with a trailing slash', { aud: `${BROKER}/` }],
     ['a resource URI with a trailing slash', { resource: `${FILES}/` }],
     ['a resource array', { resource: [FILES] }],
-  ])('refuses %s', async (_what, claims, ctx) => {
+  ])('refuses %s', async ([, claims], ctx) => {
     const hx = broker(ctx);
     const res = await redeemAsAgentA(hx, claims);
     expect(res.status).toBe(400);
