@@ -8,16 +8,14 @@ import {
   type McpCaller,
   nodeMcpGuard,
 } from '../../../src/mcp/index.js';
-import { FakeBroker, type SigningKey, signingKey } from './support.js';
+import { brokerWithKey, type FakeBroker, type SigningKey } from './support.js';
 
 let broker: FakeBroker;
 let key: SigningKey;
 let server: Server | undefined;
 
 beforeEach(async () => {
-  broker = new FakeBroker();
-  key = await signingKey('k1');
-  broker.keys.push(key);
+  ({ broker, key } = await brokerWithKey());
 });
 afterEach(async () => {
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

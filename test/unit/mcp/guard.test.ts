@@ -1,8 +1,9 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { Refusal } from '../../../src/mcp/index.js';
 import {
+  brokerWithKey,
   challengeParams,
-  FakeBroker,
+  type FakeBroker,
   ISSUER,
   mcpRequest,
   RESOURCE,
@@ -16,9 +17,7 @@ let broker: FakeBroker;
 let key: SigningKey;
 
 beforeEach(async () => {
-  broker = new FakeBroker();
-  key = await signingKey('k1');
-  broker.keys.push(key);
+  ({ broker, key } = await brokerWithKey());
 });
 
 async function refusedWith(

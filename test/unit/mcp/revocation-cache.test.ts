@@ -1,13 +1,11 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { FakeBroker, mcpRequest, type SigningKey, signingKey } from './support.js';
+import { brokerWithKey, type FakeBroker, mcpRequest, type SigningKey } from './support.js';
 
 let broker: FakeBroker;
 let key: SigningKey;
 
 beforeEach(async () => {
-  broker = new FakeBroker();
-  key = await signingKey('k1');
-  broker.keys.push(key);
+  ({ broker, key } = await brokerWithKey());
 });
 
 describe('the revocation cache', () => {

@@ -28,6 +28,14 @@ export async function signingKey(
   return { kid, alg, privateKey, jwk: { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' } };
 }
 
+/** A fake broker publishing one fresh ES256 key, `k1`, as each test of the guard starts with. */
+export async function brokerWithKey(): Promise<{ broker: FakeBroker; key: SigningKey }> {
+  const broker = new FakeBroker();
+  const key = await signingKey('k1');
+  broker.keys.push(key);
+  return { broker, key };
+}
+
 /** A clock the tests move by hand, in whole seconds. */
 export class Clock {
   ms = 1_800_000_000_000;
