@@ -114,12 +114,17 @@ export const ProblemSchema = z
   })
   .openapi('Problem');
 
-export const LeaseIdParam = z.object({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'lse_f801hx3k9q2m7v8c4d6f0g1h2j3k' }),
-});
+/** A prefixed id (`lse_…`, `apr_…`) in the path: at most 64 characters, looked up as given. */
+export function prefixedIdParam(example: string) {
+  return z.object({
+    id: z
+      .string()
+      .max(64)
+      .openapi({ param: { name: 'id', in: 'path' }, example }),
+  });
+}
+
+export const LeaseIdParam = prefixedIdParam('lse_f801hx3k9q2m7v8c4d6f0g1h2j3k');
 
 /** A workload id as the config allows it (no `:`, which the lease store's keys rely on). */
 export const WorkloadId = z

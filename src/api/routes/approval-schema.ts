@@ -1,12 +1,8 @@
 import { z } from '@hono/zod-openapi';
 import { APPROVAL_STATUSES } from '../../approvals/types.js';
+import { prefixedIdParam } from '../schemas.js';
 
-export const ApprovalIdParam = z.object({
-  id: z
-    .string()
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'apr_f801hx3k9q2m7v8c4d6f0g1h2j3k' }),
-});
+export const ApprovalIdParam = prefixedIdParam('apr_f801hx3k9q2m7v8c4d6f0g1h2j3k');
 
 export const ApprovalSchema = z
   .object({
