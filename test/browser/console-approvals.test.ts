@@ -2,6 +2,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { type Chromium, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { inPage, pageErrors, signInToConsole } from '../helpers/console-page.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
 /*
@@ -95,29 +96,8 @@ function approverToken(subject = 'carol@example.com'): Promise<string> {
   return harness().operatorToken(['viewer', 'approver'], subject);
 }
 
-async function signedIn(token: string): Promise<Page> {
-  if (browser === undefined) throw new Error('no browser');
-  const page = await browser.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  page.on('dialog', (dialog) => {
-    errors.push(`a ${dialog.type()} dialog opened: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  await page.goto(`${harness().broker.url}/console`);
-  await page.fill('#token', token);
-  await page.click('form[data-testid=login] button[type=submit]');
-  await page.waitForSelector('[data-testid=operator]', WAIT);
-  (page as Page & { errors?: string[] }).errors = errors;
-  return page;
-}
-
-function pageErrors(page: Page): string[] {
-  return (page as Page & { errors?: string[] }).errors ?? [];
-}
-
-async function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
-  return (await page.evaluate(expression)) as T;
+function signedIn(token: string): Promise<Page> {
+  return signInToConsole(browser, harness().broker.url, token);
 }
 
 /** The text of each field of a pending approval's card, by test id. */

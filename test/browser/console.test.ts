@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { type Chromium, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
+import { inPage, pageErrors, signInToConsole } from '../helpers/console-page.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
 /*
@@ -71,30 +72,8 @@ async function issue(subject: string, task: string, tool = 'search'): Promise<st
 }
 
 /** A fresh page, signed in with `token`; fails on any script error in the page. */
-async function signedIn(token: string): Promise<Page> {
-  if (browser === undefined) throw new Error('no browser');
-  const page = await browser.context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  page.on('dialog', (dialog) => {
-    errors.push(`a ${dialog.type()} dialog opened: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  await page.goto(`${harness().broker.url}/console`);
-  await page.fill('#token', token);
-  await page.click('form[data-testid=login] button[type=submit]');
-  await page.waitForSelector('[data-testid=operator]', WAIT);
-  (page as Page & { errors?: string[] }).errors = errors;
-  return page;
-}
-
-/** Evaluates an expression in the page (written as source: these tests compile without the DOM types). */
-async function inPage<T = unknown>(page: Page, expression: string): Promise<T> {
-  return (await page.evaluate(expression)) as T;
-}
-
-function pageErrors(page: Page): string[] {
-  return (page as Page & { errors?: string[] }).errors ?? [];
+function signedIn(token: string): Promise<Page> {
+  return signInToConsole(browser, harness().broker.url, token);
 }
 
 async function present(page: Page, testid: string): Promise<boolean> {
