@@ -131,9 +131,25 @@ export class BrokerClientCredentials {
   addClientAuthentication = async (
     _headers: Headers,
     params: URLSearchParams,
-    _url: string | URL,
+    url: string | URL,
     metadata?: { issuer?: string },
   ): Promise<void> => {
+    // Checked here whatever the SDK checks (older ones check nothing): the assertion is a
+    // credential the broker accepts, so it never goes to another origin or issuer.
+    const expected = new URL(this.#options.expectedIssuer);
+    const sameIssuer = (issuer: string) => {
+      try {
+        return new URL(issuer).href.replace(/\/$/, '') === expected.href.replace(/\/$/, '');
+      } catch {
+        return false;
+      }
+    };
+    if (
+      new URL(url).origin !== expected.origin ||
+      (metadata?.issuer !== undefined && !sameIssuer(metadata.issuer))
+    ) {
+      throw new Error(`the client assertion is only sent to the broker at ${expected.origin}`);
+    }
     params.set('client_id', this.#options.clientId);
     params.set('client_assertion_type', CLIENT_ASSERTION_JWT);
     params.set('client_assertion', await this.#options.assertion({ issuer: metadata?.issuer }));

@@ -48,9 +48,14 @@ describe('BrokerClientCredentials', () => {
       scope: 'files:read files:list',
     });
     const params = new URLSearchParams();
-    await provider.addClientAuthentication(new Headers(), params, 'https://x', {
-      issuer: 'https://broker.test.example',
-    });
+    await provider.addClientAuthentication(
+      new Headers(),
+      params,
+      'https://broker.test.example/oauth/token',
+      {
+        issuer: 'https://broker.test.example',
+      },
+    );
     expect(Object.fromEntries(params)).toEqual({
       client_id: 'agent-a',
       client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
