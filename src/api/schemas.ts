@@ -59,6 +59,13 @@ export const CredentialRequestSchema = z
   .strict()
   .openapi('CredentialRequest');
 
+/** The task a lease or an approval was asked for, as the answers describe it. */
+export const TaskViewSchema = z.object({
+  id: z.string(),
+  intent: z.string(),
+  tool: z.string().optional(),
+});
+
 export const LeaseSchema = z
   .object({
     lease_id: z.string(),
@@ -68,7 +75,7 @@ export const LeaseSchema = z
     target: z.string(),
     provider: z.string(),
     scope: z.unknown(),
-    task: z.object({ id: z.string(), intent: z.string(), tool: z.string().optional() }),
+    task: TaskViewSchema,
     actor: z.string().optional(),
     state: z.enum(LEASE_STATES),
     created_at: z.string(),
@@ -90,7 +97,7 @@ export const IssuedSchema = z
     provider: z.string(),
     workload: z.string(),
     scope: z.unknown(),
-    task: z.object({ id: z.string(), intent: z.string(), tool: z.string().optional() }),
+    task: TaskViewSchema,
     issued_at: z.string(),
     expires_at: z.string(),
     credential: z

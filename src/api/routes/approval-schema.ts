@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { APPROVAL_STATUSES } from '../../approvals/types.js';
-import { prefixedIdParam } from '../schemas.js';
+import { prefixedIdParam, TaskViewSchema } from '../schemas.js';
 
 export const ApprovalIdParam = prefixedIdParam('apr_f801hx3k9q2m7v8c4d6f0g1h2j3k');
 
@@ -12,7 +12,7 @@ export const ApprovalSchema = z
     subject: z.string(),
     target: z.string(),
     scope: z.unknown(),
-    task: z.object({ id: z.string(), intent: z.string(), tool: z.string().optional() }),
+    task: TaskViewSchema,
     ttl: z.number().int(),
     actor: z.string().optional(),
     policy: z.string(),
