@@ -248,7 +248,7 @@ function issuedDetail(grant: PolicyGrant, approval: Approval | undefined): Parti
     ...(grant.actorUser === undefined ? {} : { actor_user: grant.actorUser }),
     ...(approval === undefined
       ? {}
-      : { approval_id: approval.id, approved_by: approval.decidedBy ?? null }),
+      : { approval: { id: approval.id, approved_by: approval.decidedBy ?? null } }),
   };
   return Object.keys(detail).length === 0 ? {} : { detail };
 }

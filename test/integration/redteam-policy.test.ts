@@ -108,7 +108,9 @@ describe.each(STORES)('approved credentials (%s store)', (store) => {
     const { lease_id } = (await issued.json()) as { lease_id: string };
     const events = await h.flushedEvents();
     const record = events.find((e) => e.type === 'credential.issued' && e.lease_id === lease_id);
-    expect(record?.detail).toMatchObject({ approval_id, approved_by: 'bob@example.com' });
+    expect(record?.detail).toMatchObject({
+      approval: { id: approval_id, approved_by: 'bob@example.com' },
+    });
   });
 
   it('an approval-free grant still renews up to its max_ttl', async () => {
