@@ -1,9 +1,13 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
-import { type Chromium, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
-import { inPage, pageErrors, signInToConsole } from '../helpers/console-page.js';
-import { redisAvailable, requireService } from '../helpers/services.js';
+import { type Chromium, launchChromium } from '../helpers/chromium.js';
+import {
+  consoleServicesReady,
+  inPage,
+  pageErrors,
+  signInToConsole,
+} from '../helpers/console-page.js';
 
 /*
  * The console's Approvals view in a real browser against a real broker on Redis: a request
@@ -28,10 +32,7 @@ function harness(): Harness {
 }
 
 beforeAll(async () => {
-  const ready =
-    (await requireService('redis', await redisAvailable())) &&
-    (await requireService('chromium (apt-get install chromium)', chromiumAvailable()));
-  if (!ready) return;
+  if (!(await consoleServicesReady())) return;
   h = await startHarness({
     store: 'redis',
     listen: true,

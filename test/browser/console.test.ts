@@ -2,9 +2,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BrokerConfig } from '../../src/config/schema.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
-import { type Chromium, chromiumAvailable, launchChromium } from '../helpers/chromium.js';
-import { inPage, pageErrors, signInToConsole } from '../helpers/console-page.js';
-import { redisAvailable, requireService } from '../helpers/services.js';
+import { type Chromium, launchChromium } from '../helpers/chromium.js';
+import {
+  consoleServicesReady,
+  inPage,
+  pageErrors,
+  signInToConsole,
+} from '../helpers/console-page.js';
 
 /*
  * The operator console in a real browser (Debian's Chromium through playwright-core)
@@ -26,10 +30,7 @@ function harness(): Harness {
 }
 
 beforeAll(async () => {
-  const ready =
-    (await requireService('redis', await redisAvailable())) &&
-    (await requireService('chromium (apt-get install chromium)', chromiumAvailable()));
-  if (!ready) return;
+  if (!(await consoleServicesReady())) return;
   h = await startHarness({
     store: 'redis',
     listen: true,

@@ -1,5 +1,17 @@
 import type { Page } from 'playwright-core';
-import type { Chromium } from './chromium.js';
+import { type Chromium, chromiumAvailable } from './chromium.js';
+import { redisAvailable, requireService } from './services.js';
+
+/**
+ * Whether the console's browser tests can run here: Redis and Chromium, each required (a
+ * missing one fails the run under CI, and skips it elsewhere).
+ */
+export async function consoleServicesReady(): Promise<boolean> {
+  return (
+    (await requireService('redis', await redisAvailable())) &&
+    (await requireService('chromium (apt-get install chromium)', chromiumAvailable()))
+  );
+}
 
 /** Script errors and dialogs each signed-in page met: a console test fails on any of them. */
 const errorsOf = new WeakMap<Page, string[]>();
