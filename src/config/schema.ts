@@ -105,6 +105,19 @@ const tokenReviewSchema = z
   })
   .strict();
 
+/** Where a token issuer's keys come from: OpenID discovery from `issuer`, a `jwks_uri`, or a local JWKS file. */
+const jwksSource = {
+  discovery: z.boolean().default(false),
+  jwks_uri: z.url().optional(),
+  jwks_file: z.string().optional(),
+};
+
+/** The signature algorithms accepted from a token issuer, and the clock skew its tokens are allowed. */
+const signatureChecks = {
+  algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
+  clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+};
+
 export const issuerSchema = z
   .object({
     name,
@@ -113,15 +126,11 @@ export const issuerSchema = z
     issuer: z.string().min(1),
     /** The audience workload tokens must carry for this broker. */
     audience: z.string().min(1),
-    /** One of: OpenID discovery from `issuer`, an explicit `jwks_uri`, or a local JWKS file. */
-    discovery: z.boolean().default(false),
-    jwks_uri: z.url().optional(),
-    jwks_file: z.string().optional(),
+    ...jwksSource,
     /** `spiffe` only: the trust bundle (a JWKS with `use: jwt-svid` keys), file or HTTPS URL. */
     bundle_file: z.string().min(1).optional(),
     bundle_url: z.url().optional(),
-    algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
-    clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+    ...signatureChecks,
     max_token_age: duration.optional(),
     /** Plain-HTTP discovery/JWKS is refused unless this is set, and then only on loopback. */
     allow_insecure_loopback: z.boolean().default(false),
@@ -219,8 +228,9 @@ export type PolicyMode = (typeof POLICY_MODES)[number];
 
 /**
  * When a grant waits for an operator's yes: `required` for every grant of the policy, or an
- * object narrowing it to some tools and tiers (a request needs approval when its tool matches
- * one of `tools` or its workload's tier is one of `tiers`; neither set means every grant).
+ * object narrowing it to some tools, tiers and scopes (a request needs approval when its tool
+ * matches one of `tools`, its workload's tier is one of `tiers`, or its scope is not within
+ * the ceiling `beyond`, checked by the target's provider; none set means every grant).
  * `expires_after` bounds the wait and the collection; `webhook` is told of each new request
  * in addition to `approvals.webhook`.
  */
@@ -231,6 +241,8 @@ export const approvalRuleSchema = z.union([
       required: z.boolean().default(true),
       tools: z.array(z.string().min(1).max(128)).min(1).max(256).optional(),
       tiers: z.array(z.enum(TIERS)).min(1).optional(),
+      /** A ceiling in the target provider's own terms: a scope not within it waits. */
+      beyond: z.unknown().optional(),
       expires_after: duration
         .refine((ms) => ms >= 10_000 && ms <= 86_400_000, 'between 10s and 24h')
         .optional(),
@@ -331,11 +343,8 @@ const operatorIssuerSchema = z
     issuer: z.string().min(1),
     /** Must differ from every workload audience, so a workload token is never an operator's. */
     audience: z.string().min(1),
-    discovery: z.boolean().default(false),
-    jwks_uri: z.url().optional(),
-    jwks_file: z.string().optional(),
-    algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
-    clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+    ...jwksSource,
+    ...signatureChecks,
     allow_insecure_loopback: z.boolean().default(false),
     /** Claim holding the roles (string or array); values viewer, revoker, admin. */
     roles_claim: z.string().default('roles'),
@@ -464,11 +473,8 @@ export const enterpriseIdpSchema = z
     name,
     /** Exact `iss` of the grants. */
     issuer: z.string().min(1),
-    discovery: z.boolean().default(false),
-    jwks_uri: z.url().optional(),
-    jwks_file: z.string().optional(),
-    algorithms: z.array(z.enum(JWS_ALGORITHMS)).min(1).default(['RS256', 'ES256']),
-    clock_tolerance: duration.default(30_000).refine((ms) => ms <= 60_000, 'at most 60s'),
+    ...jwksSource,
+    ...signatureChecks,
     /** Grants older than this are refused, whatever their `exp` says. */
     max_token_age: duration.default(600_000),
     allow_insecure_loopback: z.boolean().default(false),
