@@ -267,3 +267,39 @@ describe('parameter smuggling at /oauth/token', () => {
     expect(((await res.json()) as { error: string }).error).toBe('invalid_target');
   });
 });
+
+describe('revocation with a borrowed credential', () => {
+  it("refuses an ID-JAG as the client assertion of /oauth/revoke, and agent-a's token lives on", async (ctx) => {
+    const hx = broker(ctx);
+    const issued = await post(hx, {
+      grant_type: TOKEN_EXCHANGE,
+      subject_token: await hx.workloadToken('spiffe://test/agent-a'),
+      subject_token_type: TOKEN_TYPE_JWT,
+      resource: FILES,
+      scope: 'files:read',
+      task_id: 'rt-revoke',
+      task_intent: 'direct',
+    });
+    expect(issued.status).toBe(200);
+    const { access_token: token, lease_id: leaseId } = (await issued.json()) as {
+      access_token: string;
+      lease_id: string;
+    };
+    const res = await hx.request('/oauth/revoke', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        token,
+        client_assertion_type: CLIENT_ASSERTION,
+        client_assertion: await idJagForAgentB(),
+      }).toString(),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
+    const lease = await hx.request(`/v1/leases/${leaseId}`, {
+      token: await hx.operatorToken(['viewer']),
+    });
+    expect(((await lease.json()) as { state: string }).state).toBe('active');
+    expect(hx.logs.text).not.toContain(token);
+  });
+});
