@@ -6,7 +6,7 @@ import { decidingPolicy } from '../policy/issuance.js';
 import type { PolicyGrant } from '../policy/types.js';
 import { approvalDigest } from './digest.js';
 import { emitApprovalEvent } from './events.js';
-import { approvalNeeded, approvalWindowMs, ruleWebhook } from './rule.js';
+import { approvalWindowMs, grantNeedsApproval, ruleWebhook } from './rule.js';
 import type { Approval, NewApproval } from './types.js';
 import { notifyApprovers } from './webhook.js';
 
@@ -30,7 +30,9 @@ export async function approvalGate(
   const runtime = deps.runtime();
   const rule = decidingPolicy(runtime.policies, grant).approval;
   const workload = principal.workload;
-  if (!approvalNeeded(rule, { tier: workload.tier, tool: req.task.tool })) return { kind: 'open' };
+  if (!grantNeedsApproval(rule, grant, { tier: workload.tier, tool: req.task.tool })) {
+    return { kind: 'open' };
+  }
 
   const settings = runtime.approvals;
   const request: Omit<NewApproval, 'digest'> = {

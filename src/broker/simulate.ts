@@ -1,3 +1,4 @@
+import { describeRule, grantNeedsApproval } from '../approvals/rule.js';
 import type { Tier } from '../config/schema.js';
 import { BrokerError, type DenyReason } from '../errors.js';
 import type { BrokerDeps } from './deps.js';
@@ -25,6 +26,11 @@ export interface Simulation {
   tier: Tier;
   /** Every considered policy with why it did not grant (empty when granted). */
   reasons: readonly DenyReason[];
+  /**
+   * Granted requests: whether the live path would hold it for an operator (202) and, when it
+   * would, the deciding policy's approval rule.
+   */
+  approval?: { required: boolean; rule?: Record<string, unknown> };
   /** What the set would decide with its dry-run policies enforced, when any took part. */
   dry_run?: {
     allow: boolean;
@@ -63,23 +69,31 @@ export function simulate(deps: BrokerDeps, req: SimulationRequest): Simulation {
             reasons: dryRun.reasons,
           },
         };
-  return decision.allow
-    ? {
-        allow: true,
-        policy: decision.policy,
-        policy_hash: decision.policyHash,
-        ttl: decision.ttlMs / 1000,
-        tier: workload.tier,
-        reasons: [],
-        ...dry,
-      }
-    : {
-        allow: false,
-        policy_hash: decision.policyHash,
-        ...(decision.deniedBy === undefined ? {} : { policy: decision.deniedBy }),
-        code: decision.code,
-        tier: workload.tier,
-        reasons: decision.reasons,
-        ...dry,
-      };
+  if (decision.allow) {
+    const rule = runtime.policies.get(decision.policy)?.approval;
+    const required = grantNeedsApproval(rule, decision, {
+      tier: workload.tier,
+      tool: req.task.tool,
+    });
+    return {
+      allow: true,
+      policy: decision.policy,
+      policy_hash: decision.policyHash,
+      ttl: decision.ttlMs / 1000,
+      tier: workload.tier,
+      reasons: [],
+      approval:
+        required && rule !== undefined ? { required, rule: describeRule(rule) } : { required },
+      ...dry,
+    };
+  }
+  return {
+    allow: false,
+    policy_hash: decision.policyHash,
+    ...(decision.deniedBy === undefined ? {} : { policy: decision.deniedBy }),
+    code: decision.code,
+    tier: workload.tier,
+    reasons: decision.reasons,
+    ...dry,
+  };
 }

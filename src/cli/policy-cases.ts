@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { scopeFromString } from '../api/oauth/scope-string.js';
-import { approvalNeeded } from '../approvals/rule.js';
+import { grantNeedsApproval } from '../approvals/rule.js';
 import { ConfigError, formatIssues } from '../config/load.js';
 import { standInSecrets, type UncheckedReference } from '../config/offline-secrets.js';
 import { configSchema } from '../config/schema.js';
@@ -178,10 +178,7 @@ function runCase(set: PolicySet, c: PolicyCase): CaseResult {
     return result('deny', shown, policy, pass);
   }
   const rule = set.engine.policyConfig(decision.policy)?.approval;
-  const got = approvalNeeded(rule, {
-    tier: workload.tier,
-    ...(task.tool === undefined ? {} : { tool: task.tool }),
-  })
+  const got = grantNeedsApproval(rule, decision, { tier: workload.tier, tool: task.tool })
     ? 'approval'
     : 'allow';
   const pass =

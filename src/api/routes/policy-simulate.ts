@@ -51,6 +51,16 @@ export const simulateRoute = createRoute({
             ttl: z.number().optional(),
             tier: z.enum(TIERS),
             reasons: z.array(ReasonSchema),
+            approval: z
+              .object({
+                required: z.boolean(),
+                rule: z.record(z.string(), z.unknown()).optional(),
+              })
+              .optional()
+              .openapi({
+                description:
+                  'Granted requests: whether the grant would wait for an operator (202) and the rule that holds it',
+              }),
             dry_run: z
               .object({
                 allow: z.boolean(),
