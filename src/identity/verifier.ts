@@ -1,6 +1,7 @@
 import type { IssuerConfig, WorkloadConfig } from '../config/schema.js';
 import { ExpiringCache } from './expiring-cache.js';
 import type { FetchLike } from './fetch-json.js';
+import { isIdJagToken } from './id-jag.js';
 import { profileFor } from './profiles/index.js';
 import { Rejection } from './rejection.js';
 import type { RemoteKeyTiming } from './remote-key-source.js';
@@ -85,6 +86,13 @@ export class IdentityVerifier {
    */
   async verify(token: string): Promise<VerifiedIdentity> {
     const tokenHash = sha256Hex(token);
+    // An ID-JAG is a grant, redeemed once at the token endpoint by the client it names: taken
+    // as an identity here it would skip both, whichever issuer might vouch for its signature.
+    if (isIdJagToken(token)) {
+      throw new AuthError('forbidden_header', 'an identity assertion grant is not an identity', {
+        tokenHash,
+      });
+    }
     const now = this.#now();
     const cached =
       token.length > MAX_TOKEN_BYTES ? undefined : this.#principals.get(tokenHash, now);

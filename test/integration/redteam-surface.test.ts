@@ -1,9 +1,16 @@
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { ID_JAG, signIdJag } from '../helpers/id-jag.js';
-import { jwks, makeKey, type TestKey, writeJwksFile } from '../helpers/identity-support.js';
+import {
+  jwks,
+  makeKey,
+  signToken,
+  type TestKey,
+  writeJwksFile,
+} from '../helpers/identity-support.js';
 import { jwtTargetConfig } from '../helpers/jwt-target-config.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
@@ -38,6 +45,13 @@ beforeAll(async () => {
         audience: BROKER,
         jwks_file: jwksFile,
         algorithms: ['ES256'],
+      });
+      // A workload run under an enterprise user's own identity (its tokens come from the IdP).
+      (raw.workloads as unknown[]).push({
+        id: 'user-agent',
+        issuer: 'acme-users',
+        subject: ID_JAG.user,
+        tier: 'read',
       });
       raw.enterprise_idps = [
         { name: 'acme', issuer: IDP, jwks_file: jwksFile, algorithms: ['ES256'] },
@@ -124,6 +138,29 @@ describe('an ID-JAG is redeemed only as an ID-JAG', () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_request');
+  });
+});
+
+describe('an ID-JAG is no identity anywhere else', () => {
+  it('is refused as the bearer of /v1, even for a workload its user maps to', async (ctx) => {
+    const hx = broker(ctx);
+    const grant = await signIdJag(idpKey, { aud: BROKER });
+    const res = await hx.request('/v1/leases', { token: grant });
+    expect(res.status).toBe(401);
+    const events = await hx.flushedEvents();
+    expect(JSON.stringify(events)).not.toContain(grant);
+    const hash = createHash('sha256').update(grant).digest('hex');
+    const refusals = events.filter((e) => e.type === 'auth.failed' && e.token_sha256 === hash);
+    expect(refusals.map((e) => e.reason)).toEqual(['forbidden_header']);
+    // The same user's ordinary identity token is accepted: only the grant is refused.
+    const identity = await signToken(idpKey, {
+      iss: IDP,
+      sub: ID_JAG.user,
+      aud: BROKER,
+      iat: Math.floor(Date.now() / 1000),
+      exp: Math.floor(Date.now() / 1000) + 300,
+    });
+    expect((await hx.request('/v1/leases', { token: identity })).status).toBe(200);
   });
 });
 
