@@ -59,6 +59,8 @@ describe('serve without audit keys, SIGHUP and SIGTERM', () => {
       stderr += chunk.toString();
     });
     await until('the broker to serve', () => stderr.includes('jit-broker serving'));
+    // The warning is its own log line, written after the one that says the broker serves.
+    await until('the self-certified warning', () => stderr.includes('no audit signing keys'));
     expect(stderr.match(/no audit signing keys/g)).toHaveLength(1);
     expect(stderr).toMatch(/only self-certified/);
 
@@ -70,6 +72,8 @@ describe('serve without audit keys, SIGHUP and SIGTERM', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     // Still once: the warning is not repeated by the reload.
+    // The warning is its own log line, written after the one that says the broker serves.
+    await until('the self-certified warning', () => stderr.includes('no audit signing keys'));
     expect(stderr.match(/no audit signing keys/g)).toHaveLength(1);
 
     const events = stdout
