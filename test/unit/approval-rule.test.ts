@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { approvalDigest } from '../../src/approvals/digest.js';
 import { approvalNeeded } from '../../src/approvals/rule.js';
 import { policySchema } from '../../src/config/schema.js';
@@ -104,5 +105,70 @@ describe('policy schema', () => {
       policySchema.safeParse({ ...allow, budgets: { requests: { per_task: 2, window: '10m' } } })
         .success,
     ).toBe(true);
+  });
+});
+
+describe('approvalNeeded: a scope beyond the rule ceiling', () => {
+  // A stand-in provider over `{ scopes: string[] }`: the gate calls only `ceiling` and `within`.
+  const ceiling = z.object({ scopes: z.array(z.string()).min(1) }).strict();
+  const provider = {
+    ceiling,
+    within: (scope: unknown, c: unknown) => {
+      const wanted = (scope as { scopes: string[] }).scopes;
+      const allowed = (c as { scopes: string[] }).scopes;
+      return wanted.every((s) => allowed.includes(s))
+        ? ({ ok: true } as const)
+        : ({ ok: false, reason: 'beyond' } as const);
+    },
+  };
+  const rule = { required: true, beyond: { scopes: ['tickets:read'] } };
+
+  it('a scope inside beyond passes at once, one beyond it waits', () => {
+    const read = { tier: 'write' as const, scope: { scopes: ['tickets:read'] }, provider };
+    expect(approvalNeeded(rule, read)).toBe(false);
+    const write = { ...read, scope: { scopes: ['tickets:read', 'tickets:comment'] } };
+    expect(approvalNeeded(rule, write)).toBe(true);
+  });
+
+  it('combines with tools and tiers: any listed condition that matches waits', () => {
+    const both = { ...rule, tools: ['push_*'], tiers: ['admin' as const] };
+    const inside = { scope: { scopes: ['tickets:read'] }, provider };
+    expect(approvalNeeded(both, { tier: 'write', tool: 'read_file', ...inside })).toBe(false);
+    expect(approvalNeeded(both, { tier: 'write', tool: 'push_x', ...inside })).toBe(true);
+    expect(approvalNeeded(both, { tier: 'admin', tool: 'read_file', ...inside })).toBe(true);
+    const outside = { scope: { scopes: ['tickets:comment'] }, provider };
+    expect(approvalNeeded(both, { tier: 'write', tool: 'read_file', ...outside })).toBe(true);
+  });
+
+  it('fails closed: no provider, no scope, or a ceiling the provider does not read waits', () => {
+    const scope = { scopes: ['tickets:read'] };
+    expect(approvalNeeded(rule, { tier: 'read', scope })).toBe(true);
+    expect(approvalNeeded(rule, { tier: 'read', provider })).toBe(true);
+    expect(
+      approvalNeeded({ required: true, beyond: { nope: 1 } }, { tier: 'read', scope, provider }),
+    ).toBe(true);
+    // `required: false` still switches the whole rule off.
+    expect(
+      approvalNeeded(
+        { ...rule, required: false },
+        { tier: 'read', scope: { scopes: ['x'] }, provider },
+      ),
+    ).toBe(false);
+  });
+
+  it('is accepted by the schema only with an approval object', () => {
+    const base = {
+      name: 'p',
+      workloads: ['a'],
+      target: 't',
+      allow: { scopes: ['x'] },
+      intents: ['i'],
+      default_ttl: '1m',
+      max_ttl: '5m',
+    };
+    expect(policySchema.safeParse({ ...base, approval: rule }).success).toBe(true);
+    expect(policySchema.safeParse({ ...base, approval: { beyond: {}, bogus: 1 } }).success).toBe(
+      false,
+    );
   });
 });
