@@ -14,8 +14,9 @@ export function isApprovalId(id: string): boolean {
 
 /**
  * Approval keys under the broker's prefix. A record and its digest pointer share the
- * workload's hash tag, like its lease keys; the two indexes (every approval, and the pending
- * ones) are global and only ever touched on their own.
+ * workload's hash tag, like its lease keys, and so does the workload's own index (its
+ * approvals) and pending set; the two global indexes (every approval, and the pending ones)
+ * are only ever touched on their own.
  */
 export class ApprovalKeys {
   constructor(readonly prefix: string) {}
@@ -28,6 +29,10 @@ export class ApprovalKeys {
   }
   pendingOf(workload: string): string {
     return `${this.prefix}:{${slotTag(workload)}}:approvals-pending:${workload}`;
+  }
+  /** Every approval of one workload, on its slot: a workload's listing reads only its own. */
+  allOf(workload: string): string {
+    return `${this.prefix}:{${slotTag(workload)}}:approvals-of:${workload}`;
   }
   get all(): string {
     return `${this.prefix}:approvals`;

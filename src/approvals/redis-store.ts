@@ -14,8 +14,15 @@ import {
   type NewApproval,
 } from './types.js';
 
-/** The listing index is trimmed to this many entries (the oldest go first). */
+/** The global listing index is trimmed to this many entries (the oldest go first). */
 const INDEX_LIMIT = 10_000;
+/** A workload's own index is trimmed to this many entries, in the same script that adds one. */
+const WORKLOAD_INDEX_LIMIT = 1_000;
+/**
+ * A listing filtered by status reads at most `limit` records plus this many more: past that
+ * it answers with what it found rather than walk the index.
+ */
+const STATUS_OVERSCAN = 200;
 
 /** Approvals in Redis: shared by every replica, every transition one Lua script. */
 export class RedisApprovalStore implements ApprovalStore {
@@ -40,11 +47,12 @@ export class RedisApprovalStore implements ApprovalStore {
         const room = await this.#hasRoom(bounds.maxPending);
         const reply = (await this.#redis.eval(
           COLLECT_OR_OPEN,
-          4,
+          5,
           pointer,
           current === '' ? this.#keys.record(id) : this.#keys.record(current),
           this.#keys.record(id),
           this.#keys.pendingOf(request.workload),
+          this.#keys.allOf(request.workload),
           current,
           id,
           encodeRequest(request),
@@ -53,6 +61,7 @@ export class RedisApprovalStore implements ApprovalStore {
           request.digest,
           room ? '1' : '0',
           String(bounds.maxPendingPerWorkload),
+          String(WORKLOAD_INDEX_LIMIT),
         )) as [string, unknown?, unknown?];
         const [outcome, fields, expiredFields] = reply;
         if (outcome === 'retry') continue;
@@ -90,15 +99,17 @@ export class RedisApprovalStore implements ApprovalStore {
       if (current === null) return { outcome: 'missing' };
       const reply = (await this.#redis.eval(
         DECIDE,
-        3,
+        4,
         this.#keys.record(id),
         this.#keys.digest(current.workload, current.digest),
         this.#keys.pendingOf(current.workload),
+        this.#keys.allOf(current.workload),
         decision,
         by,
         reason,
         String(ttlMs),
         String(APPROVAL_RETAIN_MS),
+        String(WORKLOAD_INDEX_LIMIT),
       )) as [string, unknown?];
       const [outcome, fields] = reply;
       if (outcome === 'missing') return { outcome };
@@ -119,25 +130,33 @@ export class RedisApprovalStore implements ApprovalStore {
     });
   }
 
+  /**
+   * Newest first. A workload's listing reads its own index only; an operator's listing of
+   * pending approvals reads the pending index; any listing by status reads at most `limit`
+   * records plus `STATUS_OVERSCAN`, one Redis read each, whatever else is stored.
+   */
   async list(filter: ApprovalFilter, limit: number): Promise<Approval[]> {
     return this.#guard(async () => {
       const now = Date.now();
-      await this.#redis.zremrangebyscore(this.#keys.all, '-inf', now);
+      const index =
+        filter.workload !== undefined
+          ? this.#keys.allOf(filter.workload)
+          : filter.status === 'pending'
+            ? this.#keys.pending
+            : this.#keys.all;
+      await this.#redis.zremrangebyscore(index, '-inf', now);
+      const reads = filter.status === undefined ? limit : limit + STATUS_OVERSCAN;
+      const ids = await this.#redis.zrevrange(index, 0, reads - 1);
+      // One key per record: records live on their workloads' slots, so no multi-key read.
+      const records = await Promise.all(ids.map((id) => this.get(id)));
       const out: Approval[] = [];
-      const batch = Math.max(limit, 100);
-      for (let start = 0; out.length < limit && start < INDEX_LIMIT; start += batch) {
-        const ids = await this.#redis.zrevrange(this.#keys.all, start, start + batch - 1);
-        if (ids.length === 0) break;
-        // One key per record: records live on their workloads' slots, so no multi-key read.
-        const records = await Promise.all(ids.map((id) => this.get(id)));
-        for (const approval of records) {
-          if (approval === null) continue;
-          const status = effectiveStatus(approval, now);
-          if (filter.workload !== undefined && approval.workload !== filter.workload) continue;
-          if (filter.status !== undefined && status !== filter.status) continue;
-          out.push({ ...approval, status });
-          if (out.length >= limit) break;
-        }
+      for (const approval of records) {
+        if (approval === null) continue;
+        const status = effectiveStatus(approval, now);
+        if (filter.workload !== undefined && approval.workload !== filter.workload) continue;
+        if (filter.status !== undefined && status !== filter.status) continue;
+        out.push({ ...approval, status });
+        if (out.length >= limit) break;
       }
       return out;
     });

@@ -14,15 +14,30 @@ local function num(x) return string.format('%.0f', x) end
 `;
 
 /**
+ * Adds (or moves) an approval in its workload's index, scored by when the record goes, and
+ * keeps the index bounded: entries past their record's life go, then the oldest beyond the
+ * bound. The index lives as long as its longest-lived entry.
+ */
+const INDEX_OF = `
+local function index_of(key, id, gone, bound)
+  redis.call('ZADD', key, num(gone), id)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(NOW))
+  redis.call('ZREMRANGEBYRANK', key, 0, -bound - 1)
+  local left = redis.call('PTTL', key)
+  if left < 0 or left < gone - NOW then redis.call('PEXPIRE', key, gone - NOW) end
+end
+`;
+
+/**
  * KEYS: digest pointer, the record it pointed to when read (or any key of the slot), the new
- * record, the workload's pending set. ARGV: the id read ('' for none), new id, request JSON,
- * ttl, retain, digest, room ('1' when the global bound allows another pending approval), the
- * workload's bound.
+ * record, the workload's pending set, the workload's index. ARGV: the id read ('' for none),
+ * new id, request JSON, ttl, retain, digest, room ('1' when the global bound allows another
+ * pending approval), the workload's bound, the workload index's bound.
  *
  * An approved record is consumed here and its pointer dropped, so one approval yields one
  * credential however many replicas collect at once.
  */
-export const COLLECT_OR_OPEN = `${PRELUDE}
+export const COLLECT_OR_OPEN = `${PRELUDE}${INDEX_OF}
 local current = redis.call('GET', KEYS[1]) or ''
 if current ~= ARGV[1] then return {'retry'} end
 local expired = false
@@ -55,15 +70,17 @@ redis.call('PEXPIRE', KEYS[3], keep)
 redis.call('SET', KEYS[1], ARGV[2], 'PX', keep)
 redis.call('ZADD', KEYS[4], num(NOW + ttl), ARGV[2])
 redis.call('PEXPIRE', KEYS[4], ttl)
+index_of(KEYS[5], ARGV[2], NOW + keep, tonumber(ARGV[9]))
 return {'created', redis.call('HGETALL', KEYS[3]), expired}
 `;
 
 /**
- * KEYS: record, its digest pointer, the workload's pending set. ARGV: 'approved' | 'denied', by, reason, ttl, retain.
+ * KEYS: record, its digest pointer, the workload's pending set, the workload's index.
+ * ARGV: 'approved' | 'denied', by, reason, ttl, retain, the workload index's bound.
  * Only a pending, unexpired approval is decided; the decision opens a new window of `ttl`
  * (to collect an approval, or during which a denied request stays refused).
  */
-export const DECIDE = `${PRELUDE}
+export const DECIDE = `${PRELUDE}${INDEX_OF}
 local f = redis.call('HMGET', KEYS[1], 'st', 'e', 'id')
 if not f[1] then return {'missing'} end
 if f[1] == 'pending' and NOW >= tonumber(f[2]) then
@@ -78,5 +95,6 @@ redis.call('HSET', KEYS[1], 'st', ARGV[1], 'da', num(NOW), 'db', ARGV[2], 'rs', 
   'e', num(NOW + ttl))
 redis.call('PEXPIRE', KEYS[1], keep)
 if redis.call('GET', KEYS[2]) == f[3] then redis.call('PEXPIRE', KEYS[2], keep) end
+index_of(KEYS[4], f[3], NOW + keep, tonumber(ARGV[6]))
 return {'decided', redis.call('HGETALL', KEYS[1])}
 `;
