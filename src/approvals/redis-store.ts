@@ -146,17 +146,24 @@ export class RedisApprovalStore implements ApprovalStore {
             : this.#keys.all;
       await this.#redis.zremrangebyscore(index, '-inf', now);
       const reads = filter.status === undefined ? limit : limit + STATUS_OVERSCAN;
-      const ids = await this.#redis.zrevrange(index, 0, reads - 1);
-      // One key per record: records live on their workloads' slots, so no multi-key read.
-      const records = await Promise.all(ids.map((id) => this.get(id)));
       const out: Approval[] = [];
-      for (const approval of records) {
-        if (approval === null) continue;
-        const status = effectiveStatus(approval, now);
-        if (filter.workload !== undefined && approval.workload !== filter.workload) continue;
-        if (filter.status !== undefined && status !== filter.status) continue;
-        out.push({ ...approval, status });
-        if (out.length >= limit) break;
+      // The first batch is what a full answer needs; later ones (filtered listings) are larger.
+      let batch = limit;
+      for (let start = 0; out.length < limit && start < reads; start += batch) {
+        if (start > 0) batch = Math.max(limit, 50);
+        const end = Math.min(start + batch, reads) - 1;
+        const ids = await this.#redis.zrevrange(index, start, end);
+        if (ids.length === 0) break;
+        // One key per record: records live on their workloads' slots, so no multi-key read.
+        const records = await Promise.all(ids.map((id) => this.get(id)));
+        for (const approval of records) {
+          if (approval === null) continue;
+          const status = effectiveStatus(approval, now);
+          if (filter.workload !== undefined && approval.workload !== filter.workload) continue;
+          if (filter.status !== undefined && status !== filter.status) continue;
+          out.push({ ...approval, status });
+          if (out.length >= limit) break;
+        }
       }
       return out;
     });
