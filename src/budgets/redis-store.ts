@@ -9,58 +9,87 @@ import type { BudgetCheck, BudgetStore, BudgetVerdict, StillLive } from './types
 /**
  * Budgets in Redis, under the broker's key prefix: every replica counts against the same
  * keys. A workload's counters carry its hash tag (like its lease keys); a policy's carry a
- * tag of its own name.
+ * tag of its own name. One script runs per owner (so per Cluster slot), all owners at once:
+ * a request with every budget costs two scripts before the lease is written and two after,
+ * sent together in one round trip each by auto-pipelining.
  */
-const ADMIT_REQUEST = new Script(lua.ADMIT_REQUEST);
-const RETURN_REQUEST = new Script(lua.RETURN_REQUEST);
-const RESERVE_LIVE = new Script(lua.RESERVE_LIVE);
+const ADMIT_REQUESTS = new Script(lua.ADMIT_REQUESTS);
+const RETURN_REQUESTS = new Script(lua.RETURN_REQUESTS);
+const RESERVE_LIVES = new Script(lua.RESERVE_LIVES);
+const RELEASE_LIVES = new Script(lua.RELEASE_LIVES);
+
+/** Owners whose slot tag is remembered (a tag is a SHA-256; owners are few and repeat). */
+const TAG_CACHE_SIZE = 10_000;
+
+/** The counters of one owner: they share a slot, so one script checks them together. */
+interface Group {
+  keys: string[];
+  checks: BudgetCheck[];
+}
 
 export class RedisBudgetStore implements BudgetStore {
   readonly #redis: Redis | Cluster;
   readonly #prefix: string;
+  readonly #tags = new Map<string, string>();
 
   constructor(redis: Redis | Cluster, keyPrefix: string) {
     this.#redis = redis;
     this.#prefix = keyPrefix;
   }
 
-  #key(kind: 'req' | 'live', check: BudgetCheck): string {
-    const tag =
-      'workload' in check.owner
-        ? slotTag(check.owner.workload)
-        : slotTag(`policy:${check.owner.policy}`);
-    return `${this.#prefix}:{${tag}}:budget:${kind}:${check.counter}`;
+  #tag(owner: BudgetCheck['owner']): string {
+    const name = 'workload' in owner ? owner.workload : `policy:${owner.policy}`;
+    const known = this.#tags.get(name);
+    if (known !== undefined) return known;
+    if (this.#tags.size >= TAG_CACHE_SIZE) this.#tags.clear();
+    const tag = slotTag(name);
+    this.#tags.set(name, tag);
+    return tag;
+  }
+
+  /** The checks grouped by slot, in the order their owners first appear. */
+  #groups(kind: 'req' | 'live', checks: readonly BudgetCheck[]): Group[] {
+    const groups: Group[] = [];
+    const byTag = new Map<string, Group>();
+    for (const check of checks) {
+      const tag = this.#tag(check.owner);
+      let group = byTag.get(tag);
+      if (group === undefined) {
+        group = { keys: [], checks: [] };
+        byTag.set(tag, group);
+        groups.push(group);
+      }
+      group.keys.push(`${this.#prefix}:{${tag}}:budget:${kind}:${check.counter}`);
+      group.checks.push(check);
+    }
+    return groups;
   }
 
   async admitRequest(checks: readonly BudgetCheck[], windowMs: number): Promise<BudgetVerdict> {
     if (checks.length === 0) return { ok: true };
     return this.#guard(async () => {
-      // All counters at once (one round trip with auto-pipelining); the admitted ones are
-      // given back when another refused, so a refused request is counted nowhere.
+      const window = String(windowMs);
+      const groups = this.#groups('req', checks);
+      // Each owner's counters are admitted all-or-nothing by one script; the owners that
+      // admitted are given back when another refused, so a refused request is counted nowhere.
       const replies = (await Promise.all(
-        checks.map((check) =>
-          ADMIT_REQUEST.run(
-            this.#redis,
-            [this.#key('req', check)],
-            [String(check.limit), String(windowMs)],
-          ),
+        groups.map((g) =>
+          ADMIT_REQUESTS.run(this.#redis, g.keys, [
+            window,
+            ...g.checks.map((c) => String(c.limit)),
+          ]),
         ),
-      )) as [number, number?][];
+      )) as [number, number?, number?][];
       const refused = replies.findIndex(([ok]) => ok !== 1);
       if (refused === -1) return { ok: true };
       await Promise.all(
-        checks.map((check, i) =>
-          replies[i]?.[0] === 1
-            ? RETURN_REQUEST.run(this.#redis, [this.#key('req', check)], [])
-            : undefined,
+        groups.map((g, i) =>
+          replies[i]?.[0] === 1 ? RETURN_REQUESTS.run(this.#redis, g.keys, []) : undefined,
         ),
       );
-      const check = checks[refused] as BudgetCheck;
-      return {
-        ok: false,
-        budget: check.budget,
-        retryAfterMs: Number(replies[refused]?.[1] ?? windowMs),
-      };
+      const [, index, left] = replies[refused] as [number, number?, number?];
+      const check = (groups[refused] as Group).checks[(index ?? 1) - 1] as BudgetCheck;
+      return { ok: false, budget: check.budget, retryAfterMs: Number(left ?? windowMs) };
     });
   }
 
@@ -72,51 +101,56 @@ export class RedisBudgetStore implements BudgetStore {
   ): Promise<BudgetVerdict> {
     if (checks.length === 0) return { ok: true };
     return this.#guard(async () => {
+      const until = String(liveUntil);
+      const groups = this.#groups('live', checks);
       const outcomes = await Promise.all(
-        checks.map((check) =>
-          this.#reserveOne(this.#key('live', check), leaseId, liveUntil, check, stillLive),
-        ),
+        groups.map((g) => this.#reserveGroup(g, leaseId, until, stillLive)),
       );
       const refused = outcomes.findIndex((o) => o !== true);
       if (refused === -1) return { ok: true };
       await Promise.all(
-        checks.map((check, i) =>
-          outcomes[i] === true ? this.#redis.zrem(this.#key('live', check), leaseId) : undefined,
+        groups.map((g, i) =>
+          outcomes[i] === true ? RELEASE_LIVES.run(this.#redis, g.keys, [leaseId]) : undefined,
         ),
       );
-      return {
-        ok: false,
-        budget: (checks[refused] as BudgetCheck).budget,
-        retryAfterMs: outcomes[refused] as number,
-      };
+      return outcomes[refused] as Exclude<BudgetVerdict, { ok: true }>;
     });
   }
 
-  /** True when held; otherwise ms until a place may free up. */
-  async #reserveOne(
-    key: string,
+  /** True when held in every counter of the group; otherwise the refusal. */
+  async #reserveGroup(
+    group: Group,
     leaseId: string,
-    liveUntil: number,
-    check: BudgetCheck,
+    until: string,
     stillLive: StillLive,
-  ): Promise<true | number> {
-    // Twice at most: a full counter is cleared of finished leases, then tried again.
-    for (let attempt = 0; attempt < 2; attempt++) {
-      const [ok, members] = (await RESERVE_LIVE.run(
-        this.#redis,
-        [key],
-        [leaseId, String(check.limit), String(liveUntil)],
-      )) as [number, string[]?];
+  ): Promise<true | Exclude<BudgetVerdict, { ok: true }>> {
+    const args = [leaseId, until, ...group.checks.map((c) => String(c.limit))];
+    let full: BudgetCheck = group.checks[0] as BudgetCheck;
+    // A full counter's finished leases are dropped from every counter of the group (a
+    // finished lease is finished for all), then all are tried again: each counter may be
+    // the full one once.
+    for (let attempt = 0; attempt <= group.keys.length; attempt++) {
+      const [ok, index, members] = (await RESERVE_LIVES.run(this.#redis, group.keys, args)) as [
+        number,
+        number?,
+        string[]?,
+      ];
       if (ok === 1) return true;
+      const at = (index ?? 1) - 1;
+      full = group.checks[at] as BudgetCheck;
       const ids = members ?? [];
       const states = await stillLive(ids);
       const finished = ids.filter((_, i) => states[i]?.live === false);
       if (finished.length === 0) {
-        return untilSoonestEnd(states, Date.now());
+        return {
+          ok: false,
+          budget: full.budget,
+          retryAfterMs: untilSoonestEnd(states, Date.now()),
+        };
       }
-      await this.#redis.zrem(key, ...finished);
+      await Promise.all(group.keys.map((key) => this.#redis.zrem(key, ...finished)));
     }
-    return 1_000;
+    return { ok: false, budget: full.budget, retryAfterMs: 1_000 };
   }
 
   async #guard<T>(run: () => Promise<T>): Promise<T> {
