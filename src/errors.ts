@@ -73,7 +73,7 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
   approval_denied:
     'An approver denied this exact request (the detail names the approval). The same request is refused until the approval expires; a changed one asks anew.',
   approval_self:
-    'An operator cannot approve or deny a request whose workload subject is their own subject.',
+    "An operator cannot approve or deny a request made under their own subject: the workload's subject or the request's actor (the human it acts for).",
   approval_not_found: 'No such approval, or one that is not yours (the two are not told apart).',
   approval_not_pending:
     'The approval was already decided, used or has expired: only a pending one can be approved or denied.',
