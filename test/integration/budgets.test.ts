@@ -31,6 +31,16 @@ const BUDGET_POLICIES = [
     budgets: { requests: { per_policy: 3, window: '10m' } },
   },
   {
+    name: 'mixed-rate-limited',
+    workloads: ['agent-a', 'agent-b'],
+    target: 'tickets',
+    allow: { scopes: ['tickets:read'] },
+    intents: ['mixed-rate'],
+    default_ttl: '5m',
+    max_ttl: '15m',
+    budgets: { requests: { per_workload: 1, per_policy: 2, window: '10m' } },
+  },
+  {
     name: 'live-limited',
     workloads: ['agent-a', 'agent-b'],
     target: 'tickets',
@@ -133,6 +143,15 @@ describe.runIf(redisUp)('budgets across two brokers on one Redis', () => {
     expect((await ask(fresh, 'rate', taskId(), agentB)).status).toBe(201);
     await refused(await ask(fresh, 'rate', taskId(), agentB), 'requests.per_workload');
     await fresh.close();
+  });
+
+  it('a request one owner refuses is given back by the other (workload and policy slots)', async () => {
+    expect((await ask(one, 'mixed-rate', taskId())).status).toBe(201);
+    // agent-a's workload budget refuses; the policy counter admitted it in the same round
+    // trip and must take it back, or agent-b would find the policy budget spent.
+    await refused(await ask(two, 'mixed-rate', taskId()), 'requests.per_workload');
+    expect((await ask(two, 'mixed-rate', taskId(), agentB)).status).toBe(201);
+    await refused(await ask(one, 'mixed-rate', taskId(), agentB), 'requests.per_workload');
   });
 
   it('live leases per task and per workload count what is live, across brokers', async () => {
