@@ -67,6 +67,14 @@ describe('config validate: every policy problem in one run, named by policy', ()
             'target: api, allow: { scopes: [a] }, require_actor: { issuers: [ghost] }',
           ),
           allow('who-acts', 'target: api, allow: { scopes: [a] }'),
+          allow(
+            'bad-beyond',
+            'target: api, allow: { scopes: [a] }, approval: { beyond: { scopes: a } }',
+          ),
+          allow(
+            'good-beyond',
+            'target: api, allow: { scopes: [a, b] }, approval: { beyond: { scopes: [a] } }',
+          ),
         ].join('\n'),
       );
       const { issues } = validateConfigFile(file, { env: {} });
@@ -77,6 +85,9 @@ describe('config validate: every policy problem in one run, named by policy', ()
       expect(has('policies[bad-cel-syntax].when:')).toBe(true);
       expect(has('policies[too-long].max_ttl:')).toBe(true);
       expect(has('policies[tools-blind].tools:')).toBe(true);
+      // An approval's `beyond` is read by the target provider's ceiling schema, named by policy.
+      expect(has('policies[bad-beyond].approval.beyond: not a valid ceiling')).toBe(true);
+      expect(issues.some((i) => i.startsWith('policies[good-beyond]'))).toBe(false);
       // An approval on a deny rule is a schema error: its own run, as the schema stops the rest.
       writeFileSync(
         file,
