@@ -114,6 +114,24 @@ describe.runIf(redisUp)('approval listings read a bounded number of records (red
     expect(pending.commands).toBeLessThanOrEqual(2 + 5 + 200);
   });
 
+  it('trims a workload index to its bound (1,000), newest kept, in the creating script', async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 1_010; i += 101) {
+      const wave = await Promise.all(
+        Array.from({ length: Math.min(101, 1_010 - i) }, (_, k) =>
+          store.collectOrOpen(request('busy', i + k), 60_000, BOUNDS),
+        ),
+      );
+      for (const got of wave) if (got.outcome === 'created') created.push(got.approval.id);
+    }
+    expect(created).toHaveLength(1_010);
+    const key = `${prefix}:{${created[0]?.slice(4, 6)}}:approvals-of:busy`;
+    expect(await client.zcard(key)).toBe(1_000);
+    const listed = await counted(() => store.list({ workload: 'busy' }, 10));
+    expect(listed.value).toHaveLength(10);
+    expect(listed.commands).toBeLessThanOrEqual(2 + 10);
+  }, 60_000);
+
   it('keeps the workload index on the workload slot, bounded in time', async () => {
     const key = `${prefix}:{${mine[0]?.slice(4, 6)}}:approvals-of:mine`;
     expect(await client.zcard(key)).toBe(3);
