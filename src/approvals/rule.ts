@@ -28,7 +28,8 @@ export function approvalNeeded(
 ): boolean {
   if (rule === undefined) return false;
   if (rule === 'required') return true;
-  if (!rule.required) return false;
+  // Only an explicit `required: false` turns the rule off (the schema's default is true).
+  if (rule.required === false) return false;
   if (rule.tools === undefined && rule.tiers === undefined && rule.beyond === undefined)
     return true;
   if (rule.tiers?.includes(request.tier)) return true;

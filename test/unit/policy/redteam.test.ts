@@ -16,6 +16,7 @@ import type { OperatorPrincipal, WorkloadPrincipal } from '../../../src/identity
 import { createLogger } from '../../../src/lib/logger.js';
 import { policyDigest } from '../../../src/policy/hash.js';
 import type { PolicyGrant } from '../../../src/policy/types.js';
+import { jwtTarget } from '../../helpers/policy-fixtures.js';
 
 /**
  * Attacks on the rules applied after a policy grants: who may approve, which policy's
@@ -237,5 +238,48 @@ describe('an approval binds who the workload acts for', () => {
       'r3',
     );
     expect(same.kind).toBe('open');
+  });
+});
+
+describe('an approval rule keyed on scope cannot be stepped around', () => {
+  const SCOPED = {
+    ...GUARDED,
+    name: 'scoped',
+    approval: { beyond: { scopes: ['tickets:read'] } },
+    budgets: undefined,
+  } as unknown as PolicyConfig;
+  const provider = jwtTarget('tickets');
+  const grantFor = (scopes: string[]): PolicyGrant =>
+    ({
+      ...grantOf(SCOPED),
+      provider,
+      scope: provider.scope.parse({ scopes }),
+    }) as PolicyGrant;
+
+  it('the provider compares: a wildcard, another case or an extra scope beyond the ceiling waits', async () => {
+    for (const scopes of [['tickets:*'], ['TICKETS:read'], ['tickets:read', 'tickets:close']]) {
+      const d = deps([SCOPED]);
+      const gate = await approvalGate(d, principal, request, grantFor(scopes), 'r');
+      expect(gate.kind, scopes.join(' ')).toBe('wait');
+    }
+    const inside = await approvalGate(
+      deps([SCOPED]),
+      principal,
+      request,
+      grantFor(['tickets:read', 'tickets:read']),
+      'r',
+    );
+    expect(inside.kind).toBe('open');
+  });
+
+  it('naming an unrelated tool, or none, does not skip it', async () => {
+    const d = deps([SCOPED]);
+    const { tool: _tool, ...untooled } = request.task;
+    const bare = { ...request, task: untooled } as CredentialRequest;
+    const other = { ...request, task: { ...request.task, tool: 'read_ticket' } };
+    for (const req of [bare, other]) {
+      const gate = await approvalGate(d, principal, req, grantFor(['tickets:close']), 'r');
+      expect(gate.kind).toBe('wait');
+    }
   });
 });
