@@ -132,6 +132,21 @@ describe.runIf(redisUp)('approval listings read a bounded number of records (red
     expect(listed.commands).toBeLessThanOrEqual(2 + 10);
   }, 60_000);
 
+  it('a decision that lengthens a record lengthens its workload index too (in the deciding script)', async () => {
+    const got = await store.collectOrOpen(request('late', 1), 10_000, BOUNDS);
+    if (got.outcome !== 'created') throw new Error(got.outcome);
+    const key = `${prefix}:{${got.approval.id.slice(4, 6)}}:approvals-of:late`;
+    const before = await client.pttl(key);
+    const window = 7_200_000;
+    expect((await store.decide(got.approval.id, 'approved', 'op', 'ok', window)).outcome).toBe(
+      'decided',
+    );
+    const after = await client.pttl(key);
+    // The record now stays the window plus an hour: so does the index that lists it.
+    expect(after).toBeGreaterThan(before + window - 60_000);
+    expect((await store.list({ workload: 'late' }, 5)).map((a) => a.status)).toEqual(['approved']);
+  });
+
   it('keeps the workload index on the workload slot, bounded in time', async () => {
     const key = `${prefix}:{${mine[0]?.slice(4, 6)}}:approvals-of:mine`;
     expect(await client.zcard(key)).toBe(3);
