@@ -13,7 +13,13 @@ import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { createLogger } from '../src/lib/logger.js';
 import { type RunningBroker, startBroker } from '../src/server.js';
 import { benchRawConfig, JWT_TARGET, parseConfig } from './lib/config.js';
-import { adminClient, deletePrefix, runPrefix } from './lib/redis.js';
+import {
+  adminClient,
+  type CommandStat,
+  commandStats,
+  deletePrefix,
+  runPrefix,
+} from './lib/redis.js';
 import { Collector } from './lib/wiring.js';
 
 const { values } = parseArgs({
@@ -126,6 +132,25 @@ async function main(): Promise<void> {
   }
 
   const results = { plain: [] as number[][], budgeted: [] as number[][] };
+  // Redis work per issuance, from `INFO commandstats` around each round. The server is shared,
+  // so other clients only add: the smallest round is the closest figure.
+  const admin = adminClient();
+  const work = {
+    plain: { scripts: Infinity, commands: Infinity, usec: Infinity },
+    budgeted: { scripts: Infinity, commands: Infinity, usec: Infinity },
+  };
+  const totals = (stats: Map<string, CommandStat>) => {
+    let scripts = 0;
+    let commands = 0;
+    let usec = 0;
+    for (const [name, stat] of stats) {
+      if (name === 'info') continue;
+      if (name === 'evalsha' || name === 'eval') scripts += stat.calls;
+      commands += stat.calls;
+      usec += stat.usec;
+    }
+    return { scripts, commands, usec };
+  };
   // Warm both (JIT, connections, script cache) before anything counts.
   await round(plain);
   await round(budgeted);
@@ -133,10 +158,16 @@ async function main(): Promise<void> {
     // Alternate which goes first, so neither always runs on a warmer machine.
     const order = i % 2 === 0 ? (['plain', 'budgeted'] as const) : (['budgeted', 'plain'] as const);
     for (const which of order) {
+      const before = totals(await commandStats(admin));
       const began = performance.now();
       const latencies = await round(which === 'plain' ? plain : budgeted);
       const seconds = (performance.now() - began) / 1000;
+      const after = totals(await commandStats(admin));
       results[which].push(latencies);
+      const w = work[which];
+      w.scripts = Math.min(w.scripts, (after.scripts - before.scripts) / latencies.length);
+      w.commands = Math.min(w.commands, (after.commands - before.commands) / latencies.length);
+      w.usec = Math.min(w.usec, (after.usec - before.usec) / latencies.length);
       process.stderr.write(
         `round ${i + 1} ${which}: ${(latencies.length / seconds).toFixed(0)} req/s\n`,
       );
@@ -164,6 +195,23 @@ async function main(): Promise<void> {
   console.log(
     `| overhead | ${pct(a.p50, b.p50)} | ${pct(a.p99, b.p99)} | ${pct(a.mean, b.mean)} |`,
   );
+  // Rounds side by side: the median of each pair's difference is less moved by one bad round.
+  const p50s = (runs: number[][]) => runs.map((r) => summary([r]).p50);
+  const pa = p50s(results.plain);
+  const pairs = p50s(results.budgeted)
+    .map((v, i) => (v - (pa[i] ?? v)) / (pa[i] ?? v))
+    .sort((x, y) => x - y);
+  const mid = pairs[Math.floor(pairs.length / 2)] ?? 0;
+  console.log(`\nmedian of per-round p50 overhead: ${(mid * 100).toFixed(1)}%\n`);
+  console.log('| per issuance (smallest round) | scripts | Redis commands | Redis µs |');
+  console.log('|---|---|---|---|');
+  for (const which of ['plain', 'budgeted'] as const) {
+    const w = work[which];
+    console.log(
+      `| ${which === 'plain' ? 'no budgets' : 'budgets'} | ${w.scripts.toFixed(2)} | ${w.commands.toFixed(2)} | ${w.usec.toFixed(0)} |`,
+    );
+  }
+  admin.disconnect();
 
   await plain.close();
   await budgeted.close();
