@@ -61,6 +61,9 @@ const redisUp = await requireService('redis', await redisAvailable());
 const STORES = redisUp ? (['redis', 'memory'] as const) : (['memory'] as const);
 
 describe.each(STORES)('approvals (%s store)', (store) => {
+  // Expiry by the store's clock and races between replicas exist on Redis only: those tests
+  // are defined for that store alone, rather than reported as skipped for the other.
+  const redisOnly = (store === 'redis' ? it : () => undefined) as typeof it;
   let h: Harness;
   let agentA: string;
   let agentB: string;
@@ -338,7 +341,7 @@ describe.each(STORES)('approvals (%s store)', (store) => {
     expect(await third.json()).toMatchObject({ error: 'authorization_pending' });
   });
 
-  it.runIf(store === 'redis')(
+  redisOnly(
     'expires: a pending one cannot be approved, an approved one cannot be collected',
     async () => {
       const body = fresh();
@@ -365,17 +368,14 @@ describe.each(STORES)('approvals (%s store)', (store) => {
     },
   );
 
-  it.runIf(store === 'redis')(
-    'two collections of one approval at once hand out one credential',
-    async () => {
-      const body = fresh();
-      const wait = await pending(body);
-      expect((await decide(wait.approval_id, 'approve')).status).toBe(200);
-      const results = await Promise.all([ask(body), ask(body), ask(body), ask(body)]);
-      const statuses = results.map((r) => r.status).sort();
-      expect(statuses).toEqual([201, 202, 202, 202]);
-    },
-  );
+  redisOnly('two collections of one approval at once hand out one credential', async () => {
+    const body = fresh();
+    const wait = await pending(body);
+    expect((await decide(wait.approval_id, 'approve')).status).toBe(200);
+    const results = await Promise.all([ask(body), ask(body), ask(body), ask(body)]);
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 202, 202, 202]);
+  });
 });
 
 describe.each(STORES)('approvals are bounded (%s store)', (store) => {
