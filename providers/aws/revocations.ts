@@ -36,6 +36,16 @@ interface Waiting {
 const LOCK_TTL_MS = 60_000;
 
 /**
+ * How long the Deny policy lock is held at most: long enough for the whole read-modify-write
+ * at the target's slowest (two IAM calls, each up to two attempts of a connection and a request
+ * timeout), so a holder never writes after its lock has passed to another replica. IAM has no
+ * conditional write: the lock outliving the work is what keeps two writers apart.
+ */
+export function denyLockTtlMs(timeoutMs: number): number {
+  return Math.max(LOCK_TTL_MS, 10 * timeoutMs);
+}
+
+/**
  * Per-lease entries never take the last quarter of the policy (at most 1,024 characters,
  * some five workload entries): a kill switch still lands when single revocations filled
  * the rest.
@@ -141,7 +151,7 @@ export class DenyPolicyWriter {
     await this.#coordination
       .withLock(
         `aws-deny:${config.role_arn}:${config.revocation_policy_name}`,
-        { ttlMs: LOCK_TTL_MS, waitMs: config.timeout_ms * 3 },
+        { ttlMs: denyLockTtlMs(config.timeout_ms), waitMs: config.timeout_ms * 3 },
         async (lock) => {
           const current = await this.#read();
           // A later fence in the policy means a later holder wrote it, unless the lock is

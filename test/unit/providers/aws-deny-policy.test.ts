@@ -14,6 +14,7 @@ import {
   renderDenyPolicy,
 } from '../../../providers/aws/lib/deny-policy.js';
 import { toProviderError } from '../../../providers/aws/lib/errors.js';
+import { denyLockTtlMs } from '../../../providers/aws/revocations.js';
 import type { ProviderCoordination } from '../../../providers/provider.js';
 import { ProviderError } from '../../../providers/provider.js';
 import { type AwsFake, type AwsFakeRole, startAwsFake } from '../../fakes/aws.js';
@@ -142,6 +143,28 @@ describe('the Deny policy writer against the IAM fake', () => {
     useBrokerCredentials(fake);
   });
   afterAll(() => fake?.close());
+
+  it('holds the lock for longer than a whole read-modify-write at the configured timeout', async () => {
+    role = fake.createRole();
+    const asked: number[] = [];
+    const p = createAwsProvider(
+      awsTargetSchema.parse(awsTarget(fake, role.arn, { name: 'aws-unit', timeout_ms: 30_000 })),
+      {
+        brokerUrl: 'https://broker.example',
+        coordination: {
+          withLock: (_name, options, work) => {
+            asked.push(options.ttlMs);
+            return work({ fence: 1, stillHeld: async () => true });
+          },
+        },
+      },
+    );
+    await p.revoke(handle(), lease());
+    // Two IAM calls, each up to two attempts of a connection and a request timeout: 8 × 30 s.
+    expect(asked).toEqual([denyLockTtlMs(30_000)]);
+    expect(denyLockTtlMs(30_000)).toBeGreaterThan(8 * 30_000);
+    expect(denyLockTtlMs(100)).toBe(60_000);
+  });
 
   it('coalesces concurrent revocations into few IAM writes, every entry landing', async () => {
     role = fake.createRole();
