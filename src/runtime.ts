@@ -5,11 +5,12 @@ import {
   type ProviderKind,
 } from '../providers/provider.js';
 import { providerFactories } from '../providers/registry.js';
+import { approvalCeilingIssues } from './approvals/load-check.js';
 import type { BrokerRuntime } from './broker/deps.js';
 import { brokerTokenLiveness, type LeaseReader } from './broker/live-token.js';
 import { nameIssue } from './config/issue-path.js';
 import { ConfigError, formatIssues } from './config/load.js';
-import type { BrokerConfig, PolicyConfig, WorkloadConfig } from './config/schema.js';
+import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
 import { readAuditSigningConfig } from './events/signing/index.js';
 import { readSinkConfigs } from './events/sinks/index.js';
 import { OperatorAuthenticator } from './identity/operators.js';
@@ -236,29 +237,5 @@ function unique(values: readonly string[], section: string, field: string, issue
   values.forEach((v, i) => {
     if (seen.has(v)) issues.push(`${section}.${i}.${field}: duplicate ${field} ${v}`);
     seen.add(v);
-  });
-}
-
-/**
- * An approval rule's `beyond` is a ceiling in its target provider's own terms: read by that
- * provider's ceiling schema at load, so a mistyped one never silently holds (or frees) grants.
- */
-function approvalCeilingIssues(
-  policies: readonly PolicyConfig[],
-  providers: ReadonlyMap<string, Provider>,
-): string[] {
-  return policies.flatMap((p, i) => {
-    const rule = p.approval;
-    if (typeof rule !== 'object' || rule.beyond === undefined) return [];
-    const provider = providers.get(p.target);
-    if (provider === undefined) return [];
-    const parsed = provider.ceiling.safeParse(rule.beyond);
-    if (parsed.success) return [];
-    const problems = parsed.error.issues
-      .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`)
-      .join('; ');
-    return [
-      `policies.${i}.approval.beyond: not a valid ceiling for target "${p.target}": ${problems}`,
-    ];
   });
 }

@@ -5,6 +5,7 @@ import {
   type ProviderKind,
 } from '../../providers/provider.js';
 import { providerFactories } from '../../providers/registry.js';
+import { approvalCeilingIssues } from '../approvals/load-check.js';
 import { nameIssue } from '../config/issue-path.js';
 import { ConfigError, formatIssues } from '../config/load.js';
 import type { BrokerConfig, WorkloadConfig } from '../config/schema.js';
@@ -46,6 +47,9 @@ export function buildPolicySet(config: BrokerConfig, ctx: ProviderContext): Poli
       issues.push(`targets.${i}: ${(err as Error).message}`);
     }
   });
+  // The same load check `serve` and `config validate` make: a bad `beyond` is an error here
+  // too, not a case that quietly answers `approval`.
+  if (issues.length === 0) issues.push(...approvalCeilingIssues(config.policies, providers));
   let engine: PolicyEngine | undefined;
   if (issues.length === 0) {
     try {

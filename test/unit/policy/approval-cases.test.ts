@@ -68,9 +68,10 @@ describe('policy test and approval rules keyed on scope', () => {
     expect(results.map((r) => r.pass)).toEqual([true, false]);
   });
 
-  it('a beyond the provider cannot read holds everything (fail closed)', () => {
+  it('a beyond the provider cannot read is refused as serve refuses it, naming the policy', () => {
     const config = configWith({ beyond: { scopes: 'tickets:read' } });
-    const results = runPolicyCases(config, casesFile('approval', 'approval'));
-    expect(results.map((r) => r.got)).toEqual(['approval', 'approval']);
+    expect(() => runPolicyCases(config, casesFile('approval', 'approval'))).toThrow(
+      /policies\[demo-agent-tickets\]\.approval\.beyond: not a valid ceiling for target "tickets-api"/,
+    );
   });
 });
