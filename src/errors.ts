@@ -12,6 +12,7 @@ export type BrokerErrorCode =
   | 'forbidden'
   | 'policy_denied'
   | 'workload_blocked'
+  | 'workload_review_overdue'
   | 'scope_exceeds_ceiling'
   | 'intent_not_allowed'
   | 'approval_denied'
@@ -65,6 +66,8 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
   forbidden: "The operator's role is too low for this route (see the access table).",
   policy_denied:
     'No policy grants this request. `reasons` lists why each candidate policy refused.',
+  workload_review_overdue:
+    "The workload's `review_by` date has passed (at the end of that day, UTC): its owner must review it and move the date before it gets credentials again, renewals included.",
   workload_blocked:
     'An operator pulled the kill switch with `block`: the workload gets nothing until unblocked.',
   scope_exceeds_ceiling:

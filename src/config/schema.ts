@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { proxyList } from '../lib/forwarded.js';
+import { detectionsSchema } from '../detections/config.js';
 import { duration } from './duration.js';
+import { reviewWarningSchema, workloadLifecycleFields } from './workload-lifecycle.js';
 
 /**
  * The broker's configuration file. Target entries are checked here only for `name` and
@@ -186,6 +188,7 @@ export const workloadSchema = z
      * issued to (default: the workload). Renewal is always the issuing identity's alone.
      */
     lease_owner: z.enum(['workload', 'identity']).optional(),
+    ...workloadLifecycleFields,
   })
   .strict();
 export type WorkloadConfig = z.infer<typeof workloadSchema>;
@@ -531,6 +534,10 @@ export const configSchema = z
     encryption: encryptionSchema,
     leases: leasesSchema.default(leasesSchema.parse({})),
     approvals: approvalsSchema.default(approvalsSchema.parse({})),
+    /** Rules over the broker's own events that alert, hold for approval or block (`src/detections/`). */
+    detections: detectionsSchema,
+    /** How long before a workload's `review_by` the `workload.review_due` warning starts. */
+    review_warning: reviewWarningSchema,
   })
   .strict();
 

@@ -23,12 +23,14 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   'workload.revoked': 'high',
   'workload.blocked': 'medium',
   'workload.unblocked': 'info',
+  'workload.review_due': 'medium',
   'operator.break_glass_used': 'critical',
   'policy.reloaded': 'info',
   // A configuration on disk the broker refuses: a mistake, or someone editing it who should not.
   'policy.reload_rejected': 'medium',
   // What a policy in dry run would have decided: for watching a rollout, not an alert.
   'policy.dry_run': 'info',
+  'detection.fired': 'high',
   'approval.requested': 'low',
   'approval.granted': 'medium',
   'approval.denied': 'low',

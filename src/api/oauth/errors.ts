@@ -48,6 +48,7 @@ const FROM_BROKER: Record<
   forbidden: { code: 'unauthorized_client', status: 400 },
   policy_denied: { code: 'unauthorized_client', status: 400 },
   workload_blocked: { code: 'unauthorized_client', status: 400 },
+  workload_review_overdue: { code: 'unauthorized_client', status: 400 },
   intent_not_allowed: { code: 'unauthorized_client', status: 400 },
   revoked_during_issuance: { code: 'unauthorized_client', status: 400 },
   target_unknown: { code: 'invalid_target', status: 400 },
