@@ -101,6 +101,13 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
    * is logged and the per-lease revocations proceed as usual.
    */
   revokeWorkload?(workload: string): Promise<void>;
+  /**
+   * Proof of revocation: asks the target whether the credential of a revoked lease is really
+   * gone (an account no longer exists, a token answers 401, a Deny holds). Called right after a
+   * successful `revoke`, with the same handle. `evidence` says what was looked at and found, in
+   * words: never a secret. Absent: the target's revocations are reported as unverifiable.
+   */
+  verifyRevoked?(handle: RevocationHandle, leaseId: string): Promise<RevocationProof>;
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
   /**
@@ -131,6 +138,13 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
 }
 
 export type BearerTokenType = 'jwt' | 'access_token';
+
+/** What a target answered when asked whether a revoked credential is gone. */
+export interface RevocationProof {
+  gone: boolean;
+  /** What was checked and what it showed (`role jit_… absent from pg_roles; 0 sessions`). */
+  evidence: string;
+}
 
 export interface TokenIntrospection {
   /** Workload ids that may introspect this target's tokens. */

@@ -17,6 +17,7 @@ import {
   awsTierAllows,
   awsWithin,
 } from './scope.js';
+import { verifySessionDenied } from './verify.js';
 
 export const AWS_KIND = 'aws' satisfies ProviderKind;
 
@@ -72,6 +73,8 @@ export function createAwsProvider(config: AwsTargetConfig, ctx: ProviderContext)
             }),
       });
     },
+
+    verifyRevoked: (handle, leaseId) => verifySessionDenied(target, handle, leaseId),
 
     /** One entry for every session of the workload issued until now (and the clock skew). */
     async revokeWorkload(workload) {

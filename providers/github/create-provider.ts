@@ -22,6 +22,7 @@ import {
   nameOf,
   ownerOf,
 } from './scope.js';
+import { verifyInstallationTokenGone } from './verify.js';
 
 export interface GithubCredential {
   /** An installation access token (`ghs_…`); send it as `Authorization: token …`. */
@@ -159,6 +160,8 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
         throw fail('revoke', err, [token]);
       }
     },
+
+    verifyRevoked: (handle) => verifyInstallationTokenGone(config, handle),
 
     async check(): Promise<Health> {
       try {

@@ -25,6 +25,7 @@ import {
   mysqlScopeSchema,
   mysqlWithin,
 } from './scope.js';
+import { verifyAccountGone } from './verify.js';
 
 export interface MysqlCredential {
   username: string;
@@ -263,6 +264,8 @@ export function createMysqlProvider(
     async revoke(handle: RevocationHandle, leaseId: string): Promise<void> {
       await removeAccount(accountOf(handle, leaseId));
     },
+
+    verifyRevoked: (handle, leaseId) => verifyAccountGone(run, accountOf(handle, leaseId)),
 
     // Accounts have no expiry to move: renewal extends only the broker's own deadline.
     async renew(): Promise<RenewResult<MysqlCredential>> {

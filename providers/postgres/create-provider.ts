@@ -15,6 +15,7 @@ import {
   postgresWithin,
 } from './scope.js';
 import { sweepLoginRoles } from './sweep.js';
+import { verifyLoginRoleGone } from './verify.js';
 
 export const POSTGRES_KIND = 'postgres' satisfies ProviderKind;
 
@@ -65,6 +66,9 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
     async revoke(handle, leaseId) {
       await revokeLoginRole(target, loginRoleOf(target, handle, leaseId));
     },
+
+    verifyRevoked: (handle, leaseId) =>
+      verifyLoginRoleGone(target, loginRoleOf(target, handle, leaseId)),
 
     async renew(handle, { leaseId, expiresAt }) {
       await renewLoginRole(target, loginRoleOf(target, handle, leaseId), expiresAt);

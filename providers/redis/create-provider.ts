@@ -26,6 +26,7 @@ import {
   redisScopeSchema,
   redisWithin,
 } from './scope.js';
+import { verifyAclUserGone } from './verify.js';
 
 export interface RedisCredential {
   username: string;
@@ -178,6 +179,12 @@ export function createRedisAclProvider(
     async revoke(handle: RevocationHandle, leaseId: string): Promise<void> {
       await deleteUser(userOf(handle, leaseId));
     },
+
+    verifyRevoked: (handle, leaseId) =>
+      verifyAclUserGone(
+        (command) => onEveryNode('ACL GETUSER', adminSecrets, command),
+        userOf(handle, leaseId),
+      ),
 
     // ACL users have no expiry to move: renewal extends only the broker's own deadline.
     async renew(): Promise<RenewResult<RedisCredential>> {

@@ -1,0 +1,65 @@
+import { GetRolePolicyCommand } from '@aws-sdk/client-iam';
+import type { RevocationHandle, RevocationProof } from '../provider.js';
+import { parseDenyPolicy } from './lib/deny-policy.js';
+import { toProviderError } from './lib/errors.js';
+import type { AwsTarget } from './lib/target.js';
+import { readHandle } from './read-handle.js';
+
+/**
+ * Proof that a lease's session is denied: the role's Deny policy, read back through IAM
+ * `GetRolePolicy`, holds an entry for the session's user id (`<RoleId>:<lease id>`, or
+ * `*:<lease id>`) lasting until the session's end, or a kill-switch entry for its workload whose
+ * cutoff is after the session was issued. A session past the lease's expiry is dead by its own
+ * session policy.
+ */
+export async function verifySessionDenied(
+  target: AwsTarget,
+  raw: RevocationHandle,
+  leaseId: string,
+  now = Date.now(),
+): Promise<RevocationProof> {
+  const handle = readHandle(raw);
+  if (handle !== undefined && handle.expires_at <= now) {
+    return { gone: true, evidence: 'the session policy denies everything past the lease expiry' };
+  }
+  let text: string;
+  try {
+    const answer = await target.clients.iam.send(
+      new GetRolePolicyCommand({
+        RoleName: target.roleName,
+        PolicyName: target.config.revocation_policy_name,
+      }),
+    );
+    text = decodeURIComponent(answer.PolicyDocument ?? '');
+  } catch (err) {
+    if ((err as { name?: string }).name === 'NoSuchEntityException') {
+      return {
+        gone: false,
+        evidence: `role policy ${target.config.revocation_policy_name} is absent`,
+      };
+    }
+    throw toProviderError(target.config.name, 'IAM GetRolePolicy', err);
+  }
+  const entries = parseDenyPolicy(text);
+  const policy = `role policy ${target.config.revocation_policy_name}`;
+  const roleId = handle?.role_id ?? target.roleId;
+  const userIds = [...(roleId === undefined ? [] : [`${roleId}:${leaseId}`]), `*:${leaseId}`];
+  for (const userId of userIds) {
+    const until = entries.leases.get(userId);
+    if (until !== undefined && (handle === undefined || until >= handle.expires_at)) {
+      return { gone: true, evidence: `${policy} denies ${userId} until ${iso(until)}` };
+    }
+  }
+  if (handle !== undefined) {
+    const cutoff = entries.workloads.get(handle.workload);
+    if (cutoff !== undefined && cutoff >= handle.issued_before) {
+      return {
+        gone: true,
+        evidence: `${policy} denies sessions of ${handle.workload} issued before ${iso(cutoff)}`,
+      };
+    }
+  }
+  return { gone: false, evidence: `${policy} holds no deny covering the session of this lease` };
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
