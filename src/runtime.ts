@@ -11,6 +11,7 @@ import { brokerTokenLiveness, type LeaseReader } from './broker/live-token.js';
 import { nameIssue } from './config/issue-path.js';
 import { ConfigError, formatIssues } from './config/load.js';
 import type { BrokerConfig, WorkloadConfig } from './config/schema.js';
+import { detectionReferenceIssues } from './detections/config.js';
 import { readAuditSigningConfig } from './events/signing/index.js';
 import { readSinkConfigs } from './events/sinks/index.js';
 import { OperatorAuthenticator } from './identity/operators.js';
@@ -137,6 +138,7 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   });
 
   issues.push(...approvalCeilingIssues(config.policies, providers));
+  issues.push(...detectionReferenceIssues(config.detections, config.workloads));
 
   let policy: PolicyEngine | undefined;
   let sealer: HandleSealer | undefined;
@@ -225,6 +227,7 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
     policy,
     policies: new Map(config.policies.map((p) => [p.name, p])),
     approvals: config.approvals,
+    reviewWarningMs: config.review_warning,
     identity,
     operators,
     sealer,

@@ -36,6 +36,7 @@ import { listen } from './wiring/listen.js';
 import { openLeaseStore, storeSettings } from './wiring/open-store.js';
 import { brokerUrl, providerContext } from './wiring/provider-context.js';
 import { createReadiness } from './wiring/readiness.js';
+import { MemoryReviewNotices, RedisReviewNotices } from './workloads/review-notices.js';
 
 export { storeSettings } from './wiring/open-store.js';
 
@@ -211,6 +212,9 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     budgets: opened.redis
       ? new RedisBudgetStore(opened.redis, config.redis.key_prefix)
       : new MemoryBudgetStore(),
+    reviewNotices: opened.redis
+      ? new RedisReviewNotices(opened.redis, config.redis.key_prefix)
+      : new MemoryReviewNotices(),
   });
   const reaper = new Reaper({
     store,

@@ -9,6 +9,7 @@ import type { LeaseStore } from '../leases/types.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { PolicyEngine } from '../policy/engine.js';
+import type { ReviewNotices } from '../workloads/review-notices.js';
 
 /** Everything the broker runs on; replaced as a whole when the configuration is reloaded. */
 export interface BrokerRuntime {
@@ -18,6 +19,8 @@ export interface BrokerRuntime {
   /** The policies by name: what approval rule and budgets the deciding one sets. */
   policies: ReadonlyMap<string, PolicyConfig>;
   approvals: ApprovalsConfig;
+  /** Lead time of the `workload.review_due` warning (`review_warning`); default 14 days. */
+  reviewWarningMs?: number;
 }
 
 /** What every use case is given: built once by the composition root. */
@@ -35,4 +38,6 @@ export interface BrokerDeps {
   budgets: BudgetStore;
   /** Deadline of one kill-switch call; the reaper finishes what is left. */
   killSwitchDeadlineMs: number;
+  /** Once-a-day markers of review warnings (Redis when the store is); memory otherwise. */
+  reviewNotices?: ReviewNotices;
 }

@@ -11,6 +11,7 @@ import type { ActivateResult, Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import { claimActorUse, dryRunEvent, MAX_EVENT_REASONS } from '../policy/issuance.js';
 import type { PolicyGrant } from '../policy/types.js';
+import { reviewGate } from '../workloads/review-gate.js';
 import type { BrokerDeps } from './deps.js';
 import { issuanceFrozen } from './incident.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
@@ -53,6 +54,9 @@ export async function issue(
 
   const freeze = await store.isFrozen();
   if (freeze) return deny(issuanceFrozen(freeze));
+  // Lifecycle: a workload past its review date is refused (rule in workloads/review-gate.ts).
+  const overdue = await reviewGate(deps, workload, base);
+  if (overdue) return deny(overdue);
   // A blocked workload is refused by `store.create` itself, atomically with the write.
   const grant = deps.runtime().policy.decide({
     workload: { id: workload.id, tier: workload.tier },

@@ -4,6 +4,8 @@ import type { WorkloadPrincipal } from '../identity/types.js';
 import { safeMessage } from '../leases/revoker.js';
 import type { Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
+import { reviewEventBase } from '../workloads/review-event.js';
+import { reviewGate } from '../workloads/review-gate.js';
 import type { BrokerDeps } from './deps.js';
 import { issuanceFrozen } from './incident.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
@@ -134,6 +136,9 @@ async function decideRenewal(
   if (await deps.store.isBlocked(lease.workload)) {
     return deny(new BrokerError('workload_blocked', `workload ${lease.workload} is blocked`));
   }
+  // A renewal extends a credential: a workload past its review date is refused it too.
+  const overdue = await reviewGate(deps, by.workload, reviewEventBase(lease, by, caller));
+  if (overdue) return deny(overdue);
   const decision = deps.runtime().policy.decide({
     workload: { id: by.workload.id, tier: by.workload.tier },
     claims: by.identity.claims as Record<string, unknown>,

@@ -1,0 +1,24 @@
+import { sourceIpField } from '../broker/lib/events.js';
+import type { EventInput } from '../events/types.js';
+import type { WorkloadPrincipal } from '../identity/types.js';
+import type { Lease } from '../leases/types.js';
+import type { Caller } from '../lib/caller.js';
+
+/** What a review warning raised by a renewal names: the renewing identity and its lease. */
+export function reviewEventBase(
+  lease: Lease,
+  by: WorkloadPrincipal,
+  caller: Caller,
+): Omit<EventInput, 'type' | 'outcome'> {
+  return {
+    request_id: caller.requestId,
+    workload: lease.workload,
+    subject: by.identity.subject,
+    issuer: by.identity.issuer,
+    target: lease.target,
+    lease_id: lease.id,
+    task: lease.task,
+    token_sha256: by.identity.tokenHash,
+    ...sourceIpField(caller),
+  };
+}
