@@ -108,6 +108,25 @@ export interface Provider<Scope = unknown, Ceiling = unknown, Credential = unkno
    * words: never a secret. Absent: the target's revocations are reported as unverifiable.
    */
   verifyRevoked?(handle: RevocationHandle, leaseId: string): Promise<RevocationProof>;
+  /**
+   * The narrowest ceiling, in this provider's own terms, that holds every scope a workload
+   * used: what a least-privilege report offers to paste in place of a wider `allow`. Every
+   * scope given was parsed by `scope`. Absent, or `undefined` when the used scopes make no
+   * valid ceiling: the report says it has no suggestion.
+   */
+  suggestCeiling?(used: readonly Scope[]): Ceiling | undefined;
+  /**
+   * Revokes many leases of this target in a few statements (a kill switch, a wave of expiries):
+   * what `revoke` does for each, at once. Resolves with the lease ids it left undone (a handle
+   * it refuses, an account it must not touch); the revoker sends those — and every lease of a
+   * call that throws — through `revoke` one by one, which stays idempotent. Absent: every lease
+   * is revoked on its own.
+   */
+  revokeMany?(
+    items: readonly { handle: RevocationHandle; leaseId: string }[],
+  ): Promise<readonly string[]>;
+  /** Most leases per `revokeMany` call (default 100); a call takes one concurrency slot. */
+  readonly revokeBatchSize?: number;
   /** Concurrency of revocations toward this target (kill switch, reaper). */
   readonly revokeConcurrency: number;
   /**

@@ -17,6 +17,7 @@ import {
   awsTierAllows,
   awsWithin,
 } from './scope.js';
+import { suggestAwsCeiling } from './suggest.js';
 import { verifySessionDenied } from './verify.js';
 
 export const AWS_KIND = 'aws' satisfies ProviderKind;
@@ -46,6 +47,7 @@ export function createAwsProvider(config: AwsTargetConfig, ctx: ProviderContext)
     maxTtlMs: config.max_session_duration * 1000,
     denyPolicy,
     within: awsWithin,
+    suggestCeiling: suggestAwsCeiling,
     tierAllows: awsTierAllows,
 
     mint: (req) => mintSession(target, req),

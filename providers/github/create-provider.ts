@@ -22,6 +22,7 @@ import {
   nameOf,
   ownerOf,
 } from './scope.js';
+import { suggestGithubCeiling } from './suggest.js';
 import { verifyInstallationTokenGone } from './verify.js';
 
 export interface GithubCredential {
@@ -79,6 +80,7 @@ export function createGithubProvider(config: GithubTargetConfig): GithubProvider
     scope: githubScopeSchema,
     ceiling: githubCeilingSchema,
     within: githubWithin,
+    suggestCeiling: suggestGithubCeiling,
     tierAllows: githubTierAllows,
     revokeConcurrency: config.revoke_concurrency,
     // GitHub ends an installation access token one hour after it is created.

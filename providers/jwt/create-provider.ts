@@ -21,6 +21,7 @@ import {
   jwtScopeSchema,
   jwtWithin,
 } from './scope.js';
+import { suggestJwtCeiling } from './suggest.js';
 import {
   type ActorClaim,
   actorClaimSchema,
@@ -135,6 +136,7 @@ export function createJwtProvider(config: JwtTargetConfig, ctx: ProviderContext)
     introspection: { resourceServers, verify: verifyIssued },
     bearerTokenType: 'jwt',
     within: jwtWithin,
+    suggestCeiling: suggestJwtCeiling,
     publicJwks: () => keyring.publicJwks(),
 
     async mint(req: MintRequest<JwtScope>): Promise<Minted<JwtCredential>> {

@@ -25,6 +25,7 @@ import {
   mysqlScopeSchema,
   mysqlWithin,
 } from './scope.js';
+import { suggestMysqlCeiling } from './suggest.js';
 import { verifyAccountGone } from './verify.js';
 
 export interface MysqlCredential {
@@ -185,6 +186,7 @@ export function createMysqlProvider(
     ceiling: mysqlCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
     within: mysqlWithin(new Set(sets.keys())),
+    suggestCeiling: suggestMysqlCeiling,
 
     async mint(req: MintRequest<MysqlScope>): Promise<Minted<MysqlCredential>> {
       const { scope } = req;

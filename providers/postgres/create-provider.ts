@@ -14,6 +14,7 @@ import {
   postgresScopeSchema,
   postgresWithin,
 } from './scope.js';
+import { suggestPostgresCeiling } from './suggest.js';
 import { sweepLoginRoles } from './sweep.js';
 import { verifyLoginRoleGone } from './verify.js';
 
@@ -39,6 +40,7 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
     ceiling: postgresCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
     within,
+    suggestCeiling: suggestPostgresCeiling,
     tierAllows(scope, tier) {
       if (tier !== 'read') return { ok: true };
       const writer = scope.roles.find((role) => config.roles[role]?.access === 'write');

@@ -26,6 +26,7 @@ import {
   redisScopeSchema,
   redisWithin,
 } from './scope.js';
+import { suggestRedisCeiling } from './suggest.js';
 import { verifyAclUserGone } from './verify.js';
 
 export interface RedisCredential {
@@ -135,6 +136,7 @@ export function createRedisAclProvider(
     ceiling: redisCeilingSchema,
     revokeConcurrency: config.revoke_concurrency,
     within: redisWithin,
+    suggestCeiling: suggestRedisCeiling,
 
     async mint(req: MintRequest<RedisScope>): Promise<Minted<RedisCredential>> {
       const { scope } = req;

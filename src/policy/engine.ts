@@ -106,6 +106,11 @@ export class PolicyEngine {
     return this.#byName.get(name)?.config;
   }
 
+  /** The policies that name a workload, allow and deny, in file order (its reports). */
+  policiesFor(workload: { id: string; tier: string }): readonly CompiledPolicy[] {
+    return this.#index.forWorkload(workload);
+  }
+
   decide(req: PolicyRequest): Decision {
     const provider = this.#providers.get(req.target);
     if (provider === undefined) {

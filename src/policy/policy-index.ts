@@ -45,6 +45,12 @@ export class PolicyIndex {
     // A policy can match by id and by tier: once, in file order.
     return [...new Set(lists.flat())].sort((a, b) => a.order - b.order);
   }
+
+  /** Every policy naming a workload (by id, tier or glob), on any target, in file order. */
+  forWorkload(workload: { id: string; tier: string }): readonly CompiledPolicy[] {
+    const all = [...this.#targets.keys()].flatMap((target) => this.candidates(target, workload));
+    return all.sort((a, b) => a.order - b.order);
+  }
 }
 
 function push(map: Map<string, CompiledPolicy[]>, key: string, policy: CompiledPolicy): void {
