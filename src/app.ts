@@ -8,6 +8,8 @@ import { registerDecideApproval } from './api/routes/approval-decide.js';
 import { registerGetApproval } from './api/routes/approval-get.js';
 import { registerListApprovals } from './api/routes/approvals-list.js';
 import { registerAuditKeys } from './api/routes/audit-keys.js';
+import { registerSsfConfiguration } from './api/routes/ssf-configuration.js';
+import { registerSsfJwks } from './api/routes/ssf-jwks.js';
 import { registerIssueCredential } from './api/routes/credentials.js';
 import { registerEventsFeed } from './api/routes/events-feed.js';
 import { registerFreeze } from './api/routes/freeze.js';
@@ -34,6 +36,8 @@ import { registerWhoAmI } from './api/routes/whoami.js';
 import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
 import { registerUnblockWorkload } from './api/routes/workload-unblock.js';
 import { registerListWorkloads } from './api/routes/workloads-list.js';
+import { registerWorkloadReport } from './api/routes/workload-report.js';
+import { registerWorkloadInventory } from './api/routes/workloads-inventory.js';
 import { registerConsole } from './console/routes.js';
 import { BrokerError } from './errors.js';
 import { scrubText } from './events/redact.js';
@@ -97,6 +101,8 @@ export function createApp(
   registerRevokeTask(app);
   // workloads (the kill switch)
   registerListWorkloads(app);
+  registerWorkloadInventory(app);
+  registerWorkloadReport(app);
   registerRevokeWorkload(app);
   registerUnblockWorkload(app);
   // incident response
@@ -112,6 +118,8 @@ export function createApp(
   // keys, health, metrics
   registerJwks(app);
   registerAuditKeys(app);
+  registerSsfConfiguration(app);
+  registerSsfJwks(app);
   registerHealth(app);
   registerMetrics(app);
   registerOpenApi(app);

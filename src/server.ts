@@ -30,12 +30,16 @@ import {
 } from './metrics/scrape-readers.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { Metrics } from './metrics.js';
+import type { RevocationVerifier } from './revocation/verifier.js';
 import { MemoryActorUseLedger, RedisActorUseLedger } from './policy/actor-ledger.js';
 import { buildRuntime, type Runtime } from './runtime.js';
 import { listen } from './wiring/listen.js';
 import { openLeaseStore, storeSettings } from './wiring/open-store.js';
 import { brokerUrl, providerContext } from './wiring/provider-context.js';
 import { createReadiness } from './wiring/readiness.js';
+import { revocationProof } from './wiring/revocation-proof.js';
+import { createSsf } from './wiring/ssf.js';
+import { optionalHistory, streamHistory } from './workloads/event-history.js';
 import { MemoryReviewNotices, RedisReviewNotices } from './workloads/review-notices.js';
 
 export { storeSettings } from './wiring/open-store.js';
@@ -79,6 +83,8 @@ export interface RunningBroker {
   store: LeaseStore;
   events: EventBus;
   revoker: Revoker;
+  /** Proof of revocation: checks at the targets after revocations. */
+  verifier: RevocationVerifier;
   reaper: Reaper;
   sweeper: Sweeper;
   metrics: Metrics;
@@ -186,6 +192,14 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       ),
   };
   const emitter = hooks.events?.(stamped) ?? stamped;
+  const proof = revocationProof(config, {
+    store,
+    redis: opened.redis,
+    events: emitter,
+    metrics,
+    logger,
+  });
+  events.subscribe(proof.recorder);
 
   const revoker = new Revoker({
     store,
@@ -196,6 +210,8 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     logger,
     backoffBaseMs: config.leases.reaper.backoff_base,
     backoffMaxMs: config.leases.reaper.backoff_max,
+    afterRevoke: (lease, provider, handle, reason) =>
+      proof.verifier.schedule(lease, provider, handle, reason),
   });
   const broker = new Broker({
     store,
@@ -215,6 +231,11 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     reviewNotices: opened.redis
       ? new RedisReviewNotices(opened.redis, config.redis.key_prefix)
       : new MemoryReviewNotices(),
+    ...optionalHistory(
+      streamHistory(opened.redis, config.redis.key_prefix, config.events.redis_stream),
+    ),
+    leaseRetentionMs: config.leases.retention,
+    receipts: proof.receipts,
   });
   const reaper = new Reaper({
     store,
@@ -240,6 +261,22 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
         logger.warn({ err: safeMessage(err) }, 'auth failure summary not emitted'),
       ),
   });
+  let ssf: ReturnType<typeof createSsf>;
+  try {
+    ssf = createSsf(config, {
+      brokerUrl: brokerUrl(config),
+      redis: opened.redis,
+      events: emitter,
+      logger,
+      metrics,
+    });
+  } catch (err) {
+    return abandon(err);
+  }
+  if (ssf !== undefined) {
+    const transmitter = ssf.transmitter;
+    events.subscribe((event) => transmitter.observe(event));
+  }
   const reloadListeners = new Set<() => void>();
 
   const services: ApiServices = {
@@ -258,6 +295,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     logger,
     jwks: () => [...runtime.providers.values()].flatMap((p) => p.publicJwks?.() ?? []),
     auditKeys: () => events.publishedKeys(),
+    ...(ssf === undefined ? {} : { ssf: ssf.publication }),
     readiness,
     ...(config.server.metrics_token === undefined
       ? {}
@@ -313,6 +351,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       return abandon(err);
     }
   }
+  ssf?.transmitter.start();
   if (options.reaper !== false) {
     reaper.start();
     sweeper.start();
@@ -325,6 +364,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     store,
     events,
     revoker,
+    verifier: proof.verifier,
     reaper,
     sweeper,
     metrics,
@@ -352,6 +392,9 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       sweeper.stop();
       await reaper.stop();
       revoker.flushInPlace();
+      // Verifications in flight report before the chain's final checkpoint (bounded).
+      await proof.verifier.idle(5_000);
+      await ssf?.transmitter.stop();
       if (server) await new Promise<void>((r) => server?.close(() => r()));
       authFailures.close();
       await events.close();

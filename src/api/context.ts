@@ -9,6 +9,7 @@ import type { ClientAddress } from '../lib/forwarded.js';
 import type { Logger } from '../lib/logger.js';
 import type { Metrics } from '../metrics.js';
 import type { AuthorizationServer } from '../oauth/authorization-server.js';
+import type { SsfPublication } from '../ssf/metadata.js';
 import type { Readiness } from '../wiring/readiness.js';
 
 /** What handlers need, reached through the context rather than imported singletons. */
@@ -31,6 +32,8 @@ export interface ApiServices {
   jwks: () => unknown[];
   /** The audit chain's published keys, for `/.well-known/jit-audit-keys.json`. */
   auditKeys: () => unknown[];
+  /** The Shared Signals transmitter's metadata and SET key; absent without `ssf:`. */
+  ssf?: SsfPublication;
   readiness: Readiness;
   /** When set, `/metrics` needs this bearer token. */
   metricsToken?: string;

@@ -47,6 +47,7 @@ function standInFor(path: readonly (string | number)[], root: unknown): string {
   if (field === 'hash')
     return `sha256:${createHash('sha256').update(randomBytes(32)).digest('hex')}`;
   if (section === 'events' && index === 'signing' && field === 'private_key') return pem('EdDSA');
+  if (section === 'ssf' && index === 'signing_key' && field === 'private_key') return pem('ES256');
   if (section === 'events' && index === 'signing' && field === 'public_key') {
     return pem('EdDSA', 'public');
   }

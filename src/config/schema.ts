@@ -1,6 +1,8 @@
 import { z } from 'zod';
-import { proxyList } from '../lib/forwarded.js';
 import { detectionsSchema } from '../detections/config.js';
+import { proxyList } from '../lib/forwarded.js';
+import { revocationSchema } from '../revocation/config.js';
+import { ssfSchema } from '../ssf/config.js';
 import { duration } from './duration.js';
 import { reviewWarningSchema, workloadLifecycleFields } from './workload-lifecycle.js';
 
@@ -538,6 +540,10 @@ export const configSchema = z
     detections: detectionsSchema,
     /** How long before a workload's `review_by` the `workload.review_due` warning starts. */
     review_warning: reviewWarningSchema,
+    /** Shared Signals transmitter: CAEP SETs pushed to receivers (`src/ssf/config.ts`). */
+    ssf: ssfSchema.optional(),
+    /** Proof of revocation: which revocations are verified at the target (`src/revocation/`). */
+    revocation: revocationSchema.default(revocationSchema.parse({})),
   })
   .strict();
 

@@ -40,6 +40,10 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   'issuance.unfrozen': 'medium',
   'chain.genesis': 'info',
   'chain.checkpoint': 'info',
+  'revocation.verified': 'info',
+  'revocation.unverified': 'high',
+  'revocation.unverifiable': 'low',
+  'ssf.delivery_failed': 'high',
 };
 
 export interface EventChainOptions {

@@ -24,8 +24,8 @@ const CLASSES: Record<
   },
 };
 
-// Activity ids: Authentication 1 Logon, 99 Other; API Activity 1 Create, 3 Update,
-// 4 Delete, 99 Other.
+// Activity ids: Authentication 1 Logon, 99 Other; API Activity 1 Create, 2 Read,
+// 3 Update, 4 Delete, 99 Other.
 const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string }> = {
   'auth.failed': { class: 'authentication', id: 1, name: 'Logon' },
   'operator.break_glass_used': { class: 'authentication', id: 1, name: 'Logon' },
@@ -53,6 +53,10 @@ const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string
   'issuance.unfrozen': { class: 'api_activity', id: 3, name: 'Update' },
   'chain.genesis': { class: 'api_activity', id: 99, name: 'Other' },
   'chain.checkpoint': { class: 'api_activity', id: 99, name: 'Other' },
+  'revocation.verified': { class: 'api_activity', id: 2, name: 'Read' },
+  'revocation.unverified': { class: 'api_activity', id: 2, name: 'Read' },
+  'revocation.unverifiable': { class: 'api_activity', id: 2, name: 'Read' },
+  'ssf.delivery_failed': { class: 'api_activity', id: 99, name: 'Other' },
 };
 
 const SEVERITIES: Record<Severity, { id: number; name: string }> = {

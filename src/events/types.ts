@@ -25,6 +25,10 @@ export const EVENT_TYPES = [
   'issuance.unfrozen',
   'chain.genesis',
   'chain.checkpoint',
+  'revocation.verified',
+  'revocation.unverified',
+  'revocation.unverifiable',
+  'ssf.delivery_failed',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 

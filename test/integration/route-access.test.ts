@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACCESS, ACTIONS, type Action } from '../../src/access/table.js';
 import type { OperatorRole } from '../../src/config/schema.js';
@@ -39,6 +40,8 @@ const EXPECTED: Record<string, Expected> = {
   'POST /v1/leases/{id}/retry': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/tasks/{task_id}/revoke': { presented: 'bearer', workload: 'own', operator: 'revoker' },
   'GET /v1/workloads': { presented: 'bearer', operator: 'viewer' },
+  'GET /v1/workloads/inventory': { presented: 'bearer', operator: 'viewer' },
+  'GET /v1/workloads/{id}/report': { presented: 'bearer', operator: 'viewer' },
   'POST /v1/workloads/{id}/revoke': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/workloads/{id}/unblock': { presented: 'bearer', operator: 'admin' },
   'POST /v1/revoke': { presented: 'bearer', operator: 'revoker' },
@@ -53,6 +56,8 @@ const EXPECTED: Record<string, Expected> = {
   'GET /v1/events': { presented: 'bearer', operator: 'viewer' },
   'GET /.well-known/jwks.json': { presented: 'none' },
   'GET /.well-known/jit-audit-keys.json': { presented: 'none' },
+  'GET /.well-known/ssf-configuration': { presented: 'none' },
+  'GET /.well-known/ssf/jwks.json': { presented: 'none' },
   'GET /healthz': { presented: 'none' },
   'GET /readyz': { presented: 'none' },
   'GET /v1/readiness': { presented: 'bearer', operator: 'viewer' },
@@ -122,6 +127,11 @@ const SAMPLES: Record<string, SampleFor> = {
     init: { method: 'POST' },
   }),
   'GET /v1/workloads': () => ({ path: '/v1/workloads', init: {} }),
+  'GET /v1/workloads/inventory': () => ({ path: '/v1/workloads/inventory', init: {} }),
+  'GET /v1/workloads/{id}/report': () => ({
+    path: '/v1/workloads/agent-a/report?window=7d',
+    init: {},
+  }),
   'POST /v1/workloads/{id}/revoke': () => ({
     path: '/v1/workloads/agent-b/revoke',
     init: { method: 'POST', json: { reason: 'access matrix' } },
@@ -168,6 +178,11 @@ const SAMPLES: Record<string, SampleFor> = {
     path: '/.well-known/jit-audit-keys.json',
     init: {},
   }),
+  'GET /.well-known/ssf-configuration': () => ({
+    path: '/.well-known/ssf-configuration',
+    init: {},
+  }),
+  'GET /.well-known/ssf/jwks.json': () => ({ path: '/.well-known/ssf/jwks.json', init: {} }),
   'GET /healthz': () => ({ path: '/healthz', init: {} }),
   'GET /readyz': () => ({ path: '/readyz', init: {} }),
   'GET /v1/readiness': () => ({ path: '/v1/readiness', init: {} }),
@@ -212,6 +227,14 @@ describe('route access matrix', () => {
           approval: 'required',
         });
         raw.approvals = { max_pending: 100_000, max_pending_per_workload: 10_000 };
+        // A transmitter with no receivers, so its public routes answer.
+        raw.ssf = {
+          signing_key: {
+            private_key: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+              .privateKey.export({ type: 'pkcs8', format: 'pem' })
+              .toString(),
+          },
+        };
       },
     });
     tokens = {

@@ -46,6 +46,10 @@ const CEF_NAMES: Record<EventType, string> = {
   'issuance.unfrozen': 'Issuance unfrozen',
   'chain.genesis': 'Audit chain started',
   'chain.checkpoint': 'Audit chain checkpoint',
+  'revocation.verified': 'Revocation verified at the target',
+  'revocation.unverified': 'Revocation not verified at the target',
+  'revocation.unverifiable': 'Revocation cannot be verified at the target',
+  'ssf.delivery_failed': 'Security event token not delivered',
 };
 
 /**
