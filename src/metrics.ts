@@ -66,6 +66,12 @@ export class Metrics {
     labelNames: ['target'] as const,
     registers: [this.registry],
   });
+  readonly revocationVerifications = new Counter({
+    name: 'jit_revocation_verifications_total',
+    help: 'Revocations checked at the target: verified, unverified (the credential may still work) or unverifiable',
+    labelNames: ['target', 'status'] as const,
+    registers: [this.registry],
+  });
   readonly revokeSeconds = new Histogram({
     name: 'jit_revoke_duration_seconds',
     help: 'Provider revocation call latency, failed calls included',

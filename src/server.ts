@@ -30,9 +30,10 @@ import {
 } from './metrics/scrape-readers.js';
 import { countStoreErrors } from './metrics/store-errors.js';
 import { Metrics } from './metrics.js';
-import type { RevocationVerifier } from './revocation/verifier.js';
 import { MemoryActorUseLedger, RedisActorUseLedger } from './policy/actor-ledger.js';
+import type { RevocationVerifier } from './revocation/verifier.js';
 import { buildRuntime, type Runtime } from './runtime.js';
+import { wireDetections } from './wiring/detections.js';
 import { listen } from './wiring/listen.js';
 import { openLeaseStore, storeSettings } from './wiring/open-store.js';
 import { brokerUrl, providerContext } from './wiring/provider-context.js';
@@ -213,6 +214,13 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     afterRevoke: (lease, provider, handle, reason) =>
       proof.verifier.schedule(lease, provider, handle, reason),
   });
+  const detections = wireDetections({
+    config: () => runtime.config,
+    redis: opened.redis,
+    keyPrefix: config.redis.key_prefix,
+    metrics,
+    logger,
+  });
   const broker = new Broker({
     store,
     sealer: () => runtime.sealer,
@@ -222,6 +230,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     logger,
     runtime: () => runtime,
     killSwitchDeadlineMs: config.leases.kill_switch_deadline,
+    detectionHolds: detections.holds,
     approvals: opened.redis
       ? new RedisApprovalStore(opened.redis, config.redis.key_prefix)
       : new MemoryApprovalStore(),
@@ -236,6 +245,11 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     ),
     leaseRetentionMs: config.leases.retention,
     receipts: proof.receipts,
+  });
+  detections.start({
+    subscribe: (listener) => events.subscribe(listener),
+    events: emitter,
+    killSwitch: (workload, o, by, caller) => broker.revokeWorkload(workload, o, by, caller),
   });
   const reaper = new Reaper({
     store,
@@ -397,6 +411,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
       await ssf?.transmitter.stop();
       if (server) await new Promise<void>((r) => server?.close(() => r()));
       authFailures.close();
+      await detections.close();
       await events.close();
       for (const p of runtime.providers.values()) await p.close?.();
       await store.close();

@@ -1,4 +1,4 @@
-import type { Provider } from '../../providers/provider.js';
+import type { Provider, RevocationHandle } from '../../providers/provider.js';
 import type { EventEmitter, EventInput } from '../events/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { Logger } from '../lib/logger.js';
@@ -6,7 +6,14 @@ import { Semaphore } from '../lib/semaphore.js';
 import { untilDeadline, withTimeout } from '../lib/time-limit.js';
 import type { Metrics } from '../metrics.js';
 import type { HandleSealer } from './sealing.js';
-import type { Claim, FinishResult, Lease, LeaseStore, RevokeOutcome } from './types.js';
+import type {
+  Claim,
+  FinishResult,
+  Lease,
+  LeaseStore,
+  RevokeOutcome,
+  RevokeReason,
+} from './types.js';
 
 export interface RevokerOptions {
   store: LeaseStore;
@@ -20,7 +27,22 @@ export interface RevokerOptions {
   backoffMaxMs: number;
   /** One provider call may take this long before it counts as failed. */
   callTimeoutMs?: number;
+  /**
+   * Told of every lease this replica finished revoking, with the handle the provider was given
+   * (the store erases it at finish): proof of revocation checks the target from here.
+   */
+  afterRevoke?: AfterRevoke;
 }
+
+export type AfterRevoke = (
+  lease: Lease,
+  provider: Provider | undefined,
+  handle: RevocationHandle,
+  reason: RevokeReason,
+) => void;
+
+/** Leases per `revokeMany` call when the provider names no size of its own. */
+const DEFAULT_BATCH_SIZE = 100;
 
 /** Up to this many in-place revocations are evented before the call returns. */
 const IN_PLACE_SYNC_LIMIT = 100;
@@ -75,21 +97,117 @@ export class Revoker {
     return { ...tally };
   }
 
-  /** Starts revoking `claims`, counting into a tally shared with other batches. */
+  /**
+   * Starts revoking `claims`, counting into a tally shared with other batches. Claims toward
+   * a target that can revoke many at once (`revokeMany`) go in batches, each taking one of
+   * the target's concurrency slots; whatever a batch leaves, or all of a batch that fails,
+   * is revoked lease by lease.
+   */
   executeInto(
     claims: readonly Claim[],
     caller: Caller | undefined,
     tally: RevokeTally,
   ): Promise<void> {
     tally.pending += claims.length;
-    return Promise.all(
-      claims.map(async (claim) => {
-        const { revokedAtProvider } = await this.#revoke(claim, caller);
-        tally.pending -= 1;
-        if (revokedAtProvider) tally.revoked += 1;
-        else tally.failed += 1;
+    const settle = (revokedAtProvider: boolean) => {
+      tally.pending -= 1;
+      if (revokedAtProvider) tally.revoked += 1;
+      else tally.failed += 1;
+    };
+    const single = async (claim: Claim) => {
+      settle((await this.#revoke(claim, caller)).revokedAtProvider);
+    };
+    const { batches, singles } = this.#batches(claims);
+    return Promise.all([
+      ...singles.map(single),
+      ...batches.map(async ({ provider, claims: batch }) => {
+        const done = await this.#revokeBatch(provider, batch);
+        await Promise.all(
+          batch.map(async (claim) => {
+            const handle = done.get(claim.lease.id);
+            if (handle === undefined) return single(claim);
+            await this.#record(claim, { ok: true }, provider, handle, caller);
+            settle(true);
+          }),
+        );
       }),
-    ).then(() => undefined);
+    ]).then(() => undefined);
+  }
+
+  /** Groups claims by target; a target with `revokeMany` and more than one claim is batched. */
+  #batches(claims: readonly Claim[]): {
+    batches: { provider: Provider; claims: Claim[] }[];
+    singles: Claim[];
+  } {
+    const singles: Claim[] = [];
+    const byTarget = new Map<string, { provider: Provider; claims: Claim[] }>();
+    for (const claim of claims) {
+      const provider = this.#o.providers().get(claim.lease.target);
+      if (provider?.revokeMany === undefined) {
+        singles.push(claim);
+        continue;
+      }
+      const group = byTarget.get(claim.lease.target);
+      if (group === undefined) byTarget.set(claim.lease.target, { provider, claims: [claim] });
+      else group.claims.push(claim);
+    }
+    const batches: { provider: Provider; claims: Claim[] }[] = [];
+    for (const { provider, claims: group } of byTarget.values()) {
+      if (group.length === 1) {
+        singles.push(...group);
+        continue;
+      }
+      const size = Math.max(1, provider.revokeBatchSize ?? DEFAULT_BATCH_SIZE);
+      for (let i = 0; i < group.length; i += size) {
+        batches.push({ provider, claims: group.slice(i, i + size) });
+      }
+    }
+    return { batches, singles };
+  }
+
+  /**
+   * One `revokeMany` call under one of the target's slots. Answers the handle of every lease
+   * the provider revoked; a lease whose handle cannot be opened, one the provider left, and
+   * every lease of a call that failed are absent (revoked on their own next).
+   */
+  async #revokeBatch(
+    provider: Provider,
+    claims: readonly Claim[],
+  ): Promise<Map<string, RevocationHandle>> {
+    const target = provider.target;
+    const done = new Map<string, RevocationHandle>();
+    try {
+      await this.#limit(target, provider).run(async () => {
+        const items: { handle: RevocationHandle; leaseId: string }[] = [];
+        for (const { lease } of claims) {
+          try {
+            const handle =
+              lease.handle === undefined || provider.revokeUsesHandle === false
+                ? {}
+                : this.#o.sealer().open(lease.id, lease.handle);
+            items.push({ handle, leaseId: lease.id });
+          } catch {
+            // Left for the lease's own revocation, which records why it fails.
+          }
+        }
+        if (items.length === 0 || provider.revokeMany === undefined) return;
+        const left = new Set(
+          await withTimeout(
+            provider.revokeMany(items),
+            this.#o.callTimeoutMs ?? 30_000,
+            'provider call',
+          ),
+        );
+        for (const item of items) if (!left.has(item.leaseId)) done.set(item.leaseId, item.handle);
+      });
+    } catch (err) {
+      done.clear();
+      this.#o.logger.warn(
+        { target, leases: claims.length, err: safeMessage(err) },
+        'batch revocation failed; revoking lease by lease',
+      );
+    }
+    return done;
   }
 
   /** Never throws: a failure is recorded on the lease and retried. */
@@ -104,6 +222,7 @@ export class Revoker {
     const { lease } = claim;
     const provider = this.#o.providers().get(lease.target);
     let outcome: RevokeOutcome;
+    let opened: RevocationHandle = {};
     try {
       await this.#limit(lease.target, provider).run(async () => {
         if (!provider) throw new Error(`target ${lease.target} is no longer configured`);
@@ -111,6 +230,7 @@ export class Revoker {
           lease.handle === undefined || provider.revokeUsesHandle === false
             ? {}
             : this.#o.sealer().open(lease.id, lease.handle);
+        opened = handle;
         const stopTimer = this.#o.metrics.revokeSeconds.startTimer({ provider: provider.kind });
         try {
           await withTimeout(
@@ -129,6 +249,19 @@ export class Revoker {
       this.#o.metrics.revokeErrors.inc({ target: lease.target });
       outcome = { ok: false, error: safeMessage(err), retryInMs: this.backoff(lease.attempts) };
     }
+    const result = await this.#record(claim, outcome, provider, opened, caller);
+    return { result, revokedAtProvider: outcome.ok };
+  }
+
+  /** The provider's answer on the lease, its event and metric. Never throws. */
+  async #record(
+    claim: Claim,
+    outcome: RevokeOutcome,
+    provider: Provider | undefined,
+    opened: RevocationHandle,
+    caller: Caller | undefined,
+  ): Promise<FinishResult> {
+    const { lease } = claim;
     let result: FinishResult;
     try {
       result = await this.#finish(claim, outcome);
@@ -138,10 +271,13 @@ export class Revoker {
         { lease_id: lease.id, err: safeMessage(err) },
         'could not record revocation',
       );
-      return { result: { lease, transition: 'none' }, revokedAtProvider: outcome.ok };
+      return { lease, transition: 'none' };
     }
     this.#report(claim, result, outcome, caller);
-    return { result, revokedAtProvider: outcome.ok };
+    if (result.transition === 'revoked' || result.transition === 'expired') {
+      this.#after(result.lease, provider, opened, claim.reason);
+    }
+    return result;
   }
 
   /**
@@ -200,12 +336,25 @@ export class Revoker {
 
   #reportInPlace(lease: Lease, caller: Caller | undefined): void {
     const transition = lease.state === 'expired' ? 'expired' : 'revoked';
-    this.#report(
-      { lease, token: '', reason: lease.revokeReason ?? 'operator' },
-      { lease, transition },
-      { ok: true },
-      caller,
-    );
+    const reason = lease.revokeReason ?? 'operator';
+    this.#report({ lease, token: '', reason }, { lease, transition }, { ok: true }, caller);
+    this.#after(lease, this.#o.providers().get(lease.target), {}, reason);
+  }
+
+  #after(
+    lease: Lease,
+    provider: Provider | undefined,
+    handle: RevocationHandle,
+    reason: RevokeReason,
+  ): void {
+    try {
+      this.#o.afterRevoke?.(lease, provider, handle, reason);
+    } catch (err) {
+      this.#o.logger.error(
+        { lease_id: lease.id, err: safeMessage(err) },
+        'after-revoke hook failed',
+      );
+    }
   }
 
   /** Exponential backoff with full jitter in [base·2^n / 2, base·2^n], capped. */
