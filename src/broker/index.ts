@@ -4,6 +4,8 @@ import type { Approval, ApprovalFilter } from '../approvals/types.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
 import type { IssuanceFreeze, Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
+import { type Inventory, workloadInventory } from '../workloads/inventory.js';
+import { type WorkloadReport, workloadReport } from '../workloads/report.js';
 import type { BrokerDeps } from './deps.js';
 import { endTask, type TaskRevocation } from './end-task.js';
 import { setFrozen, unblockWorkload } from './incident.js';
@@ -170,5 +172,15 @@ export class Broker {
 
   simulate(req: SimulationRequest): Simulation {
     return simulate(this.#deps, req);
+  }
+
+  /** A workload's least-privilege report over `windowMs` (operators). */
+  workloadReport(workload: string, windowMs: number): Promise<WorkloadReport> {
+    return workloadReport(this.#deps, workload, windowMs);
+  }
+
+  /** Every machine identity: owner, tier, review date, live leases, last use (operators). */
+  workloadInventory(): Promise<Inventory> {
+    return workloadInventory(this.#deps);
   }
 }
