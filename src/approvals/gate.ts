@@ -12,7 +12,7 @@ import { notifyApprovers } from './webhook.js';
 
 export type Gate = { kind: 'open'; approval?: Approval } | { kind: 'wait'; approval: Approval };
 
-type Deps = Pick<BrokerDeps, 'approvals' | 'runtime' | 'events' | 'logger'>;
+type Deps = Pick<BrokerDeps, 'approvals' | 'runtime' | 'events' | 'logger' | 'detectionHolds'>;
 
 /**
  * Lets a grant through, or holds it for an operator. A grant of a policy whose `approval`
@@ -30,7 +30,10 @@ export async function approvalGate(
   const runtime = deps.runtime();
   const rule = decidingPolicy(runtime.policies, grant).approval;
   const workload = principal.workload;
-  if (!grantNeedsApproval(rule, grant, { tier: workload.tier, tool: req.task.tool })) {
+  // A `require_approval` detection that fired for this workload holds every grant for an
+  // approver until its hold ends, whatever the policy's own rule says (src/detections/).
+  const held = await heldByDetection(deps, workload.id);
+  if (!held && !grantNeedsApproval(rule, grant, { tier: workload.tier, tool: req.task.tool })) {
     return { kind: 'open' };
   }
 
@@ -91,5 +94,15 @@ export async function approvalGate(
       }
       return { kind: 'wait', approval: found.approval };
     }
+  }
+}
+
+/** Whether a detection holds the workload; a hold store that cannot answer holds (fail closed). */
+async function heldByDetection(deps: Deps, workload: string): Promise<boolean> {
+  if (deps.detectionHolds === undefined) return false;
+  try {
+    return (await deps.detectionHolds.held(workload)) !== undefined;
+  } catch {
+    return true;
   }
 }

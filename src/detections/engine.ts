@@ -1,0 +1,126 @@
+import type { WorkloadConfig } from '../config/schema.js';
+import type { BrokerEvent } from '../events/types.js';
+import { compileGlob, type Glob } from '../lib/glob.js';
+import { compileRule } from './compile.js';
+import type { DetectionRuleConfig } from './config.js';
+import type { DetectionState } from './state.js';
+import type { CompiledRule, Firing } from './types.js';
+
+/**
+ * The only events a detection reads: what workloads asked for and how their tokens fared.
+ * Its own output (`detection.fired`), the kill switch's (`workload.revoked`,
+ * `lease.revoked`, …) and operator actions are never inputs, so a firing cannot feed itself.
+ */
+export const INPUT_TYPES: ReadonlySet<string> = new Set([
+  'credential.issued',
+  'credential.denied',
+  'auth.failed',
+]);
+
+/** Denials that follow an incident control rather than the workload's own asking. */
+const CONTROL_DENIALS: ReadonlySet<string> = new Set(['workload_blocked', 'issuance_frozen']);
+
+export interface EngineOptions {
+  rules: readonly DetectionRuleConfig[];
+  workloads: readonly WorkloadConfig[];
+  state: DetectionState;
+}
+
+/**
+ * Runs the configured rules over events, one event at a time, in the order given. Pure but
+ * for the state store: the time is the event's, so the same events through the memory store
+ * (replay) and the Redis store (live) fire the same rules on the same events. A rule that
+ * fires starts its cool-down for that workload; until it passes, the rule neither fires nor
+ * acts again for it (one incident, one action).
+ */
+export class DetectionEngine {
+  readonly #rules: CompiledRule[];
+  readonly #state: DetectionState;
+  readonly #workloads: ReadonlyMap<string, WorkloadConfig>;
+  readonly #subjects: { workload: WorkloadConfig; subject: Glob | string }[];
+  /** Rules by event type and workload: most events need no rule at all. */
+  readonly #applicable = new Map<string, CompiledRule[]>();
+
+  constructor(options: EngineOptions) {
+    this.#rules = options.rules.map(compileRule);
+    this.#state = options.state;
+    this.#workloads = new Map(options.workloads.map((w) => [w.id, w]));
+    this.#subjects = options.workloads.map((workload) => ({
+      workload,
+      subject: workload.subject.includes('*') ? compileGlob(workload.subject) : workload.subject,
+    }));
+  }
+
+  get size(): number {
+    return this.#rules.length;
+  }
+
+  /** Whether any rule could read this event: the cheap test the live path runs inline. */
+  wants(event: Pick<BrokerEvent, 'type' | 'actor'>): boolean {
+    return this.#rules.length > 0 && INPUT_TYPES.has(event.type) && event.actor === undefined;
+  }
+
+  async observe(event: BrokerEvent): Promise<Firing[]> {
+    if (!this.wants(event)) return [];
+    if (event.type === 'credential.denied' && CONTROL_DENIALS.has(event.reason ?? '')) return [];
+    const workload = this.#workloadOf(event);
+    if (workload === undefined) return [];
+    const rules = this.#rulesFor(event.type, workload);
+    if (rules.length === 0) return [];
+    const at = Date.parse(event.time);
+    if (!Number.isFinite(at)) return [];
+    const firings = await Promise.all(
+      rules.map((rule) => this.#evaluate(rule, event, workload, at)),
+    );
+    return firings.filter((f): f is Firing => f !== undefined);
+  }
+
+  async #evaluate(
+    rule: CompiledRule,
+    event: BrokerEvent,
+    workload: WorkloadConfig,
+    at: number,
+  ): Promise<Firing | undefined> {
+    const { config } = rule;
+    const key = { rule: config.name, workload: workload.id };
+    const trigger = await rule.check({ event, workload, at, key, state: this.#state });
+    if (trigger === undefined) return undefined;
+    if (!(await this.#state.startCooldown(key, at, config.cooldown))) return undefined;
+    return {
+      rule: config.name,
+      kind: config.kind,
+      workload: workload.id,
+      mode: config.mode,
+      actions: [...config.actions],
+      at: event.time,
+      trigger: { id: event.id, seq: event.seq, instance: event.instance },
+      cooldown_ms: config.cooldown,
+      hold_for_ms: config.hold_for,
+      evidence: trigger.evidence,
+      events: trigger.events,
+    };
+  }
+
+  #rulesFor(type: string, workload: WorkloadConfig): CompiledRule[] {
+    const id = `${type} ${workload.id}`;
+    let rules = this.#applicable.get(id);
+    if (rules === undefined) {
+      rules = this.#rules.filter((r) => r.watches.has(type) && r.covers(workload));
+      // Bounded by configured workloads × the three input types.
+      this.#applicable.set(id, rules);
+    }
+    return rules;
+  }
+
+  /** The event's workload, or for a refused token the workload its issuer and subject map to. */
+  #workloadOf(event: BrokerEvent): WorkloadConfig | undefined {
+    if (event.workload !== undefined) return this.#workloads.get(event.workload);
+    if (event.type !== 'auth.failed' || event.subject === undefined) return undefined;
+    const { subject, issuer } = event;
+    return this.#subjects.find(
+      (s) =>
+        s.workload.issuer === issuer &&
+        (typeof s.subject === 'string' ? s.subject === subject : s.subject.test(subject)),
+    )?.workload;
+  }
+}

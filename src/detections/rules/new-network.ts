@@ -1,0 +1,34 @@
+import { type DetectionRuleConfig, MAX_HISTORY } from '../config.js';
+import type { RuleCheck } from '../types.js';
+import { networkOf } from './values.js';
+
+type Rule = Extract<DetectionRuleConfig, { kind: 'new_network' }>;
+
+export const newNetworkWatches = ['credential.issued', 'credential.denied'];
+
+const DAY_MS = 86_400_000;
+
+/**
+ * A request from a source network (`ipv4_prefix`, `ipv6_prefix`) the workload has not used
+ * within `days`; at most 512 networks per workload. The first network is learnt silently.
+ */
+export function newNetwork(rule: Rule): RuleCheck {
+  return async (o) => {
+    const ip = o.event.source_ip;
+    if (ip === undefined) return undefined;
+    const network = networkOf(ip, rule.ipv4_prefix, rule.ipv6_prefix);
+    if (network === undefined) return undefined;
+    const { fresh, known } = await o.state.remember(
+      o.key,
+      [network],
+      o.at,
+      rule.days * DAY_MS,
+      MAX_HISTORY,
+    );
+    if (fresh.length === 0 || known === 0) return undefined;
+    return {
+      events: [{ id: o.event.id, seq: o.event.seq, instance: o.event.instance }],
+      evidence: { network, days: rule.days, known_networks: known },
+    };
+  };
+}

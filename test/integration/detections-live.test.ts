@@ -1,0 +1,266 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DetectionEngine } from '../../src/detections/engine.js';
+import { MemoryDetectionState } from '../../src/detections/memory-state.js';
+import type { BrokerEvent } from '../../src/events/types.js';
+import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { eventually, leaseState, requestTicketsRead } from '../helpers/lease-http.js';
+import { redisAvailable, requireService } from '../helpers/services.js';
+
+/*
+ * Detections on the live path: a real broker on the machine's Redis evaluates the events it
+ * emits, and blocks, holds or only reports as each rule says.
+ */
+
+const ready = await requireService('redis', await redisAvailable());
+
+const task = (id: string) => ({ id, intent: 'triage' });
+/** A scope beyond the policy's ceiling (`tickets:read`, `tickets:comment`). */
+const beyond = (h: Harness, token: string, id: string) =>
+  h.request('/v1/credentials', {
+    method: 'POST',
+    token,
+    json: { target: 'tickets', scope: { scopes: ['tickets:admin'] }, task: task(id) },
+  });
+
+function withRules(rules: object[]) {
+  return (raw: Record<string, unknown>) => {
+    raw.detections = rules;
+  };
+}
+
+const fired = (events: BrokerEvent[]) => events.filter((e) => e.type === 'detection.fired');
+
+describe.skipIf(!ready)('detections on the live path', () => {
+  const open: Harness[] = [];
+  afterEach(async () => {
+    for (const h of open.splice(0)) await h.close();
+  });
+  async function start(rules: object[], configure?: (raw: Record<string, unknown>) => void) {
+    const h = await startHarness({
+      store: 'redis',
+      configure(raw) {
+        withRules(rules)(raw);
+        configure?.(raw);
+      },
+    });
+    open.push(h);
+    return h;
+  }
+
+  it('a burst of scope-escalation attempts blocks the workload and revokes its leases', async () => {
+    const h = await start([
+      {
+        name: 'escalation',
+        kind: 'scope_escalation',
+        count: 3,
+        window: '1m',
+        actions: ['alert', 'block'],
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    const granted = await requestTicketsRead(h, agent, task('t-ok'));
+    expect(granted.status).toBe(201);
+    const { lease_id: leaseId } = (await granted.json()) as { lease_id: string };
+    for (let i = 0; i < 3; i++) expect((await beyond(h, agent, `t-${i}`)).status).toBe(403);
+
+    const operator = await h.operatorToken(['viewer']);
+    expect(
+      await eventually(async () => (await leaseState(h, operator, leaseId)) === 'revoked'),
+    ).toBe(true);
+    const refused = await requestTicketsRead(h, agent, task('t-after'));
+    expect(((await refused.json()) as { code: string }).code).toBe('workload_blocked');
+
+    const events = await h.flushedEvents();
+    const [fire, ...more] = fired(events);
+    expect(more).toHaveLength(0);
+    expect(fire?.severity).toBe('high');
+    expect(fire?.workload).toBe('agent-a');
+    const detail = fire?.detail as Record<string, unknown>;
+    expect(detail).toMatchObject({ rule: 'escalation', kind: 'scope_escalation', mode: 'enforce' });
+    expect((detail.events as unknown[]).length).toBe(3);
+    expect(detail.evidence).toMatchObject({ count: 3, threshold: 3, window_ms: 60_000 });
+    expect(detail.taken).toMatchObject({ alert: true, block: { failed: 0 } });
+    const denials = events.filter(
+      (e) => e.type === 'credential.denied' && e.reason === 'scope_exceeds_ceiling',
+    );
+    expect((detail.events as { id: string }[]).map((e) => e.id)).toEqual(denials.map((e) => e.id));
+    const revoked = events.find((e) => e.type === 'workload.revoked');
+    expect(revoked).toMatchObject({
+      reason: 'detection:escalation',
+      actor: 'detection:escalation',
+    });
+    // The other workload is untouched.
+    const other = await requestTicketsRead(
+      h,
+      await h.workloadToken('spiffe://test/agent-b'),
+      task('b'),
+    );
+    expect(other.status).toBe(201);
+    // No secret in the firing: no token, no credential.
+    expect(JSON.stringify(fire)).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
+    expect(JSON.stringify(fire)).not.toContain(agent);
+  });
+
+  it('under dry_run the same history fires the event and changes nothing', async () => {
+    const h = await start([
+      {
+        name: 'escalation',
+        kind: 'scope_escalation',
+        count: 3,
+        window: '1m',
+        actions: ['alert', 'block', 'require_approval'],
+        mode: 'dry_run',
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    const granted = await requestTicketsRead(h, agent, task('t-ok'));
+    const { lease_id: leaseId } = (await granted.json()) as { lease_id: string };
+    for (let i = 0; i < 3; i++) await beyond(h, agent, `t-${i}`);
+    expect(await eventually(async () => fired(await h.flushedEvents()).length === 1)).toBe(true);
+    const [fire] = fired(await h.flushedEvents());
+    expect(fire?.detail).toMatchObject({ mode: 'dry_run', taken: {} });
+    expect(await leaseState(h, await h.operatorToken(['viewer']), leaseId)).toBe('active');
+    expect((await requestTicketsRead(h, agent, task('t-after'))).status).toBe(201);
+    expect((await h.flushedEvents()).some((e) => e.type === 'workload.revoked')).toBe(false);
+  });
+
+  it('one incident is one action: the cool-down holds further firings back', async () => {
+    const h = await start([
+      {
+        name: 'burst',
+        kind: 'denial_burst',
+        count: 2,
+        window: '1m',
+        cooldown: '1h',
+        actions: ['alert'],
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    for (let i = 0; i < 8; i++) await beyond(h, agent, `t-${i}`);
+    expect(await eventually(async () => fired(await h.flushedEvents()).length >= 1)).toBe(true);
+    await h.broker.events.flush();
+    // Every denial has been evaluated once the last one's firing could have been recorded.
+    const denials = (await h.flushedEvents()).filter((e) => e.type === 'credential.denied');
+    expect(denials).toHaveLength(8);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(fired(await h.flushedEvents())).toHaveLength(1);
+  });
+
+  it('require_approval makes the next request wait for an approver', async () => {
+    const h = await start([
+      {
+        name: 'hold',
+        kind: 'scope_escalation',
+        count: 2,
+        window: '1m',
+        actions: ['require_approval'],
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    expect((await requestTicketsRead(h, agent, task('before'))).status).toBe(201);
+    for (let i = 0; i < 2; i++) await beyond(h, agent, `t-${i}`);
+    expect(await eventually(async () => fired(await h.flushedEvents()).length === 1)).toBe(true);
+    const held = await requestTicketsRead(h, agent, task('after'));
+    expect(held.status).toBe(202);
+    const { approval_id: approvalId } = (await held.json()) as { approval_id: string };
+    // An approver's yes lets the same request through.
+    const decided = await h.request(`/v1/approvals/${approvalId}/approve`, {
+      method: 'POST',
+      token: await h.operatorToken(['approver'], 'bob@example.com'),
+      json: { reason: 'checked with the team' },
+    });
+    expect(decided.status).toBe(200);
+    expect((await requestTicketsRead(h, agent, task('after'))).status).toBe(201);
+    // Another workload is not held.
+    const other = await requestTicketsRead(
+      h,
+      await h.workloadToken('spiffe://test/agent-b'),
+      task('b'),
+    );
+    expect(other.status).toBe(201);
+  });
+
+  it('break-glass stays usable after a block, and operator actions are never inputs', async () => {
+    const h = await start([
+      {
+        name: 'burst',
+        kind: 'denial_burst',
+        count: 2,
+        window: '1m',
+        cooldown: '1s',
+        actions: ['block'],
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    for (let i = 0; i < 2; i++) await beyond(h, agent, `t-${i}`);
+    expect(
+      await eventually(async () =>
+        (await h.flushedEvents()).some((e) => e.type === 'workload.blocked'),
+      ),
+    ).toBe(true);
+    // Refusals of the blocked workload are the block's doing, not a new incident.
+    for (let i = 0; i < 4; i++) await requestTicketsRead(h, agent, task(`blocked-${i}`));
+    const unblock = await h.request('/v1/workloads/agent-a/unblock', {
+      method: 'POST',
+      token: h.breakGlass.token,
+      json: { reason: 'false positive' },
+    });
+    expect(unblock.status).toBe(200);
+    expect((await requestTicketsRead(h, agent, task('again'))).status).toBe(201);
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await h.flushedEvents();
+    expect(events.filter((e) => e.type === 'workload.blocked')).toHaveLength(1);
+    expect(fired(events)).toHaveLength(1);
+  });
+
+  it('replay of the recorded history fires what the live path fired', async () => {
+    const rules = [
+      {
+        name: 'burst',
+        kind: 'denial_burst',
+        count: 3,
+        window: '1m',
+        cooldown: '1m',
+        actions: ['alert'],
+      },
+      { name: 'new-target', kind: 'first_seen', of: 'scope', days: 7, actions: ['alert'] },
+      {
+        name: 'escalation',
+        kind: 'scope_escalation',
+        count: 2,
+        window: '1m',
+        actions: ['alert'],
+        mode: 'dry_run',
+      },
+    ];
+    const h = await start(rules);
+    const a = await h.workloadToken('spiffe://test/agent-a');
+    const b = await h.workloadToken('spiffe://test/agent-b');
+    await requestTicketsRead(h, a, task('r1'));
+    for (let i = 0; i < 7; i++) await beyond(h, i % 2 ? a : b, `x-${i}`);
+    await h.request('/v1/credentials', {
+      method: 'POST',
+      token: a,
+      json: { target: 'tickets', scope: { scopes: ['tickets:comment'] }, task: task('c') },
+    });
+    expect(await eventually(async () => fired(await h.flushedEvents()).length >= 4)).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await h.flushedEvents();
+    const live = fired(events).map((e) => {
+      const d = e.detail as { rule: string; trigger: { id: string } };
+      return `${d.rule} ${e.workload} ${d.trigger.id}`;
+    });
+    const engine = new DetectionEngine({
+      rules: h.config.detections,
+      workloads: h.config.workloads,
+      state: new MemoryDetectionState(),
+    });
+    const replayed: string[] = [];
+    for (const event of events) {
+      for (const f of await engine.observe(event))
+        replayed.push(`${f.rule} ${f.workload} ${f.trigger.id}`);
+    }
+    expect(replayed.sort()).toEqual(live.sort());
+    expect(live.length).toBeGreaterThanOrEqual(4);
+  });
+});
