@@ -5,7 +5,8 @@ import { metadataPaths, metadataUrl, protectedResourceMetadata } from './metadat
 import { type McpGuardOptions, type ResolvedGuardOptions, resolveGuardOptions } from './options.js';
 import { originRefusal } from './origin.js';
 import { type RefusalReason, TokenRefused } from './refusal.js';
-import { RevocationCache } from './revocation-cache.js';
+import { RevocationCache, type TokenHolder } from './revocation-cache.js';
+import { namesHolder, setReceiver } from './ssf-receiver.js';
 
 /** The verified caller handed to the MCP handler. */
 export interface McpCaller extends VerifiedAccessToken {
@@ -33,6 +34,8 @@ export interface McpGuard {
   ): Promise<Response>;
   readonly resource: string;
   readonly metadataUrl: string;
+  /** Where the broker pushes SETs, when `ssf` is set (adapters pass that request's body). */
+  readonly ssfPath: string | undefined;
 }
 
 const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*) *$/i;
@@ -51,6 +54,18 @@ export function createMcpGuard(input: McpGuardOptions): McpGuard {
   const paths = metadataPaths(options.resource);
   const challengeUrl = metadataUrl(options.resource);
   const metadata = JSON.stringify(protectedResourceMetadata(options));
+  const receiver =
+    options.ssf === undefined
+      ? undefined
+      : setReceiver(
+          options.ssf,
+          {
+            fetch: options.fetch,
+            now: options.now,
+            clockToleranceSeconds: options.clockToleranceSeconds,
+          },
+          (signal) => cache.forget((holder) => namesHolder(signal, holder)),
+        );
 
   const refuse = (
     reason: RefusalReason,
@@ -71,6 +86,10 @@ export function createMcpGuard(input: McpGuardOptions): McpGuard {
 
   async function check(request: Request): Promise<GuardOutcome> {
     const url = new URL(request.url);
+    // Server to server, and proven by the SET's signature: no Origin or bearer check.
+    if (receiver !== undefined && request.method === 'POST' && url.pathname === receiver.path) {
+      return { kind: 'response', response: await receiver.receive(request) };
+    }
     if (
       request.method === 'GET' &&
       (url.pathname === paths.pathForm || url.pathname === paths.rootForm)
@@ -101,16 +120,21 @@ export function createMcpGuard(input: McpGuardOptions): McpGuard {
     let verified: VerifiedAccessToken;
     try {
       verified = await verify(token);
-      const active = await cache.isActive(sha256(token), verified.expiresAt * 1000, async () => {
-        try {
-          return (await options.introspect(token)).active === true;
-        } catch {
-          throw new TokenRefused(
-            'introspection_unavailable',
-            'the broker could not confirm the token',
-          );
-        }
-      });
+      const active = await cache.isActive(
+        sha256(token),
+        verified.expiresAt * 1000,
+        async () => {
+          try {
+            return (await options.introspect(token)).active === true;
+          } catch {
+            throw new TokenRefused(
+              'introspection_unavailable',
+              'the broker could not confirm the token',
+            );
+          }
+        },
+        holderOf(verified),
+      );
       if (!active) throw new TokenRefused('revoked', 'the token has been revoked');
     } catch (err) {
       if (!(err instanceof TokenRefused)) throw err;
@@ -131,6 +155,17 @@ export function createMcpGuard(input: McpGuardOptions): McpGuard {
     },
     resource: options.resource.href,
     metadataUrl: challengeUrl,
+    ssfPath: receiver?.path,
+  };
+}
+
+/** Who holds a verified token, as a revocation signal names it. */
+function holderOf(token: VerifiedAccessToken): TokenHolder {
+  const task = token.claims.task as { id?: unknown } | undefined;
+  return {
+    leaseId: token.leaseId,
+    workload: token.subject,
+    ...(typeof task?.id === 'string' ? { taskId: task.id } : {}),
   };
 }
 

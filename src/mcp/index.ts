@@ -21,4 +21,5 @@ export {
   type McpGuardOptions,
 } from './options.js';
 export type { Refusal, RefusalReason } from './refusal.js';
+export type { McpSsfOptions, RevocationSignal } from './ssf-receiver.js';
 export { mcpTaskId } from './task.js';

@@ -16,15 +16,42 @@ export interface CallerAuthInfo {
 
 export type GuardedRequest = IncomingMessage & { auth?: CallerAuthInfo };
 
-/** A Fetch `Request` with the Node request's method, URL and headers; the body stays unread. */
-function fetchRequest(req: IncomingMessage, resource: string): Request {
+/** A SET push is a few hundred bytes: a body past this is refused unread. */
+const MAX_PUSH_BYTES = 16_384;
+
+/**
+ * A Fetch `Request` with the Node request's method, URL and headers; the body stays unread
+ * for the MCP transport, except on the guard's SET push path, where the guard reads it.
+ */
+async function fetchRequest(
+  req: IncomingMessage,
+  resource: string,
+  ssfPath: string | undefined,
+): Promise<Request> {
   const headers = new Headers();
   for (const [name, value] of Object.entries(req.headers)) {
     if (value === undefined) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
   const url = new URL(req.url ?? '/', new URL(resource).origin);
-  return new Request(url, { method: req.method ?? 'GET', headers });
+  const method = req.method ?? 'GET';
+  if (method !== 'POST' || ssfPath === undefined || url.pathname !== ssfPath) {
+    return new Request(url, { method, headers });
+  }
+  return new Request(url, { method, headers, body: await readBody(req) });
+}
+
+async function readBody(req: IncomingMessage): Promise<Uint8Array> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+    size += buffer.length;
+    // Past the limit nothing more is kept; the guard refuses what it was given.
+    if (size > MAX_PUSH_BYTES) return Buffer.alloc(MAX_PUSH_BYTES + 1);
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
 }
 
 async function send(res: ServerResponse, response: Response): Promise<void> {
@@ -46,7 +73,7 @@ export function nodeMcpGuard(guard: McpGuard) {
   ): Promise<McpCaller | undefined> {
     let caller: McpCaller;
     try {
-      const outcome = await guard.check(fetchRequest(req, guard.resource));
+      const outcome = await guard.check(await fetchRequest(req, guard.resource, guard.ssfPath));
       if (outcome.kind === 'response') {
         await send(res, outcome.response);
         return undefined;

@@ -1,5 +1,6 @@
 import type { Introspection } from '../client/types.js';
 import type { Refusal } from './refusal.js';
+import { type McpSsfOptions, type ResolvedSsfOptions, resolveSsfOptions } from './ssf-receiver.js';
 
 /** Signing algorithms the broker's `jwt` targets use; `none` and HMAC are never accepted. */
 export const BROKER_ALGORITHMS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'] as const;
@@ -52,6 +53,11 @@ export interface McpGuardOptions {
   fetch?: typeof fetch;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Receive the broker's Shared Signals (CAEP SETs pushed over RFC 8935) at `ssf.path`: a
+   * revocation drops the cached introspection answers about the tokens it names at once.
+   */
+  ssf?: McpSsfOptions;
 }
 
 export interface ResolvedGuardOptions {
@@ -71,6 +77,7 @@ export interface ResolvedGuardOptions {
   readonly onRefusal: (refusal: Refusal) => void;
   readonly fetch: typeof fetch;
   readonly now: () => number;
+  readonly ssf: ResolvedSsfOptions | undefined;
 }
 
 const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
@@ -153,5 +160,6 @@ export function resolveGuardOptions(options: McpGuardOptions): ResolvedGuardOpti
     onRefusal: options.onRefusal ?? (() => {}),
     fetch: options.fetch ?? globalThis.fetch,
     now: options.now ?? (() => Date.now()),
+    ssf: options.ssf === undefined ? undefined : resolveSsfOptions(options.ssf, resource),
   };
 }

@@ -1,17 +1,38 @@
+/** Whose token an answer is about: what a Shared Signals SET names. */
+export interface TokenHolder {
+  /** The token's `jti`: the lease at the broker. */
+  readonly leaseId: string;
+  /** The token's `sub`: the workload. */
+  readonly workload: string;
+  /** The token's `task.id`, when it has one. */
+  readonly taskId?: string;
+}
+
 interface Entry {
   readonly active: boolean;
   readonly until: number;
+  readonly holder: TokenHolder | undefined;
+}
+
+interface Flight {
+  readonly asked: Promise<boolean>;
+  readonly at: number;
+  readonly holder: TokenHolder | undefined;
+  /** Set when a signal named the holder while the introspection was out: its answer is not kept. */
+  forgotten: boolean;
 }
 
 /**
  * Introspection answers by token hash, reused for a short, bounded time: a token revoked at
  * the broker is refused at most `ttlMs` later, and never after its own expiry. At most
  * `maxEntries` answers are kept (the oldest goes first), so a flood of distinct tokens
- * costs bounded memory. Concurrent misses for one token share one introspection.
+ * costs bounded memory. Concurrent misses for one token share one introspection. A
+ * revocation signal (`forget`) drops the answers about the tokens it names at once, so the
+ * next request with one of them asks the broker again.
  */
 export class RevocationCache {
   readonly #entries = new Map<string, Entry>();
-  readonly #inFlight = new Map<string, { readonly asked: Promise<boolean>; readonly at: number }>();
+  readonly #inFlight = new Map<string, Flight>();
 
   constructor(
     private readonly ttlMs: number,
@@ -27,6 +48,7 @@ export class RevocationCache {
     tokenHash: string,
     expiresAtMs: number,
     introspect: () => Promise<boolean>,
+    holder?: TokenHolder,
   ): Promise<boolean> {
     const now = this.now();
     const cached = this.#entries.get(tokenHash);
@@ -39,19 +61,49 @@ export class RevocationCache {
     const asked = introspect().finally(() => {
       if (this.#inFlight.get(tokenHash)?.asked === asked) this.#inFlight.delete(tokenHash);
     });
-    this.#inFlight.set(tokenHash, { asked, at: now });
+    const flight: Flight = { asked, at: now, holder, forgotten: false };
+    this.#inFlight.set(tokenHash, flight);
     const active = await asked;
-    this.#remember(tokenHash, active, Math.min(now + this.ttlMs, expiresAtMs));
+    if (!flight.forgotten) {
+      this.#remember(tokenHash, active, Math.min(now + this.ttlMs, expiresAtMs), holder);
+    }
     return active;
   }
 
-  #remember(tokenHash: string, active: boolean, until: number): void {
+  /**
+   * Drops every answer (kept or being asked for) about a token whose holder `names`
+   * matches; returns how many were dropped.
+   */
+  forget(names: (holder: TokenHolder) => boolean): number {
+    let dropped = 0;
+    for (const [hash, entry] of this.#entries) {
+      if (entry.holder !== undefined && names(entry.holder)) {
+        this.#entries.delete(hash);
+        dropped++;
+      }
+    }
+    for (const [hash, flight] of this.#inFlight) {
+      if (flight.holder !== undefined && names(flight.holder)) {
+        flight.forgotten = true;
+        this.#inFlight.delete(hash);
+        dropped++;
+      }
+    }
+    return dropped;
+  }
+
+  #remember(
+    tokenHash: string,
+    active: boolean,
+    until: number,
+    holder: TokenHolder | undefined,
+  ): void {
     if (this.ttlMs === 0 || this.maxEntries === 0 || until <= this.now()) return;
     while (this.#entries.size >= this.maxEntries) {
       const oldest = this.#entries.keys().next();
       if (oldest.done === true) break;
       this.#entries.delete(oldest.value);
     }
-    this.#entries.set(tokenHash, { active, until });
+    this.#entries.set(tokenHash, { active, until, holder });
   }
 }

@@ -1,0 +1,298 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { SignJWT } from 'jose';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { BrokerEvent } from '../../../src/events/types.js';
+import type { McpGuard } from '../../../src/mcp/index.js';
+import { readSetSigningKey, type SetSigningKey } from '../../../src/ssf/key.js';
+import { signSet } from '../../../src/ssf/sign.js';
+import { type Signal, signalsOf } from '../../../src/ssf/signals.js';
+import {
+  brokerWithKey,
+  type FakeBroker,
+  ISSUER,
+  mcpRequest,
+  RESOURCE,
+  type SigningKey,
+} from './support.js';
+
+const SSF_CONFIGURATION = `${ISSUER}/.well-known/ssf-configuration`;
+const SSF_JWKS = `${ISSUER}/.well-known/ssf/jwks.json`;
+const PUSH = 'https://mcp.test.example/ssf/events';
+
+const pem = (type: 'ec' | 'ed25519') =>
+  (type === 'ec'
+    ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    : generateKeyPairSync('ed25519')
+  ).privateKey
+    .export({ type: 'pkcs8', format: 'pem' })
+    .toString();
+
+let broker: FakeBroker;
+let accessKey: SigningKey;
+let setKey: SetSigningKey;
+let metadataIssuer: string;
+let metadataFetches: number;
+let guard: McpGuard;
+
+/** The broker's fetch plus its SSF metadata and SET key. */
+const fetchWithSsf: typeof fetch = async (input, init) => {
+  const url = input instanceof Request ? input.url : String(input);
+  if (url === SSF_CONFIGURATION) {
+    metadataFetches++;
+    return Response.json({ spec_version: '1_0', issuer: metadataIssuer, jwks_uri: SSF_JWKS });
+  }
+  if (url === SSF_JWKS) return Response.json({ keys: [setKey.publicJwk] });
+  return broker.fetch(input, init);
+};
+
+function event(type: BrokerEvent['type'], fields: Partial<BrokerEvent> = {}): BrokerEvent {
+  return {
+    id: 'evt_1',
+    time: new Date(broker.clock.ms).toISOString(),
+    type,
+    outcome: 'success',
+    severity: 'high',
+    instance: 'i1',
+    seq: 1,
+    prev: '0'.repeat(64),
+    workload: 'agent-a',
+    reason: 'test',
+    actor: 'alice@example.com',
+    ...fields,
+  };
+}
+
+async function set(signal: Signal, options: { key?: SetSigningKey; aud?: string } = {}) {
+  return signSet(
+    options.key ?? setKey,
+    { issuer: ISSUER, audience: options.aud ?? RESOURCE },
+    signal,
+    new Date(broker.clock.ms),
+  );
+}
+
+const push = (token: string, headers: Record<string, string> = {}) =>
+  guard.check(
+    new Request(PUSH, {
+      method: 'POST',
+      headers: { 'content-type': 'application/secevent+jwt', ...headers },
+      body: token,
+    }),
+  );
+
+async function answer(outcome: Awaited<ReturnType<McpGuard['check']>>) {
+  if (outcome.kind !== 'response') throw new Error('expected a response');
+  const text = await outcome.response.text();
+  return { status: outcome.response.status, body: text === '' ? undefined : JSON.parse(text) };
+}
+
+const leaseSignals = (lease: string) =>
+  signalsOf(event('lease.revoked', { lease_id: lease, reason: 'operator' }));
+
+beforeEach(async () => {
+  ({ broker, key: accessKey } = await brokerWithKey());
+  setKey = readSetSigningKey(pem('ec'));
+  metadataIssuer = ISSUER;
+  metadataFetches = 0;
+  guard = broker.guard({
+    fetch: fetchWithSsf,
+    revocationCacheTtlMs: 30_000,
+    ssf: { issuer: ISSUER },
+  });
+});
+
+describe('the guard as a Shared Signals receiver', () => {
+  it('a session-revoked SET drops the cached answer: the revoked token is refused on the next call', async () => {
+    const token = await broker.token(accessKey);
+    expect((await guard.check(mcpRequest(token))).kind).toBe('caller');
+    broker.revoked.add('lse_test1');
+    // Cached for 30 s: without the signal the revoked token still passes.
+    expect((await guard.check(mcpRequest(token))).kind).toBe('caller');
+    expect(broker.introspections).toBe(1);
+
+    const [sessionRevoked] = leaseSignals('lse_test1');
+    const pushed = await answer(await push((await set(sessionRevoked as Signal)).token));
+    expect(pushed.status).toBe(202);
+
+    const next = await answer(await guard.check(mcpRequest(token)));
+    expect(next.status).toBe(401);
+    expect(broker.introspections).toBe(2);
+  });
+
+  it('a workload SET drops every answer about that workload, and only that workload', async () => {
+    const mine = await broker.token(accessKey);
+    const theirs = await new SignJWT({ scope: 'files:read', client_id: 'agent-b' })
+      .setProtectedHeader({ alg: 'ES256', kid: accessKey.kid, typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setAudience(RESOURCE)
+      .setSubject('agent-b')
+      .setJti('lse_other')
+      .setIssuedAt(broker.clock.seconds)
+      .setExpirationTime(broker.clock.seconds + 300)
+      .sign(accessKey.privateKey);
+    await guard.check(mcpRequest(mine));
+    await guard.check(mcpRequest(theirs));
+    expect(broker.introspections).toBe(2);
+    const [signal] = signalsOf(event('workload.revoked'));
+    expect((await answer(await push((await set(signal as Signal)).token))).status).toBe(202);
+    await guard.check(mcpRequest(theirs));
+    expect(broker.introspections).toBe(2);
+    await guard.check(mcpRequest(mine));
+    expect(broker.introspections).toBe(3);
+  });
+
+  it('a task SET drops the answers about that task only', async () => {
+    const inTask = await broker.token(accessKey, { task: { id: 't-1', intent: 'mcp' } });
+    const otherTask = await broker.token(accessKey, { task: { id: 't-2', intent: 'mcp' } });
+    await guard.check(mcpRequest(inTask));
+    await guard.check(mcpRequest(otherTask));
+    const [signal] = signalsOf(event('task.ended', { task: { id: 't-1', intent: 'mcp' } }));
+    expect((await answer(await push((await set(signal as Signal)).token))).status).toBe(202);
+    await guard.check(mcpRequest(otherTask));
+    expect(broker.introspections).toBe(2);
+    await guard.check(mcpRequest(inTask));
+    expect(broker.introspections).toBe(3);
+  });
+
+  it('a credential-change SET is acted on too', async () => {
+    const token = await broker.token(accessKey);
+    await guard.check(mcpRequest(token));
+    const change = leaseSignals('lse_test1').find((s) => s.kind === 'credential-change');
+    expect(change?.payload).toMatchObject({ change_type: 'revoke' });
+    expect((await answer(await push((await set(change as Signal)).token))).status).toBe(202);
+    await guard.check(mcpRequest(token));
+    expect(broker.introspections).toBe(2);
+  });
+
+  it('an answer being asked for when the SET arrives is not kept', async () => {
+    const token = await broker.token(accessKey);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const slow = broker.guard({
+      fetch: fetchWithSsf,
+      revocationCacheTtlMs: 30_000,
+      ssf: { issuer: ISSUER },
+      introspect: async (t) => {
+        await gate;
+        return broker.introspect(t);
+      },
+    });
+    guard = slow;
+    const first = slow.check(mcpRequest(token));
+    const [signal] = leaseSignals('lse_test1');
+    expect((await answer(await push((await set(signal as Signal)).token))).status).toBe(202);
+    release();
+    expect((await first).kind).toBe('caller');
+    await slow.check(mcpRequest(token));
+    expect(broker.introspections).toBe(2);
+  });
+});
+
+describe('forged or replayed SETs are refused (RFC 8935 errors)', () => {
+  const [signal] = [() => leaseSignals('lse_test1')[0] as Signal];
+
+  it('signed with another key: invalid_key', async () => {
+    const other = readSetSigningKey(pem('ec'), setKey.kid);
+    const refused = await answer(await push((await set(signal(), { key: other })).token));
+    expect(refused).toMatchObject({ status: 400, body: { err: 'invalid_key' } });
+  });
+
+  it('for another audience: invalid_audience', async () => {
+    const refused = await answer(
+      await push((await set(signal(), { aud: 'https://other.example' })).token),
+    );
+    expect(refused).toMatchObject({ status: 400, body: { err: 'invalid_audience' } });
+  });
+
+  it('from another issuer: invalid_issuer', async () => {
+    const token = await new SignJWT({ events: {}, jti: 'x1' })
+      .setProtectedHeader({ alg: 'ES256', kid: setKey.kid, typ: 'secevent+jwt' })
+      .setIssuer('https://evil.example')
+      .setAudience(RESOURCE)
+      .setIssuedAt(broker.clock.seconds)
+      .sign(setKey.privateKey);
+    const refused = await answer(await push(token));
+    expect(refused).toMatchObject({ status: 400, body: { err: 'invalid_issuer' } });
+  });
+
+  it('with another typ (an access token pushed as a SET): invalid_request', async () => {
+    const token = await new SignJWT({
+      events: { 'https://schemas.openid.net/secevent/caep/event-type/session-revoked': {} },
+      jit: { workload: 'agent-a' },
+    })
+      .setProtectedHeader({ alg: 'ES256', kid: setKey.kid, typ: 'at+jwt' })
+      .setIssuer(ISSUER)
+      .setAudience(RESOURCE)
+      .setIssuedAt(broker.clock.seconds)
+      .setJti('set_typ')
+      .sign(setKey.privateKey);
+    const refused = await answer(await push(token));
+    expect(refused).toMatchObject({ status: 400, body: { err: 'invalid_request' } });
+  });
+
+  it('replayed (same jti): the second push is refused and nothing more is dropped', async () => {
+    const { token } = await set(signal());
+    expect((await answer(await push(token))).status).toBe(202);
+    const access = await broker.token(accessKey);
+    await guard.check(mcpRequest(access));
+    const replay = await answer(await push(token));
+    expect(replay).toMatchObject({ status: 400, body: { err: 'invalid_request' } });
+    await guard.check(mcpRequest(access));
+    expect(broker.introspections).toBe(1);
+  });
+
+  it('stale (iat older than maxAgeSeconds): refused', async () => {
+    const { token } = await set(signal());
+    // 300 s and the 5 s of clock tolerance have passed.
+    broker.clock.ms += 306_000;
+    const refused = await answer(await push(token));
+    expect(refused).toMatchObject({ status: 400, body: { err: 'invalid_request' } });
+  });
+
+  it('not application/secevent+jwt: refused', async () => {
+    const { token } = await set(signal());
+    const refused = await answer(await push(token, { 'content-type': 'application/jwt' }));
+    expect(refused).toMatchObject({ status: 400, body: { err: 'invalid_request' } });
+  });
+
+  it('without the configured Authorization: authentication_failed', async () => {
+    guard = broker.guard({
+      fetch: fetchWithSsf,
+      ssf: { issuer: ISSUER, authorization: 'Bearer push-secret' },
+    });
+    const { token } = await set(signal());
+    expect(await answer(await push(token))).toMatchObject({
+      status: 401,
+      body: { err: 'authentication_failed' },
+    });
+    expect((await answer(await push(token, { authorization: 'Bearer wrong' }))).status).toBe(401);
+    expect((await answer(await push(token, { authorization: 'Bearer push-secret' }))).status).toBe(
+      202,
+    );
+  });
+
+  it('metadata naming another issuer: no key is trusted (503, the transmitter retries)', async () => {
+    metadataIssuer = 'https://evil.example';
+    const { token } = await set(signal());
+    expect((await answer(await push(token))).status).toBe(503);
+    // The failure is not cached: once the metadata is right, the SET is taken.
+    metadataIssuer = ISSUER;
+    expect((await answer(await push(token))).status).toBe(202);
+    expect(metadataFetches).toBe(2);
+  });
+
+  it('a GET on the push path, or a push to a guard without ssf, is not taken as a SET', async () => {
+    const { token } = await set(signal());
+    const plain = broker.guard({ fetch: fetchWithSsf });
+    const outcome = await plain.check(
+      new Request(PUSH, {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt', host: 'mcp.test.example' },
+        body: token,
+      }),
+    );
+    expect(outcome.kind === 'response' && outcome.response.status).toBe(401);
+  });
+});
