@@ -22,6 +22,7 @@ export type BrokerErrorCode =
   | 'lease_not_found'
   | 'target_unknown'
   | 'approval_not_found'
+  | 'receipt_not_found'
   // 409
   | 'lease_not_active'
   | 'lease_not_retryable'
@@ -88,6 +89,8 @@ export const ERROR_DESCRIPTIONS: Readonly<Record<BrokerErrorCode, string>> = {
     'Too many approvals wait for a decision (`approvals.max_pending`). Retry after `Retry-After`.',
   not_found: 'No such route.',
   lease_not_found: 'No such lease, or one that is not yours (the two are not told apart).',
+  receipt_not_found:
+    'The workload has no revocation receipt: no kill switch since `leases.retention` ago.',
   target_unknown: 'No target of that name is configured.',
   lease_not_active:
     'The lease is not active (still minting, revoking or finished): it cannot be renewed.',

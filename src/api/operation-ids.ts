@@ -23,6 +23,7 @@ export const OPERATION_IDS: Readonly<Record<Action, string>> = {
   'workload.unblock': 'unblockWorkload',
   'workload.report': 'getWorkloadReport',
   'workload.inventory': 'getWorkloadInventory',
+  'workload.receipt': 'getRevocationReceipt',
   'revoke.selector': 'revokeBySelector',
   'issuance.freeze': 'freezeIssuance',
   'issuance.unfreeze': 'resumeIssuance',

@@ -4,6 +4,7 @@ import type { Approval, ApprovalFilter } from '../approvals/types.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
 import type { IssuanceFreeze, Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
+import type { RevocationReceipt } from '../revocation/receipt.js';
 import { type Inventory, workloadInventory } from '../workloads/inventory.js';
 import { type WorkloadReport, workloadReport } from '../workloads/report.js';
 import type { BrokerDeps } from './deps.js';
@@ -13,6 +14,7 @@ import { introspect } from './introspect.js';
 import { issue } from './issue.js';
 import { getLease, listLeases, listWorkloads } from './read-models.js';
 import { renewLease } from './renew.js';
+import { revocationReceipt } from './revocation-receipt.js';
 import { retryLease, revokeLease } from './revoke-lease.js';
 import { type LeaseSelector, revokeBySelector } from './revoke-selector.js';
 import { revokeToken } from './revoke-token.js';
@@ -177,6 +179,11 @@ export class Broker {
   /** A workload's least-privilege report over `windowMs` (operators). */
   workloadReport(workload: string, windowMs: number): Promise<WorkloadReport> {
     return workloadReport(this.#deps, workload, windowMs);
+  }
+
+  /** The receipt of the workload's last kill switch (operators). */
+  revocationReceipt(workload: string): Promise<RevocationReceipt> {
+    return revocationReceipt(this.#deps, workload);
   }
 
   /** Every machine identity: owner, tier, review date, live leases, last use (operators). */

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { BrokerError } from '../errors.js';
 import { slotTag } from '../lib/ids.js';
 import {
   type ChainPosition,
@@ -104,10 +105,19 @@ export class RedisReceiptStore implements ReceiptStore {
 
   async get(workload: string): Promise<RevocationReceipt | null> {
     const [hashKey, listKey] = this.#keys(workload);
-    const [fields, refs] = await Promise.all([
-      this.#redis.hgetall(hashKey),
-      this.#redis.lrange(listKey, 0, RECEIPT_EVENT_LIMIT - 1),
-    ]);
+    let fields: Record<string, string>;
+    let refs: string[];
+    try {
+      [fields, refs] = await Promise.all([
+        this.#redis.hgetall(hashKey),
+        this.#redis.lrange(listKey, 0, RECEIPT_EVENT_LIMIT - 1),
+      ]);
+    } catch (cause) {
+      throw new BrokerError('store_unavailable', 'revocation receipts cannot be read', {
+        retryAfter: 2,
+        cause,
+      });
+    }
     if (fields.at === undefined) return null;
     const targets = new Map<string, TargetVerification>();
     for (const [field, value] of Object.entries(fields)) {

@@ -42,6 +42,7 @@ const EXPECTED: Record<string, Expected> = {
   'GET /v1/workloads': { presented: 'bearer', operator: 'viewer' },
   'GET /v1/workloads/inventory': { presented: 'bearer', operator: 'viewer' },
   'GET /v1/workloads/{id}/report': { presented: 'bearer', operator: 'viewer' },
+  'GET /v1/workloads/{id}/revocation-receipt': { presented: 'bearer', operator: 'viewer' },
   'POST /v1/workloads/{id}/revoke': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/workloads/{id}/unblock': { presented: 'bearer', operator: 'admin' },
   'POST /v1/revoke': { presented: 'bearer', operator: 'revoker' },
@@ -130,6 +131,10 @@ const SAMPLES: Record<string, SampleFor> = {
   'GET /v1/workloads/inventory': () => ({ path: '/v1/workloads/inventory', init: {} }),
   'GET /v1/workloads/{id}/report': () => ({
     path: '/v1/workloads/agent-a/report?window=7d',
+    init: {},
+  }),
+  'GET /v1/workloads/{id}/revocation-receipt': () => ({
+    path: '/v1/workloads/agent-a/revocation-receipt',
     init: {},
   }),
   'POST /v1/workloads/{id}/revoke': () => ({

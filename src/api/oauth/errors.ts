@@ -74,6 +74,7 @@ const FROM_BROKER: Record<
   approvals_full: { code: 'temporarily_unavailable', status: 429 },
   approval_self: undefined,
   approval_not_found: undefined,
+  receipt_not_found: undefined,
   approval_not_pending: undefined,
   not_found: undefined,
   lease_not_found: undefined,
