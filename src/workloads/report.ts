@@ -67,6 +67,8 @@ export async function workloadReport(
   deps: ReportDeps,
   workload: string,
   windowMs: number,
+  /** The read bound (tests lower it). */
+  maxLeases: number = MAX_REPORT_LEASES,
 ): Promise<WorkloadReport> {
   if (!(windowMs >= REPORT_WINDOW_MIN_MS && windowMs <= REPORT_WINDOW_MAX_MS)) {
     throw new BrokerError('invalid_request', 'window must be between 1h and 365d');
@@ -76,9 +78,9 @@ export async function workloadReport(
   const now = await deps.store.now();
   const from = now - windowMs;
   const retention = deps.leaseRetentionMs ?? windowMs;
-  const page = await deps.store.list({ workload }, MAX_REPORT_LEASES + 1);
-  const truncated = page.leases.length > MAX_REPORT_LEASES;
-  const read = page.leases.slice(0, MAX_REPORT_LEASES);
+  const page = await deps.store.list({ workload }, maxLeases + 1);
+  const truncated = page.leases.length > maxLeases;
+  const read = page.leases.slice(0, maxLeases);
   if (config === undefined && read.length === 0) {
     throw new BrokerError('not_found', `no workload ${workload} is configured or has leases`);
   }
