@@ -273,6 +273,8 @@ async function run(
     for (const lease of issued.leases.slice(0, sessionCount)) {
       sessions.push(await openSession(kind, lease.credential));
     }
+    // As in production: the reaper retries what a revocation could not finish.
+    bench.reaper.start();
     look = await inspector(kind, fixture);
     const before = await look.left();
     if (before.accounts !== leases || before.sessions !== sessionCount) {
@@ -329,11 +331,19 @@ async function run(
       while ((await liveLeases(running.rawStore, workload)) > 0) await sleep(POLL_MS);
       finishedMs = performance.now() - start;
     })();
-    const [answer] = await Promise.all([answered, atServer, inStore]);
+    const [answer] = await Promise.all([
+      answered.then((a) => {
+        progress(`${kind}: answered in ${ms(answerMs)}`);
+        return a;
+      }),
+      atServer.then(() => progress(`${kind}: nothing left at the server`)),
+      inStore.then(() => progress(`${kind}: no live lease left`)),
+    ]);
     const doneAt = killAt + Math.max(answerMs, accountsGoneMs, sessionsGoneMs, finishedMs);
     const usage = closeProcess();
     await sleep(200);
     const samples = await loadProcess.stop();
+    progress(`${kind}: load stopped; checking the sessions client-side`);
 
     let ended = 0;
     for (const session of sessions) if (!(await session.alive())) ended += 1;

@@ -58,7 +58,9 @@ export async function pgFixture(targetName: string): Promise<PgFixture> {
   await su.connect();
   let version = '';
   try {
-    version = String((await su.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v);
+    version = String(
+      (await su.query<{ v: string }>("SELECT current_setting('server_version') AS v")).rows[0]?.v,
+    );
     await su.query(`
       CREATE ROLE ${admin} LOGIN CREATEROLE;
       GRANT pg_signal_backend TO ${admin};

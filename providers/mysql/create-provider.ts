@@ -18,6 +18,7 @@ import type { MysqlTargetConfig } from './config.js';
 import { isAccountOfLease, nativePasswordHash, newPassword } from './lib/account.js';
 import { mysqlFailure, urlSecrets } from './lib/errors.js';
 import { type Grant, grantStatement, parseGrant } from './lib/grant.js';
+import { killSessions } from './lib/sessions.js';
 import {
   type MysqlCeiling,
   type MysqlScope,
@@ -40,8 +41,8 @@ export interface MysqlCredential {
 
 export type MysqlProvider = AccountProvider<MysqlScope, MysqlCeiling, MysqlCredential>;
 
-/** `KILL` of a connection that ended by itself between listing and killing. */
-const NO_SUCH_THREAD = 'ER_NO_SUCH_THREAD';
+/** Accounts per `DROP USER` of a bulk revocation: the statement holds the grant tables. */
+const REVOKE_BATCH_SIZE = 100;
 const ACCOUNT_HOST = /^[A-Za-z0-9.%_:/-]{1,255}$/;
 
 interface Account {
@@ -143,22 +144,17 @@ export function createMysqlProvider(
    */
   async function removeAccount(account: Account): Promise<void> {
     await run('DROP USER', mysql.format('DROP USER IF EXISTS ?@?', [account.user, account.host]));
-    const sessions = await run<RowDataPacket[]>(
-      'listing sessions',
-      mysql.format('SELECT ID AS id FROM information_schema.PROCESSLIST WHERE USER = ?', [
-        account.user,
-      ]),
-    );
-    await Promise.all(
-      sessions.map(async (session) => {
-        try {
-          await pool.query(mysql.format('KILL CONNECTION ?', [Number(session.id)]));
-        } catch (err) {
-          if ((err as { code?: unknown }).code === NO_SUCH_THREAD) return;
-          throw mysqlFailure(target, 'KILL', err, adminSecrets);
-        }
-      }),
-    );
+    await killSessions(pool, [account.user], target, adminSecrets);
+  }
+
+  /**
+   * `removeAccount` for many at once: one `DROP USER` naming them all (the server rebuilds its
+   * privilege caches once per statement, not once per account), one listing of their sessions.
+   */
+  async function removeAccounts(accounts: readonly Account[]): Promise<void> {
+    const list = accounts.map((a) => mysql.format('?@?', [a.user, a.host])).join(', ');
+    await run('DROP USER', `DROP USER IF EXISTS ${list}`);
+    await killSessions(pool, [...new Set(accounts.map((a) => a.user))], target, adminSecrets);
   }
 
   function accountOf(handle: RevocationHandle, leaseId: string): Account {
@@ -265,6 +261,21 @@ export function createMysqlProvider(
 
     async revoke(handle: RevocationHandle, leaseId: string): Promise<void> {
       await removeAccount(accountOf(handle, leaseId));
+    },
+
+    revokeBatchSize: REVOKE_BATCH_SIZE,
+    async revokeMany(items) {
+      const left: string[] = [];
+      const accounts: Account[] = [];
+      for (const { handle, leaseId } of items) {
+        try {
+          accounts.push(accountOf(handle, leaseId));
+        } catch {
+          left.push(leaseId);
+        }
+      }
+      if (accounts.length > 0) await removeAccounts(accounts);
+      return left;
     },
 
     verifyRevoked: (handle, leaseId) => verifyAccountGone(run, accountOf(handle, leaseId)),

@@ -7,6 +7,7 @@ import type { PostgresTarget } from './lib/target.js';
 import { mintLoginRole, type PostgresCredential } from './mint.js';
 import { renewLoginRole } from './renew.js';
 import { loginRoleOf, revokeLoginRole } from './revoke.js';
+import { REVOKE_BATCH_SIZE, revokeLoginRoles } from './revoke-many.js';
 import {
   type PostgresCeiling,
   type PostgresScope,
@@ -68,6 +69,9 @@ export function createPostgresProvider(config: PostgresTargetConfig): PostgresPr
     async revoke(handle, leaseId) {
       await revokeLoginRole(target, loginRoleOf(target, handle, leaseId));
     },
+
+    revokeBatchSize: REVOKE_BATCH_SIZE,
+    revokeMany: (items) => revokeLoginRoles(target, items),
 
     verifyRevoked: (handle, leaseId) =>
       verifyLoginRoleGone(target, loginRoleOf(target, handle, leaseId)),

@@ -3,9 +3,7 @@ import { ProviderError, type RevocationHandle } from '../provider.js';
 import { isUndefinedObject, toProviderError } from './lib/errors.js';
 import { LEASE_SUFFIX_LENGTH, loginRoleFor, ROLE_NAME } from './lib/identifiers.js';
 import type { PostgresTarget } from './lib/target.js';
-
-/** How long revocation waits for each terminated session to exit (`pg_terminate_backend`). */
-const TERMINATE_WAIT_MS = 5_000;
+import { terminateSessions } from './lib/terminate.js';
 
 /**
  * The login role a lease's handle names. An empty handle (a mint that crashed before the
@@ -46,7 +44,7 @@ export function loginRoleOf(
  * 1. `NOLOGIN`, so no new session starts while the rest runs;
  * 2. revoke its group memberships, so a session still alive loses the privileges at its next
  *    statement (privileges are checked per statement);
- * 3. terminate its sessions and wait for them to exit;
+ * 3. terminate its sessions and wait for them to exit (`terminateSessions`);
  * 4. in every configured database, `REASSIGN OWNED` to `reassign_to` and `DROP OWNED`
  *    (objects it created survive under the owner role; grants made to it go);
  * 5. `DROP ROLE IF EXISTS`.
@@ -87,12 +85,7 @@ export async function revokeLoginRole(target: PostgresTarget, role: string): Pro
     }
 
     step = 'terminate sessions';
-    await admin.query(
-      `SELECT pg_terminate_backend(a.pid, ${TERMINATE_WAIT_MS})
-         FROM pg_stat_activity a JOIN pg_roles r ON r.oid = a.usesysid
-        WHERE r.rolname = $1`,
-      [role],
-    );
+    await terminateSessions(admin, [role]);
 
     // REASSIGN/DROP OWNED need the privileges of the role being cleaned up.
     step = 'take membership for clean-up';
