@@ -11,6 +11,7 @@ import { show, target } from './lib/context.js';
 import { table } from './lib/output.js';
 import { registerPolicyCommands } from './policy.js';
 import { registerStatus } from './status.js';
+import { registerWorkloadReceiptCommand } from './workload-receipt.js';
 import { registerWorkloadReportCommand } from './workload-report.js';
 
 export { CliError, type OperatorIo } from './io.js';
@@ -209,6 +210,7 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
     );
 
   registerWorkloadReportCommand(workloads, io);
+  registerWorkloadReceiptCommand(workloads, io);
 
   program
     .command('revoke')
