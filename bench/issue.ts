@@ -9,7 +9,7 @@
  *   npx tsx bench/issue.ts [--duration 10] [--connections 16,64] [--rate 1000] [--json FILE]
  *                          [--cpu-prof] [--cpu-prof-dir DIR] [--skip-peer] [--skip-pg]
  */
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -31,6 +31,7 @@ import {
   PEER_SCOPE,
 } from './lib/issue-peer.js';
 import { PG_CONCURRENCY, type PgRun, preparePgRun } from './lib/issue-pg.js';
+import { reportBrokerProfile } from './lib/issue-profile.js';
 import { type IssueRun, printReport, type ServerKind, type Variant } from './lib/issue-report.js';
 import type { ServerSpec } from './lib/issue-server.js';
 import { startPrivateRedis } from './lib/private-redis.js';
@@ -55,8 +56,12 @@ const RATE = Number(values.rate);
 if (!(DURATION > 0) || CONNECTIONS.some((c) => !(c > 0)) || !(RATE > 0)) {
   throw new TypeError('--duration, --connections and --rate take positive numbers');
 }
-/** Tokens minted ahead of a fresh-token point when no faster rate has been seen yet. */
-const FIRST_GUESS_RATE = 6_000;
+/**
+ * A fresh-token point gets tokens for at least this rate, or 1.5× the fastest any server has
+ * gone: a noisy machine makes earlier rates a poor guess, and a pool that runs out hands
+ * tokens out twice (counted and reported). Unused tokens carry over to the next point.
+ */
+const LEAST_POOL_RATE = 6_000;
 
 async function main(): Promise<void> {
   const started = new Date();
@@ -80,6 +85,7 @@ async function main(): Promise<void> {
   const brokerArgv = profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
 
   const servers: ServerProcess[] = [];
+  const brokerPids = new Map<string, number>();
   const pgRuns: PgRun[] = [];
   const run: IssueRun = {
     date: started.toISOString(),
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
       const argv = spec.kind === 'broker' ? brokerArgv : [];
       const server = await ServerProcess.start(label, spec, argv);
       servers.push(server);
+      if (spec.kind === 'broker') brokerPids.set(label, server.pid);
       return server;
     };
     const broker = await start('broker', {
@@ -170,7 +177,7 @@ async function main(): Promise<void> {
       },
     });
 
-    // The fastest rate seen per server and connection count sizes the next token pool.
+    // The fastest rate seen per server sizes the next token pool.
     const fastest = new Map<string, number>();
     const point = async (
       kind: ServerKind,
@@ -181,8 +188,8 @@ async function main(): Promise<void> {
     ): Promise<PointResult> => {
       const pool = kind === 'peer' ? assertions : workloadTokens;
       if (variant === 'fresh') {
-        const guess = fastest.get(`${kind}/${connections}`) ?? FIRST_GUESS_RATE;
-        const needed = Math.ceil((overallRate ?? guess * 1.3) * (DURATION + 1));
+        const guess = Math.max(LEAST_POOL_RATE, 1.5 * Math.max(0, ...fastest.values()));
+        const needed = Math.ceil((overallRate ?? guess) * (DURATION + 1));
         pool.compact();
         const began = performance.now();
         await pool.ensure(needed);
@@ -201,8 +208,7 @@ async function main(): Promise<void> {
         },
         kind === 'peer' ? undefined : redisCpu,
       );
-      const key = `${kind}/${connections}`;
-      fastest.set(key, Math.max(fastest.get(key) ?? 0, result.reqPerSec));
+      fastest.set(kind, Math.max(fastest.get(kind) ?? 0, result.reqPerSec));
       const reused = variant === 'fresh' ? pool.reused : 0;
       run.points.push({
         kind,
@@ -308,10 +314,10 @@ async function main(): Promise<void> {
     writeFileSync(file, `${JSON.stringify(run, null, 2)}\n`);
     progress(`figures written to ${file}`);
     if (profileDir !== undefined) {
-      const profiles = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
-      progress(
-        `broker CPU profiles (Chrome DevTools): ${profiles.map((f) => join(profileDir, f)).join(', ')}`,
-      );
+      for (const [label, pid] of brokerPids) {
+        const files = reportBrokerProfile(label, profileDir, pid);
+        progress(`${label} CPU profiles (Chrome DevTools): ${files.join(', ')}`);
+      }
     }
   } finally {
     for (const server of servers) server.kill();
