@@ -2,10 +2,13 @@ import { z } from 'zod';
 import { duration } from './duration.js';
 
 /** A calendar date `YYYY-MM-DD` that exists (no 2027-02-30). */
+const DATE_SHAPE = /^\d{4}-\d{2}-\d{2}$/;
 const calendarDate = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a date as YYYY-MM-DD')
+  .regex(DATE_SHAPE, 'a date as YYYY-MM-DD')
   .refine((value) => {
+    // The shape's own message says what is wrong with anything else.
+    if (!DATE_SHAPE.test(value)) return true;
     const at = new Date(`${value}T00:00:00Z`);
     return !Number.isNaN(at.getTime()) && at.toISOString().slice(0, 10) === value;
   }, 'not a calendar date');

@@ -1,11 +1,13 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BrokerConfig, configSchema } from '../../src/config/schema.js';
+import { parseConfig } from '../../src/config/load.js';
+import type { BrokerConfig } from '../../src/config/schema.js';
 import type { BrokerEvent } from '../../src/events/types.js';
 import { reviewDeadline, reviewState } from '../../src/workloads/review-date.js';
 import { reviewGate } from '../../src/workloads/review-gate.js';
 import { RedisReviewNotices } from '../../src/workloads/review-notices.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { configIssues } from '../helpers/config-issues.js';
 import { refusedCredential, requestTicketsRead } from '../helpers/lease-http.js';
 import {
   deletePrefix,
@@ -38,21 +40,26 @@ describe('review_by: the boundary day', () => {
     expect(reviewState({}, deadline + 100 * DAY, 14 * DAY).state).toBe('none');
   });
 
-  it('config validate refuses a date that is not a calendar day, naming the workload', () => {
-    const base = {
-      encryption: { keys: [{ id: 'k1', key: Buffer.alloc(32, 1).toString('base64') }] },
-      workloads: [{ id: 'a', issuer: 'x', subject: 's', tier: 'read', review_by: '2027-02-29' }],
-    };
-    const parsed = configSchema.safeParse(base);
-    expect(parsed.success).toBe(false);
-    expect(JSON.stringify(parsed.error?.issues)).toContain('review_by');
-    const ok = configSchema.parse({
-      ...base,
-      workloads: [{ ...base.workloads[0], review_by: '2028-02-29' }],
-    });
+  it('config refuses a date that is not a calendar day, naming the workload and the field', () => {
+    const yaml = (reviewBy: string, extra = '') => `
+encryption:
+  keys: [{ id: k1, key: "${Buffer.alloc(32, 1).toString('base64')}" }]
+workloads:
+  - { id: bot, issuer: x, subject: s, tier: read, review_by: ${reviewBy} }
+${extra}`;
+    expect(configIssues(() => parseConfig(yaml('2027-02-29')))).toContain(
+      'workloads[bot].review_by: not a calendar date',
+    );
+    expect(configIssues(() => parseConfig(yaml('31/03/2027')))).toEqual([
+      expect.stringContaining('workloads[bot].review_by: a date as YYYY-MM-DD'),
+    ]);
+    expect(configIssues(() => parseConfig(yaml('2027-03-31', 'review_warning: 366d')))).toEqual([
+      expect.stringContaining('review_warning: at most 365d'),
+    ]);
+    // Unquoted, YAML leaves the date a string; a leap day that exists is a day.
+    const ok = parseConfig(yaml('2028-02-29'));
     expect(ok.workloads[0]?.review_by).toBe('2028-02-29');
     expect(ok.review_warning).toBe(14 * DAY);
-    expect(configSchema.safeParse({ ...base, review_warning: '366d' }).success).toBe(false);
   });
 });
 
