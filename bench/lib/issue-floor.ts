@@ -148,6 +148,8 @@ export async function startFloor(options: FloorOptions): Promise<RunningFloor> {
       scope: { scopes: ['tickets:read'] },
       expires_at: new Date(expiresAt).toISOString(),
       decision: { policy: 'agent-tickets', policy_hash: `sha256:${'0'.repeat(64)}` },
+      credential: { audience: 'https://tickets.bench.example', kid: 'f1', alg: 'ES256' },
+      source: { ip: c.req.header('x-forwarded-for') ?? '127.0.0.1', user_agent: 'bench' },
       request_id: `req_${randomBytes(12).toString('hex')}`,
       prev: chainHead,
     });
