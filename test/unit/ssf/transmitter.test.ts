@@ -35,7 +35,7 @@ function event(type: BrokerEvent['type'], fields: Partial<BrokerEvent> = {}): Br
 interface Push {
   url: string;
   token: string;
-  redirect: RequestRedirect | undefined;
+  redirect: string | undefined;
   contentType: string | undefined;
 }
 
