@@ -271,6 +271,24 @@ const cliIo: OperatorIo = {
   warn: (line) => process.stderr.write(`${line}\n`),
   read: async (path) => readFileSync(path === '-' ? 0 : path, 'utf8'),
 };
+program
+  .command('detections')
+  .description('Detections: rules over the broker\u2019s own events')
+  .command('replay')
+  .description(
+    'Run the detections of a configuration over recorded events (an `events export` file, - for stdin, or `stream` for the Redis Stream) and print what would have fired and when',
+  )
+  .requiredOption('--config <file>', 'the configuration whose detections and workloads to run')
+  .requiredOption('--from <file|stream>', 'an export (native JSON lines or OCSF), - or stream')
+  .option('--since <duration>', 'only events of the last <duration>, e.g. 7d')
+  .option('--redis-url <url>', 'with --from stream: the broker\u2019s Redis [env REDIS_URL]')
+  .option('--prefix <prefix>', 'with --from stream: redis.key_prefix', 'jit')
+  .option('--stream <name>', 'with --from stream: events.redis_stream.stream', 'events')
+  .action(async (opts, command: Command) => {
+    const { runReplay } = await import('./cli/detections.js');
+    const { output } = command.optsWithGlobals<{ output?: string }>();
+    await runReplay(cliIo, opts, output ?? 'table').catch(fail);
+  });
 registerOperatorCommands(program, cliIo);
 registerAwsCommands(program, cliIo);
 
