@@ -3,7 +3,7 @@ import { CLI_EXIT } from './exit-codes.js';
 import { CliError, type OperatorIo } from './io.js';
 import { callBroker } from './lib/broker-request.js';
 import { show, target } from './lib/context.js';
-import { forTerminal, genericTable, table } from './lib/output.js';
+import { forTerminal, table } from './lib/output.js';
 
 interface Count {
   count: number;
@@ -72,7 +72,7 @@ export function registerWorkloadReportCommand(workloads: Command, io: OperatorIo
             method: 'GET',
             path: '/v1/workloads/inventory',
           });
-          return show(io, command, inventory, genericTable);
+          return show(io, command, inventory, (value) => inventoryTable(value as InventoryView));
         }
         if (workload === undefined) {
           throw new CliError('name a workload, or --all for every one', CLI_EXIT.usage);
@@ -167,5 +167,43 @@ function reportText(r: ReportView): string[] {
       lines.push(forTerminal(`# ${s.policy} on ${s.target}: ${s.reason ?? s.status}`));
     }
   }
+  return lines;
+}
+
+interface InventoryView {
+  truncated: boolean;
+  workloads: {
+    workload: string;
+    configured: boolean;
+    owner?: string;
+    tier?: string;
+    review_by?: string;
+    review_due: boolean;
+    review_overdue: boolean;
+    live_leases: number;
+    blocked: boolean;
+    last_used?: string;
+    last_used_partial?: boolean;
+  }[];
+}
+
+function inventoryTable(inv: InventoryView): string[] {
+  const review = (w: InventoryView['workloads'][number]) =>
+    w.review_by === undefined
+      ? ''
+      : `${w.review_by}${w.review_overdue ? ' OVERDUE' : w.review_due ? ' due' : ''}`;
+  const lines = table([
+    ['WORKLOAD', 'OWNER', 'TIER', 'REVIEW BY', 'LIVE', 'LAST USED', 'STATE'],
+    ...inv.workloads.map((w) => [
+      w.workload,
+      w.owner ?? '',
+      w.tier ?? '',
+      review(w),
+      String(w.live_leases),
+      (w.last_used ?? '') + (w.last_used_partial ? ' (or later)' : ''),
+      [w.configured ? '' : 'not configured', w.blocked ? 'blocked' : ''].filter(Boolean).join(', '),
+    ]),
+  ]);
+  if (inv.truncated) lines.push('(leases not all read: some last uses are older than the truth)');
   return lines;
 }

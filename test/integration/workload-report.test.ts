@@ -288,6 +288,10 @@ describe('workload reports against a live broker (Redis store and event stream)'
       ),
     ) as Inventory;
     expect(inv.workloads.find((w) => w.workload === 'agent-a')?.owner).toBe('platform@example.com');
+    const rows = await runOperatorCli(['workloads', 'report', '--all'], { env });
+    expect(rows[0]).toMatch(/^WORKLOAD\s+OWNER\s+TIER\s+REVIEW BY\s+LIVE\s+LAST USED/);
+    expect(rows.find((r) => r.startsWith('agent-a'))).toContain('platform@example.com');
+    expect(rows.find((r) => r.startsWith('retired-bot'))).toContain('not configured');
     for (const secret of secrets) expect(text).not.toContain(secret);
     await expect(runOperatorCli(['workloads', 'report'], { env })).rejects.toThrow(/--all/);
   });
