@@ -162,14 +162,18 @@ class LoadProcess {
       this.#reports.push(report);
       for (const wake of this.#waiters.splice(0)) wake();
     });
+    this.#child.on('exit', (code) => {
+      this.#reports.push({ type: 'failed', error: `exited (${code}) without its report` });
+      for (const wake of this.#waiters.splice(0)) wake();
+    });
   }
 
   async #next<T extends LoadReport['type']>(type: T): Promise<Extract<LoadReport, { type: T }>> {
     for (;;) {
-      const failed = this.#reports.find((r) => r.type === 'failed');
-      if (failed?.type === 'failed') throw new Error(`load process: ${failed.error}`);
       const found = this.#reports.find((r) => r.type === type);
       if (found) return found as Extract<LoadReport, { type: T }>;
+      const failed = this.#reports.find((r) => r.type === 'failed');
+      if (failed?.type === 'failed') throw new Error(`load process: ${failed.error}`);
       await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }

@@ -132,7 +132,12 @@ process.on('message', (command: LoadCommand) => {
   void (work ?? Promise.resolve())
     .catch(() => {})
     .then(() => {
-      process.send?.({ type: 'samples', query, connect, errors, firstError } satisfies LoadReport);
-      process.disconnect?.();
+      // Disconnecting before the (large) message is written would drop it.
+      process.send?.(
+        { type: 'samples', query, connect, errors, firstError } satisfies LoadReport,
+        undefined,
+        {},
+        () => process.disconnect?.(),
+      );
     });
 });
