@@ -191,11 +191,11 @@ async function main(): Promise<void> {
         const guess = Math.max(LEAST_POOL_RATE, 1.5 * Math.max(0, ...fastest.values()));
         const needed = Math.ceil((overallRate ?? guess) * (DURATION + 1));
         pool.compact();
+        const minted = Math.max(0, needed - pool.remaining);
         const began = performance.now();
         await pool.ensure(needed);
-        progress(
-          `  minted ${needed} tokens in ${((performance.now() - began) / 1000).toFixed(1)} s`,
-        );
+        const seconds = (performance.now() - began) / 1000;
+        if (minted > 0) progress(`  minted ${minted} tokens in ${seconds.toFixed(1)} s`);
       }
       const request = kind === 'peer' ? peerRequest(variant) : issuance(variant);
       const result = await measure(
