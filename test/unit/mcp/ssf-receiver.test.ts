@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { Hono } from 'hono';
 import { SignJWT } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../../src/events/types.js';
-import type { McpGuard } from '../../../src/mcp/index.js';
+import { honoMcpGuard, type McpGuard } from '../../../src/mcp/index.js';
 import { readSetSigningKey, type SetSigningKey } from '../../../src/ssf/key.js';
 import { signSet } from '../../../src/ssf/sign.js';
 import { type Signal, signalsOf } from '../../../src/ssf/signals.js';
@@ -164,6 +165,23 @@ describe('the guard as a Shared Signals receiver', () => {
     expect(broker.introspections).toBe(2);
   });
 
+  it('the Hono adapter hands the push, body and all, to the guard', async () => {
+    const token = await broker.token(accessKey);
+    await guard.check(mcpRequest(token));
+    const app = new Hono();
+    app.use('*', honoMcpGuard(guard));
+    app.post('*', (c) => c.text('not reached', 500));
+    const [signal] = leaseSignals('lse_test1');
+    const res = await app.request(PUSH, {
+      method: 'POST',
+      headers: { 'content-type': 'application/secevent+jwt' },
+      body: (await set(signal as Signal)).token,
+    });
+    expect(res.status).toBe(202);
+    await guard.check(mcpRequest(token));
+    expect(broker.introspections).toBe(2);
+  });
+
   it('an answer being asked for when the SET arrives is not kept', async () => {
     const token = await broker.token(accessKey);
     let release: () => void = () => {};
@@ -241,6 +259,17 @@ describe('forged or replayed SETs are refused (RFC 8935 errors)', () => {
     expect(replay).toMatchObject({ status: 400, body: { err: 'invalid_request' } });
     await guard.check(mcpRequest(access));
     expect(broker.introspections).toBe(1);
+  });
+
+  it('the jti memory is bounded (jtiCacheSize): the oldest is forgotten first', async () => {
+    guard = broker.guard({ fetch: fetchWithSsf, ssf: { issuer: ISSUER, jtiCacheSize: 1 } });
+    const first = (await set(signal())).token;
+    const second = (await set(signal())).token;
+    expect((await answer(await push(first))).status).toBe(202);
+    expect((await answer(await push(second))).status).toBe(202);
+    expect((await answer(await push(second))).status).toBe(400);
+    // Within the age bound, a forgotten jti passes again: the bound trades that for memory.
+    expect((await answer(await push(first))).status).toBe(202);
   });
 
   it('stale (iat older than maxAgeSeconds): refused', async () => {
