@@ -28,6 +28,8 @@ export interface IssueRun {
   durationSeconds: number;
   points: IssuePoint[];
   pg: PgPoint[];
+  /** Why the PostgreSQL part is missing, when it failed. */
+  pgError?: string;
   summary?: Record<string, unknown>;
 }
 
@@ -112,6 +114,9 @@ export function printReport(run: IssueRun): void {
     console.log(
       `\n${p.kind} ${p.variant} ${p.connections} conn.: ${p.failed} non-2xx, ${p.errors} errors, ${p.tokensReused} tokens reused`,
     );
+  }
+  if (run.pgError !== undefined) {
+    console.log(`\nPostgreSQL issuance not measured: ${run.pgError}`);
   }
   if (run.pg.length > 0) {
     heading('PostgreSQL issuance against its floor');
