@@ -71,6 +71,9 @@ export function resolveSsfOptions(options: McpSsfOptions, resource: URL): Resolv
   const path = options.path ?? '/ssf/events';
   if (!path.startsWith('/') || path.includes('?') || path.includes('#'))
     throw new TypeError('mcp guard: ssf.path must be an absolute path');
+  // A push path that is the MCP endpoint would take every MCP request for a SET.
+  if (path === resource.pathname)
+    throw new TypeError('mcp guard: ssf.path must not be the resource path');
   const maxAge = options.maxAgeSeconds ?? 300;
   if (!Number.isInteger(maxAge) || maxAge < 1 || maxAge > 3_600)
     throw new TypeError('mcp guard: ssf.maxAgeSeconds must be an integer from 1 to 3600');

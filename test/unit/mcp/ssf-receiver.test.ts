@@ -312,7 +312,13 @@ describe('forged or replayed SETs are refused (RFC 8935 errors)', () => {
     expect(metadataFetches).toBe(2);
   });
 
-  it('a GET on the push path, or a push to a guard without ssf, is not taken as a SET', async () => {
+  it('a push path that is the MCP endpoint is refused when the guard is built', () => {
+    expect(() =>
+      broker.guard({ ssf: { issuer: ISSUER, path: new URL(RESOURCE).pathname } }),
+    ).toThrow(TypeError);
+  });
+
+  it('a push to a guard without ssf is not taken as a SET: it needs a bearer token', async () => {
     const { token } = await set(signal());
     const plain = broker.guard({ fetch: fetchWithSsf });
     const outcome = await plain.check(
