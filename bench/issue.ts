@@ -22,7 +22,13 @@ import {
   WORKLOAD_AUDIENCE,
   WORKLOAD_ISSUER,
 } from './lib/issue-identity.js';
-import { type LoadRequest, measure, type PointResult, ServerProcess } from './lib/issue-load.js';
+import {
+  type LoadRequest,
+  measure,
+  type PointResult,
+  type RedisCounters,
+  ServerProcess,
+} from './lib/issue-load.js';
 import {
   PEER_BASIC_CLIENT,
   PEER_BASIC_SECRET,
@@ -35,7 +41,7 @@ import { reportBrokerProfile } from './lib/issue-profile.js';
 import { type IssueRun, printReport, type ServerKind, type Variant } from './lib/issue-report.js';
 import type { ServerSpec } from './lib/issue-server.js';
 import { startPrivateRedis } from './lib/private-redis.js';
-import { infoField, runPrefix } from './lib/redis.js';
+import { commandStats, infoField, redisCpuSeconds, runPrefix } from './lib/redis.js';
 import { machine, progress } from './lib/report.js';
 
 const { values } = parseArgs({
@@ -70,11 +76,16 @@ async function main(): Promise<void> {
   const redis = await startPrivateRedis({ 'hash-max-listpack-value': '512' });
   const admin = new Redis(redis.url);
   const redisVersion = infoField(await admin.info('server'), 'redis_version') ?? '?';
-  const redisCpu = async () => {
-    const info = await admin.info('cpu');
-    const seconds =
-      Number(infoField(info, 'used_cpu_user')) + Number(infoField(info, 'used_cpu_sys'));
-    return seconds * 1_000_000;
+  const redisCounters = async (): Promise<RedisCounters> => {
+    const stats = await commandStats(admin);
+    let commands = 0;
+    let scripts = 0;
+    for (const [name, stat] of stats) {
+      if (name === 'info') continue;
+      commands += stat.calls;
+      if (name === 'evalsha' || name === 'eval') scripts += stat.calls;
+    }
+    return { cpuMicros: (await redisCpuSeconds(admin)) * 1_000_000, commands, scripts };
   };
   const identity = await startWorkloadIdentity();
   const profileDir =
@@ -206,7 +217,7 @@ async function main(): Promise<void> {
           durationSeconds: DURATION,
           ...(overallRate === undefined ? {} : { overallRate }),
         },
-        kind === 'peer' ? undefined : redisCpu,
+        kind === 'peer' ? undefined : redisCounters,
       );
       fastest.set(kind, Math.max(fastest.get(kind) ?? 0, result.reqPerSec));
       const reused = variant === 'fresh' ? pool.reused : 0;
@@ -285,11 +296,11 @@ async function main(): Promise<void> {
           server,
           issuance('reused', pgRun),
           { connections: PG_CONCURRENCY, durationSeconds: DURATION },
-          redisCpu,
+          redisCounters,
         );
         run.pg.push({ kind, connections: PG_CONCURRENCY, ...result });
         progress(
-          `  postgres ${kind}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms${result.failed + result.errors > 0 ? `, ${result.failed} non-2xx, ${result.errors} errors` : ''}`,
+          `  postgres ${kind}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.cpuPerRequest.toFixed(0)} µs CPU/req${result.failed + result.errors > 0 ? `, ${result.failed} non-2xx, ${result.errors} errors` : ''}`,
         );
       };
       progress(`postgres issuance, ${PG_CONCURRENCY} connections (the provider's pool)`);

@@ -103,15 +103,29 @@ export interface PointResult {
   cpuPerRequest: number;
 }
 
+/** What the bench's own Redis has done so far (every client of it counted). */
+export interface RedisCounters {
+  cpuMicros: number;
+  /** Commands run, those run inside scripts included. */
+  commands: number;
+  scripts: number;
+}
+
+export interface RedisPerRequest {
+  redisCpuPerRequest: number;
+  redisCommandsPerRequest: number;
+  redisScriptsPerRequest: number;
+}
+
 /** One measured point: autocannon against the server, the server's CPU read around it. */
 export async function measure(
   server: ServerProcess,
   request: LoadRequest,
   options: LoadOptions,
-  extraCpu?: () => Promise<number>,
-): Promise<PointResult & { extraCpuPerRequest?: number }> {
+  redis?: () => Promise<RedisCounters>,
+): Promise<PointResult & Partial<RedisPerRequest>> {
   const cpuBefore = await server.cpu();
-  const extraBefore = await extraCpu?.();
+  const redisBefore = await redis?.();
   const result = await autocannon({
     url: server.url,
     connections: options.connections,
@@ -129,7 +143,7 @@ export async function measure(
     ],
   });
   const cpuAfter = await server.cpu();
-  const extraAfter = await extraCpu?.();
+  const redisAfter = await redis?.();
   const ok = result['2xx'];
   const seconds = result.duration;
   const perOk = (micros: number) => (ok > 0 ? micros / ok : 0);
@@ -143,8 +157,12 @@ export async function measure(
     p90: result.latency.p90,
     p99: result.latency.p99,
     cpuPerRequest: perOk(cpuAfter - cpuBefore),
-    ...(extraBefore === undefined || extraAfter === undefined
+    ...(redisBefore === undefined || redisAfter === undefined
       ? {}
-      : { extraCpuPerRequest: perOk(extraAfter - extraBefore) }),
+      : {
+          redisCpuPerRequest: perOk(redisAfter.cpuMicros - redisBefore.cpuMicros),
+          redisCommandsPerRequest: perOk(redisAfter.commands - redisBefore.commands),
+          redisScriptsPerRequest: perOk(redisAfter.scripts - redisBefore.scripts),
+        }),
   };
 }

@@ -1,10 +1,10 @@
-import type { PointResult } from './issue-load.js';
+import type { PointResult, RedisPerRequest } from './issue-load.js';
 import { count, heading, table } from './report.js';
 
 export type ServerKind = 'broker' | 'floor' | 'peer';
 export type Variant = 'reused' | 'fresh';
 
-export interface IssuePoint extends PointResult {
+export interface IssuePoint extends PointResult, Partial<RedisPerRequest> {
   kind: ServerKind;
   variant: Variant;
   connections: number;
@@ -12,14 +12,11 @@ export interface IssuePoint extends PointResult {
   overallRate: number | null;
   /** Fresh-token points only: tokens handed out a second time because the pool ran out. */
   tokensReused: number;
-  /** Redis CPU per successful request, µs (the bench's own Redis: broker and floor only). */
-  extraCpuPerRequest?: number;
 }
 
-export interface PgPoint extends PointResult {
+export interface PgPoint extends PointResult, Partial<RedisPerRequest> {
   kind: 'broker' | 'floor';
   connections: number;
-  extraCpuPerRequest?: number;
 }
 
 export interface IssueRun {
@@ -44,16 +41,20 @@ interface Combined {
   p99: number;
   cpu: number;
   redisCpu: number;
+  redisCommands: number;
+  redisScripts: number;
   runs: number;
 }
 
-function combine(points: readonly (PointResult & { extraCpuPerRequest?: number })[]): Combined {
+function combine(points: readonly (PointResult & Partial<RedisPerRequest>)[]): Combined {
   return {
     reqPerSec: mean(points.map((p) => p.reqPerSec)),
     p50: mean(points.map((p) => p.p50)),
     p99: mean(points.map((p) => p.p99)),
     cpu: mean(points.map((p) => p.cpuPerRequest)),
-    redisCpu: mean(points.map((p) => p.extraCpuPerRequest ?? Number.NaN)),
+    redisCpu: mean(points.map((p) => p.redisCpuPerRequest ?? Number.NaN)),
+    redisCommands: mean(points.map((p) => p.redisCommandsPerRequest ?? Number.NaN)),
+    redisScripts: mean(points.map((p) => p.redisScriptsPerRequest ?? Number.NaN)),
     runs: points.length,
   };
 }
@@ -87,6 +88,7 @@ export function printReport(run: IssueRun): void {
         fixed(c.p99, 1),
         fixed(c.cpu),
         fixed(c.redisCpu),
+        `${fixed(c.redisScripts, 1)} / ${fixed(c.redisCommands, 1)}`,
         kind === 'floor' ? '1' : ratio(c.reqPerSec / floor.reqPerSec),
         kind === 'floor' ? '1' : ratio(c.cpu / floor.cpu),
       ]);
@@ -103,6 +105,7 @@ export function printReport(run: IssueRun): void {
         'p99 ms',
         'server CPU µs/req',
         'Redis CPU µs/req',
+        'Redis scripts / commands per req',
         'req/s ÷ floor',
         'CPU ÷ floor',
       ],
