@@ -17,8 +17,11 @@ export const revocationSchema = z
     verify_timeout: duration
       .default(10_000)
       .refine((ms) => ms >= 100 && ms <= 120_000, 'between 100ms and 2m'),
-    /** Verifications running at once toward one target. */
-    verify_concurrency: z.number().int().min(1).max(64).default(4),
+    /**
+     * Verifications running at once toward one target. They share the target's admin
+     * connections with its revocations, so few: a kill switch's revocations keep the rest.
+     */
+    verify_concurrency: z.number().int().min(1).max(64).default(2),
     /** Verifications waiting per target; past it a verification is unverified (`queue full`). */
     verify_queue: z.number().int().min(1).max(100_000).default(10_000),
   })

@@ -12,7 +12,7 @@ describe('revocation config', () => {
     expect(config.revocation).toEqual({
       verify: 'kill_switch',
       verify_timeout: 10_000,
-      verify_concurrency: 4,
+      verify_concurrency: 2,
       verify_queue: 10_000,
     });
     expect(
