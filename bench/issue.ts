@@ -10,7 +10,7 @@
  *                          [--cpu-prof] [--cpu-prof-dir DIR] [--skip-peer] [--skip-pg]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -102,6 +102,7 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     machine: machine(redisVersion),
     durationSeconds: DURATION,
+    loadAverage: { start: loadavg()[0] ?? 0 },
     points: [],
     pg: [],
   };
@@ -326,6 +327,7 @@ async function main(): Promise<void> {
       });
     }
 
+    run.loadAverage.end = loadavg()[0] ?? 0;
     printReport(run);
     const file =
       values.json ?? join(tmpdir(), `issue-${started.toISOString().replace(/[:.]/g, '-')}.json`);

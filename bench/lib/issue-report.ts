@@ -23,6 +23,8 @@ export interface IssueRun {
   date: string;
   machine: string;
   durationSeconds: number;
+  /** 1-minute load average of the machine when the run started and ended. */
+  loadAverage: { start: number; end?: number };
   points: IssuePoint[];
   pg: PgPoint[];
   /** Why the PostgreSQL part is missing, when it failed. */
@@ -62,7 +64,10 @@ function combine(points: readonly (PointResult & Partial<RedisPerRequest>)[]): C
 /** Markdown tables on stdout; the broker's figures are the mean of its runs around the floor's. */
 export function printReport(run: IssueRun): void {
   console.log(`## Issuance against its floor\n`);
-  console.log(`${run.machine}; ${run.durationSeconds} s per point\n`);
+  const load = run.loadAverage;
+  console.log(
+    `${run.machine}; ${run.durationSeconds} s per point; load average ${load.start.toFixed(1)} at start, ${load.end?.toFixed(1) ?? '?'} at end\n`,
+  );
   const summary: Record<string, unknown> = {};
   const groups = new Map<string, IssuePoint[]>();
   for (const point of run.points) {
