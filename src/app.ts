@@ -1,6 +1,6 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
-import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { bodyLimit } from './api/body-limit.js';
 import type { ApiServices } from './api/context.js';
 import { httpMetrics } from './api/http-metrics.js';
 import { problem } from './api/problem.js';
