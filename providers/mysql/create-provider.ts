@@ -41,8 +41,13 @@ export interface MysqlCredential {
 
 export type MysqlProvider = AccountProvider<MysqlScope, MysqlCeiling, MysqlCredential>;
 
-/** Accounts per `DROP USER` of a bulk revocation: the statement holds the grant tables. */
-const REVOKE_BATCH_SIZE = 100;
+/**
+ * Accounts per `DROP USER` of a bulk revocation. The server holds its privilege lock for the
+ * whole statement, about 1.2 ms per account with a thousand accounts on it, and other
+ * clients' privilege checks wait meanwhile: 20 keeps each hold near 25 ms (100 made the
+ * other clients' p99 four times worse for a kill switch only twice as fast).
+ */
+const REVOKE_BATCH_SIZE = 20;
 const ACCOUNT_HOST = /^[A-Za-z0-9.%_:/-]{1,255}$/;
 
 interface Account {
