@@ -246,7 +246,14 @@ async function main(): Promise<void> {
     for (const [kind, server] of warming) {
       const req = kind === 'peer' ? peerRequest('reused') : issuance('reused');
       const w = await measure(server, req, { connections: 16, durationSeconds: warm });
-      if (w.ok === 0) throw new Error(`${kind} answered no request with 2xx while warming up`);
+      if (w.ok === 0) {
+        // One more request, to say why: the answer is a problem document, without secrets.
+        const sample = req.next();
+        const res = await fetch(`${server.url}${req.path}`, { method: req.method, ...sample });
+        throw new Error(
+          `${kind} answered no request with 2xx while warming up: ${res.status} ${await res.text()}`,
+        );
+      }
     }
 
     for (const variant of ['reused', 'fresh'] as const) {
