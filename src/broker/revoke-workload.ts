@@ -93,7 +93,6 @@ async function beginReceipt(
   if (deps.receipts === undefined) return;
   const start = {
     workload,
-    at: Date.now(),
     reason: options.reason,
     blocked: options.block,
     ...(caller.actor === undefined ? {} : { by: caller.actor }),

@@ -12,6 +12,7 @@ import {
 
 interface Entry {
   start: ReceiptStart;
+  at: number;
   expiresAt: number;
   answer?: KillSwitchAnswer;
   targets: Map<string, TargetVerification>;
@@ -43,6 +44,7 @@ export class MemoryReceiptStore implements ReceiptStore {
     }
     this.#entries.set(start.workload, {
       start: { ...start },
+      at: this.#clock(),
       expiresAt: this.#clock() + ttlMs,
       targets: new Map(),
       events: [],
@@ -58,6 +60,7 @@ export class MemoryReceiptStore implements ReceiptStore {
   async mark(mark: VerificationMark): Promise<void> {
     const entry = this.#live(mark.workload);
     if (entry === undefined) return;
+    if (mark.revokedAt !== undefined && mark.revokedAt < entry.at) return;
     const row = entry.targets.get(mark.target) ?? {
       target: mark.target,
       provider: mark.provider,
@@ -85,7 +88,7 @@ export class MemoryReceiptStore implements ReceiptStore {
     const { start, answer } = entry;
     return {
       workload,
-      at: new Date(start.at).toISOString(),
+      at: new Date(entry.at).toISOString(),
       ...(start.by === undefined ? {} : { by: start.by }),
       reason: start.reason,
       blocked: start.blocked,

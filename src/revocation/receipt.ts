@@ -19,8 +19,6 @@ export const RECEIPT_EVENT_LIMIT = 200;
 
 export interface ReceiptStart {
   workload: string;
-  /** ms since epoch. */
-  at: number;
   /** The operator (or rule) that pulled the kill switch. */
   by?: string;
   reason: string;
@@ -41,6 +39,11 @@ export interface VerificationMark {
   status: VerificationStatus;
   /** The `revocation.*` event. */
   position: ChainPosition;
+  /**
+   * When the lease was revoked (the store's clock). A lease revoked before the receipt began
+   * belongs to an earlier kill switch and is not counted. Absent: counted.
+   */
+  revokedAt?: number;
 }
 
 export interface TargetVerification {
@@ -81,7 +84,10 @@ export interface RevocationReceipt {
 }
 
 export interface ReceiptStore {
-  /** Starts a new receipt for the workload, replacing the last one; kept `ttlMs`. */
+  /**
+   * Starts a new receipt for the workload, replacing the last one; kept `ttlMs`. Its time is
+   * the store's clock, the one lease revocation times are taken from.
+   */
   begin(start: ReceiptStart, ttlMs: number): Promise<void>;
   /** Records the kill switch's answer. No receipt (expired, never begun): nothing. */
   answered(workload: string, answer: KillSwitchAnswer): Promise<void>;

@@ -56,6 +56,9 @@ export function receiptRecorder(
         leaseId: event.lease_id,
         status,
         position,
+        ...(typeof event.detail?.revoked_at === 'number'
+          ? { revokedAt: event.detail.revoked_at }
+          : {}),
       }),
       event,
     );

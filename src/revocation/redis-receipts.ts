@@ -16,11 +16,16 @@ import {
   verificationSummary,
 } from './receipt.js';
 
-/** A new receipt replaces the last one: both keys go, the header is written, both expire. */
+/**
+ * A new receipt replaces the last one: both keys go, the header is written (its time is
+ * Redis \`TIME\`, the clock of lease revocation times), both expire.
+ */
 const BEGIN = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[1], 'at', ARGV[1], 'by', ARGV[2], 'reason', ARGV[3], 'blocked', ARGV[4])
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
+redis.call('HSET', KEYS[1], 'at', now, 'by', ARGV[1], 'reason', ARGV[2], 'blocked', ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
 /** Only a receipt that exists takes the answer (a late one after it expired changes nothing). */
@@ -29,9 +34,14 @@ if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
 redis.call('HSET', KEYS[1], 'n', ARGV[1], 'wr', ARGV[2])
 return 1`;
 
-/** One verification: its target's count, and its chain position while the list has room. */
+/**
+ * One verification: its target's count, and its chain position while the list has room. A
+ * lease revoked before the receipt began (an earlier kill switch's) is not counted.
+ */
 const MARK = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+local at = redis.call('HGET', KEYS[1], 'at')
+if not at then return 0 end
+if ARGV[6] ~= '' and tonumber(ARGV[6]) < tonumber(at) then return 0 end
 redis.call('HINCRBY', KEYS[1], 'v|' .. ARGV[1] .. '|' .. ARGV[2], 1)
 redis.call('HSET', KEYS[1], 'p|' .. ARGV[2], ARGV[3])
 if redis.call('LLEN', KEYS[2]) < tonumber(ARGV[5]) then
@@ -66,7 +76,6 @@ export class RedisReceiptStore implements ReceiptStore {
       BEGIN,
       2,
       ...this.#keys(start.workload),
-      String(start.at),
       start.by ?? '',
       start.reason,
       start.blocked ? '1' : '0',
@@ -100,6 +109,7 @@ export class RedisReceiptStore implements ReceiptStore {
       mark.provider,
       JSON.stringify(ref),
       String(RECEIPT_EVENT_LIMIT),
+      mark.revokedAt === undefined ? '' : String(mark.revokedAt),
     );
   }
 

@@ -166,7 +166,11 @@ export class RevocationVerifier {
       reason,
       policy: lease.policy,
       policy_hash: lease.policyHash,
-      detail: { verification: answer.status, evidence: answer.evidence },
+      detail: {
+        verification: answer.status,
+        evidence: answer.evidence,
+        ...(lease.revokedAt === undefined ? {} : { revoked_at: lease.revokedAt }),
+      },
     };
     this.#o.events.emit(event, { failClosed: false }).catch((err: unknown) => {
       this.#o.logger.error({ err: safeMessage(err), type }, 'event not emitted');
