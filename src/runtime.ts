@@ -23,7 +23,6 @@ import {
   buildAuthorizationServer,
 } from './oauth/authorization-server.js';
 import type { ActorUseLedger } from './policy/actor-ledger.js';
-import { detectionReferenceIssues } from './detections/config.js';
 import { PolicyConfigError, PolicyEngine } from './policy/engine.js';
 import { isGlob } from './policy/lib/glob.js';
 
@@ -139,7 +138,6 @@ export function buildRuntime(config: BrokerConfig, options: RuntimeOptions): Run
   });
 
   issues.push(...approvalCeilingIssues(config.policies, providers));
-  issues.push(...detectionReferenceIssues(config.detections, config.workloads));
   issues.push(...detectionReferenceIssues(config.detections, config.workloads));
 
   let policy: PolicyEngine | undefined;

@@ -3,7 +3,6 @@ import { detectionsSchema } from '../detections/config.js';
 import { proxyList } from '../lib/forwarded.js';
 import { revocationSchema } from '../revocation/config.js';
 import { ssfSchema } from '../ssf/config.js';
-import { detectionsSchema } from '../detections/config.js';
 import { duration } from './duration.js';
 import { reviewWarningSchema, workloadLifecycleFields } from './workload-lifecycle.js';
 
@@ -537,8 +536,6 @@ export const configSchema = z
     encryption: encryptionSchema,
     leases: leasesSchema.default(leasesSchema.parse({})),
     approvals: approvalsSchema.default(approvalsSchema.parse({})),
-    /** Rules over the broker's own events that alert, hold for approval or block (`src/detections/`). */
-    detections: detectionsSchema,
     /** Rules over the broker's own events that alert, hold for approval or block (`src/detections/`). */
     detections: detectionsSchema,
     /** How long before a workload's `review_by` the `workload.review_due` warning starts. */

@@ -31,7 +31,6 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   // What a policy in dry run would have decided: for watching a rollout, not an alert.
   'policy.dry_run': 'info',
   'detection.fired': 'high',
-  'detection.fired': 'high',
   'approval.requested': 'low',
   'approval.granted': 'medium',
   'approval.denied': 'low',

@@ -16,7 +16,6 @@ export const EVENT_TYPES = [
   'policy.reload_rejected',
   'policy.dry_run',
   'detection.fired',
-  'detection.fired',
   'approval.requested',
   'approval.granted',
   'approval.denied',

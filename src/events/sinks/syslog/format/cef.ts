@@ -37,7 +37,6 @@ const CEF_NAMES: Record<EventType, string> = {
   'policy.reload_rejected': 'Policy reload rejected',
   'policy.dry_run': 'Policy dry run',
   'detection.fired': 'Detection fired',
-  'detection.fired': 'Detection fired',
   'approval.requested': 'Approval requested',
   'approval.granted': 'Approval granted',
   'approval.denied': 'Approval denied',
