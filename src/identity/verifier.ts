@@ -1,16 +1,16 @@
 import type { IssuerConfig, WorkloadConfig } from '../config/schema.js';
 import { ExpiringCache } from './expiring-cache.js';
 import type { FetchLike } from './fetch-json.js';
-import { isIdJagToken } from './id-jag.js';
+import { isIdJagHeader } from './id-jag.js';
 import { profileFor } from './profiles/index.js';
 import { Rejection } from './rejection.js';
 import type { RemoteKeyTiming } from './remote-key-source.js';
 import type { ReplayGuard } from './replay-guard.js';
 import { sha256Hex } from './token-hash.js';
-import { MAX_TOKEN_BYTES } from './token-shape.js';
+import { inspectToken, MAX_TOKEN_BYTES, type UnverifiedToken } from './token-shape.js';
 import { issuersByIss, type TrustedIssuer, trustIssuer } from './trusted-issuer.js';
 import { AuthError, type VerifiedIdentity, type WorkloadPrincipal } from './types.js';
-import { verifyToken } from './verify-jwt.js';
+import { type KnownOfToken, verifyToken } from './verify-jwt.js';
 import { WorkloadMapping } from './workloads.js';
 
 export interface IdentityVerifierOptions {
@@ -86,23 +86,38 @@ export class IdentityVerifier {
    */
   async verify(token: string): Promise<VerifiedIdentity> {
     const tokenHash = sha256Hex(token);
-    // An ID-JAG is a grant, redeemed once at the token endpoint by the client it names: taken
-    // as an identity here it would skip both, whichever issuer might vouch for its signature.
-    if (isIdJagToken(token)) {
-      throw new AuthError('forbidden_header', 'an identity assertion grant is not an identity', {
-        tokenHash,
-      });
-    }
     const now = this.#now();
+    // A cached principal's token passed the ID-JAG check below before it was cached.
     const cached =
       token.length > MAX_TOKEN_BYTES ? undefined : this.#principals.get(tokenHash, now);
     const verified =
       cached !== undefined && (await this.#keysUnchanged(cached))
         ? cached
-        : await verifyToken(token, this.#issuers, this.#now);
+        : await verifyToken(token, this.#issuers, this.#now, this.#notIdJag(token, tokenHash));
     await this.#confirm(token, verified);
     if (verified !== cached) this.#principals.set(tokenHash, verified, reuseUntil(verified), now);
     return verified.identity;
+  }
+
+  /**
+   * An ID-JAG is a grant, redeemed once at the token endpoint by the client it names: taken
+   * as an identity here it would skip both, whichever issuer might vouch for its signature.
+   * The token's decoded shape is handed on, so it is decoded once; a token that does not
+   * decode is left for `verifyToken` to refuse with its reason.
+   */
+  #notIdJag(token: string, tokenHash: string): KnownOfToken {
+    let shape: UnverifiedToken;
+    try {
+      shape = inspectToken(token);
+    } catch {
+      return { tokenHash };
+    }
+    if (isIdJagHeader(shape.header)) {
+      throw new AuthError('forbidden_header', 'an identity assertion grant is not an identity', {
+        tokenHash,
+      });
+    }
+    return { tokenHash, shape };
   }
 
   async authenticateWorkload(token: string): Promise<WorkloadPrincipal> {

@@ -3,7 +3,7 @@ import { rejectionFromJose } from './jose-errors.js';
 import { Rejection } from './rejection.js';
 import { parseSpiffeId } from './spiffe-id.js';
 import { sha256Hex } from './token-hash.js';
-import { inspectToken } from './token-shape.js';
+import { inspectToken, type UnverifiedToken } from './token-shape.js';
 import type { TrustedIssuer } from './trusted-issuer.js';
 import { AuthError, type VerifiedIdentity } from './types.js';
 
@@ -93,6 +93,15 @@ export interface VerifiedToken {
 }
 
 /**
+ * What a caller already computed from the very token it passes (its SHA-256, its
+ * `inspectToken` result), so a token is hashed and decoded once per request.
+ */
+export interface KnownOfToken {
+  tokenHash: string;
+  shape?: UnverifiedToken;
+}
+
+/**
  * The verification every token goes through, workload or operator: shape, issuer chosen by
  * the exact `iss` (or a SPIFFE trust domain), the issuer's header rules, algorithm
  * allowlist and keys, then claims. Nothing from the token is trusted before its signature
@@ -102,11 +111,12 @@ export async function verifyToken(
   token: string,
   issuers: ReadonlyMap<string, TrustedIssuer>,
   now: () => number,
+  known?: KnownOfToken,
 ): Promise<VerifiedToken> {
-  const tokenHash = sha256Hex(token);
+  const tokenHash = known?.tokenHash ?? sha256Hex(token);
   let issuer: TrustedIssuer | undefined;
   try {
-    const { header, payload } = inspectToken(token);
+    const { header, payload } = known?.shape ?? inspectToken(token);
     issuer = selectIssuer(payload, issuers);
     if (issuer === undefined) {
       throw new Rejection('unknown_issuer', 'the token does not name a configured issuer');
