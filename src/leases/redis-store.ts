@@ -8,6 +8,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
 import { isLeaseId, newLeaseId, slotTag, slotTagOf } from '../lib/ids.js';
+import { poolRandomBytes } from '../lib/random-pool.js';
 import { type CensusRow, tallyCensus } from './census.js';
 import { decodeLease, decodePositional, newLeaseFields } from './codec.js';
 import { LeaseKeys } from './keys.js';
@@ -70,7 +71,7 @@ const CHUNK = 500;
 const CENSUS_SLICE = 1_000;
 
 function claimToken(): string {
-  return randomBytes(12).toString('base64url');
+  return poolRandomBytes(12).toString('base64url');
 }
 
 /** Many claim tokens from one random draw (the kill switch claims thousands at once). */

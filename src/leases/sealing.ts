@@ -1,5 +1,6 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import type { RevocationHandle } from '../../providers/provider.js';
+import { poolRandomBytes } from '../lib/random-pool.js';
 
 export interface SealingKey {
   id: string;
@@ -36,7 +37,7 @@ export class HandleSealer {
   }
 
   seal(leaseId: string, handle: RevocationHandle): string {
-    const iv = randomBytes(12);
+    const iv = poolRandomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.#current.key, iv);
     cipher.setAAD(Buffer.from(leaseId, 'utf8'));
     const body = Buffer.concat([cipher.update(JSON.stringify(handle), 'utf8'), cipher.final()]);

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { poolRandomBytes } from './random-pool.js';
 
 /** Crockford's alphabet, lower-cased: no i, l, o or u, so a pasted id cannot be misread. */
 export const BASE32_ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -6,7 +7,7 @@ export const LEASE_PREFIX = 'lse_';
 
 /** Lowercase Crockford base32 of `bytes` random bytes (16 bytes → 26 chars, 128 bits). */
 export function randomBase32(bytes = 16): string {
-  const buf = randomBytes(bytes);
+  const buf = poolRandomBytes(bytes);
   let out = '';
   let acc = 0;
   let bits = 0;
