@@ -3,7 +3,7 @@ import type { BrokerEvent } from '../events/types.js';
 import { compileGlob, type Glob } from '../lib/glob.js';
 import { compileRule } from './compile.js';
 import type { DetectionRuleConfig } from './config.js';
-import type { DetectionState } from './state.js';
+import { andThen, type DetectionState, type Maybe } from './state.js';
 import type { CompiledRule, Firing } from './types.js';
 
 /**
@@ -60,7 +60,11 @@ export class DetectionEngine {
     return this.#rules.length > 0 && INPUT_TYPES.has(event.type) && event.actor === undefined;
   }
 
-  async observe(event: BrokerEvent): Promise<Firing[]> {
+  /**
+   * The firings of one event, in rule order. With the memory store the answer is there at
+   * once (no promise); with Redis it comes once the event's operations have run.
+   */
+  observe(event: BrokerEvent): Maybe<Firing[]> {
     if (!this.wants(event)) return [];
     if (event.type === 'credential.denied' && CONTROL_DENIALS.has(event.reason ?? '')) return [];
     const workload = this.#workloadOf(event);
@@ -69,36 +73,44 @@ export class DetectionEngine {
     if (rules.length === 0) return [];
     const at = Date.parse(event.time);
     if (!Number.isFinite(at)) return [];
-    const firings = await Promise.all(
-      rules.map((rule) => this.#evaluate(rule, event, workload, at)),
-    );
-    return firings.filter((f): f is Firing => f !== undefined);
+    const results = rules.map((rule) => this.#evaluate(rule, event, workload, at));
+    if (results.some((r) => r instanceof Promise)) {
+      return Promise.all(results).then((all) => all.filter((f): f is Firing => f !== undefined));
+    }
+    return (results as (Firing | undefined)[]).filter((f): f is Firing => f !== undefined);
   }
 
-  async #evaluate(
+  #evaluate(
     rule: CompiledRule,
     event: BrokerEvent,
     workload: WorkloadConfig,
     at: number,
-  ): Promise<Firing | undefined> {
+  ): Maybe<Firing | undefined> {
     const { config } = rule;
     const key = { rule: config.name, workload: workload.id };
-    const trigger = await rule.check({ event, workload, at, key, state: this.#state });
-    if (trigger === undefined) return undefined;
-    if (!(await this.#state.startCooldown(key, at, config.cooldown))) return undefined;
-    return {
-      rule: config.name,
-      kind: config.kind,
-      workload: workload.id,
-      mode: config.mode,
-      actions: [...config.actions],
-      at: event.time,
-      trigger: { id: event.id, seq: event.seq, instance: event.instance },
-      cooldown_ms: config.cooldown,
-      hold_for_ms: config.hold_for,
-      evidence: trigger.evidence,
-      events: trigger.events,
-    };
+    const checked = rule.check({ event, workload, at, key, state: this.#state });
+    return andThen(checked, (trigger) => {
+      if (trigger === undefined) return undefined;
+      return andThen(
+        this.#state.startCooldown(key, at, config.cooldown),
+        (started): Firing | undefined =>
+          started
+            ? {
+                rule: config.name,
+                kind: config.kind,
+                workload: workload.id,
+                mode: config.mode,
+                actions: [...config.actions],
+                at: event.time,
+                trigger: { id: event.id, seq: event.seq, instance: event.instance },
+                cooldown_ms: config.cooldown,
+                hold_for_ms: config.hold_for,
+                evidence: trigger.evidence,
+                events: trigger.events,
+              }
+            : undefined,
+      );
+    });
   }
 
   #rulesFor(type: string, workload: WorkloadConfig): CompiledRule[] {

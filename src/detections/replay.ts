@@ -99,7 +99,10 @@ export async function replay(
   const firings: Firing[] = [];
   for (const { event } of kept) {
     if (!engine.wants(event)) continue;
-    for (const firing of await engine.observe(event)) firings.push(firing);
+    const observed = engine.observe(event);
+    for (const firing of observed instanceof Promise ? await observed : observed) {
+      firings.push(firing);
+    }
   }
   return { firings, read, replayed: kept.length };
 }

@@ -1,58 +1,80 @@
 /**
- * The detection state's Lua scripts. Each touches one key of one workload (on its slot tag),
- * takes every time from its arguments (the event's), and sets the key's expiry, so state
- * never outlives its window, history or cool-down.
+ * The detection state's Lua script. Each operation touches one key of one workload (on its
+ * slot tag), takes every time from its arguments (the event's), and sets the key's expiry,
+ * so state never outlives its window, history or cool-down. The operations an event causes
+ * across every rule (all on the same workload, so on one slot) run as one script call.
  */
 
-/** KEYS: window zset. ARGV: at, floor, member, max, ttl ms. Returns members with scores. */
-export const ADD_TO_WINDOW = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
-local n = redis.call('ZCARD', KEYS[1])
-local max = tonumber(ARGV[4])
-if n > max then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max - 1) end
-redis.call('PEXPIRE', KEYS[1], ARGV[5])
-return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
-`;
-
-/** KEYS: history zset. ARGV: at, floor, max, ttl ms, values… Returns {known, fresh values}. */
-export const REMEMBER = `
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
-local known = redis.call('ZCARD', KEYS[1])
-local at = tonumber(ARGV[1])
-local fresh = {}
-for i = 5, #ARGV do
-  local seen = redis.call('ZSCORE', KEYS[1], ARGV[i])
-  if not seen then table.insert(fresh, ARGV[i]) end
-  if (not seen) or tonumber(seen) < at then redis.call('ZADD', KEYS[1], ARGV[1], ARGV[i]) end
+const OPERATIONS = `
+-- window zset. a: at, floor, member, max, ttl ms. Returns members with scores.
+local function add_to_window(key, a)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', a[2])
+  redis.call('ZADD', key, a[1], a[3])
+  local n = redis.call('ZCARD', key)
+  local max = tonumber(a[4])
+  if n > max then redis.call('ZREMRANGEBYRANK', key, 0, n - max - 1) end
+  redis.call('PEXPIRE', key, a[5])
+  return redis.call('ZRANGE', key, 0, -1, 'WITHSCORES')
 end
-local n = redis.call('ZCARD', KEYS[1])
-local max = tonumber(ARGV[3])
-if n > max then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - max - 1) end
-redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {known, fresh}
-`;
 
-/** KEYS: bucket hash. ARGV: bucket, span, ttl ms. Returns {current, previous}. */
-export const COUNT_IN_BUCKET = `
-local bucket = tonumber(ARGV[1])
-local span = tonumber(ARGV[2])
-local current = redis.call('HINCRBY', KEYS[1], ARGV[1], 1)
-local previous = 0
-local all = redis.call('HGETALL', KEYS[1])
-for i = 1, #all, 2 do
-  local b = tonumber(all[i])
-  if b < bucket - span then redis.call('HDEL', KEYS[1], all[i])
-  elseif b < bucket then previous = previous + tonumber(all[i + 1]) end
+-- history zset. a: at, floor, max, ttl ms, values... Returns {known, fresh values}.
+local function remember(key, a)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', a[2])
+  local known = redis.call('ZCARD', key)
+  local at = tonumber(a[1])
+  local fresh = {}
+  for i = 5, #a do
+    local seen = redis.call('ZSCORE', key, a[i])
+    if not seen then table.insert(fresh, a[i]) end
+    if (not seen) or tonumber(seen) < at then redis.call('ZADD', key, a[1], a[i]) end
+  end
+  local n = redis.call('ZCARD', key)
+  local max = tonumber(a[3])
+  if n > max then redis.call('ZREMRANGEBYRANK', key, 0, n - max - 1) end
+  redis.call('PEXPIRE', key, a[4])
+  return {known, fresh}
 end
-redis.call('PEXPIRE', KEYS[1], ARGV[3])
-return {current, previous}
+
+-- bucket hash. a: bucket, span, ttl ms. Returns {current, previous}.
+local function count_in_bucket(key, a)
+  local bucket = tonumber(a[1])
+  local span = tonumber(a[2])
+  local current = redis.call('HINCRBY', key, a[1], 1)
+  local previous = 0
+  local all = redis.call('HGETALL', key)
+  for i = 1, #all, 2 do
+    local b = tonumber(all[i])
+    if b < bucket - span then redis.call('HDEL', key, all[i])
+    elseif b < bucket then previous = previous + tonumber(all[i + 1]) end
+  end
+  redis.call('PEXPIRE', key, a[3])
+  return {current, previous}
+end
+
+-- cool-down string (its value: until when, ms). a: at, cooldown ms. 1 = started.
+local function start_cooldown(key, a)
+  local ends = redis.call('GET', key)
+  if ends and tonumber(a[1]) < tonumber(ends) then return 0 end
+  redis.call('SET', key, tostring(tonumber(a[1]) + tonumber(a[2])), 'PX', a[2])
+  return 1
+end
 `;
 
-/** KEYS: cool-down string (its value: until when, ms). ARGV: at, cooldown ms. 1 = started. */
-export const START_COOLDOWN = `
-local ends = redis.call('GET', KEYS[1])
-if ends and tonumber(ARGV[1]) < tonumber(ends) then return 0 end
-redis.call('SET', KEYS[1], tostring(tonumber(ARGV[1]) + tonumber(ARGV[2])), 'PX', ARGV[2])
-return 1
+/**
+ * KEYS: one per operation. ARGV: for each operation its code (`w`, `h`, `b`, `c`), its
+ * argument count, then its arguments. Returns each operation's answer, in order.
+ */
+export const RUN_OPERATIONS = `${OPERATIONS}
+local ops = { w = add_to_window, h = remember, b = count_in_bucket, c = start_cooldown }
+local out = {}
+local at = 1
+for k = 1, #KEYS do
+  local op = ops[ARGV[at]]
+  local n = tonumber(ARGV[at + 1])
+  local a = {}
+  for i = 1, n do a[i] = ARGV[at + 1 + i] end
+  at = at + 2 + n
+  out[k] = op(KEYS[k], a)
+end
+return out
 `;

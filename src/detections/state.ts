@@ -9,6 +9,14 @@
  * itself at most 1,000), a history at most `max` items (512), a baseline at most 1,440
  * buckets; every key expires once its window, history or cool-down has passed.
  */
+/** A value now (the memory store) or later (Redis): replay pays for no promise it does not need. */
+export type Maybe<T> = T | Promise<T>;
+
+/** `fn` applied to `value`, at once when it is already there. */
+export function andThen<T, U>(value: Maybe<T>, fn: (v: T) => Maybe<U>): Maybe<U> {
+  return value instanceof Promise ? value.then(fn) : fn(value);
+}
+
 export interface StateKey {
   rule: string;
   workload: string;
@@ -32,7 +40,7 @@ export interface DetectionState {
     entry: WindowEntry,
     windowMs: number,
     max: number,
-  ): Promise<WindowEntry[]>;
+  ): Maybe<WindowEntry[]>;
   /**
    * Records `values` as seen at `at`; answers the ones not seen within `keepMs` before it,
    * and how many items the history held before (0: nothing known yet).
@@ -43,7 +51,7 @@ export interface DetectionState {
     at: number,
     keepMs: number,
     max: number,
-  ): Promise<{ fresh: string[]; known: number }>;
+  ): Maybe<{ fresh: string[]; known: number }>;
   /**
    * Counts one in the bucket of `at` (`bucketMs` wide) and answers that bucket's count and
    * the sum of the `span` buckets before it.
@@ -53,8 +61,8 @@ export interface DetectionState {
     at: number,
     bucketMs: number,
     span: number,
-  ): Promise<{ current: number; previous: number }>;
+  ): Maybe<{ current: number; previous: number }>;
   /** Starts a cool-down unless one runs: true when it started (the caller may act). */
-  startCooldown(key: StateKey, at: number, cooldownMs: number): Promise<boolean>;
+  startCooldown(key: StateKey, at: number, cooldownMs: number): Maybe<boolean>;
   close?(): Promise<void>;
 }

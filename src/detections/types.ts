@@ -1,7 +1,7 @@
 import type { WorkloadConfig } from '../config/schema.js';
 import type { BrokerEvent } from '../events/types.js';
 import type { DetectionAction, DetectionKind, DetectionRuleConfig } from './config.js';
-import type { DetectionState, StateKey } from './state.js';
+import type { DetectionState, Maybe, StateKey } from './state.js';
 
 /** An event that counted toward a firing: enough to find it in the chain. */
 export interface EventRef {
@@ -29,7 +29,7 @@ export interface Observation {
 }
 
 /** One kind's evaluation of one event; `undefined` when it does not fire. */
-export type RuleCheck = (observation: Observation) => Promise<Trigger | undefined>;
+export type RuleCheck = (observation: Observation) => Maybe<Trigger | undefined>;
 
 export interface CompiledRule {
   config: DetectionRuleConfig;

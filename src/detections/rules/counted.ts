@@ -1,4 +1,5 @@
 import type { BrokerEvent } from '../../events/types.js';
+import { andThen, type Maybe } from '../state.js';
 import type { Observation, Trigger } from '../types.js';
 
 /**
@@ -6,31 +7,33 @@ import type { Observation, Trigger } from '../types.js';
  * workload, and the rule fires when the window holds `count` of them (within `window` of
  * the newest). The window keeps at most `count` entries: exactly the evidence.
  */
-export async function countInWindow(
+export function countInWindow(
   o: Observation,
   count: number,
   windowMs: number,
   extra: Record<string, unknown> = {},
-): Promise<Trigger | undefined> {
+): Maybe<Trigger | undefined> {
   const { event } = o;
-  const entries = await o.state.addToWindow(
+  const added = o.state.addToWindow(
     o.key,
     { id: event.id, seq: event.seq, instance: event.instance, at: o.at },
     windowMs,
     count,
   );
-  if (entries.length < count) return undefined;
-  const first = entries[0];
-  return {
-    events: entries.map(({ id, seq, instance }) => ({ id, seq, instance })),
-    evidence: {
-      count: entries.length,
-      threshold: count,
-      window_ms: windowMs,
-      ...(first === undefined ? {} : { first_at: new Date(first.at).toISOString() }),
-      ...extra,
-    },
-  };
+  return andThen(added, (entries) => {
+    if (entries.length < count) return undefined;
+    const first = entries[0];
+    return {
+      events: entries.map(({ id, seq, instance }) => ({ id, seq, instance })),
+      evidence: {
+        count: entries.length,
+        threshold: count,
+        window_ms: windowMs,
+        ...(first === undefined ? {} : { first_at: new Date(first.at).toISOString() }),
+        ...extra,
+      },
+    };
+  });
 }
 
 /** Denial codes that say the request asked for more than its ceiling or its tier. */

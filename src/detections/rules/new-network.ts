@@ -1,4 +1,5 @@
 import { type DetectionRuleConfig, MAX_HISTORY } from '../config.js';
+import { andThen } from '../state.js';
 import type { RuleCheck } from '../types.js';
 import { networkOf } from './values.js';
 
@@ -13,22 +14,18 @@ const DAY_MS = 86_400_000;
  * within `days`; at most 512 networks per workload. The first network is learnt silently.
  */
 export function newNetwork(rule: Rule): RuleCheck {
-  return async (o) => {
+  return (o) => {
     const ip = o.event.source_ip;
     if (ip === undefined) return undefined;
     const network = networkOf(ip, rule.ipv4_prefix, rule.ipv6_prefix);
     if (network === undefined) return undefined;
-    const { fresh, known } = await o.state.remember(
-      o.key,
-      [network],
-      o.at,
-      rule.days * DAY_MS,
-      MAX_HISTORY,
-    );
-    if (fresh.length === 0 || known === 0) return undefined;
-    return {
-      events: [{ id: o.event.id, seq: o.event.seq, instance: o.event.instance }],
-      evidence: { network, days: rule.days, known_networks: known },
-    };
+    const remembered = o.state.remember(o.key, [network], o.at, rule.days * DAY_MS, MAX_HISTORY);
+    return andThen(remembered, ({ fresh, known }) => {
+      if (fresh.length === 0 || known === 0) return undefined;
+      return {
+        events: [{ id: o.event.id, seq: o.event.seq, instance: o.event.instance }],
+        evidence: { network, days: rule.days, known_networks: known },
+      };
+    });
   };
 }

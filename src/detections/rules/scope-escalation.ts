@@ -12,7 +12,7 @@ export const scopeEscalationWatches = ['credential.denied'];
  * records them in `reason` or in `detail.reasons[].code`.
  */
 export function scopeEscalation(rule: Rule): RuleCheck {
-  return async (o) => {
+  return (o) => {
     const codes = denialCodes(o.event).filter((c) => ESCALATION_CODES.has(c));
     if (codes.length === 0) return undefined;
     return countInWindow(o, rule.count, rule.window, { codes: [...new Set(codes)] });
