@@ -100,3 +100,6 @@ process.on('message', (command: ServerCommand) => {
       return;
   }
 });
+
+// The bench gone (interrupted, or failed past its clean-up): no server outlives it.
+process.on('disconnect', () => process.exit(0));
