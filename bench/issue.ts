@@ -8,6 +8,7 @@
  *
  *   npx tsx bench/issue.ts [--duration 10] [--connections 16,64] [--rate 1000] [--json FILE]
  *                          [--cpu-prof] [--cpu-prof-dir DIR] [--skip-peer] [--skip-pg]
+ *                          [--only pg]
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     'cpu-prof-dir': { type: 'string' },
     'skip-peer': { type: 'boolean', default: false },
     'skip-pg': { type: 'boolean', default: false },
+    only: { type: 'string' },
   },
 });
 const DURATION = Number(values.duration);
@@ -61,6 +63,12 @@ const CONNECTIONS = values.connections.split(',').map(Number);
 const RATE = Number(values.rate);
 if (!(DURATION > 0) || CONNECTIONS.some((c) => !(c > 0)) || !(RATE > 0)) {
   throw new TypeError('--duration, --connections and --rate take positive numbers');
+}
+if (values.only !== undefined && values.only !== 'pg') {
+  throw new TypeError('--only takes pg (PostgreSQL issuance alone)');
+}
+if (values.only === 'pg' && values['skip-pg']) {
+  throw new TypeError('--only pg and --skip-pg leave nothing to measure');
 }
 /**
  * A fresh-token point gets tokens for at least this rate, or 1.5× the fastest any server has
@@ -115,51 +123,9 @@ async function main(): Promise<void> {
       if (spec.kind === 'broker') brokerPids.set(label, server.pid);
       return server;
     };
-    const broker = await start('broker', {
-      kind: 'broker',
-      raw: await issueRawConfig({
-        prefix: runPrefix('ib'),
-        redisUrl: redis.url,
-        jwksUrl: identity.jwksUrl,
-      }),
-    });
-    const floor = await start('floor', {
-      kind: 'floor',
-      floor: {
-        redisUrl: redis.url,
-        prefix: runPrefix('if'),
-        workloadJwk: identity.publicJwk,
-        issuer: WORKLOAD_ISSUER,
-        audience: WORKLOAD_AUDIENCE,
-      },
-    });
-    const clientKeys = await generateKeyPair('ES256');
-    const peer = values['skip-peer']
-      ? undefined
-      : await start('peer', {
-          kind: 'peer',
-          peer: {
-            signingJwk: await exportJWK(
-              (await generateKeyPair('ES256', { extractable: true })).privateKey,
-            ),
-            clientJwk: { ...(await exportJWK(clientKeys.publicKey)), kid: 'c1', alg: 'ES256' },
-          },
-        });
-
     let task = 0;
     const reusedToken = await identity.mint();
     const workloadTokens = new TokenPool(() => identity.mint());
-    const assertions = new TokenPool(() =>
-      new SignJWT({})
-        .setProtectedHeader({ alg: 'ES256', kid: 'c1' })
-        .setIssuer(PEER_JWT_CLIENT)
-        .setSubject(PEER_JWT_CLIENT)
-        .setAudience(`${peer?.url ?? ''}/token`)
-        .setJti(crypto.randomUUID())
-        .setIssuedAt()
-        .setExpirationTime('2h')
-        .sign(clientKeys.privateKey),
-    );
     const issuance = (variant: Variant, pgRun?: PgRun): LoadRequest => ({
       method: 'POST',
       path: '/v1/credentials',
@@ -172,109 +138,155 @@ async function main(): Promise<void> {
         };
       },
     });
-    const grant = `grant_type=client_credentials&scope=${encodeURIComponent(PEER_SCOPE)}&resource=${encodeURIComponent(PEER_RESOURCE)}`;
-    const basic = `Basic ${Buffer.from(`${PEER_BASIC_CLIENT}:${PEER_BASIC_SECRET}`).toString('base64')}`;
-    const peerRequest = (variant: Variant): LoadRequest => ({
-      method: 'POST',
-      path: '/token',
-      next: () => {
-        const form = 'application/x-www-form-urlencoded';
-        if (variant === 'reused') {
-          return { headers: { authorization: basic, 'content-type': form }, body: grant };
-        }
-        return {
-          headers: { 'content-type': form },
-          body: `${grant}&client_id=${PEER_JWT_CLIENT}&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')}&client_assertion=${assertions.take()}`,
-        };
-      },
-    });
-
-    // The fastest rate seen per server sizes the next token pool.
-    const fastest = new Map<string, number>();
-    const point = async (
-      kind: ServerKind,
-      server: ServerProcess,
-      variant: Variant,
-      connections: number,
-      overallRate?: number,
-    ): Promise<PointResult> => {
-      const pool = kind === 'peer' ? assertions : workloadTokens;
-      if (variant === 'fresh') {
-        const guess = Math.max(LEAST_POOL_RATE, 1.5 * Math.max(0, ...fastest.values()));
-        const needed = Math.ceil((overallRate ?? guess) * (DURATION + 1));
-        pool.compact();
-        const minted = Math.max(0, needed - pool.remaining);
-        const began = performance.now();
-        await pool.ensure(needed);
-        const seconds = (performance.now() - began) / 1000;
-        if (minted > 0) progress(`  minted ${minted} tokens in ${seconds.toFixed(1)} s`);
-      }
-      const request = kind === 'peer' ? peerRequest(variant) : issuance(variant);
-      const result = await measure(
-        server,
-        request,
-        {
-          connections,
-          durationSeconds: DURATION,
-          ...(overallRate === undefined ? {} : { overallRate }),
-        },
-        kind === 'peer' ? undefined : redisCounters,
-      );
-      fastest.set(kind, Math.max(fastest.get(kind) ?? 0, result.reqPerSec));
-      const reused = variant === 'fresh' ? pool.reused : 0;
-      run.points.push({
-        kind,
-        variant,
-        connections,
-        overallRate: overallRate ?? null,
-        tokensReused: reused,
-        ...result,
-      });
-      progress(
-        `  ${kind} ${variant} ${connections}c${overallRate === undefined ? '' : ` @${overallRate}/s`}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.cpuPerRequest.toFixed(0)} µs CPU/req${result.failed + result.errors > 0 ? `, ${result.failed} non-2xx, ${result.errors} errors` : ''}${reused > 0 ? `, ${reused} tokens reused` : ''}`,
-      );
-      return result;
-    };
-
-    progress('warming up');
     const warm = Math.min(2, DURATION);
-    const warming: [ServerKind, ServerProcess][] = [
-      ['broker', broker],
-      ['floor', floor],
-    ];
-    if (peer !== undefined) warming.push(['peer', peer]);
-    for (const [kind, server] of warming) {
-      const req = kind === 'peer' ? peerRequest('reused') : issuance('reused');
-      const w = await measure(server, req, { connections: 16, durationSeconds: warm });
-      if (w.ok === 0) {
-        // One more request, to say why: the answer is a problem document, without secrets.
-        const sample = req.next();
-        const res = await fetch(`${server.url}${req.path}`, { method: req.method, ...sample });
-        throw new Error(
-          `${kind} answered no request with 2xx while warming up: ${res.status} ${await res.text()}`,
-        );
-      }
-    }
+    // Token issuance against the floor and the peer; `--only pg` leaves it out.
+    const measureTokens = async () => {
+      const broker = await start('broker', {
+        kind: 'broker',
+        raw: await issueRawConfig({
+          prefix: runPrefix('ib'),
+          redisUrl: redis.url,
+          jwksUrl: identity.jwksUrl,
+        }),
+      });
+      const floor = await start('floor', {
+        kind: 'floor',
+        floor: {
+          redisUrl: redis.url,
+          prefix: runPrefix('if'),
+          workloadJwk: identity.publicJwk,
+          issuer: WORKLOAD_ISSUER,
+          audience: WORKLOAD_AUDIENCE,
+        },
+      });
+      const clientKeys = await generateKeyPair('ES256');
+      const peer = values['skip-peer']
+        ? undefined
+        : await start('peer', {
+            kind: 'peer',
+            peer: {
+              signingJwk: await exportJWK(
+                (await generateKeyPair('ES256', { extractable: true })).privateKey,
+              ),
+              clientJwk: { ...(await exportJWK(clientKeys.publicKey)), kid: 'c1', alg: 'ES256' },
+            },
+          });
 
-    for (const variant of ['reused', 'fresh'] as const) {
-      for (const connections of CONNECTIONS) {
-        progress(`${variant} token, ${connections} connections`);
-        await point('broker', broker, variant, connections);
-        await point('floor', floor, variant, connections);
-        await point('broker', broker, variant, connections);
-        if (peer !== undefined) await point('peer', peer, variant, connections);
+      const assertions = new TokenPool(() =>
+        new SignJWT({})
+          .setProtectedHeader({ alg: 'ES256', kid: 'c1' })
+          .setIssuer(PEER_JWT_CLIENT)
+          .setSubject(PEER_JWT_CLIENT)
+          .setAudience(`${peer?.url ?? ''}/token`)
+          .setJti(crypto.randomUUID())
+          .setIssuedAt()
+          .setExpirationTime('2h')
+          .sign(clientKeys.privateKey),
+      );
+      const grant = `grant_type=client_credentials&scope=${encodeURIComponent(PEER_SCOPE)}&resource=${encodeURIComponent(PEER_RESOURCE)}`;
+      const basic = `Basic ${Buffer.from(`${PEER_BASIC_CLIENT}:${PEER_BASIC_SECRET}`).toString('base64')}`;
+      const peerRequest = (variant: Variant): LoadRequest => ({
+        method: 'POST',
+        path: '/token',
+        next: () => {
+          const form = 'application/x-www-form-urlencoded';
+          if (variant === 'reused') {
+            return { headers: { authorization: basic, 'content-type': form }, body: grant };
+          }
+          return {
+            headers: { 'content-type': form },
+            body: `${grant}&client_id=${PEER_JWT_CLIENT}&client_assertion_type=${encodeURIComponent('urn:ietf:params:oauth:client-assertion-type:jwt-bearer')}&client_assertion=${assertions.take()}`,
+          };
+        },
+      });
+
+      // The fastest rate seen per server sizes the next token pool.
+      const fastest = new Map<string, number>();
+      const point = async (
+        kind: ServerKind,
+        server: ServerProcess,
+        variant: Variant,
+        connections: number,
+        overallRate?: number,
+      ): Promise<PointResult> => {
+        const pool = kind === 'peer' ? assertions : workloadTokens;
+        if (variant === 'fresh') {
+          const guess = Math.max(LEAST_POOL_RATE, 1.5 * Math.max(0, ...fastest.values()));
+          const needed = Math.ceil((overallRate ?? guess) * (DURATION + 1));
+          pool.compact();
+          const minted = Math.max(0, needed - pool.remaining);
+          const began = performance.now();
+          await pool.ensure(needed);
+          const seconds = (performance.now() - began) / 1000;
+          if (minted > 0) progress(`  minted ${minted} tokens in ${seconds.toFixed(1)} s`);
+        }
+        const request = kind === 'peer' ? peerRequest(variant) : issuance(variant);
+        const result = await measure(
+          server,
+          request,
+          {
+            connections,
+            durationSeconds: DURATION,
+            ...(overallRate === undefined ? {} : { overallRate }),
+          },
+          kind === 'peer' ? undefined : redisCounters,
+        );
+        fastest.set(kind, Math.max(fastest.get(kind) ?? 0, result.reqPerSec));
+        const reused = variant === 'fresh' ? pool.reused : 0;
+        run.points.push({
+          kind,
+          variant,
+          connections,
+          overallRate: overallRate ?? null,
+          tokensReused: reused,
+          ...result,
+        });
+        progress(
+          `  ${kind} ${variant} ${connections}c${overallRate === undefined ? '' : ` @${overallRate}/s`}: ${result.reqPerSec.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms, ${result.cpuPerRequest.toFixed(0)} µs CPU/req${result.failed + result.errors > 0 ? `, ${result.failed} non-2xx, ${result.errors} errors` : ''}${reused > 0 ? `, ${reused} tokens reused` : ''}`,
+        );
+        return result;
+      };
+
+      progress('warming up');
+      const warming: [ServerKind, ServerProcess][] = [
+        ['broker', broker],
+        ['floor', floor],
+      ];
+      if (peer !== undefined) warming.push(['peer', peer]);
+      for (const [kind, server] of warming) {
+        const req = kind === 'peer' ? peerRequest('reused') : issuance('reused');
+        const w = await measure(server, req, { connections: 16, durationSeconds: warm });
+        if (w.ok === 0) {
+          // One more request, to say why: the answer is a problem document, without secrets.
+          const sample = req.next();
+          const res = await fetch(`${server.url}${req.path}`, { method: req.method, ...sample });
+          throw new Error(
+            `${kind} answered no request with 2xx while warming up: ${res.status} ${await res.text()}`,
+          );
+        }
       }
-    }
-    const rateConnections = Math.max(...CONNECTIONS);
-    for (const variant of ['reused', 'fresh'] as const) {
-      progress(`${variant} token, ${RATE} req/s offered`);
-      await point('broker', broker, variant, rateConnections, RATE);
-      await point('floor', floor, variant, rateConnections, RATE);
-      await point('broker', broker, variant, rateConnections, RATE);
-    }
-    await broker.stop();
-    await floor.stop();
-    await peer?.stop();
+
+      for (const variant of ['reused', 'fresh'] as const) {
+        for (const connections of CONNECTIONS) {
+          progress(`${variant} token, ${connections} connections`);
+          await point('broker', broker, variant, connections);
+          await point('floor', floor, variant, connections);
+          await point('broker', broker, variant, connections);
+          if (peer !== undefined) await point('peer', peer, variant, connections);
+        }
+      }
+      const rateConnections = Math.max(...CONNECTIONS);
+      for (const variant of ['reused', 'fresh'] as const) {
+        progress(`${variant} token, ${RATE} req/s offered`);
+        await point('broker', broker, variant, rateConnections, RATE);
+        await point('floor', floor, variant, rateConnections, RATE);
+        await point('broker', broker, variant, rateConnections, RATE);
+      }
+      await broker.stop();
+      await floor.stop();
+      await peer?.stop();
+    };
+    if (values.only !== 'pg') await measureTokens();
 
     const measurePostgres = async () => {
       const pgRun = await preparePgRun();
