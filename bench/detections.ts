@@ -324,6 +324,16 @@ async function replayRate(): Promise<void> {
     );
   }
   const best = results.reduce((x, y) => (y.total < x.total ? y : x));
+  // The floor in the same run: the same events through an engine with no rule.
+  const floorEvents = lines
+    .map((l) => eventFromLine(l))
+    .filter((e): e is BrokerEvent => e !== undefined);
+  let floorMs = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < 3; run++) {
+    const began = performance.now();
+    await replay({ rules: [], workloads }, floorEvents);
+    floorMs = Math.min(floorMs, performance.now() - began);
+  }
   console.log('## Replay\n');
   console.log(
     `${EVENTS} synthetic events (100 workloads; 60% issuances, 30% denials, 10% refused tokens), ${rules.length} rules, memory state; best of 3\n`,
@@ -332,10 +342,17 @@ async function replayRate(): Promise<void> {
   console.log('|---|---|');
   console.log(`| parse JSON lines + replay | ${(EVENTS / (best.total / 1000)).toFixed(0)} |`);
   console.log(`| replay alone | ${(EVENTS / ((best.total - best.parse) / 1000)).toFixed(0)} |`);
+  console.log(`| floor: replay with no rule | ${(EVENTS / (floorMs / 1000)).toFixed(0)} |`);
   console.log(`\nfirings: ${best.firings}\n`);
 }
 
 async function main(): Promise<void> {
+  const { loadavg, cpus } = await import('node:os');
+  console.log(
+    `load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} on ${cpus().length} CPUs\n`,
+  );
   await replayRate();
   await issuanceCpu();
 }

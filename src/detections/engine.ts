@@ -3,7 +3,7 @@ import type { BrokerEvent } from '../events/types.js';
 import { compileGlob, type Glob } from '../lib/glob.js';
 import { compileRule } from './compile.js';
 import type { DetectionRuleConfig } from './config.js';
-import { andThen, type DetectionState, type Maybe } from './state.js';
+import { andThen, type DetectionState, type Maybe, type StateKey } from './state.js';
 import type { CompiledRule, Firing } from './types.js';
 
 /**
@@ -40,6 +40,7 @@ export class DetectionEngine {
   readonly #subjects: { workload: WorkloadConfig; subject: Glob | string }[];
   /** Rules by event type and workload: most events need no rule at all. */
   readonly #applicable = new Map<string, CompiledRule[]>();
+  readonly #keys = new Map<string, Map<string, StateKey>>();
 
   constructor(options: EngineOptions) {
     this.#rules = options.rules.map(compileRule);
@@ -87,7 +88,7 @@ export class DetectionEngine {
     at: number,
   ): Maybe<Firing | undefined> {
     const { config } = rule;
-    const key = { rule: config.name, workload: workload.id };
+    const key = this.#keyOf(config.name, workload.id);
     const checked = rule.check({ event, workload, at, key, state: this.#state });
     return andThen(checked, (trigger) => {
       if (trigger === undefined) return undefined;
@@ -111,6 +112,22 @@ export class DetectionEngine {
             : undefined,
       );
     });
+  }
+
+  /** One key object per rule and workload, so stores can remember what they derive from it. */
+  #keyOf(rule: string, workload: string): StateKey {
+    let byWorkload = this.#keys.get(rule);
+    if (byWorkload === undefined) {
+      byWorkload = new Map();
+      this.#keys.set(rule, byWorkload);
+    }
+    let key = byWorkload.get(workload);
+    if (key === undefined) {
+      // Bounded by configured rules × configured workloads.
+      key = { rule, workload };
+      byWorkload.set(workload, key);
+    }
+    return key;
   }
 
   #rulesFor(type: string, workload: WorkloadConfig): CompiledRule[] {

@@ -42,7 +42,8 @@ export class MemoryDetectionState implements DetectionState {
     while (at > 0 && compare(kept[at - 1] as WindowEntry, entry) > 0) at--;
     if (!kept.some((e) => e.id === entry.id)) kept.splice(at, 0, entry);
     if (kept.length > max) kept.splice(0, kept.length - max);
-    return [...kept];
+    // The store's own array: callers read it before the next operation and never change it.
+    return kept;
   }
 
   remember(
@@ -69,15 +70,14 @@ export class MemoryDetectionState implements DetectionState {
       history.oldest = oldest;
     }
     const known = seen.size;
-    const fresh: string[] = [];
+    let fresh: string[] = NONE;
     for (const value of values) {
       const time = seen.get(value);
-      if (time === undefined) fresh.push(value);
-      if (time === undefined || time < at) {
-        // Re-inserted so the map's order stays least recently seen first.
-        seen.delete(value);
-        seen.set(value, at);
+      if (time === undefined) {
+        if (fresh === NONE) fresh = [];
+        fresh.push(value);
       }
+      if (time === undefined || time < at) seen.set(value, at);
       if (at < history.oldest) history.oldest = at;
     }
     while (seen.size > max) {
@@ -133,8 +133,18 @@ export class MemoryDetectionState implements DetectionState {
   }
 }
 
+/** The answer of a history that knew every value (shared, never changed). */
+const NONE: string[] = [];
+
+/** One string per (rule, workload), made once: replay asks millions of times. */
+const KEYS = new WeakMap<StateKey, string>();
 function keyOf(key: StateKey): string {
-  return `${key.rule}\u0000${key.workload}`;
+  let id = KEYS.get(key);
+  if (id === undefined) {
+    id = `${key.rule}\u0000${key.workload}`;
+    KEYS.set(key, id);
+  }
+  return id;
 }
 
 function compare(a: WindowEntry, b: WindowEntry): number {

@@ -33,7 +33,8 @@ export interface WindowEntry {
 export interface DetectionState {
   /**
    * Adds an entry to the rule's sliding window and returns the entries within
-   * `windowMs` of `at` (at most `max`, the newest ones), oldest first.
+   * `windowMs` of `at` (at most `max`, the newest ones), oldest first. The answer is read
+   * before the next operation and never changed (the memory store answers its own array).
    */
   addToWindow(
     key: StateKey,

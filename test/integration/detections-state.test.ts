@@ -38,14 +38,15 @@ describe.skipIf(!ready)('detection state in Redis', () => {
   async function script(s: DetectionState, rule: string): Promise<unknown[]> {
     const out: unknown[] = [];
     for (let i = 0; i < 12; i++) {
-      out.push(
-        await s.addToWindow(
+      // A copy: the memory store answers its own array, read before the next operation.
+      out.push([
+        ...(await s.addToWindow(
           key(`${rule}w`),
           { id: `e${i}`, seq: i, instance: 'x', at: T0 + i * 20_000 },
           60_000,
           4,
-        ),
-      );
+        )),
+      ]);
       out.push(
         await s.remember(
           key(`${rule}h`),

@@ -14,10 +14,17 @@ const DAY_MS = 86_400_000;
  * within `days`; at most 512 networks per workload. The first network is learnt silently.
  */
 export function newNetwork(rule: Rule): RuleCheck {
+  // Requests come from few addresses: the last one's network is kept.
+  let lastIp: string | undefined;
+  let lastNetwork: string | undefined;
   return (o) => {
     const ip = o.event.source_ip;
     if (ip === undefined) return undefined;
-    const network = networkOf(ip, rule.ipv4_prefix, rule.ipv6_prefix);
+    if (ip !== lastIp) {
+      lastIp = ip;
+      lastNetwork = networkOf(ip, rule.ipv4_prefix, rule.ipv6_prefix);
+    }
+    const network = lastNetwork;
     if (network === undefined) return undefined;
     const remembered = o.state.remember(o.key, [network], o.at, rule.days * DAY_MS, MAX_HISTORY);
     return andThen(remembered, ({ fresh, known }) => {
