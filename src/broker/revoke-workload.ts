@@ -24,17 +24,35 @@ export async function revokeWorkload(
   const tally: RevokeTally = { revoked: 0, failed: 0, pending: 0 };
   const running: Promise<void>[] = [];
   const revokedInPlace: Lease[] = [];
+  // The store refuses the workload's tokens once its epoch is written, before the first chunk
+  // is claimed: the holders are told then, not once the providers are done.
+  let started: Promise<void> | undefined;
+  const announce = () => {
+    started ??= emitBestEffort(deps, {
+      type: 'workload.revoking',
+      severity: 'high',
+      outcome: 'success',
+      workload,
+      reason: options.reason,
+      ...callerFields(caller),
+      detail: { block: options.block },
+      ...sourceIpField(caller),
+    });
+  };
   const revocation = await deps.store.revokeWorkload(workload, options, (claims, inPlace) => {
+    announce();
     tally.revoked += inPlace.length;
     revokedInPlace.push(...inPlace);
     running.push(deps.revoker.executeInto(claims, caller, tally));
   });
   // Their events are chained once the store work is done, not between its chunks.
+  announce();
   deps.revoker.recordInPlace(revokedInPlace, caller);
   await untilDeadline(
     Promise.all([...running, atProviders]).then(() => undefined),
     deadline - Date.now(),
   );
+  await started;
   const result: WorkloadRevocationResult = {
     workload,
     blocked: options.block,

@@ -20,6 +20,8 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   'lease.renewed': 'info',
   'lease.revoke_failed': 'high',
   'task.ended': 'info',
+  // The kill switch has begun: the workload's tokens are refused from now on.
+  'workload.revoking': 'high',
   'workload.revoked': 'high',
   'workload.blocked': 'medium',
   'workload.unblocked': 'info',

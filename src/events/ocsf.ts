@@ -36,6 +36,7 @@ const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string
   'lease.revoke_failed': { class: 'api_activity', id: 4, name: 'Delete' },
   'lease.renewed': { class: 'api_activity', id: 3, name: 'Update' },
   'task.ended': { class: 'api_activity', id: 99, name: 'Other' },
+  'workload.revoking': { class: 'api_activity', id: 4, name: 'Delete' },
   'workload.revoked': { class: 'api_activity', id: 4, name: 'Delete' },
   'workload.blocked': { class: 'api_activity', id: 3, name: 'Update' },
   'workload.unblocked': { class: 'api_activity', id: 3, name: 'Update' },

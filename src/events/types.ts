@@ -7,6 +7,7 @@ export const EVENT_TYPES = [
   'lease.renewed',
   'lease.revoke_failed',
   'task.ended',
+  'workload.revoking',
   'workload.revoked',
   'workload.blocked',
   'workload.unblocked',

@@ -48,10 +48,13 @@ export interface Signal {
   };
 }
 
-/** Events that tell the holders something; every other type is ignored. */
+/**
+ * Events that tell the holders something; every other type is ignored. A kill switch speaks
+ * at its start (`workload.revoking`, once the store refuses the workload's tokens), not at its
+ * end (`workload.revoked`, `workload.blocked`), which waits on the providers.
+ */
 export const SIGNALLING_EVENTS: ReadonlySet<string> = new Set([
-  'workload.revoked',
-  'workload.blocked',
+  'workload.revoking',
   'lease.revoked',
   'task.ended',
 ]);
@@ -85,8 +88,7 @@ export function signalsOf(event: BrokerEvent): Signal[] {
   };
   const application = opaque(workload);
   switch (event.type) {
-    case 'workload.revoked':
-    case 'workload.blocked':
+    case 'workload.revoking':
       return [
         {
           kind: 'session-revoked',
@@ -139,5 +141,5 @@ export function signalsOf(event: BrokerEvent): Signal[] {
 
 function reasonText(event: BrokerEvent): string {
   const reason = event.reason ?? '';
-  return event.type === 'workload.blocked' ? `workload blocked: ${reason}` : reason;
+  return event.detail?.block === true ? `workload blocked: ${reason}` : reason;
 }

@@ -2,6 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { JSONWebKeySet } from 'jose';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { alive, held } from '../fixtures/slow-provider.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import {
   eventually,
@@ -18,6 +19,7 @@ import {
   requireService,
   uniquePrefix,
 } from '../helpers/services.js';
+import { addSlowTarget } from '../helpers/slow-target.js';
 import { type SsfTestReceiver, startSsfReceiver } from '../helpers/ssf-receiver.js';
 
 const ISSUER = 'https://broker.test.example';
@@ -65,11 +67,21 @@ async function newReceiver(): Promise<SsfTestReceiver> {
 }
 
 /** A broker on the Redis store with one SSF receiver; `prefix` shared to act as a replica. */
-async function broker(prefix: string, delivery: Record<string, unknown> = {}): Promise<Harness> {
+async function broker(
+  prefix: string,
+  delivery: Record<string, unknown> = {},
+  slowTarget = false,
+): Promise<Harness> {
   const h = await startHarness({
     store: 'redis',
+    allowProviderModules: slowTarget,
     configure(raw) {
       (raw.redis as Record<string, unknown>).key_prefix = prefix;
+      if (slowTarget) {
+        addSlowTarget(raw, ['agent-a'], 0);
+        // Well past the wait below: the kill switch answers only once the provider is done.
+        raw.leases = { ...(raw.leases as object | undefined), kill_switch_deadline: '60s' };
+      }
       raw.ssf = {
         signing_key: { kid: 'set-1', private_key: setKeyPem },
         receivers: [
@@ -128,12 +140,49 @@ describe.runIf(redisUp)('Shared Signals transmitter (Redis queue)', () => {
     const event = set.claims.events[SESSION_REVOKED];
     expect(event).toMatchObject({ initiating_entity: 'admin' });
     // `txn` is the broker event that caused it.
-    const killed = (await h.flushedEvents()).find((e) => e.type === 'workload.revoked');
+    const killed = (await h.flushedEvents()).find((e) => e.type === 'workload.revoking');
     expect(set.claims.txn).toBe(killed?.id);
     expect(set.authorization).toBe(PUSH_AUTHORIZATION);
     // The kill switch's own lease revocation sends nothing of its own: one SET per workload.
     expect(receiver.received.filter((s) => s.claims.jit.lease_id !== undefined)).toEqual([]);
     expect(receiver.refused).toEqual([]);
+  });
+
+  it('a kill switch tells the holders at its start, while a provider revocation is still going', async () => {
+    await newReceiver();
+    let release = () => {};
+    held.until = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    try {
+      const h = await broker(newPrefix(), {}, true);
+      const agent = await h.workloadToken('spiffe://test/agent-a');
+      const res = await h.request('/v1/credentials', {
+        method: 'POST',
+        token: agent,
+        json: { target: 'slow', scope: { name: 'x' }, task: { id: 'ks-slow', intent: 'triage' } },
+      });
+      expect(res.status).toBe(201);
+      const { lease_id: leaseId } = (await res.json()) as { lease_id: string };
+
+      const arrival = receiver.next(
+        (s) => SESSION_REVOKED in s.claims.events && s.claims.jit.lease_id === undefined,
+      );
+      const kill = revokeWorkload(h, 'agent-a');
+      // The provider's revocation is held open: the SET can only arrive before it ends.
+      expect(await settlesBefore(arrival, 5_000)).toBe(true);
+      expect(alive.has(leaseId)).toBe(true);
+      expect(await settlesBefore(kill, 0)).toBe(false);
+      const started = (await h.flushedEvents()).find((e) => e.type === 'workload.revoking');
+      expect((await arrival).claims.txn).toBe(started?.id);
+
+      release();
+      expect(await kill).toMatchObject({ revoked: 1, failed: 0 });
+      expect(alive.has(leaseId)).toBe(false);
+    } finally {
+      release();
+      held.until = Promise.resolve();
+    }
   });
 
   it('a lease revocation sends session-revoked and credential-change for the lease; no secret in any SET', async () => {
@@ -226,7 +275,7 @@ describe.runIf(redisUp)('Shared Signals transmitter (Redis queue)', () => {
     const first = await broker(prefix);
     await revokeWorkload(first, 'agent-b');
     expect(await eventually(async () => receiver.unavailable >= 1)).toBe(true);
-    const killed = (await first.flushedEvents()).find((e) => e.type === 'workload.revoked');
+    const killed = (await first.flushedEvents()).find((e) => e.type === 'workload.revoking');
     await first.close();
     open.splice(open.indexOf(first), 1);
     expect(await queueDepth(prefix)).toBe(1);

@@ -134,7 +134,7 @@ describe('the guard as a Shared Signals receiver', () => {
     await guard.check(mcpRequest(mine));
     await guard.check(mcpRequest(theirs));
     expect(broker.introspections).toBe(2);
-    const [signal] = signalsOf(event('workload.revoked'));
+    const [signal] = signalsOf(event('workload.revoking'));
     expect((await answer(await push((await set(signal as Signal)).token))).status).toBe(202);
     await guard.check(mcpRequest(theirs));
     expect(broker.introspections).toBe(2);

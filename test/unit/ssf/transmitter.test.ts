@@ -90,10 +90,18 @@ const receiver = (name: string, fields: Record<string, unknown> = {}) => ({
 
 describe('which events become which SETs', () => {
   it('kill switch, block and task end: session-revoked for the workload (or task)', () => {
-    expect(signalsOf(event('workload.revoked')).map((s) => s.kind)).toEqual(['session-revoked']);
-    expect(signalsOf(event('workload.blocked')).map((s) => s.kind)).toEqual(['session-revoked']);
-    const [task] = signalsOf(event('task.ended', { task: { id: 't1', intent: 'x' } }));
+    expect(signalsOf(event('workload.revoking')).map((s) => s.kind)).toEqual(['session-revoked']);
+    const [blocked] = signalsOf(
+      event('workload.revoking', { reason: 'leak', detail: { block: true } }),
+    );
+    expect(blocked?.payload.reason_admin).toEqual({ en: 'workload blocked: leak' });
+    const task = signalsOf(event('task.ended', { task: { id: 't1', intent: 'x' } }))[0];
     expect(task?.jit).toEqual({ workload: 'agent-a', task_id: 't1' });
+  });
+
+  it("a kill switch's end says nothing more: its start already told the holders", () => {
+    expect(signalsOf(event('workload.revoked'))).toEqual([]);
+    expect(signalsOf(event('workload.blocked'))).toEqual([]);
   });
 
   it('an operator lease revocation: session-revoked and credential-change for the lease', () => {
@@ -147,7 +155,7 @@ describe('the transmitter', () => {
       [receiver('r')],
       () => new Response(null, { status: ++calls < 3 ? 500 : 202 }),
     );
-    t.observe(event('workload.revoked'));
+    t.observe(event('workload.revoking'));
     expect(await eventually(async () => pushes.length === 3, 2_000)).toBe(true);
     await t.stop();
     const jtis = new Set(pushes.map((p) => decodeJwt(p.token).jti));
@@ -158,7 +166,7 @@ describe('the transmitter', () => {
     const { t, pushes, emitted } = transmitter([receiver('r')], () =>
       Response.json({ err: 'invalid_audience', description: 'not me' }, { status: 400 }),
     );
-    t.observe(event('workload.revoked'));
+    t.observe(event('workload.revoking'));
     expect(await eventually(async () => emitted.length === 1, 2_000)).toBe(true);
     await t.stop();
     expect(pushes).toHaveLength(1);
@@ -178,7 +186,7 @@ describe('the transmitter', () => {
         ? new Response(null, { status: 307, headers: { location: 'https://elsewhere.example' } })
         : new Response(null, { status: 202 }),
     );
-    t.observe(event('workload.revoked'));
+    t.observe(event('workload.revoking'));
     expect(await eventually(async () => pushes.length === 2, 2_000)).toBe(true);
     await t.stop();
     expect(pushes.every((p) => p.url === 'https://r.example/caep')).toBe(true);
@@ -192,7 +200,7 @@ describe('the transmitter', () => {
       release = () => r(new Response(null, { status: 202 }));
     });
     const { t, pushes } = transmitter([receiver('r')], () => held);
-    const returned = t.observe(event('workload.revoked'));
+    const returned = t.observe(event('workload.revoking'));
     expect(returned).toBeUndefined();
     expect(await eventually(async () => pushes.length === 1, 2_000)).toBe(true);
     release();

@@ -28,6 +28,7 @@ const CEF_NAMES: Record<EventType, string> = {
   'lease.renewed': 'Lease renewed',
   'lease.revoke_failed': 'Lease revocation failed',
   'task.ended': 'Task ended',
+  'workload.revoking': 'Workload revocation started',
   'workload.revoked': 'Workload revoked',
   'workload.blocked': 'Workload blocked',
   'workload.unblocked': 'Workload unblocked',
