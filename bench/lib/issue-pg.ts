@@ -110,8 +110,9 @@ export function pgFloorMint(options: PgFloorOptions): {
       const role = `${options.rolePrefix}${leaseId.slice('lse_'.length)}`;
       const password = randomBytes(32).toString('base64url');
       const until = new Date(expiresAt).toISOString();
+      const verifier = await scramSha256Verifier(password);
       await pool.query(
-        `CREATE ROLE ${role} LOGIN PASSWORD ${pg.escapeLiteral(scramSha256Verifier(password))}` +
+        `CREATE ROLE ${role} LOGIN PASSWORD ${pg.escapeLiteral(verifier)}` +
           ` VALID UNTIL ${pg.escapeLiteral(until)}; GRANT ${options.group} TO ${role}`,
       );
       return { username: role, password, expires_at: until };

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { LEASE_PREFIX, LEASE_SUFFIX_SOURCE } from '../../src/lib/ids.js';
 import { type Minted, type MintRequest, ProviderError } from '../provider.js';
-import { toProviderError } from './lib/errors.js';
+import { sqlState, toProviderError } from './lib/errors.js';
 import { loginRoleFor } from './lib/identifiers.js';
 import { scramSha256Verifier } from './lib/scram.js';
 import type { PostgresTarget } from './lib/target.js';
@@ -27,8 +27,6 @@ export interface PostgresCredential {
  * not inherited but come with the role) or a built-in role that reaches the server's files,
  * programs or other sessions.
  */
-const PRIVILEGED_ROLE = `(b.rolsuper OR b.rolcreaterole OR b.rolcreatedb OR b.rolreplication
-  OR b.rolbypassrls OR b.rolname = ANY($2::text[]))`;
 const DANGEROUS_BUILT_INS = [
   'pg_execute_server_program',
   'pg_read_server_files',
@@ -36,9 +34,15 @@ const DANGEROUS_BUILT_INS = [
   'pg_signal_backend',
   'pg_create_subscription',
 ];
+const PRIVILEGED_ROLE = `(b.rolsuper OR b.rolcreaterole OR b.rolcreatedb OR b.rolreplication
+  OR b.rolbypassrls OR b.rolname = ANY(${textArray(DANGEROUS_BUILT_INS)}))`;
 
-export function commentFor(leaseId: string, createdAt: Date): string {
-  return `jit-broker lease ${leaseId} created ${createdAt.toISOString()}`;
+/** The SQLSTATE the mint raises when a group role is privileged (class JB: the broker's own). */
+const PRIVILEGED_GROUP_STATE = 'JBG01';
+
+/** The role's comment, before the creation time (the server's, as `Date#toISOString` writes it). */
+function commentPrefix(leaseId: string): string {
+  return `jit-broker lease ${leaseId} created `;
 }
 
 export const COMMENT_PATTERN = new RegExp(
@@ -46,9 +50,11 @@ export const COMMENT_PATTERN = new RegExp(
 );
 
 /**
- * Creates the lease's login role in one transaction (role, comment, memberships, a check of
- * what was granted), so a failure at any step leaves nothing behind. Only when COMMIT itself
- * may have landed without an answer is the role dropped explicitly.
+ * Creates the lease's login role in one transaction (role, memberships, comment, a check of
+ * what was granted), sent as one simple query: one round trip. A server error anywhere
+ * aborts the transaction and skips the rest, COMMIT included, so it leaves nothing behind.
+ * Only when no server error came back (the connection failed or the answer was lost) may
+ * COMMIT have landed, and then the role is dropped explicitly.
  */
 export async function mintLoginRole(
   target: PostgresTarget,
@@ -61,53 +67,40 @@ export async function mintLoginRole(
   }
   const role = loginRoleFor(config.role_prefix, req.leaseId);
   const password = randomBytes(32).toString('base64url');
-  const verifier = scramSha256Verifier(password);
+  const verifier = await scramSha256Verifier(password);
   const expiresAt = new Date(req.expiresAt);
   const secrets = [...target.secrets, password, verifier];
+  const sql = mintStatements(role, req.leaseId, scope.roles, {
+    verifier,
+    validUntil: expiresAt.toISOString(),
+    connectionLimit: config.connection_limit,
+  });
 
-  const ident = pg.escapeIdentifier(role);
   let client: pg.PoolClient;
   try {
     client = await target.pools.admin().connect();
   } catch (err) {
     throw toProviderError(config.name, 'connect', err, secrets);
   }
-  let step = 'begin';
   let broken: Error | undefined;
   try {
-    await client.query('BEGIN');
-    step = 'read server time';
-    const { rows } = await client.query<{ now: Date }>('SELECT now() AS now');
-    const createdAt = rows[0]?.now ?? new Date();
-    step = 'create role';
-    // INHERIT (the default) so the group roles' privileges apply without SET ROLE.
-    await client.query(
-      `CREATE ROLE ${ident} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
-        ` CONNECTION LIMIT ${config.connection_limit}` +
-        ` PASSWORD ${pg.escapeLiteral(verifier)}` +
-        ` VALID UNTIL ${pg.escapeLiteral(expiresAt.toISOString())}`,
-    );
-    step = 'comment on role';
-    await client.query(
-      `COMMENT ON ROLE ${ident} IS ${pg.escapeLiteral(commentFor(req.leaseId, createdAt))}`,
-    );
-    for (const group of scope.roles) {
-      step = `grant "${group}"`;
-      await client.query(`GRANT ${pg.escapeIdentifier(group)} TO ${ident}`);
-    }
-    step = 'check granted roles';
-    await assertGroupsAreUnprivileged(client, config.name, scope.roles);
-    step = 'commit';
-    await client.query('COMMIT');
+    await client.query(sql);
   } catch (err) {
     await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
       broken = rollbackErr instanceof Error ? rollbackErr : new Error('rollback failed');
     });
-    // COMMIT may have reached the server even though no answer came back.
-    if (step === 'commit') {
+    if (!serverAborted(err)) {
+      // COMMIT may have reached the server even though no answer came back.
       await revokeLoginRole(target, role).catch(() => {});
     }
-    throw toProviderError(config.name, step, err, secrets);
+    if (sqlState(err) === PRIVILEGED_GROUP_STATE) {
+      throw new ProviderError(
+        'provider_misconfigured',
+        `postgres target "${config.name}": group role(s) ${(err as Error).message} carry superuser-like attributes or built-in server roles; refusing to grant`,
+        false,
+      );
+    }
+    throw toProviderError(config.name, 'create role', err, secrets);
   } finally {
     // A client that could not even roll back must not go back into the pool.
     client.release(broken);
@@ -125,26 +118,56 @@ export async function mintLoginRole(
   return { credential, handle: { role }, providerExpiresAt: expiresAt.getTime() };
 }
 
-async function assertGroupsAreUnprivileged(
-  client: pg.PoolClient,
-  target: string,
+/**
+ * The mint as one script: BEGIN, CREATE ROLE, one GRANT per group, a DO block, COMMIT. The
+ * DO block writes the comment with the server's transaction time (COMMENT takes only a
+ * constant) and raises when a granted group is privileged. Every name and value is escaped
+ * where it is written; the DO body is then escaped whole as one literal. INHERIT (the
+ * default) so the group roles' privileges apply without SET ROLE.
+ */
+export function mintStatements(
+  role: string,
+  leaseId: string,
   groups: readonly string[],
-): Promise<void> {
-  const { rows } = await client.query<{ rolname: string }>(
-    `SELECT g.rolname FROM pg_roles g
-      WHERE g.rolname = ANY($1::text[])
-        AND EXISTS (SELECT 1 FROM pg_roles b
-                     WHERE ${PRIVILEGED_ROLE} AND pg_has_role(g.oid, b.oid, 'MEMBER'))`,
-    [groups, DANGEROUS_BUILT_INS],
-  );
-  const bad = rows.map((row) => row.rolname);
-  if (bad.length > 0) {
-    throw new ProviderError(
-      'provider_misconfigured',
-      `postgres target "${target}": group role(s) ${bad.join(', ')} carry superuser-like attributes or built-in server roles; refusing to grant`,
-      false,
-    );
-  }
+  login: { verifier: string; validUntil: string; connectionLimit: number },
+): string {
+  const ident = pg.escapeIdentifier(role);
+  const finish = `DECLARE bad text;
+BEGIN
+  EXECUTE format('COMMENT ON ROLE %I IS %L', ${pg.escapeLiteral(role)},
+    ${pg.escapeLiteral(commentPrefix(leaseId))}
+      || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
+  SELECT string_agg(g.rolname, ', ' ORDER BY g.rolname) INTO bad FROM pg_roles g
+   WHERE g.rolname = ANY(${textArray(groups)})
+     AND EXISTS (SELECT 1 FROM pg_roles b
+                  WHERE ${PRIVILEGED_ROLE} AND pg_has_role(g.oid, b.oid, 'MEMBER'));
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION USING ERRCODE = '${PRIVILEGED_GROUP_STATE}', MESSAGE = bad;
+  END IF;
+END`;
+  return [
+    'BEGIN',
+    `CREATE ROLE ${ident} WITH LOGIN INHERIT NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS` +
+      ` CONNECTION LIMIT ${Math.trunc(login.connectionLimit)}` +
+      ` PASSWORD ${pg.escapeLiteral(login.verifier)}` +
+      ` VALID UNTIL ${pg.escapeLiteral(login.validUntil)}`,
+    ...groups.map((group) => `GRANT ${pg.escapeIdentifier(group)} TO ${ident}`),
+    `DO LANGUAGE plpgsql ${pg.escapeLiteral(finish)}`,
+    'COMMIT',
+  ].join(';\n');
+}
+
+/**
+ * True when the server answered with an error that aborted the transaction: it then skipped
+ * the rest of the script, COMMIT included. Anything else (no answer, a lost connection, a
+ * FATAL that ends the session) leaves open whether COMMIT ran.
+ */
+function serverAborted(err: unknown): boolean {
+  return sqlState(err) !== undefined && (err as { severity?: unknown }).severity === 'ERROR';
+}
+
+function textArray(values: readonly string[]): string {
+  return `ARRAY[${values.map((value) => pg.escapeLiteral(value)).join(', ')}]::text[]`;
 }
 
 function connectionUrl(

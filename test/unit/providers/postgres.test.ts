@@ -159,17 +159,17 @@ describe('login role names', () => {
 });
 
 describe('SCRAM-SHA-256 verifier', () => {
-  it('matches a verifier PostgreSQL 15 computed for the same password and salt', () => {
+  it('matches a verifier PostgreSQL 15 computed for the same password and salt', async () => {
     // From `CREATE ROLE … PASSWORD 'pencil'` with password_encryption = scram-sha-256.
     const fromServer =
       'SCRAM-SHA-256$4096:6YUGuTTzDS6ELlGGK1JXnA==$3gzdvxuqU6BYpp4bTXlVH1LgCEa0kbd4LA44lwUC/Nk=:UdRyRsNq8kBatWU9DFNCKu3FQqATsFDIXUhjxjc/sNY=';
     const salt = Buffer.from('6YUGuTTzDS6ELlGGK1JXnA==', 'base64');
-    expect(scramSha256Verifier('pencil', salt)).toBe(fromServer);
+    expect(await scramSha256Verifier('pencil', salt)).toBe(fromServer);
   });
 
-  it('lets a server check the RFC 7677 §3 client proof and produce its server signature', () => {
+  it('lets a server check the RFC 7677 §3 client proof and produce its server signature', async () => {
     const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
-    const verifier = scramSha256Verifier('pencil', salt);
+    const verifier = await scramSha256Verifier('pencil', salt);
     const [, storedB64, serverB64] = /\$([^:$]+):([^:$]+)$/.exec(verifier) ?? [];
     const storedKey = Buffer.from(storedB64 ?? '', 'base64');
     const serverKey = Buffer.from(serverB64 ?? '', 'base64');
@@ -189,9 +189,9 @@ describe('SCRAM-SHA-256 verifier', () => {
     );
   });
 
-  it('uses a fresh 16-byte salt and 4096 iterations', () => {
-    const a = scramSha256Verifier('same-password');
-    const b = scramSha256Verifier('same-password');
+  it('uses a fresh 16-byte salt and 4096 iterations', async () => {
+    const a = await scramSha256Verifier('same-password');
+    const b = await scramSha256Verifier('same-password');
     expect(a).not.toBe(b);
     expect(a).toMatch(
       /^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/,
@@ -199,10 +199,18 @@ describe('SCRAM-SHA-256 verifier', () => {
     expect(a).not.toContain('same-password');
   });
 
-  it('refuses passwords that would need SASLprep', () => {
-    expect(() => scramSha256Verifier('pässword')).toThrow(TypeError);
-    expect(() => scramSha256Verifier('')).toThrow(TypeError);
+  it('refuses passwords that would need SASLprep', async () => {
+    await expect(scramSha256Verifier('pässword')).rejects.toThrow(TypeError);
+    await expect(scramSha256Verifier('')).rejects.toThrow(TypeError);
     expect(scramKeys('x', Buffer.alloc(16), 1).storedKey).toHaveLength(32);
+  });
+
+  it('derives off the event loop the same keys as the in-place derivation', async () => {
+    const salt = Buffer.from('W22ZaJ0SNY7soEsUEjb6gQ==', 'base64');
+    const { storedKey, serverKey } = scramKeys('pencil', salt, 4096);
+    expect(await scramSha256Verifier('pencil', salt)).toBe(
+      `SCRAM-SHA-256$4096:${salt.toString('base64')}$${storedKey.toString('base64')}:${serverKey.toString('base64')}`,
+    );
   });
 });
 
