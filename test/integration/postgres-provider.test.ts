@@ -5,6 +5,8 @@ import {
   type PostgresProvider,
   postgresProviderFactory,
 } from '../../providers/postgres/index.js';
+import { scramSha256Verifier } from '../../providers/postgres/lib/scram.js';
+import { COMMENT_PATTERN, mintStatements } from '../../providers/postgres/mint.js';
 import { type MintRequest, ProviderError } from '../../providers/provider.js';
 import { newLeaseId } from '../../src/lib/ids.js';
 import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
@@ -377,9 +379,67 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
     const risky = create({ roles: { app_danger: { access: 'read' } } });
     const req = mintRequest(['app_danger']);
     const role = `jit_${req.leaseId.slice(4)}`;
-    await expect(risky.mint(req)).rejects.toMatchObject({ code: 'provider_misconfigured' });
+    const err = await risky.mint(req).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'provider_misconfigured', retryable: false });
+    expect((err as Error).message).toContain('group role(s) app_danger carry');
     expect(await c.readLog()).toContain(`CREATE ROLE "${role}"`);
     expect(await roleRow(role)).toBeUndefined();
+    expect(await memberships(role)).toEqual([]);
+  });
+
+  it("comments the role with the server's transaction time, in the shape the sweeper reads", async () => {
+    const serverNow = async () =>
+      (await su.query<{ now: Date }>('SELECT now() AS now')).rows[0]?.now;
+    const before = await serverNow();
+    const req = mintRequest(['app_readonly', 'app_readwrite']);
+    const { credential, handle } = await provider.mint(req);
+    const after = await serverNow();
+    const comment = (await roleRow(credential.username))?.comment ?? '';
+    const marked = COMMENT_PATTERN.exec(comment);
+    expect(marked?.[1]).toBe(req.leaseId);
+    const created = new Date(marked?.[2] ?? '');
+    expect(created.toISOString()).toBe(marked?.[2]);
+    expect(created.getTime()).toBeGreaterThanOrEqual(before?.getTime() ?? Number.NaN);
+    expect(created.getTime()).toBeLessThanOrEqual(after?.getTime() ?? Number.NaN);
+    expect(await memberships(credential.username)).toEqual(['app_readonly', 'app_readwrite']);
+    await provider.revoke(handle, req.leaseId);
+  });
+
+  it('escapes every name and value in the one-query mint, the DO block included', async () => {
+    // Names no configuration admits, to prove the escaping rather than the validation.
+    const login = `odd'"$$ login; DROP ROLE x`;
+    const group = `odd'"$$ group $jb$`;
+    const password = "pw-with-quote'-and-$$";
+    await su.query(`CREATE ROLE ${pg.escapeIdentifier(group)} NOLOGIN`);
+    try {
+      const until = new Date(Date.now() + 600_000).toISOString();
+      await su.query(
+        mintStatements(login, 'lse_0123456789abcdefghjkmnpqrs', [group], {
+          verifier: await scramSha256Verifier(password),
+          validUntil: until,
+          connectionLimit: 2,
+        }),
+      );
+      const row = await roleRow(login);
+      expect(row).toMatchObject({ rolcanlogin: true, rolconnlimit: 2 });
+      expect(row?.rolvaliduntil?.toISOString()).toBe(until);
+      expect(row?.comment).toMatch(
+        /^jit-broker lease lse_0123456789abcdefghjkmnpqrs created \S+Z$/,
+      );
+      expect(await memberships(login)).toEqual([group]);
+      const session = new pg.Client({
+        host: c.host,
+        port: c.port,
+        user: login,
+        password,
+        database: 'appdb',
+      });
+      await session.connect();
+      await session.end();
+    } finally {
+      await su.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(login)}`);
+      await su.query(`DROP ROLE IF EXISTS ${pg.escapeIdentifier(group)}`);
+    }
   });
 
   it('renew moves VALID UNTIL; renewing a revoked login is not_renewable', async () => {
