@@ -23,8 +23,9 @@ export type CeilingSuggestion =
 
 /**
  * For each allow policy the workload used, the narrowest ceiling holding every scope it was
- * granted under it, built by the target's provider (`suggestCeiling`). A provider without the
- * capability, or scopes that make no valid ceiling, give no suggestion.
+ * granted under it, built by the target's provider (`suggestCeiling`) from the used scopes the
+ * policy's current ceiling still holds, so a suggestion is never wider than that ceiling. A
+ * provider without the capability, or scopes that make no valid ceiling, give no suggestion.
  */
 export function suggestCeilings(
   grants: readonly GrantView[],
@@ -43,20 +44,36 @@ export function suggestCeilings(
     if (grant.effect !== 'allow' || used === undefined || used.length === 0) continue;
     const base = { policy: grant.policy, target: grant.target };
     const provider = providers.get(grant.target);
-    const suggested = provider?.suggestCeiling?.(used.map((l) => l.scope));
-    if (suggested === undefined) {
+    const parsedCurrent = provider?.ceiling.safeParse(grant.ceiling);
+    if (provider?.suggestCeiling === undefined || !parsedCurrent?.success) {
       out.push({
         ...base,
         status: 'no_suggestion',
         reason:
           provider?.suggestCeiling === undefined
             ? "the target's provider does not build ceilings from used scopes"
-            : 'the scopes used make no valid ceiling for this target',
+            : "the policy's ceiling is not one the target's provider reads",
       });
       continue;
     }
-    const parsedCurrent = provider?.ceiling.safeParse(grant.ceiling);
-    if (parsedCurrent?.success && canonicalize(parsedCurrent.data) === canonicalize(suggested)) {
+    const current = parsedCurrent.data;
+    // Scopes granted under an earlier, wider version of the policy are not what it allows now.
+    const allowed = used
+      .map((l) => l.scope)
+      .filter((scope) => withinCurrent(provider, scope, current));
+    const suggested = allowed.length === 0 ? undefined : provider.suggestCeiling(allowed);
+    if (suggested === undefined || !suggestionWithin(provider, suggested, current)) {
+      out.push({
+        ...base,
+        status: 'no_suggestion',
+        reason:
+          allowed.length === 0
+            ? "no scope used is within the policy's current ceiling"
+            : 'the scopes used make no valid ceiling within the current one',
+      });
+      continue;
+    }
+    if (canonicalize(current) === canonicalize(suggested)) {
       out.push({ ...base, status: 'already_tight', reason: 'the ceiling is what was used' });
       continue;
     }
@@ -68,4 +85,20 @@ export function suggestCeilings(
     });
   }
   return out;
+}
+
+/** A used scope the current ceiling still holds (a scope the provider no longer reads is not). */
+function withinCurrent(provider: Provider, scope: unknown, ceiling: unknown): boolean {
+  const parsed = provider.scope.safeParse(scope);
+  return parsed.success && provider.within(parsed.data, ceiling).ok;
+}
+
+/**
+ * A suggestion is never wider than the ceiling it would replace: read as a scope, it must be
+ * within the current ceiling. One too large to read as a scope is a union of scopes that each
+ * are, entry by entry, which is how every provider's `within` judges.
+ */
+function suggestionWithin(provider: Provider, suggested: unknown, ceiling: unknown): boolean {
+  const asScope = provider.scope.safeParse(suggested);
+  return !asScope.success || provider.within(asScope.data, ceiling).ok;
 }

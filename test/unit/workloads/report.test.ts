@@ -59,6 +59,17 @@ function setup(providers: Record<string, Partial<Provider>>) {
 }
 
 const ceiling = z.object({ scopes: z.array(z.string()) });
+/** A provider that reads its scopes and ceilings as lists of strings. */
+const readable: Partial<Provider> = {
+  ceiling,
+  scope: ceiling,
+  within: (scope, c) =>
+    ({
+      ok: (scope as { scopes: string[] }).scopes.every((x) =>
+        (c as { scopes: string[] }).scopes.includes(x),
+      ),
+    }) as { ok: true },
+};
 
 describe('workloadReport', () => {
   it('counts only leases within the window, and marks a read cut at its bound', async () => {
@@ -84,8 +95,8 @@ describe('workloadReport', () => {
 
   it('says when the provider makes no suggestion and when the ceiling is already what was used', async () => {
     const { deps, lease } = setup({
-      one: { ceiling, suggestCeiling: (used) => ({ scopes: ['a'], n: used.length }) },
-      two: { ceiling, suggestCeiling: () => ({ scopes: ['x'] }) },
+      one: { ...readable, suggestCeiling: (used) => ({ scopes: ['a'], n: used.length }) },
+      two: { ...readable, suggestCeiling: () => ({ scopes: ['x'] }) },
     });
     await lease('one', ['a']);
     await lease('two', ['x']);
