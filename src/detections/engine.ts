@@ -20,6 +20,9 @@ export const INPUT_TYPES: ReadonlySet<string> = new Set([
 /** Denials that follow an incident control rather than the workload's own asking. */
 const CONTROL_DENIALS: ReadonlySet<string> = new Set(['workload_blocked', 'issuance_frozen']);
 
+/** The answer of an event that fired nothing (shared, never changed). */
+const NO_FIRINGS: Firing[] = [];
+
 export interface EngineOptions {
   rules: readonly DetectionRuleConfig[];
   workloads: readonly WorkloadConfig[];
@@ -74,11 +77,21 @@ export class DetectionEngine {
     if (rules.length === 0) return [];
     const at = Date.parse(event.time);
     if (!Number.isFinite(at)) return [];
-    const results = rules.map((rule) => this.#evaluate(rule, event, workload, at));
-    if (results.some((r) => r instanceof Promise)) {
+    // Most events fire nothing: no array is made for them (replay runs millions).
+    let results: Maybe<Firing | undefined>[] | undefined;
+    let waiting = false;
+    for (const rule of rules) {
+      const result = this.#evaluate(rule, event, workload, at);
+      if (result === undefined) continue;
+      if (result instanceof Promise) waiting = true;
+      results ??= [];
+      results.push(result);
+    }
+    if (results === undefined) return NO_FIRINGS;
+    if (waiting) {
       return Promise.all(results).then((all) => all.filter((f): f is Firing => f !== undefined));
     }
-    return (results as (Firing | undefined)[]).filter((f): f is Firing => f !== undefined);
+    return results as Firing[];
   }
 
   #evaluate(

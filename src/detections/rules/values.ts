@@ -9,8 +9,23 @@ const MAX_VALUE_LENGTH = 200;
  * (strings of the granted scope, `target:item`; only issuances carry a scope).
  */
 export function requestValues(event: BrokerEvent, of: 'target' | 'tool' | 'scope'): string[] {
+  // Several rules ask about the same event in a row: its scope items are worked out once.
+  if (of === 'scope') {
+    if (lastEvent !== event) {
+      lastEvent = event;
+      lastScope = scopeValues(event);
+    }
+    return lastScope;
+  }
   if (of === 'target') return event.target === undefined ? [] : [clip(event.target)];
   if (of === 'tool') return event.task?.tool === undefined ? [] : [clip(event.task.tool)];
+  return [];
+}
+
+let lastEvent: BrokerEvent | undefined;
+let lastScope: string[] = [];
+
+function scopeValues(event: BrokerEvent): string[] {
   if (event.scope === undefined || event.target === undefined) return [];
   const out: string[] = [];
   collect(event.scope, (leaf) => {
