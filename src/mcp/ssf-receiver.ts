@@ -16,6 +16,10 @@ const SET_MEDIA_TYPE = 'application/secevent+jwt';
 const SET_ALGORITHMS = ['ES256', 'EdDSA', 'RS256'];
 /** A SET is a few hundred bytes; anything near this is not one. */
 const MAX_SET_BYTES = 16_384;
+/** How long the transmitter's metadata may take to answer, body and all. */
+const DISCOVERY_TIMEOUT_MS = 5_000;
+/** After a failed discovery, pushes are answered 503 this long without asking again. */
+const DISCOVERY_RETRY_MS = 1_000;
 
 export interface McpSsfOptions {
   /**
@@ -128,18 +132,31 @@ const digest = (text: string) => createHash('sha256').update(text).digest();
  */
 export function setReceiver(
   options: ResolvedSsfOptions,
-  io: { fetch: typeof fetch; now: () => number; clockToleranceSeconds: number },
+  io: {
+    fetch: typeof fetch;
+    now: () => number;
+    clockToleranceSeconds: number;
+    discoveryTimeoutMs?: number;
+  },
   onSignal: (signal: RevocationSignal) => void,
 ) {
   let keys: Promise<JWTVerifyGetKey> | undefined;
+  let failedAt: number | undefined;
   const seen = new Map<string, number>();
   const expected = options.authorization === undefined ? undefined : digest(options.authorization);
 
+  // Anyone who can reach the push path can make the guard discover: a failure is not asked
+  // again for a while, so pushes cannot turn into a stream of requests to the transmitter.
   const keySet = (): Promise<JWTVerifyGetKey> => {
-    keys ??= discover(options, io.fetch).catch((err: unknown) => {
-      keys = undefined;
-      throw err;
-    });
+    if (keys === undefined && failedAt !== undefined && io.now() - failedAt < DISCOVERY_RETRY_MS)
+      return Promise.reject(new Error('ssf metadata: retrying later'));
+    keys ??= discover(options, io.fetch, io.discoveryTimeoutMs ?? DISCOVERY_TIMEOUT_MS).catch(
+      (err: unknown) => {
+        keys = undefined;
+        failedAt = io.now();
+        throw err;
+      },
+    );
     return keys;
   };
 
@@ -171,9 +188,7 @@ export function setReceiver(
       throw new SetRefused('invalid_request', `the body must be ${SET_MEDIA_TYPE}`);
     const length = Number(request.headers.get('content-length') ?? '0');
     if (length > MAX_SET_BYTES) throw new SetRefused('invalid_request', 'the SET is too large');
-    const token = (await request.text()).trim();
-    if (token.length > MAX_SET_BYTES)
-      throw new SetRefused('invalid_request', 'the SET is too large');
+    const token = (await readBounded(request, MAX_SET_BYTES)).trim();
     let getKey: JWTVerifyGetKey;
     try {
       getKey = await keySet();
@@ -226,17 +241,45 @@ export function setReceiver(
 
 class Unavailable extends Error {}
 
-async function discover(options: ResolvedSsfOptions, fetcher: typeof fetch) {
+/**
+ * The body, read no further than `max` bytes: a body without `Content-Length` (chunked) that
+ * runs on, or never ends, is cut off there rather than held in memory.
+ */
+async function readBounded(request: Request, max: number): Promise<string> {
+  if (request.body === null) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > max) {
+      await reader.cancel().catch(() => undefined);
+      throw new SetRefused('invalid_request', 'the SET is too large');
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function discover(options: ResolvedSsfOptions, fetcher: typeof fetch, timeoutMs: number) {
   const response = await fetcher(options.configurationUrl, {
     headers: { accept: 'application/json' },
     redirect: 'error',
+    signal: AbortSignal.timeout(timeoutMs),
   });
   if (!response.ok) throw new Error(`ssf metadata: http ${response.status}`);
   const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
   // The metadata must be the pinned transmitter's own, or its keys prove nothing.
   if (metadata.issuer !== options.issuer) throw new Error('ssf metadata names another issuer');
   if (typeof metadata.jwks_uri !== 'string') throw new Error('ssf metadata has no jwks_uri');
-  return createRemoteJWKSet(new URL(metadata.jwks_uri), {
+  const jwksUri = new URL(metadata.jwks_uri);
+  // No weaker transport for the keys than for the metadata that names them.
+  const scheme = new URL(options.issuer).protocol;
+  if (jwksUri.protocol !== 'https:' && (jwksUri.protocol !== 'http:' || scheme === 'https:'))
+    throw new Error('ssf metadata: jwks_uri must be https');
+  return createRemoteJWKSet(jwksUri, {
     [customFetch]: (url, init) => fetcher(url, init),
     cooldownDuration: 30_000,
     cacheMaxAge: 600_000,

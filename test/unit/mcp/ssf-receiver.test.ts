@@ -4,9 +4,11 @@ import { SignJWT } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { BrokerEvent } from '../../../src/events/types.js';
 import { honoMcpGuard, type McpGuard } from '../../../src/mcp/index.js';
+import { resolveSsfOptions, setReceiver } from '../../../src/mcp/ssf-receiver.js';
 import { readSetSigningKey, type SetSigningKey } from '../../../src/ssf/key.js';
 import { signSet } from '../../../src/ssf/sign.js';
 import { type Signal, signalsOf } from '../../../src/ssf/signals.js';
+import { settlesBefore } from '../../helpers/race.js';
 import {
   brokerWithKey,
   type FakeBroker,
@@ -32,17 +34,29 @@ let broker: FakeBroker;
 let accessKey: SigningKey;
 let setKey: SetSigningKey;
 let metadataIssuer: string;
+let metadataJwksUri: string;
 let metadataFetches: number;
+let jwksFetches: number;
+/** Every URL the guard fetched. */
+let fetched: string[];
 let guard: McpGuard;
 
 /** The broker's fetch plus its SSF metadata and SET key. */
 const fetchWithSsf: typeof fetch = async (input, init) => {
   const url = input instanceof Request ? input.url : String(input);
+  fetched.push(url);
   if (url === SSF_CONFIGURATION) {
     metadataFetches++;
-    return Response.json({ spec_version: '1_0', issuer: metadataIssuer, jwks_uri: SSF_JWKS });
+    return Response.json({
+      spec_version: '1_0',
+      issuer: metadataIssuer,
+      jwks_uri: metadataJwksUri,
+    });
   }
-  if (url === SSF_JWKS) return Response.json({ keys: [setKey.publicJwk] });
+  if (url === SSF_JWKS || url === metadataJwksUri) {
+    jwksFetches++;
+    return Response.json({ keys: [setKey.publicJwk] });
+  }
   return broker.fetch(input, init);
 };
 
@@ -94,7 +108,10 @@ beforeEach(async () => {
   ({ broker, key: accessKey } = await brokerWithKey());
   setKey = readSetSigningKey(pem('ec'));
   metadataIssuer = ISSUER;
+  metadataJwksUri = SSF_JWKS;
   metadataFetches = 0;
+  jwksFetches = 0;
+  fetched = [];
   guard = broker.guard({
     fetch: fetchWithSsf,
     revocationCacheTtlMs: 30_000,
@@ -306,8 +323,10 @@ describe('forged or replayed SETs are refused (RFC 8935 errors)', () => {
     metadataIssuer = 'https://evil.example';
     const { token } = await set(signal());
     expect((await answer(await push(token))).status).toBe(503);
-    // The failure is not cached: once the metadata is right, the SET is taken.
+    // The failure is not kept: once the metadata is right (and a second has passed), the SET
+    // is taken.
     metadataIssuer = ISSUER;
+    broker.clock.ms += 1_000;
     expect((await answer(await push(token))).status).toBe(202);
     expect(metadataFetches).toBe(2);
   });
@@ -329,5 +348,173 @@ describe('forged or replayed SETs are refused (RFC 8935 errors)', () => {
       }),
     );
     expect(outcome.kind === 'response' && outcome.response.status).toBe(401);
+  });
+});
+
+describe('attacks on the push path', () => {
+  const SESSION_REVOKED = 'https://schemas.openid.net/secevent/caep/event-type/session-revoked';
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const claims = () => ({
+    iss: ISSUER,
+    aud: RESOURCE,
+    iat: broker.clock.seconds,
+    jti: `set_${Math.random().toString(36).slice(2)}`,
+    events: { [SESSION_REVOKED]: {} },
+    jit: { workload: 'agent-a' },
+  });
+  /** A token cached as active at the guard: whether a push dropped it shows on the next call. */
+  async function cachedToken() {
+    const access = await broker.token(accessKey);
+    expect((await guard.check(mcpRequest(access))).kind).toBe('caller');
+    return access;
+  }
+  const dropped = async (access: string) => {
+    const before = broker.introspections;
+    await guard.check(mcpRequest(access));
+    return broker.introspections > before;
+  };
+
+  it('alg none, HS256 keyed with the public key, an embedded jwk or a jku: refused, no key fetched from the token', async () => {
+    const access = await cachedToken();
+    const attacker = readSetSigningKey(pem('ec'), setKey.kid);
+    const header = { alg: 'ES256', kid: setKey.kid, typ: 'secevent+jwt' } as const;
+    const forged = [
+      `${b64({ alg: 'none', typ: 'secevent+jwt' })}.${b64(claims())}.`,
+      await new SignJWT(claims())
+        .setProtectedHeader({ alg: 'HS256', kid: setKey.kid, typ: 'secevent+jwt' })
+        .sign(new TextEncoder().encode(JSON.stringify(setKey.publicJwk))),
+      await new SignJWT(claims())
+        .setProtectedHeader({ ...header, jwk: attacker.publicJwk })
+        .sign(attacker.privateKey),
+      await new SignJWT(claims())
+        .setProtectedHeader({ ...header, jku: 'https://evil.example/jwks.json' })
+        .sign(attacker.privateKey),
+      await new SignJWT(claims())
+        .setProtectedHeader({ ...header, x5u: 'https://evil.example/cert.pem' })
+        .sign(attacker.privateKey),
+    ];
+    for (const token of forged) {
+      const refused = await answer(await push(token));
+      expect(refused.status).toBe(400);
+      expect(['invalid_key', 'invalid_request']).toContain(refused.body.err);
+    }
+    expect(fetched.some((url) => url.includes('evil.example'))).toBe(false);
+    expect(await dropped(access)).toBe(false);
+  });
+
+  it('without jti, without iat, without aud, or issued in the future: refused', async () => {
+    const access = await cachedToken();
+    const sign = (payload: Record<string, unknown>) =>
+      new SignJWT(payload)
+        .setProtectedHeader({ alg: 'ES256', kid: setKey.kid, typ: 'secevent+jwt' })
+        .sign(setKey.privateKey);
+    const { jti: _jti, ...noJti } = claims();
+    const { iat: _iat, ...noIat } = claims();
+    const { aud: _aud, ...noAud } = claims();
+    const future = { ...claims(), iat: broker.clock.seconds + 60 };
+    for (const payload of [noJti, noIat, noAud, future]) {
+      expect((await answer(await push(await sign(payload)))).status).toBe(400);
+    }
+    expect(await dropped(access)).toBe(false);
+  });
+
+  it('a body that is not a JWT: invalid_request', async () => {
+    for (const body of ['', 'not a jwt', '{"events":{}}', 'a.b.c', '\u0000\u00ff']) {
+      expect(await answer(await push(body))).toMatchObject({
+        status: 400,
+        body: { err: 'invalid_request' },
+      });
+    }
+  });
+
+  it('a chunked body past 16 KiB that never ends is refused without waiting for its end', async () => {
+    const endless = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(16_385).fill(0x61));
+        // Never closed: a reader that waits for the end waits forever.
+      },
+    });
+    const outcome = guard.check(
+      new Request(PUSH, {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt' },
+        body: endless,
+        duplex: 'half',
+      } as RequestInit),
+    );
+    expect(await settlesBefore(outcome, 2_000)).toBe(true);
+    expect(await answer(await outcome)).toMatchObject({
+      status: 400,
+      body: { err: 'invalid_request', description: 'the SET is too large' },
+    });
+  });
+
+  it('unknown event types are ignored beside a known one, and refused alone', async () => {
+    const access = await cachedToken();
+    const sign = (events: Record<string, unknown>) =>
+      new SignJWT({ ...claims(), events })
+        .setProtectedHeader({ alg: 'ES256', kid: setKey.kid, typ: 'secevent+jwt' })
+        .sign(setKey.privateKey);
+    const unknown = 'https://schemas.example/event-type/flush-everything';
+    expect((await answer(await push(await sign({ [unknown]: {} })))).status).toBe(400);
+    expect(await dropped(access)).toBe(false);
+    const both = await sign({ [unknown]: {}, [SESSION_REVOKED]: {} });
+    expect((await answer(await push(both))).status).toBe(202);
+    expect(await dropped(access)).toBe(true);
+  });
+
+  it('a SET naming another workload drops nothing of this one', async () => {
+    const access = await cachedToken();
+    const [other] = signalsOf(event('workload.revoking', { workload: 'agent-z' }));
+    expect((await answer(await push((await set(other as Signal)).token))).status).toBe(202);
+    expect(await dropped(access)).toBe(false);
+  });
+
+  it('unknown kids do not fetch the JWKS once per push (fetches are cooled down)', async () => {
+    const { token } = await set(leaseSignals('lse_warm')[0] as Signal);
+    expect((await answer(await push(token))).status).toBe(202);
+    const before = jwksFetches;
+    for (let i = 0; i < 20; i++) {
+      const stranger = readSetSigningKey(pem('ec'), `kid-${i}`);
+      const forged = await set(leaseSignals('lse_x')[0] as Signal, { key: stranger });
+      expect((await answer(await push(forged.token))).status).toBe(400);
+    }
+    expect(jwksFetches - before).toBeLessThanOrEqual(1);
+  });
+
+  it('a failed discovery is not asked again for every push', async () => {
+    metadataIssuer = 'https://evil.example';
+    const { token } = await set(leaseSignals('lse_cool')[0] as Signal);
+    for (let i = 0; i < 10; i++) expect((await answer(await push(token))).status).toBe(503);
+    expect(metadataFetches).toBe(1);
+  });
+
+  it('metadata whose jwks_uri is plain http for an https issuer: no key is trusted', async () => {
+    metadataJwksUri = 'http://broker.test.example/.well-known/ssf/jwks.json';
+    const { token } = await set(leaseSignals('lse_http')[0] as Signal);
+    expect((await answer(await push(token))).status).toBe(503);
+    expect(jwksFetches).toBe(0);
+  });
+
+  it('a transmitter metadata endpoint that never answers: 503 once the discovery times out', async () => {
+    const hanging: typeof fetch = (_input, init) =>
+      new Promise((_resolve, reject) => {
+        init?.signal?.addEventListener('abort', () => reject(init.signal?.reason));
+      });
+    const receiver = setReceiver(
+      resolveSsfOptions({ issuer: ISSUER }, new URL(RESOURCE)),
+      { fetch: hanging, now: broker.clock.now, clockToleranceSeconds: 5, discoveryTimeoutMs: 50 },
+      () => undefined,
+    );
+    const { token } = await set(leaseSignals('lse_hang')[0] as Signal);
+    const response = receiver.receive(
+      new Request(PUSH, {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt' },
+        body: token,
+      }),
+    );
+    expect(await settlesBefore(response, 2_000)).toBe(true);
+    expect((await response).status).toBe(503);
   });
 });
