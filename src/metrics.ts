@@ -48,6 +48,22 @@ export class Metrics {
     labelNames: ['type'] as const,
     registers: [this.registry],
   });
+  readonly detectionsFired = new Counter({
+    name: 'jit_detections_fired_total',
+    help: 'Detection rules that fired, by kind and mode (enforce, dry_run)',
+    labelNames: ['kind', 'mode'] as const,
+    registers: [this.registry],
+  });
+  readonly detectionsDropped = new Counter({
+    name: 'jit_detections_dropped_total',
+    help: 'Events not evaluated by detections because their queue was full',
+    registers: [this.registry],
+  });
+  readonly detectionErrors = new Counter({
+    name: 'jit_detections_errors_total',
+    help: 'Detection evaluations that failed (the state store did not answer)',
+    registers: [this.registry],
+  });
   readonly revoked = new Counter({
     name: 'jit_leases_revoked_total',
     help: 'Leases revoked or expired at the provider',

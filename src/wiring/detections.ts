@@ -1,5 +1,4 @@
 import type { Cluster, Redis } from 'ioredis';
-import { Counter } from 'prom-client';
 import type { BrokerConfig } from '../config/schema.js';
 import type { KillSwitch } from '../detections/actions.js';
 import { DetectionEngine } from '../detections/engine.js';
@@ -59,22 +58,6 @@ export function wireDetections(options: {
         ? stored.held(workload)
         : undefined,
   };
-  const fired = new Counter({
-    name: 'jit_detections_fired_total',
-    help: 'Detection rules that fired, by kind and mode',
-    labelNames: ['kind', 'mode'],
-    registers: [metrics.registry],
-  });
-  const dropped = new Counter({
-    name: 'jit_detections_dropped_total',
-    help: 'Events not evaluated by detections because their queue was full',
-    registers: [metrics.registry],
-  });
-  const errors = new Counter({
-    name: 'jit_detections_errors_total',
-    help: 'Detection evaluations that failed (state store unreachable)',
-    registers: [metrics.registry],
-  });
   let built: { config: BrokerConfig; engine: DetectionEngine } | undefined;
   const engine = (): DetectionEngine => {
     const config = options.config();
@@ -102,16 +85,16 @@ export function wireDetections(options: {
         holds,
         killSwitch: deps.killSwitch,
         onDrop: () => {
-          dropped.inc();
+          metrics.detectionsDropped.inc();
           // At most one line a minute however long the queue stays full; the metric counts all.
           if (Date.now() - lastDropLog >= 60_000) {
             lastDropLog = Date.now();
             outsideRequest(() => logger.warn('detection queue full: events dropped unevaluated'));
           }
         },
-        onFired: (kind, mode) => fired.inc({ kind, mode }),
+        onFired: (kind, mode) => metrics.detectionsFired.inc({ kind, mode }),
         onError: (err) => {
-          errors.inc();
+          metrics.detectionErrors.inc();
           outsideRequest(() => logger.warn({ err: safeMessage(err) }, 'detection not evaluated'));
         },
       });
