@@ -9,8 +9,9 @@ import { readHandle } from './read-handle.js';
  * Proof that a lease's session is denied: the role's Deny policy, read back through IAM
  * `GetRolePolicy`, holds an entry for the session's user id (`<RoleId>:<lease id>`, or
  * `*:<lease id>`) lasting until the session's end, or a kill-switch entry for its workload whose
- * cutoff is after the session was issued. A session past the lease's expiry is dead by its own
- * session policy.
+ * cutoff is later than the session's issue time by more than the clock skew. The role read is
+ * the target's: a session minted from another role id is not proven. A session past the
+ * lease's expiry is dead by its own session policy.
  */
 export async function verifySessionDenied(
   target: AwsTarget,
@@ -21,6 +22,14 @@ export async function verifySessionDenied(
   const handle = readHandle(raw);
   if (handle !== undefined && handle.expires_at <= now) {
     return { gone: true, evidence: 'the session policy denies everything past the lease expiry' };
+  }
+  // The Deny read back is the target's role's own: it binds no session of another role (the
+  // target's role was replaced or changed since the lease was minted).
+  if (handle !== undefined && target.roleId !== undefined && handle.role_id !== target.roleId) {
+    return {
+      gone: false,
+      evidence: `the session is of role id ${handle.role_id}, the target's role is now ${target.roleId}: its Deny binds no session of the other`,
+    };
   }
   let text: string;
   try {
@@ -51,8 +60,11 @@ export async function verifySessionDenied(
     }
   }
   if (handle !== undefined) {
+    // STS stamps the issue time on its own clock: the cutoff must pass the broker's bound on
+    // it by the configured clock skew, as the revocation itself assumes.
+    const skewMs = target.config.clock_skew_seconds * 1000;
     const cutoff = entries.workloads.get(handle.workload);
-    if (cutoff !== undefined && cutoff >= handle.issued_before) {
+    if (cutoff !== undefined && cutoff > handle.issued_before + skewMs) {
       return {
         gone: true,
         evidence: `${policy} denies sessions of ${handle.workload} issued before ${iso(cutoff)}`,
