@@ -121,7 +121,9 @@ export async function mintLoginRole(
 /**
  * The mint as one script: BEGIN, CREATE ROLE, one GRANT per group, a DO block, COMMIT. The
  * DO block writes the comment with the server's transaction time (COMMENT takes only a
- * constant) and raises when a granted group is privileged. Every name and value is escaped
+ * constant) and raises when a granted group is privileged: it walks up `pg_auth_members` from
+ * each group (the roles it reaches, itself included, as `pg_has_role(…, 'MEMBER')` counts
+ * them), so the check follows index lookups, not a scan of every role on the server. Every name and value is escaped
  * where it is written; the DO body is then escaped whole as one literal. INHERIT (the
  * default) so the group roles' privileges apply without SET ROLE.
  */
@@ -137,10 +139,12 @@ BEGIN
   EXECUTE format('COMMENT ON ROLE %I IS %L', ${pg.escapeLiteral(role)},
     ${pg.escapeLiteral(commentPrefix(leaseId))}
       || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'));
-  SELECT string_agg(g.rolname, ', ' ORDER BY g.rolname) INTO bad FROM pg_roles g
-   WHERE g.rolname = ANY(${textArray(groups)})
-     AND EXISTS (SELECT 1 FROM pg_roles b
-                  WHERE ${PRIVILEGED_ROLE} AND pg_has_role(g.oid, b.oid, 'MEMBER'));
+  WITH RECURSIVE reach(granted, oid) AS (
+      SELECT g.rolname, g.oid FROM pg_roles g WHERE g.rolname = ANY(${textArray(groups)})
+    UNION
+      SELECT reach.granted, m.roleid FROM pg_auth_members m JOIN reach ON m.member = reach.oid)
+  SELECT string_agg(DISTINCT reach.granted, ', ' ORDER BY reach.granted) INTO bad
+    FROM reach JOIN pg_roles b ON b.oid = reach.oid WHERE ${PRIVILEGED_ROLE};
   IF bad IS NOT NULL THEN
     RAISE EXCEPTION USING ERRCODE = '${PRIVILEGED_GROUP_STATE}', MESSAGE = bad;
   END IF;

@@ -147,6 +147,11 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
       GRANT ${OWNER} TO ${ADMIN};
       CREATE ROLE app_danger NOLOGIN;
       GRANT pg_read_server_files TO app_danger;
+      CREATE ROLE app_creator NOLOGIN CREATEDB;
+      CREATE ROLE app_middle NOLOGIN;
+      GRANT app_creator TO app_middle;
+      CREATE ROLE app_deep NOLOGIN;
+      GRANT app_middle TO app_deep;
       CREATE ROLE app_owner NOLOGIN;
     `);
     for (const database of DATABASES) {
@@ -385,6 +390,18 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
     expect(await c.readLog()).toContain(`CREATE ROLE "${role}"`);
     expect(await roleRow(role)).toBeUndefined();
     expect(await memberships(role)).toEqual([]);
+  });
+
+  it('refuses a group role two memberships away from a role with CREATEDB, and names only it', async () => {
+    const risky = create({
+      roles: { app_readonly: { access: 'read' }, app_deep: { access: 'read' } },
+    });
+    const req = mintRequest(['app_readonly', 'app_deep']);
+    const role = `jit_${req.leaseId.slice(4)}`;
+    const err = await risky.mint(req).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'provider_misconfigured', retryable: false });
+    expect((err as Error).message).toContain('group role(s) app_deep carry');
+    expect(await roleRow(role)).toBeUndefined();
   });
 
   it("comments the role with the server's transaction time, in the shape the sweeper reads", async () => {
