@@ -45,7 +45,9 @@ class Script {
 
 const SCRIPTS = {
   create: new Script(lua.CREATE),
+  createHinted: new Script(lua.CREATE_HINTED),
   activate: new Script(lua.ACTIVATE),
+  activateHinted: new Script(lua.ACTIVATE_HINTED),
   requestRevoke: new Script(lua.REQUEST_REVOKE),
   finish: new Script(lua.FINISH),
   dueIds: new Script(lua.DUE_IDS),
@@ -90,11 +92,17 @@ export class RedisLeaseStore implements LeaseStore {
   readonly #redis: RedisClient;
   readonly #keys: LeaseKeys;
   readonly #settings: StoreSettings;
+  /**
+   * One node (standalone or Sentinel): the reaper's hints are written inside the lease's
+   * create and activate scripts, one round trip each. On Cluster they sit on other slots.
+   */
+  readonly #oneNode: boolean;
 
   constructor(redis: RedisClient, prefix: string, settings: StoreSettings) {
     this.#redis = redis;
     this.#keys = new LeaseKeys(prefix);
     this.#settings = settings;
+    this.#oneNode = !redis.isCluster;
   }
 
   async #eval(
@@ -130,6 +138,23 @@ export class RedisLeaseStore implements LeaseStore {
     const w = input.workload;
     const id = newLeaseId(w);
     const k = this.#keys;
+    const args = [
+      id,
+      input.ttlMs,
+      input.maxTtlMs,
+      this.#settings.pendingTimeoutMs,
+      input.maxLive,
+    ] as const;
+    const keys = [k.lease(id), k.due(w), k.meta(w), k.task(w, input.task.id)];
+    if (this.#oneNode) {
+      // The hints are written by the script itself, atomically with the lease.
+      const reply = (await this.#eval(
+        SCRIPTS.createHinted,
+        [...keys, k.workloads, k.hint],
+        [...args, w, ...newLeaseFields(input)],
+      )) as [string, string?, string[]?];
+      return this.#created(w, id, reply, input.maxLive);
+    }
     // The hints go first: a crash after the lease is written must still leave the reaper a
     // way to find it.
     await this.#call(() =>
@@ -138,31 +163,28 @@ export class RedisLeaseStore implements LeaseStore {
         this.#redis.zadd(k.hint, 'LT', Date.now() + this.#settings.pendingTimeoutMs, w),
       ]),
     );
-    const reply = (await this.#eval(
-      SCRIPTS.create,
-      [k.lease(id), k.due(w), k.meta(w), k.task(w, input.task.id)],
-      [
-        id,
-        input.ttlMs,
-        input.maxTtlMs,
-        this.#settings.pendingTimeoutMs,
-        input.maxLive,
-        ...newLeaseFields(input),
-      ],
-    )) as [string, string?, string[]?];
+    const reply = (await this.#eval(SCRIPTS.create, keys, [...args, ...newLeaseFields(input)])) as [
+      string,
+      string?,
+      string[]?,
+    ];
+    if (reply[0] === 'ok') await this.#hint(w, Number(reply[1]));
+    return this.#created(w, id, reply, input.maxLive);
+  }
+
+  #created(w: string, id: string, reply: [string, string?, string[]?], maxLive: number): Lease {
     switch (reply[0]) {
       case 'blocked':
         throw new BrokerError('workload_blocked', `workload ${w} is blocked`);
       case 'cap':
         throw new BrokerError(
           'lease_cap_reached',
-          `workload ${w} has reached its cap of ${input.maxLive} live leases`,
+          `workload ${w} has reached its cap of ${maxLive} live leases`,
           {
             retryAfter: 30,
           },
         );
       case 'ok':
-        await this.#hint(w, Number(reply[1]));
         return decodeLease(id, reply[2] ?? []);
       default:
         throw new Error(`lease create: unexpected reply ${String(reply[0])}`);
@@ -189,14 +211,16 @@ export class RedisLeaseStore implements LeaseStore {
     if (!isLeaseId(id) || !ownsId(w, id)) return { outcome: 'missing' };
     const k = this.#keys;
     const token = claimToken();
-    const reply = (await this.#eval(
-      SCRIPTS.activate,
-      [k.lease(id), k.due(w), k.meta(w)],
-      [id, sealedHandle, token, this.#settings.claimTimeoutMs, w],
-    )) as [string, string, string[]];
+    const keys = [k.lease(id), k.due(w), k.meta(w)];
+    const args = [id, sealedHandle, token, this.#settings.claimTimeoutMs, w];
+    const reply = (
+      this.#oneNode
+        ? await this.#eval(SCRIPTS.activateHinted, [...keys, k.hint], args)
+        : await this.#eval(SCRIPTS.activate, keys, args)
+    ) as [string, string, string[]];
     if (reply[0] === 'missing') return { outcome: 'missing' };
     const lease = decodeLease(id, reply[2]);
-    await this.#hint(w, reply[1]);
+    if (!this.#oneNode) await this.#hint(w, reply[1]);
     if (reply[0] === 'active') return { outcome: 'active', lease };
     return {
       outcome: 'revoke',

@@ -2,7 +2,8 @@ import { LEASE_FIELDS } from './codec.js';
 
 /**
  * Lua scripts for every lease transition. All keys a script touches share the workload's
- * hash tag, so each runs atomically on one Redis Cluster slot. Time comes from Redis `TIME`
+ * hash tag, so each runs atomically on one Redis Cluster slot (the `_HINTED` variants, used
+ * on one node only, also name the global hint keys). Time comes from Redis `TIME`
  * so replicas with skewed clocks agree on expiry.
  *
  * Lease hash fields: see `codec.ts`. The `due` sorted set holds every unfinished lease,
@@ -29,23 +30,47 @@ local function claim(key, due, id, token, timeout, reason)
 end
 `;
 
-/** KEYS: lease, due, meta, task. ARGV: id, ttl, maxTtl, pendingTimeout, maxLive, field pairs… */
-export const CREATE = `${PRELUDE}
+/**
+ * The lease's creation. `hinted` (a store on one node, standalone or Sentinel) also writes the
+ * reaper's hints in the same script: the workload into the workloads set and its due time into
+ * the hint index, atomically with the lease, so no crash can leave the lease without them. On
+ * Redis Cluster those keys live on other slots, and the store writes them itself, before and
+ * after the script.
+ */
+const createScript = (hinted: boolean) => `${PRELUDE}
+${hinted ? 'local W = ARGV[6]' : ''}
 if redis.call('HGET', KEYS[3], 'blocked') then return {'blocked'} end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[5]) then return {'cap'} end
 if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
 redis.call('HSET', KEYS[1], 'st', 'pending', 'c', num(NOW),
   'e', num(NOW + tonumber(ARGV[2])), 'm', num(NOW + tonumber(ARGV[3])),
-  'n', '0', unpack(ARGV, 6))
+  'n', '0', unpack(ARGV, ${hinted ? 7 : 6}))
 local due = NOW + tonumber(ARGV[4])
 redis.call('ZADD', KEYS[2], num(due), ARGV[1])
 -- A sorted set, not a set: small ones stay listpack-encoded on Redis 7.0 (sets do not).
 redis.call('ZADD', KEYS[4], 0, ARGV[1])
+${hinted ? "redis.call('SADD', KEYS[5], W)\nredis.call('ZADD', KEYS[6], 'LT', num(due), W)" : ''}
 return {'ok', num(due), redis.call('HGETALL', KEYS[1])}
 `;
 
-/** KEYS: lease, due, meta. ARGV: id, sealedHandle, claimToken, claimTimeout, workload. */
-export const ACTIVATE = `${PRELUDE}
+/** KEYS: lease, due, meta, task. ARGV: id, ttl, maxTtl, pendingTimeout, maxLive, field pairs… */
+export const CREATE = createScript(false);
+
+/**
+ * KEYS: lease, due, meta, task, workloads, hint. ARGV: id, ttl, maxTtl, pendingTimeout,
+ * maxLive, workload, field pairs…
+ */
+export const CREATE_HINTED = createScript(true);
+
+/**
+ * The lease's activation. `hinted` (one node) also lowers the workload's hint to the lease's
+ * new due time in the same script; on Cluster the store does it after the script.
+ */
+const activateScript = (hinted: boolean) => `${PRELUDE}
+local function out(r)
+  ${hinted ? "redis.call('ZADD', KEYS[4], 'LT', r[2], ARGV[5])" : ''}
+  return r
+end
 -- The caller names the lease's workload: a lease of another one (or none) is missing, so
 -- this workload's due set and epoch never govern someone else's lease.
 if redis.call('HGET', KEYS[1], 'w') ~= ARGV[5] then return {'missing'} end
@@ -60,18 +85,24 @@ if f[1] == 'pending' then
   if not reason then
     redis.call('HSET', KEYS[1], 'st', 'active')
     redis.call('ZADD', KEYS[2], f[3], ARGV[1])
-    return {'active', f[3], redis.call('HGETALL', KEYS[1])}
+    return out({'active', f[3], redis.call('HGETALL', KEYS[1])})
   end
 elseif f[1] == 'active' then
-  return {'active', f[3], redis.call('HGETALL', KEYS[1])}
+  return out({'active', f[3], redis.call('HGETALL', KEYS[1])})
 else
   -- Revoked or claimed while minting (a crashed-mint sweep, an operator): this credential
   -- was minted after that, so it must be revoked as well.
   reason = f[5] or 'activation_failed'
 end
 local due = claim(KEYS[1], KEYS[2], ARGV[1], ARGV[3], tonumber(ARGV[4]), reason)
-return {'revoke', num(due), redis.call('HGETALL', KEYS[1])}
+return out({'revoke', num(due), redis.call('HGETALL', KEYS[1])})
 `;
+
+/** KEYS: lease, due, meta. ARGV: id, sealedHandle, claimToken, claimTimeout, workload. */
+export const ACTIVATE = activateScript(false);
+
+/** KEYS: lease, due, meta, hint. ARGV: as `ACTIVATE`. */
+export const ACTIVATE_HINTED = activateScript(true);
 
 /**
  * KEYS: due, done, lease1..leaseN. ARGV: reason, claimTimeout, onlyFailed ('1' = retry of
