@@ -1,4 +1,4 @@
-import type { Signal } from './signals.js';
+import { CAEP_EVENT_URIS, type Signal } from './signals.js';
 
 /**
  * One SET waiting for one receiver. It is kept unsigned and signed at each attempt, so a
@@ -39,15 +39,38 @@ export interface DeliveryQueue {
   finish(claimed: ClaimedSet): Promise<boolean>;
   /** Puts a SET back, due at `dueAt`, with one more failed attempt; false when the claim was lost. */
   retry(claimed: ClaimedSet, dueAt: number): Promise<boolean>;
+  /** Puts a SET back, due at `dueAt`, with no attempt counted (it was not tried); false when the claim was lost. */
+  release(claimed: ClaimedSet, dueAt: number): Promise<boolean>;
   depth(): Promise<number>;
 }
 
 export const encodeSet = (set: PendingSet): string => JSON.stringify(set);
 
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * A queued SET, or undefined for one that cannot be read (another version's, or damaged):
+ * the queue removes those rather than claim them again and again.
+ */
 export function decodeSet(text: string): PendingSet | undefined {
   try {
-    const value = JSON.parse(text) as PendingSet;
-    return typeof value.id === 'string' && typeof value.receiver === 'string' ? value : undefined;
+    const value = JSON.parse(text) as Record<string, unknown>;
+    const signal = value.signal;
+    const readable =
+      typeof value.id === 'string' &&
+      typeof value.receiver === 'string' &&
+      Number.isInteger(value.attempts) &&
+      typeof value.queuedAt === 'number' &&
+      isObject(signal) &&
+      typeof signal.kind === 'string' &&
+      Object.hasOwn(CAEP_EVENT_URIS, signal.kind) &&
+      typeof signal.workload === 'string' &&
+      typeof signal.txn === 'string' &&
+      isObject(signal.subject) &&
+      isObject(signal.payload) &&
+      isObject(signal.jit);
+    return readable ? (value as unknown as PendingSet) : undefined;
   } catch {
     return undefined;
   }
@@ -93,6 +116,13 @@ export class MemoryDeliveryQueue implements DeliveryQueue {
     const entry = this.#sets.get(claimed.set.id);
     if (entry === undefined || entry.due !== claimed.until) return false;
     entry.set = { ...entry.set, attempts: entry.set.attempts + 1 };
+    entry.due = dueAt;
+    return true;
+  }
+
+  async release(claimed: ClaimedSet, dueAt: number): Promise<boolean> {
+    const entry = this.#sets.get(claimed.set.id);
+    if (entry === undefined || entry.due !== claimed.until) return false;
     entry.due = dueAt;
     return true;
   }

@@ -39,6 +39,7 @@ for _, id in ipairs(ids) do
   local set = redis.call('HGET', KEYS[3], id)
   if set then
     redis.call('ZADD', KEYS[1], ARGV[2], id)
+    table.insert(out, id)
     table.insert(out, set)
   else
     redis.call('ZREM', KEYS[1], id)
@@ -100,10 +101,15 @@ export class RedisDeliveryQueue implements DeliveryQueue {
       String(until),
       String(limit),
     )) as string[];
-    return reply.flatMap((text) => {
-      const set = decodeSet(text);
-      return set === undefined ? [] : [{ set, until }];
-    });
+    const claimed: ClaimedSet[] = [];
+    for (let i = 0; i + 1 < reply.length; i += 2) {
+      const id = reply[i] as string;
+      const set = decodeSet(reply[i + 1] as string);
+      if (set !== undefined && set.id === id) claimed.push({ set, until });
+      // One that cannot be read would come back at every claim's end: it goes now.
+      else await this.redis.eval(FINISH, 3, ...this.#keys, id, String(until));
+    }
+    return claimed;
   }
 
   async finish(claimed: ClaimedSet): Promise<boolean> {
@@ -127,6 +133,19 @@ export class RedisDeliveryQueue implements DeliveryQueue {
       String(claimed.until),
       String(dueAt),
       encodeSet(next),
+    );
+    return done === 1;
+  }
+
+  async release(claimed: ClaimedSet, dueAt: number): Promise<boolean> {
+    const done = await this.redis.eval(
+      RETRY,
+      3,
+      ...this.#keys,
+      claimed.set.id,
+      String(claimed.until),
+      String(dueAt),
+      encodeSet(claimed.set),
     );
     return done === 1;
   }

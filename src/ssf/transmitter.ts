@@ -24,6 +24,8 @@ export interface TransmitterOptions {
   readonly pollMs?: number;
   /** SETs claimed per round. */
   readonly batch?: number;
+  /** Pushes in flight to one receiver from this replica; default `batch`. */
+  readonly lane?: number;
   readonly now?: () => number;
 }
 
@@ -49,6 +51,10 @@ export class SsfTransmitter {
   #stopped = false;
   /** Queueing in flight, so `stop()` can wait for what was observed. */
   readonly #queueing = new Set<Promise<void>>();
+  /** Deliveries in flight, so `stop()` can wait for them. */
+  readonly #delivering = new Set<Promise<void>>();
+  /** Pushes in flight per receiver. */
+  readonly #busy = new Map<string, number>();
 
   constructor(options: TransmitterOptions) {
     this.#o = options;
@@ -94,13 +100,14 @@ export class SsfTransmitter {
     this.wake();
   }
 
-  /** Finishes what was observed and the round in flight; SETs left wait in the queue. */
+  /** Finishes what was observed, the round and the pushes in flight; SETs left wait in the queue. */
   async stop(): Promise<void> {
     this.#stopped = true;
     if (this.#timer !== undefined) clearInterval(this.#timer);
     this.#timer = undefined;
     await Promise.allSettled([...this.#queueing]);
     await this.#running;
+    await Promise.allSettled([...this.#delivering]);
   }
 
   /** Runs a delivery round now (or right after the one in flight). */
@@ -134,13 +141,40 @@ export class SsfTransmitter {
     }
   }
 
+  /**
+   * Claims what is due and starts its pushes without waiting for them: each receiver has a
+   * lane of at most `lane` pushes in flight, and a SET for a receiver whose lane is full (one
+   * slow to answer, or hanging until the timeout) goes back to the queue untried, so it
+   * never holds up the SETs of the others.
+   */
   async #round(): Promise<void> {
     const { delivery } = this.#o.config;
     const batch = this.#o.batch ?? 32;
+    const lane = this.#o.lane ?? batch;
     for (;;) {
       const now = this.#now();
       const claims = await this.#o.queue.claim(now, now + delivery.claim_timeout, batch);
-      await Promise.all(claims.map((c) => this.#deliver(c)));
+      for (const claimed of claims) {
+        const receiver = claimed.set.receiver;
+        const busy = this.#busy.get(receiver) ?? 0;
+        if (busy >= lane) {
+          await this.#o.queue.release(claimed, now + (this.#o.pollMs ?? 500));
+          continue;
+        }
+        this.#busy.set(receiver, busy + 1);
+        const delivering: Promise<void> = this.#deliver(claimed)
+          .catch((err: unknown) =>
+            this.#o.logger.warn({ err: errorName(err), receiver }, 'ssf delivery failed'),
+          )
+          .finally(() => {
+            const left = (this.#busy.get(receiver) ?? 1) - 1;
+            if (left > 0) this.#busy.set(receiver, left);
+            else this.#busy.delete(receiver);
+            this.#delivering.delete(delivering);
+            this.wake();
+          });
+        this.#delivering.add(delivering);
+      }
       if (claims.length < batch || this.#stopped) break;
     }
     this.#o.metrics.queueDepth.set(await this.#o.queue.depth());
@@ -156,7 +190,14 @@ export class SsfTransmitter {
       }
       return;
     }
-    const outcome = await this.#push(receiver, set);
+    // A SET that cannot be signed is a failed attempt like any other: it ends, reported.
+    const outcome = await this.#push(receiver, set).catch(
+      (err: unknown): DeliveryOutcome => ({
+        ok: false,
+        permanent: false,
+        error: `not signed: ${errorName(err)}`,
+      }),
+    );
     if (outcome.ok) {
       if (await this.#o.queue.finish(claimed))
         this.#o.metrics.delivered.inc({ receiver: set.receiver });

@@ -91,4 +91,43 @@ describe.each(KINDS)('the SET delivery queue (%s)', (kind) => {
     expect(await q.claim(10, 100, 2)).toHaveLength(2);
     expect(await q.claim(10, 100, 2)).toHaveLength(1);
   });
+
+  it('a release puts the SET back untried: due at its time, no attempt counted, fenced by its claim', async () => {
+    const q = queue();
+    await q.enqueue([pending('a', 1_000)], 10);
+    const [claimed] = await q.claim(1_000, 5_000, 10);
+    const held = claimed as NonNullable<typeof claimed>;
+    expect(await q.release(held, 1_500)).toBe(true);
+    expect(await q.release(held, 1_500)).toBe(false);
+    expect(await q.claim(1_499, 9_000, 10)).toEqual([]);
+    const [again] = await q.claim(1_500, 9_000, 10);
+    expect(again?.set.attempts).toBe(0);
+  });
+});
+
+describe.runIf(redisUp)('the Redis SET queue and what it cannot read', () => {
+  it('a SET it cannot read (damaged, another version) is removed at its claim, not claimed again', async () => {
+    const prefix = uniquePrefix('ssfq');
+    prefixes.push(prefix);
+    const r = redis as Redis;
+    const q = new RedisDeliveryQueue(r, prefix);
+    await q.enqueue([pending('good', 2)], 10);
+    const unreadable = {
+      bad: 'not json',
+      odd: JSON.stringify({ id: 'odd', receiver: 'r' }),
+      mismatch: JSON.stringify({ ...pending('other', 1), id: 'other' }),
+    };
+    for (const [id, text] of Object.entries(unreadable)) {
+      await r.hset(`${prefix}:{ssf}:sets`, id, text);
+      await r.zadd(`${prefix}:{ssf}:due`, 1, id);
+      await r.zadd(`${prefix}:{ssf}:age`, 1, id);
+    }
+    expect(await q.depth()).toBe(4);
+    const claimed = await q.claim(10, 100, 10);
+    expect(claimed.map((c) => c.set.id)).toEqual(['good']);
+    expect(await q.depth()).toBe(1);
+    // At the claim's end nothing unreadable comes back.
+    expect((await q.claim(100, 200, 10)).map((c) => c.set.id)).toEqual(['good']);
+    expect(await r.hlen(`${prefix}:{ssf}:sets`)).toBe(1);
+  });
 });

@@ -43,7 +43,9 @@ function transmitter(
   receivers: Record<string, unknown>[],
   answer: (push: Push) => Response | Promise<Response>,
   delivery: Record<string, unknown> = {},
+  options: { batch?: number; lane?: number } = {},
 ) {
+  const queue = new MemoryDeliveryQueue();
   const pushes: Push[] = [];
   const emitted: EventInput[] = [];
   const config = ssfSchema.parse({
@@ -55,7 +57,8 @@ function transmitter(
     config,
     issuer: 'https://broker.example',
     key: readSetSigningKey(KEY),
-    queue: new MemoryDeliveryQueue(),
+    queue,
+    ...options,
     events: {
       emit: async (e) => {
         emitted.push(e);
@@ -78,7 +81,7 @@ function transmitter(
     },
   });
   t.start();
-  return { t, pushes, emitted };
+  return { t, pushes, emitted, queue };
 }
 
 const receiver = (name: string, fields: Record<string, unknown> = {}) => ({
@@ -205,5 +208,64 @@ describe('the transmitter', () => {
     expect(await eventually(async () => pushes.length === 1, 2_000)).toBe(true);
     release();
     await t.stop();
+  });
+
+  it('a receiver that hangs holds up no other receiver, and has at most `lane` pushes in flight', async () => {
+    let open = false;
+    const held: (() => void)[] = [];
+    const { t, pushes } = transmitter(
+      [
+        receiver('stuck', { workloads: ['agent-s*'] }),
+        receiver('live', { workloads: ['agent-l*'] }),
+      ],
+      (push) =>
+        push.url.startsWith('https://stuck.') && !open
+          ? new Promise<Response>((resolve) => {
+              held.push(() => resolve(new Response(null, { status: 202 })));
+            })
+          : new Response(null, { status: 202 }),
+      {},
+      { batch: 4, lane: 2 },
+    );
+    for (let i = 0; i < 10; i++) t.observe(event('workload.revoking', { workload: `agent-s${i}` }));
+    expect(await eventually(async () => held.length === 2, 2_000)).toBe(true);
+    t.observe(event('workload.revoking', { workload: 'agent-live' }));
+    const live = () => pushes.filter((p) => p.url.startsWith('https://live.')).length;
+    expect(await eventually(async () => live() === 1, 2_000)).toBe(true);
+    // The stuck receiver's lane stayed full: none of its other SETs was pushed meanwhile.
+    expect(held).toHaveLength(2);
+    open = true;
+    for (const release of held) release();
+    const stuck = () => pushes.filter((p) => p.url.startsWith('https://stuck.')).length;
+    expect(await eventually(async () => stuck() === 10, 2_000)).toBe(true);
+    await t.stop();
+  });
+
+  it('a SET that cannot be signed is a failed attempt: it ends reported and stops no other', async () => {
+    const { t, pushes, emitted, queue } = transmitter(
+      [receiver('r')],
+      () => new Response(null, { status: 202 }),
+      { max_attempts: 2 },
+    );
+    const [good] = signalsOf(event('workload.revoking'));
+    if (good === undefined) throw new Error('no signal');
+    const poison = { ...good, payload: { n: 10n } };
+    await queue.enqueue(
+      [
+        { id: 'set_poison', receiver: 'r', signal: poison, attempts: 0, queuedAt: 1 },
+        { id: 'set_good', receiver: 'r', signal: good, attempts: 0, queuedAt: 2 },
+      ],
+      100,
+    );
+    t.wake();
+    expect(await eventually(async () => emitted.length === 1, 2_000)).toBe(true);
+    await t.stop();
+    expect(pushes.map((p) => decodeJwt(p.token).jti)).toEqual(['set_good']);
+    expect(emitted[0]).toMatchObject({
+      type: 'ssf.delivery_failed',
+      reason: 'attempts_exhausted',
+      detail: { set_jti: 'set_poison', error: 'not signed: TypeError', attempts: 2 },
+    });
+    expect(await queue.depth()).toBe(0);
   });
 });
