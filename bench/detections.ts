@@ -189,9 +189,8 @@ async function issuanceCpu(): Promise<void> {
       );
     }
   }
-  const fired =
-    (await twenty.events.flush(),
-    twenty.metrics.registry.getSingleMetric('jit_detections_fired_total'));
+  await twenty.events.flush();
+  const fired = twenty.metrics.registry.getSingleMetric('jit_detections_fired_total');
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
   const p = (xs: number[], q: number) =>
     [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))] ?? 0;
