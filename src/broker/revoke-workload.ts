@@ -17,7 +17,7 @@ export async function revokeWorkload(
   // The deadline counts from the call, and each chunk of claims is revoked as soon as it
   // is claimed rather than after the last one.
   const deadline = Date.now() + deps.killSwitchDeadlineMs;
-  await beginReceipt(deps, workload, options, caller);
+  const receipt = await beginReceipt(deps, workload, options, caller);
   // Started, not awaited: a slow provider must not hold up the store's claims of every other
   // lease; its request is queued before any lease's own revocation can be.
   const atProviders = revokeAtProviders(deps, workload);
@@ -71,6 +71,8 @@ export async function revokeWorkload(
     type: 'workload.revoked',
     severity: 'high',
     counts: { revoked: result.revoked, revoking: result.revoking, failed: result.failed },
+    // Names the receipt this kill switch began, so its answer lands in no later one.
+    ...(receipt === undefined ? {} : { detail: { receipt } }),
     ...sourceIpField(caller),
   });
   if (options.block) {
@@ -100,22 +102,24 @@ async function revokeAtProviders(deps: BrokerDeps, workload: string): Promise<vo
 
 /**
  * The kill switch's receipt starts before any of its leases is revoked, so every verification
- * finds it. Revocation never waits on it beyond one write: a failure is logged.
+ * finds it. Revocation never waits on it beyond one write: a failure is logged. Answers the
+ * receipt's id, or undefined when none was begun.
  */
 async function beginReceipt(
   deps: BrokerDeps,
   workload: string,
   options: { reason: string; block: boolean },
   caller: Caller,
-): Promise<void> {
-  if (deps.receipts === undefined) return;
+): Promise<string | undefined> {
+  if (deps.receipts === undefined) return undefined;
   const start = {
     workload,
     reason: options.reason,
     blocked: options.block,
     ...(caller.actor === undefined ? {} : { by: caller.actor }),
   };
-  await deps.receipts.store.begin(start, deps.receipts.ttlMs).catch((err: unknown) => {
+  return deps.receipts.store.begin(start, deps.receipts.ttlMs).catch((err: unknown) => {
     deps.logger.warn({ workload, err: safeMessage(err) }, 'revocation receipt not started');
+    return undefined;
   });
 }

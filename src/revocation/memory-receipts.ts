@@ -1,3 +1,4 @@
+import { randomBase32 } from '../lib/ids.js';
 import {
   type KillSwitchAnswer,
   RECEIPT_EVENT_LIMIT,
@@ -11,6 +12,7 @@ import {
 } from './receipt.js';
 
 interface Entry {
+  id: string;
   start: ReceiptStart;
   at: number;
   expiresAt: number;
@@ -38,11 +40,13 @@ export class MemoryReceiptStore implements ReceiptStore {
     return entry;
   }
 
-  async begin(start: ReceiptStart, ttlMs: number): Promise<void> {
+  async begin(start: ReceiptStart, ttlMs: number): Promise<string> {
     for (const [workload, entry] of this.#entries) {
       if (entry.expiresAt <= this.#clock()) this.#entries.delete(workload);
     }
+    const id = randomBase32(10);
     this.#entries.set(start.workload, {
+      id,
       start: { ...start },
       at: this.#clock(),
       expiresAt: this.#clock() + ttlMs,
@@ -50,11 +54,12 @@ export class MemoryReceiptStore implements ReceiptStore {
       events: [],
       omitted: 0,
     });
+    return id;
   }
 
   async answered(workload: string, answer: KillSwitchAnswer): Promise<void> {
     const entry = this.#live(workload);
-    if (entry !== undefined) entry.answer = answer;
+    if (entry !== undefined && entry.id === answer.receipt) entry.answer = answer;
   }
 
   async mark(mark: VerificationMark): Promise<void> {

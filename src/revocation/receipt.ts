@@ -26,6 +26,8 @@ export interface ReceiptStart {
 }
 
 export interface KillSwitchAnswer {
+  /** The id `begin` gave the kill switch's receipt: an answer lands only in its own receipt. */
+  receipt: string;
   counts: { revoked: number; failed: number; pending: number };
   /** The `workload.revoked` event. */
   position: ChainPosition;
@@ -88,8 +90,11 @@ export interface ReceiptStore {
    * Starts a new receipt for the workload, replacing the last one; kept `ttlMs`. Its time is
    * the store's clock, the one lease revocation times are taken from.
    */
-  begin(start: ReceiptStart, ttlMs: number): Promise<void>;
-  /** Records the kill switch's answer. No receipt (expired, never begun): nothing. */
+  begin(start: ReceiptStart, ttlMs: number): Promise<string>;
+  /**
+   * Records the kill switch's answer. No receipt (expired, never begun), or a later kill
+   * switch's receipt (another id): nothing.
+   */
   answered(workload: string, answer: KillSwitchAnswer): Promise<void>;
   /** Counts one verification. No receipt: nothing. */
   mark(mark: VerificationMark): Promise<void>;

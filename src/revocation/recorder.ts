@@ -32,8 +32,12 @@ export function receiptRecorder(
     const position = { instance: event.instance, seq: event.seq };
     if (event.type === 'workload.revoked') {
       const counts = event.counts ?? {};
+      // The receipt this kill switch began; without one (not begun) there is nothing to answer.
+      const receipt = event.detail?.receipt;
+      if (typeof receipt !== 'string') return;
       run(
         receipts.answered(event.workload, {
+          receipt,
           counts: {
             revoked: counts.revoked ?? 0,
             failed: counts.failed ?? 0,

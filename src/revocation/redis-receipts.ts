@@ -1,6 +1,6 @@
 import type { Cluster, Redis } from 'ioredis';
 import { BrokerError } from '../errors.js';
-import { slotTag } from '../lib/ids.js';
+import { randomBase32, slotTag } from '../lib/ids.js';
 import {
   type ChainPosition,
   type KillSwitchAnswer,
@@ -24,13 +24,16 @@ const BEGIN = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('DEL', KEYS[1], KEYS[2])
-redis.call('HSET', KEYS[1], 'at', now, 'by', ARGV[1], 'reason', ARGV[2], 'blocked', ARGV[3])
+redis.call('HSET', KEYS[1], 'at', now, 'by', ARGV[1], 'reason', ARGV[2], 'blocked', ARGV[3], 'id', ARGV[5])
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return 1`;
 
-/** Only a receipt that exists takes the answer (a late one after it expired changes nothing). */
+/**
+ * Only the receipt the kill switch began takes its answer: one that expired, or a later kill
+ * switch's that replaced it, changes nothing.
+ */
 const ANSWERED = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('HGET', KEYS[1], 'id') ~= ARGV[3] then return 0 end
 redis.call('HSET', KEYS[1], 'n', ARGV[1], 'wr', ARGV[2])
 return 1`;
 
@@ -71,7 +74,8 @@ export class RedisReceiptStore implements ReceiptStore {
     return [`${base}:receipt:${workload}`, `${base}:receipt-ev:${workload}`];
   }
 
-  async begin(start: ReceiptStart, ttlMs: number): Promise<void> {
+  async begin(start: ReceiptStart, ttlMs: number): Promise<string> {
+    const id = randomBase32(10);
     await this.#redis.eval(
       BEGIN,
       2,
@@ -80,7 +84,9 @@ export class RedisReceiptStore implements ReceiptStore {
       start.reason,
       start.blocked ? '1' : '0',
       String(Math.max(1, Math.round(ttlMs))),
+      id,
     );
+    return id;
   }
 
   async answered(workload: string, answer: KillSwitchAnswer): Promise<void> {
@@ -90,6 +96,7 @@ export class RedisReceiptStore implements ReceiptStore {
       ...this.#keys(workload),
       JSON.stringify(answer.counts),
       JSON.stringify(answer.position),
+      answer.receipt,
     );
   }
 

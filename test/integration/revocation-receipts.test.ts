@@ -69,6 +69,7 @@ describe.each(stores)('%s receipt store', (_name, make) => {
   it('has no receipt before a kill switch, and takes no answer or mark without one', async () => {
     const store = make();
     await store.answered('w-none', {
+      receipt: 'none',
       counts: { revoked: 1, failed: 0, pending: 0 },
       position: { instance: 'i', seq: 1 },
     });
@@ -78,11 +79,12 @@ describe.each(stores)('%s receipt store', (_name, make) => {
 
   it('holds the start, the answer and the per-target counts with their chain positions', async () => {
     const store = make();
-    await store.begin(start('w-a'), 60_000);
+    const id = await store.begin(start('w-a'), 60_000);
     await store.mark(mark('w-a', 3));
     await store.mark(mark('w-a', 4, { status: 'unverified', target: 'gh', provider: 'github' }));
     await store.mark(mark('w-a', 5, { status: 'unverifiable', target: 'mod', provider: 'module' }));
     await store.answered('w-a', {
+      receipt: id,
       counts: { revoked: 3, failed: 0, pending: 0 },
       position: { instance: 'i-1', seq: 6 },
     });
@@ -125,6 +127,28 @@ describe.each(stores)('%s receipt store', (_name, make) => {
     const receipt = await store.get('w-d');
     expect(receipt?.verification.verified).toBe(2);
     expect(receipt?.events.verifications.map((v) => v.seq)).toEqual([2, 3]);
+  });
+
+  it("a late answer of an earlier kill switch does not land in a later one's receipt", async () => {
+    const store = make();
+    const first = await store.begin(start('w-late', 'first'), 60_000);
+    const second = await store.begin(start('w-late', 'second'), 60_000);
+    expect(second).not.toBe(first);
+    await store.answered('w-late', {
+      receipt: second,
+      counts: { revoked: 0, failed: 0, pending: 0 },
+      position: { instance: 'i-2', seq: 20 },
+    });
+    // The first kill switch, slowed by its providers, answers after the second.
+    await store.answered('w-late', {
+      receipt: first,
+      counts: { revoked: 7, failed: 1, pending: 0 },
+      position: { instance: 'i-1', seq: 21 },
+    });
+    const receipt = await store.get('w-late');
+    expect(receipt?.reason).toBe('second');
+    expect(receipt?.counts).toEqual({ revoked: 0, failed: 0, pending: 0 });
+    expect(receipt?.events.workload_revoked).toEqual({ instance: 'i-2', seq: 20 });
   });
 
   it('a new kill switch replaces the last receipt', async () => {
