@@ -369,7 +369,8 @@ describe('events verify and events keys', () => {
       file('edited.ocsf.jsonl', edited),
     ]);
     expect(exitCode).toBe(1);
-    expect(output).toMatch(/INVALID at seq \d+ \(evt_\w+, workload\.revoked\)/);
+    // The first event carrying the kill switch's reason: its start (`workload.revoking`).
+    expect(output).toMatch(/INVALID at seq \d+ \(evt_\w+, workload\.revoking\)/);
     // The fields analysts read but the signature does not carry directly are checked too: the
     // actor and message of the kill switch, rewritten in the SIEM's copy, fail the chain.
     const forged = ocsfText
