@@ -39,12 +39,15 @@ let metadataFetches: number;
 let jwksFetches: number;
 /** Every URL the guard fetched. */
 let fetched: string[];
+/** The `redirect` mode of every fetch the guard made. */
+let redirects: (string | undefined)[];
 let guard: McpGuard;
 
 /** The broker's fetch plus its SSF metadata and SET key. */
 const fetchWithSsf: typeof fetch = async (input, init) => {
   const url = input instanceof Request ? input.url : String(input);
   fetched.push(url);
+  redirects.push(init?.redirect);
   if (url === SSF_CONFIGURATION) {
     metadataFetches++;
     return Response.json({
@@ -112,6 +115,7 @@ beforeEach(async () => {
   metadataFetches = 0;
   jwksFetches = 0;
   fetched = [];
+  redirects = [];
   guard = broker.guard({
     fetch: fetchWithSsf,
     revocationCacheTtlMs: 30_000,
@@ -480,6 +484,15 @@ describe('attacks on the push path', () => {
       expect((await answer(await push(forged.token))).status).toBe(400);
     }
     expect(jwksFetches - before).toBeLessThanOrEqual(1);
+  });
+
+  it('neither the metadata nor the key set is fetched following a redirect', async () => {
+    const { token } = await set(leaseSignals('lse_redirect')[0] as Signal);
+    expect((await answer(await push(token))).status).toBe(202);
+    expect(metadataFetches).toBe(1);
+    expect(jwksFetches).toBe(1);
+    expect(redirects.length).toBeGreaterThanOrEqual(2);
+    for (const mode of redirects.slice(0, 2)) expect(['error', 'manual']).toContain(mode);
   });
 
   it('a failed discovery is not asked again for every push', async () => {

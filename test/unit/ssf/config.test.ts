@@ -1,4 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { calculateJwkThumbprint } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
@@ -124,5 +125,13 @@ describe('ssf configuration', () => {
     expect(key.kid).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(key.publicJwk).not.toHaveProperty('d');
     expect(readSetSigningKey(EC, 'mine').kid).toBe('mine');
+  });
+
+  it('the default kid is stable: the same key read again, or as a JWK, has the same kid', async () => {
+    const key = readSetSigningKey(EC);
+    expect(key.kid).toBe(await calculateJwkThumbprint(key.publicJwk as never));
+    expect(readSetSigningKey(EC).kid).toBe(key.kid);
+    const jwk = JSON.stringify(createPrivateKey(EC).export({ format: 'jwk' }));
+    expect(readSetSigningKey(jwk).kid).toBe(key.kid);
   });
 });
