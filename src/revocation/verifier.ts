@@ -130,10 +130,7 @@ export class RevocationVerifier {
     } catch (err) {
       return { status: 'unverified', evidence: `the check failed: ${safeMessage(err)}` };
     }
-    return {
-      status: proof.gone ? 'verified' : 'unverified',
-      evidence: proof.evidence.slice(0, 300),
-    };
+    return readProof(proof);
   }
 
   /** A token of a lease-state target lives only while introspection finds its lease live. */
@@ -176,4 +173,21 @@ export class RevocationVerifier {
       this.#o.logger.error({ err: safeMessage(err), type }, 'event not emitted');
     });
   }
+}
+
+/**
+ * A proof is `gone: true` with its evidence, nothing less: provider modules answer whatever
+ * they like, and a truthy `gone`, a missing answer or one without evidence proves nothing.
+ */
+function readProof(proof: unknown): { status: VerificationStatus; evidence: string } {
+  const answer = (typeof proof === 'object' && proof !== null ? proof : {}) as Partial<
+    Record<keyof RevocationProof, unknown>
+  >;
+  if (typeof answer.evidence !== 'string') {
+    return { status: 'unverified', evidence: 'the check answered without evidence' };
+  }
+  return {
+    status: answer.gone === true ? 'verified' : 'unverified',
+    evidence: answer.evidence.slice(0, 300),
+  };
 }

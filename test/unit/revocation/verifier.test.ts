@@ -152,6 +152,26 @@ describe('RevocationVerifier', () => {
     });
   });
 
+  it('an answer that is not a proof (a provider module returning something else) is unverified, never verified or silent', async () => {
+    const { events, run } = setup();
+    const answers: unknown[] = [
+      { gone: 'yes', evidence: 'truthy but not true' },
+      { gone: 1, evidence: 'truthy but not true' },
+      { gone: true },
+      { gone: true, evidence: 42 },
+      null,
+      undefined,
+      'gone',
+    ];
+    for (const answer of answers) {
+      await run(lease(), provider({ verifyRevoked: async () => answer as never }));
+    }
+    expect(events).toHaveLength(answers.length);
+    for (const event of events) {
+      expect(event).toMatchObject({ type: 'revocation.unverified', severity: 'high' });
+    }
+  });
+
   it('a lease-state target is verified from the lease, as introspection reads it', async () => {
     const jwt = provider({ revocationIsLeaseState: true });
     const revoked = lease({ state: 'revoked' });
