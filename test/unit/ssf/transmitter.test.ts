@@ -77,7 +77,12 @@ function transmitter(
         contentType: (init?.headers as Record<string, string> | undefined)?.['content-type'],
       };
       pushes.push(push);
-      return answer(push);
+      // As a real fetch does, the request's signal ends the wait for an answer.
+      const signal = init?.signal;
+      return new Promise<Response>((resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(signal.reason));
+        Promise.resolve(answer(push)).then(resolve, reject);
+      });
     },
   });
   t.start();
@@ -267,5 +272,22 @@ describe('the transmitter', () => {
       detail: { set_jti: 'set_poison', error: 'not signed: TypeError', attempts: 2 },
     });
     expect(await queue.depth()).toBe(0);
+  });
+
+  it('a push that gets no answer is abandoned at `timeout` and counted as a failed attempt', async () => {
+    const { t, emitted } = transmitter(
+      [receiver('r')],
+      // Answers nothing: only the transmitter's own deadline ends the push.
+      () => new Promise<Response>(() => {}),
+      { timeout: '100ms', max_attempts: 1 },
+    );
+    t.observe(event('workload.revoking'));
+    expect(await eventually(async () => emitted.length === 1, 3_000)).toBe(true);
+    await t.stop();
+    expect(emitted[0]).toMatchObject({
+      type: 'ssf.delivery_failed',
+      reason: 'attempts_exhausted',
+      detail: { error: 'timeout', attempts: 1 },
+    });
   });
 });
