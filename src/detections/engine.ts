@@ -3,6 +3,7 @@ import type { BrokerEvent } from '../events/types.js';
 import { compileGlob, type Glob } from '../lib/glob.js';
 import { compileRule } from './compile.js';
 import type { DetectionRuleConfig } from './config.js';
+import { attributable } from './rules/auth-failures.js';
 import { andThen, type DetectionState, type Maybe, type StateKey } from './state.js';
 import type { CompiledRule, Firing } from './types.js';
 
@@ -154,11 +155,19 @@ export class DetectionEngine {
     return rules;
   }
 
-  /** The event's workload, or for a refused token the workload its issuer and subject map to. */
+  /**
+   * The event's workload, or for a refused token the workload its verified issuer and
+   * subject map to. A refused token never names a workload by `workload` (the caller is
+   * unauthenticated): one that did would be ignored.
+   */
   #workloadOf(event: BrokerEvent): WorkloadConfig | undefined {
-    if (event.workload !== undefined) return this.#workloads.get(event.workload);
-    if (event.type !== 'auth.failed' || event.subject === undefined) return undefined;
-    const { subject, issuer } = event;
+    if (event.type !== 'auth.failed') {
+      return event.workload === undefined ? undefined : this.#workloads.get(event.workload);
+    }
+    // Only a subject the token's verified signature vouches for: a forged one must never
+    // count toward (and so act against) the workload it names.
+    if (!attributable(event)) return undefined;
+    const { subject = '', issuer } = event;
     return this.#subjects.find(
       (s) =>
         s.workload.issuer === issuer &&

@@ -2,7 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DetectionEngine } from '../../src/detections/engine.js';
 import { MemoryDetectionState } from '../../src/detections/memory-state.js';
 import type { BrokerEvent } from '../../src/events/types.js';
-import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { type Harness, startHarness, WORKLOAD_ISSUER } from '../helpers/broker-harness.js';
+import { makeKey, signToken } from '../helpers/identity-support.js';
 import { eventually, leaseState, requestTicketsRead } from '../helpers/lease-http.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
@@ -211,6 +212,33 @@ describe.skipIf(!ready)('detections on the live path', () => {
     const events = await h.flushedEvents();
     expect(events.filter((e) => e.type === 'workload.blocked')).toHaveLength(1);
     expect(fired(events)).toHaveLength(1);
+  });
+
+  it("tokens forged in a workload's name never block it: only a verified subject counts", async () => {
+    const h = await start([
+      { name: 'bad-tokens', kind: 'auth_failures', count: 2, window: '1m', actions: ['block'] },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    // The victim's issuer, subject and key id, signed with the attacker's own key.
+    const attacker = await makeKey('w1');
+    const now = Math.floor(Date.now() / 1000);
+    for (let i = 0; i < 6; i++) {
+      const forged = await signToken(attacker, {
+        iss: WORKLOAD_ISSUER,
+        aud: 'jit-broker',
+        sub: 'spiffe://test/agent-a',
+        iat: now,
+        exp: now + 600,
+        jti: `forged-${i}`,
+      });
+      expect((await requestTicketsRead(h, forged, task(`f-${i}`))).status).toBe(401);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await h.flushedEvents();
+    expect(events.filter((e) => e.type === 'auth.failed').length).toBeGreaterThanOrEqual(6);
+    expect(fired(events)).toHaveLength(0);
+    expect(events.some((e) => e.type === 'workload.blocked')).toBe(false);
+    expect((await requestTicketsRead(h, agent, task('still-fine'))).status).toBe(201);
   });
 
   it('replay of the recorded history fires what the live path fired', async () => {

@@ -146,6 +146,47 @@ describe('the detection engine', () => {
     expect(await run(e, [x, other, y])).toEqual([`f@${y.id}`]);
   });
 
+  it('a refused token counts only when its signature vouched for the subject: forged subjects never block the workload they name', async () => {
+    const e = engine([
+      { name: 'f', kind: 'auth_failures', count: 2, window: '1m', actions: ['block'] },
+    ]);
+    const fail = (reason: string, fields: Partial<BrokerEvent> = {}) => {
+      const { workload: _w, ...refused } = event('auth.failed', T0, {
+        subject: 'spiffe://t/agent-a',
+        issuer: 'idp',
+        reason,
+        ...fields,
+      });
+      return refused as BrokerEvent;
+    };
+    // Anyone can send these naming the victim: none may count, however many.
+    const forged = [
+      'bad_signature',
+      'unknown_key',
+      'unknown_issuer',
+      'malformed',
+      'algorithm_not_allowed',
+      'forbidden_header',
+      'no_workload',
+      'no_role',
+      'break_glass_invalid',
+    ].flatMap((reason) => [fail(reason), fail(reason), fail(reason)]);
+    // A refusal that says it is about a workload, unauthenticated, is not believed either.
+    const named = [
+      fail('bad_signature', { workload: 'agent-a' }),
+      fail('malformed', { workload: 'agent-a' }),
+    ];
+    // An enterprise user's grant is a user's subject, never a workload's.
+    const grants = [
+      fail('replayed', { detail: { parameter: 'assertion' } }),
+      fail('client_mismatch', { detail: { parameter: 'assertion' } }),
+    ];
+    expect(await run(e, [...forged, ...named, ...grants])).toEqual([]);
+    const x = fail('replayed');
+    const y = fail('revoked');
+    expect(await run(e, [x, y])).toEqual([`f@${y.id}`]);
+  });
+
   it('first seen: a target new within the days fires, a known one does not, the first is learnt', async () => {
     const e = engine([
       { name: 'n', kind: 'first_seen', of: 'target', days: 7, actions: ['alert'], cooldown: '1s' },
