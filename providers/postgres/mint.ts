@@ -83,6 +83,12 @@ export async function mintLoginRole(
     throw toProviderError(config.name, 'connect', err, secrets);
   }
   let broken: Error | undefined;
+  // A session ended under the mint reports here; a checked-out client has no other listener,
+  // and an unheard 'error' would end the process.
+  const onLost = (err: Error) => {
+    broken = err;
+  };
+  client.on('error', onLost);
   try {
     await client.query(sql);
   } catch (err) {
@@ -103,6 +109,7 @@ export async function mintLoginRole(
     throw toProviderError(config.name, 'create role', err, secrets);
   } finally {
     // A client that could not even roll back must not go back into the pool.
+    client.off('error', onLost);
     client.release(broken);
   }
 

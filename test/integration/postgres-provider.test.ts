@@ -404,6 +404,40 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
     expect(await roleRow(role)).toBeUndefined();
   });
 
+  it('a mint whose session is ended under it is provider_unavailable and leaves no role', async () => {
+    const req = mintRequest(['app_readonly']);
+    const role = `jit_${req.leaseId.slice(4)}`;
+    // An open transaction creating the same name holds the mint's CREATE ROLE in a lock wait.
+    const holder = new pg.Client(c.url('postgres'));
+    await holder.connect();
+    await holder.query(`BEGIN; CREATE ROLE ${role} NOLOGIN`);
+    const minting = provider.mint(req).catch((e: unknown) => e);
+    try {
+      let pid: number | undefined;
+      while (pid === undefined) {
+        const { rows } = await su.query<{ pid: number }>(
+          `SELECT pid FROM pg_stat_activity
+            WHERE wait_event_type = 'Lock' AND position($1 in query) > 0`,
+          [`CREATE ROLE "${role}"`],
+        );
+        pid = rows[0]?.pid;
+        if (pid === undefined) await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      await su.query('SELECT pg_terminate_backend($1)', [pid]);
+      const err = await minting;
+      expect(err).toBeInstanceOf(ProviderError);
+      expect(err).toMatchObject({ code: 'provider_unavailable', retryable: true });
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+    expect(await roleRow(role)).toBeUndefined();
+    // The pool replaced the ended connection: the next mint works.
+    const next = mintRequest(['app_readonly']);
+    const minted = await provider.mint(next);
+    await provider.revoke(minted.handle, next.leaseId);
+  });
+
   it("comments the role with the server's transaction time, in the shape the sweeper reads", async () => {
     const serverNow = async () =>
       (await su.query<{ now: Date }>('SELECT now() AS now')).rows[0]?.now;
