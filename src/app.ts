@@ -33,6 +33,7 @@ import { registerStatus } from './api/routes/status.js';
 import { registerRevokeTask } from './api/routes/task-revoke.js';
 import { registerJwks } from './api/routes/well-known.js';
 import { registerWhoAmI } from './api/routes/whoami.js';
+import { registerWorkloadHold } from './api/routes/workload-hold.js';
 import { registerWorkloadReceipt } from './api/routes/workload-receipt.js';
 import { registerWorkloadReport } from './api/routes/workload-report.js';
 import { registerRevokeWorkload } from './api/routes/workload-revoke.js';
@@ -107,6 +108,7 @@ export function createApp(
   registerWorkloadReceipt(app);
   registerRevokeWorkload(app);
   registerUnblockWorkload(app);
+  registerWorkloadHold(app);
   // incident response
   registerRevokeSelector(app);
   registerFreeze(app);

@@ -23,6 +23,8 @@ export const ACTIONS = [
   'workload.report',
   'workload.inventory',
   'workload.receipt',
+  'workload.hold',
+  'workload.release',
   'revoke.selector',
   'issuance.freeze',
   'issuance.unfreeze',
@@ -95,6 +97,9 @@ export const ACCESS: Readonly<Record<Action, AccessRule>> = {
   'workload.report': { presented: 'bearer', operator: 'viewer' },
   'workload.inventory': { presented: 'bearer', operator: 'viewer' },
   'workload.receipt': { presented: 'bearer', operator: 'viewer' },
+  'workload.hold': { presented: 'bearer', operator: 'viewer' },
+  // Lifting a detection's hold undoes an incident control, as unblock does.
+  'workload.release': { presented: 'bearer', operator: 'admin' },
   'revoke.selector': { presented: 'bearer', operator: 'revoker' },
   'issuance.freeze': { presented: 'bearer', operator: 'admin' },
   'issuance.unfreeze': { presented: 'bearer', operator: 'admin' },

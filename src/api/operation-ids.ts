@@ -24,6 +24,8 @@ export const OPERATION_IDS: Readonly<Record<Action, string>> = {
   'workload.report': 'getWorkloadReport',
   'workload.inventory': 'getWorkloadInventory',
   'workload.receipt': 'getRevocationReceipt',
+  'workload.hold': 'getWorkloadHold',
+  'workload.release': 'releaseWorkloadHold',
   'revoke.selector': 'revokeBySelector',
   'issuance.freeze': 'freezeIssuance',
   'issuance.unfreeze': 'resumeIssuance',

@@ -1,7 +1,10 @@
 import { decideApproval } from '../approvals/decide.js';
 import { getApproval, listApprovals } from '../approvals/read.js';
 import type { Approval, ApprovalFilter } from '../approvals/types.js';
+import type { Hold } from '../detections/holds.js';
+import { holdOf, releaseHold } from '../detections/release.js';
 import type { OperatorPrincipal, Principal, WorkloadPrincipal } from '../identity/types.js';
+import { safeMessage } from '../leases/revoker.js';
 import type { IssuanceFreeze, Lease, LeaseFilter, LeasePage } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
 import type { RevocationReceipt } from '../revocation/receipt.js';
@@ -161,6 +164,25 @@ export class Broker {
 
   unblockWorkload(workload: string, _by: OperatorPrincipal, caller: Caller): Promise<boolean> {
     return unblockWorkload(this.#deps, workload, caller);
+  }
+
+  /** A `require_approval` detection's hold on the workload, while it holds (operators). */
+  detectionHold(workload: string): Promise<Hold | null> {
+    return holdOf({ holds: this.#deps.detectionHolds, events: this.#deps.events }, workload);
+  }
+
+  /** Lifts a detection's hold early; true when the workload was held. */
+  releaseHold(workload: string, _by: OperatorPrincipal, caller: Caller): Promise<boolean> {
+    return releaseHold(
+      {
+        holds: this.#deps.detectionHolds,
+        events: this.#deps.events,
+        onEmitError: (err) =>
+          this.#deps.logger.error({ err: safeMessage(err) }, 'event not emitted'),
+      },
+      workload,
+      caller,
+    );
   }
 
   /** RFC 7009: ends the lease behind `token` when `client` owns it; true when it did. */

@@ -209,6 +209,33 @@ export function registerOperatorCommands(program: Command, io: OperatorIo): void
       ),
     );
 
+  workloads
+    .command('hold <id>')
+    .description("Show a detection's approval hold on the workload")
+    .action(async (workload: string, _opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
+          method: 'GET',
+          path: `/v1/workloads/${id(workload)}/hold`,
+        }),
+      ),
+    );
+  workloads
+    .command('release <id>')
+    .description("Lift a detection's approval hold before it ends (admin)")
+    .action(async (workload: string, _opts: unknown, command: Command) =>
+      show(
+        io,
+        command,
+        await callBroker(target(io, command), {
+          method: 'DELETE',
+          path: `/v1/workloads/${id(workload)}/hold`,
+        }),
+      ),
+    );
+
   registerWorkloadReportCommand(workloads, io);
   registerWorkloadReceiptCommand(workloads, io);
 

@@ -33,6 +33,7 @@ export const DEFAULT_SEVERITY: Record<EventType, Severity> = {
   // What a policy in dry run would have decided: for watching a rollout, not an alert.
   'policy.dry_run': 'info',
   'detection.fired': 'high',
+  'detection.hold_released': 'medium',
   'approval.requested': 'low',
   'approval.granted': 'medium',
   'approval.denied': 'low',

@@ -45,6 +45,7 @@ const ACTIVITIES: Record<EventType, { class: OcsfClass; id: number; name: string
   'policy.reload_rejected': { class: 'api_activity', id: 3, name: 'Update' },
   'policy.dry_run': { class: 'api_activity', id: 2, name: 'Read' },
   'detection.fired': { class: 'api_activity', id: 99, name: 'Other' },
+  'detection.hold_released': { class: 'api_activity', id: 3, name: 'Update' },
   'approval.requested': { class: 'api_activity', id: 1, name: 'Create' },
   'approval.granted': { class: 'api_activity', id: 3, name: 'Update' },
   'approval.denied': { class: 'api_activity', id: 3, name: 'Update' },

@@ -17,6 +17,7 @@ export const EVENT_TYPES = [
   'policy.reload_rejected',
   'policy.dry_run',
   'detection.fired',
+  'detection.hold_released',
   'approval.requested',
   'approval.granted',
   'approval.denied',

@@ -181,6 +181,53 @@ describe.skipIf(!ready)('detections on the live path', () => {
     expect(other.status).toBe(201);
   });
 
+  it('an admin lifts a hold before it ends: listed while it stands, the release names the operator', async () => {
+    const h = await start([
+      {
+        name: 'hold',
+        kind: 'scope_escalation',
+        count: 2,
+        window: '1m',
+        actions: ['require_approval'],
+        hold_for: '1h',
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    const viewer = await h.operatorToken(['viewer']);
+    const holdOf = async (workload: string) =>
+      (await (await h.request(`/v1/workloads/${workload}/hold`, { token: viewer })).json()) as {
+        hold: { rule: string; until: string } | null;
+      };
+    expect((await holdOf('agent-a')).hold).toBeNull();
+    for (let i = 0; i < 2; i++) await beyond(h, agent, `t-${i}`);
+    expect(await eventually(async () => (await holdOf('agent-a')).hold !== null)).toBe(true);
+    const { hold } = await holdOf('agent-a');
+    expect(hold?.rule).toBe('hold');
+    expect(Date.parse(hold?.until ?? '') - Date.now()).toBeGreaterThan(50 * 60_000);
+    expect((await holdOf('agent-b')).hold).toBeNull();
+    expect((await requestTicketsRead(h, agent, task('held'))).status).toBe(202);
+
+    const release = (token: string) =>
+      h.request('/v1/workloads/agent-a/hold', { method: 'DELETE', token });
+    const admin = await h.operatorToken(['admin'], 'carol@example.com');
+    const lifted = await release(admin);
+    expect(lifted.status).toBe(200);
+    expect(await lifted.json()).toEqual({ workload: 'agent-a', released: true });
+    expect((await holdOf('agent-a')).hold).toBeNull();
+    expect((await requestTicketsRead(h, agent, task('free'))).status).toBe(201);
+    // Nothing left to lift: no second event.
+    expect(await (await release(admin)).json()).toEqual({ workload: 'agent-a', released: false });
+    const events = await h.flushedEvents();
+    const released = events.filter((e) => e.type === 'detection.hold_released');
+    expect(released).toHaveLength(1);
+    expect(released[0]).toMatchObject({
+      workload: 'agent-a',
+      actor: 'carol@example.com',
+      reason: 'detection:hold',
+      detail: { rule: 'hold' },
+    });
+  });
+
   it('break-glass stays usable after a block, and operator actions are never inputs', async () => {
     const h = await start([
       {

@@ -45,6 +45,8 @@ const EXPECTED: Record<string, Expected> = {
   'GET /v1/workloads/{id}/revocation-receipt': { presented: 'bearer', operator: 'viewer' },
   'POST /v1/workloads/{id}/revoke': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/workloads/{id}/unblock': { presented: 'bearer', operator: 'admin' },
+  'GET /v1/workloads/{id}/hold': { presented: 'bearer', operator: 'viewer' },
+  'DELETE /v1/workloads/{id}/hold': { presented: 'bearer', operator: 'admin' },
   'POST /v1/revoke': { presented: 'bearer', operator: 'revoker' },
   'POST /v1/freeze': { presented: 'bearer', operator: 'admin' },
   'DELETE /v1/freeze': { presented: 'bearer', operator: 'admin' },
@@ -144,6 +146,11 @@ const SAMPLES: Record<string, SampleFor> = {
   'POST /v1/workloads/{id}/unblock': () => ({
     path: '/v1/workloads/agent-b/unblock',
     init: { method: 'POST' },
+  }),
+  'GET /v1/workloads/{id}/hold': () => ({ path: '/v1/workloads/agent-b/hold', init: {} }),
+  'DELETE /v1/workloads/{id}/hold': () => ({
+    path: '/v1/workloads/agent-b/hold',
+    init: { method: 'DELETE' },
   }),
   'POST /v1/revoke': () => ({
     path: '/v1/revoke',

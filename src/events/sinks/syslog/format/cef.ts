@@ -38,6 +38,7 @@ const CEF_NAMES: Record<EventType, string> = {
   'policy.reload_rejected': 'Policy reload rejected',
   'policy.dry_run': 'Policy dry run',
   'detection.fired': 'Detection fired',
+  'detection.hold_released': 'Detection hold released',
   'approval.requested': 'Approval requested',
   'approval.granted': 'Approval granted',
   'approval.denied': 'Approval denied',
