@@ -19,6 +19,8 @@ export interface PushTarget {
 }
 
 const ERR_CODE = /^[a-z_]{1,64}$/;
+/** An RFC 8935 error body is a short JSON object; no more of it is read. */
+const MAX_ERROR_BYTES = 4_096;
 
 /**
  * Pushes one SET (RFC 8935 §2): a POST of the compact JWS, `202 Accepted` is delivery. A
@@ -61,9 +63,29 @@ export async function pushSet(target: PushTarget, token: string): Promise<Delive
 
 async function errCode(response: Response): Promise<string | undefined> {
   try {
-    const body = (await response.json()) as { err?: unknown };
+    const body = JSON.parse(await readUpTo(response, MAX_ERROR_BYTES)) as { err?: unknown };
     return typeof body.err === 'string' && ERR_CODE.test(body.err) ? body.err : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** At most `max` bytes of the body (a receiver's body past them is not read, and not parsed). */
+async function readUpTo(response: Response, max: number): Promise<string> {
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > max) throw new Error('error body too large');
+      chunks.push(value);
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }

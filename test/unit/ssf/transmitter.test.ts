@@ -290,4 +290,25 @@ describe('the transmitter', () => {
       detail: { error: 'timeout', attempts: 1 },
     });
   });
+
+  it("a receiver's error body is read no further than 4 KiB", async () => {
+    let pulled = 0;
+    const endless = () =>
+      new ReadableStream<Uint8Array>({
+        pull(controller) {
+          pulled += 1_024;
+          controller.enqueue(new Uint8Array(1_024).fill(0x7b));
+        },
+      });
+    const { t, emitted } = transmitter(
+      [receiver('r')],
+      () => new Response(endless(), { status: 400 }),
+      { timeout: '2s' },
+    );
+    t.observe(event('workload.revoking'));
+    expect(await eventually(async () => emitted.length === 1, 3_000)).toBe(true);
+    await t.stop();
+    expect(emitted[0]).toMatchObject({ reason: 'refused', detail: { error: 'http 400' } });
+    expect(pulled).toBeLessThan(64 * 1_024);
+  });
 });
