@@ -8,29 +8,23 @@ import type { PostgresTarget } from '../../providers/postgres/lib/target.js';
 import { verifyLoginRoleGone } from '../../providers/postgres/verify.js';
 import { ProviderError } from '../../providers/provider.js';
 import { type GitHubFake, startGitHubFake } from '../fakes/github.js';
-import { PG_URL, requireService } from '../helpers/services.js';
+import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 
 /*
  * Attacks on the revocation checks: each one is a credential that still works, and the check
  * must never answer "gone" for it (a thrown check is reported unverified by the verifier).
  */
 
-async function pgAvailable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1500 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
-
-const pgUp = await requireService('postgresql', await pgAvailable());
+/*
+ * The PostgreSQL attack leaves a session of a dropped role open on purpose, which makes every
+ * revocation check on that server unverified while it lasts: it runs on a private cluster, so
+ * no other test's check (nor its clean-up) ever meets it.
+ */
+const cluster = await startPgCluster();
 const run = randomBytes(3).toString('hex');
 
-describe.skipIf(!pgUp)('postgres revocation check against a live session', () => {
+describe.skipIf(cluster === null)('postgres revocation check against a live session', () => {
+  const c = cluster as PgCluster;
   let su: pg.Client;
   let pools: AdminPools;
   let target: PostgresTarget;
@@ -38,9 +32,9 @@ describe.skipIf(!pgUp)('postgres revocation check against a live session', () =>
   const password = `pw-${randomBytes(8).toString('hex')}`;
 
   beforeAll(async () => {
-    su = new pg.Client(PG_URL);
+    su = new pg.Client(c.url());
     await su.connect();
-    pools = new AdminPools(PG_URL);
+    pools = new AdminPools(c.url());
     target = {
       config: { name: 'pg-redteam' } as PostgresTarget['config'],
       pools,
@@ -57,15 +51,13 @@ describe.skipIf(!pgUp)('postgres revocation check against a live session', () =>
     await su?.query(`DROP ROLE IF EXISTS ${role}`);
     await su?.end();
     await pools?.close();
+    await c.stop();
   });
 
   it('a dropped role whose session still answers is not gone, and the evidence says why', async () => {
     await su.query(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
     // The URL's own user would win over a separate `user` option: set it in the URL.
-    const url = new URL(PG_URL);
-    url.username = role;
-    url.password = password;
-    const session = new pg.Client({ connectionString: url.toString() });
+    const session = new pg.Client({ connectionString: c.url(undefined, role, password) });
     await session.connect();
     try {
       expect((await verifyLoginRoleGone(target, role)).gone).toBe(false);
