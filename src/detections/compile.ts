@@ -6,6 +6,10 @@ import { denialBurst, denialBurstWatches } from './rules/denial-burst.js';
 import { firstSeen, firstSeenWatches } from './rules/first-seen.js';
 import { newNetwork, newNetworkWatches } from './rules/new-network.js';
 import { rateBaseline, rateBaselineWatches } from './rules/rate-baseline.js';
+import {
+  revocationUnverified,
+  revocationUnverifiedWatches,
+} from './rules/revocation-unverified.js';
 import { scopeEscalation, scopeEscalationWatches } from './rules/scope-escalation.js';
 import { timeWindow, timeWindowWatches } from './rules/time-window.js';
 import type { CompiledRule, RuleCheck } from './types.js';
@@ -24,6 +28,7 @@ const KINDS: {
   new_network: { watches: newNetworkWatches, build: newNetwork },
   rate_baseline: { watches: rateBaselineWatches, build: rateBaseline },
   time_window: { watches: timeWindowWatches, build: timeWindow },
+  revocation_unverified: { watches: revocationUnverifiedWatches, build: revocationUnverified },
 };
 
 export function compileRule(rule: DetectionRuleConfig): CompiledRule {

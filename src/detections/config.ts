@@ -18,6 +18,7 @@ export const DETECTION_KINDS = [
   'auth_failures',
   'time_window',
   'new_network',
+  'revocation_unverified',
 ] as const;
 export type DetectionKind = (typeof DETECTION_KINDS)[number];
 
@@ -119,6 +120,22 @@ export const detectionRuleSchema = z.discriminatedUnion('kind', [
       ipv4_prefix: z.number().int().min(8).max(32).default(24),
       ipv6_prefix: z.number().int().min(16).max(128).default(64),
       days: z.number().int().min(1).max(365).default(30),
+    })
+    .strict(),
+  z
+    .object({
+      ...common,
+      kind: z.literal('revocation_unverified'),
+      /**
+       * Only `alert`: the incident is a credential that may outlive its revocation, which a
+       * block (another kill switch, verified again) or a hold cannot undo; and a kill switch
+       * of the rule's own must never feed the rule.
+       */
+      actions: z
+        .array(z.literal('alert', { message: 'revocation_unverified only alerts' }))
+        .min(1)
+        .max(1)
+        .default(['alert']),
     })
     .strict(),
 ]);

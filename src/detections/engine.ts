@@ -8,14 +8,17 @@ import { andThen, type DetectionState, type Maybe, type StateKey } from './state
 import type { CompiledRule, Firing } from './types.js';
 
 /**
- * The only events a detection reads: what workloads asked for and how their tokens fared.
+ * The only events a detection reads: what workloads asked for, how their tokens fared, and
+ * a revocation the target did not confirm (an incident: the credential may still work).
  * Its own output (`detection.fired`), the kill switch's (`workload.revoked`,
- * `lease.revoked`, …) and operator actions are never inputs, so a firing cannot feed itself.
+ * `lease.revoked`, …) and operator actions are never inputs; the kind that reads
+ * `revocation.unverified` may only alert, so a firing cannot feed itself.
  */
 export const INPUT_TYPES: ReadonlySet<string> = new Set([
   'credential.issued',
   'credential.denied',
   'auth.failed',
+  'revocation.unverified',
 ]);
 
 /** Denials that follow an incident control rather than the workload's own asking. */

@@ -54,7 +54,10 @@ export function wireDetections(options: {
     held: async (workload) =>
       options
         .config()
-        .detections.some((r) => r.mode === 'enforce' && r.actions.includes('require_approval'))
+        .detections.some(
+          (r) =>
+            r.mode === 'enforce' && (r.actions as readonly string[]).includes('require_approval'),
+        )
         ? stored.held(workload)
         : undefined,
   };

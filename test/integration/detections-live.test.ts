@@ -1,10 +1,16 @@
+import { resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DetectionEngine } from '../../src/detections/engine.js';
 import { MemoryDetectionState } from '../../src/detections/memory-state.js';
 import type { BrokerEvent } from '../../src/events/types.js';
 import { type Harness, startHarness, WORKLOAD_ISSUER } from '../helpers/broker-harness.js';
 import { makeKey, signToken } from '../helpers/identity-support.js';
-import { eventually, leaseState, requestTicketsRead } from '../helpers/lease-http.js';
+import {
+  eventually,
+  leaseState,
+  requestTicketsRead,
+  revokeWorkload,
+} from '../helpers/lease-http.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
 /*
@@ -39,6 +45,7 @@ describe.skipIf(!ready)('detections on the live path', () => {
   async function start(rules: object[], configure?: (raw: Record<string, unknown>) => void) {
     const h = await startHarness({
       store: 'redis',
+      allowProviderModules: true,
       configure(raw) {
         withRules(rules)(raw);
         configure?.(raw);
@@ -286,6 +293,62 @@ describe.skipIf(!ready)('detections on the live path', () => {
     expect(fired(events)).toHaveLength(0);
     expect(events.some((e) => e.type === 'workload.blocked')).toBe(false);
     expect((await requestTicketsRead(h, agent, task('still-fine'))).status).toBe(201);
+  });
+
+  it('a revocation its target does not confirm raises one alert for the kill switch', async () => {
+    const keeper = resolve(import.meta.dirname, '../fixtures/keeping-provider.ts');
+    const h = await start(
+      [{ name: 'kept', kind: 'revocation_unverified', cooldown: '10m' }],
+      (raw) => {
+        (raw.targets as unknown[]).push({
+          name: 'module-keeps',
+          provider: 'module',
+          module: keeper,
+          keeps: true,
+        });
+        (raw.policies as unknown[]).push({
+          name: 'keeps',
+          workloads: ['agent-a'],
+          target: 'module-keeps',
+          allow: { names: ['db'] },
+          intents: ['triage'],
+          default_ttl: '5m',
+          max_ttl: '15m',
+        });
+      },
+    );
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    for (const id of ['k1', 'k2']) {
+      const res = await h.request('/v1/credentials', {
+        method: 'POST',
+        token: agent,
+        json: { target: 'module-keeps', scope: { name: 'db' }, task: task(id) },
+      });
+      expect(res.status).toBe(201);
+    }
+    await revokeWorkload(h, 'agent-a');
+    await h.broker.verifier.idle();
+    expect(
+      await eventually(async () =>
+        fired(await h.flushedEvents()).some((e) => e.workload === 'agent-a'),
+      ),
+    ).toBe(true);
+    await new Promise((r) => setTimeout(r, 300));
+    const events = await h.flushedEvents();
+    const unverified = events.filter((e) => e.type === 'revocation.unverified');
+    expect(unverified).toHaveLength(2);
+    const [fire, ...more] = fired(events);
+    expect(more).toHaveLength(0);
+    expect(fire?.severity).toBe('high');
+    expect(fire?.detail).toMatchObject({
+      rule: 'kept',
+      kind: 'revocation_unverified',
+      actions: ['alert'],
+      taken: { alert: true },
+      evidence: { target: 'module-keeps', revoke_reason: 'workload_revoked' },
+    });
+    const trigger = (fire?.detail as { trigger?: { id: string } } | undefined)?.trigger?.id;
+    expect(unverified.map((e) => e.id)).toContain(trigger);
   });
 
   it('replay of the recorded history fires what the live path fired', async () => {

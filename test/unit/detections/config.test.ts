@@ -34,8 +34,18 @@ describe('detections in the configuration', () => {
         '{ name: e, kind: auth_failures, count: 10, window: 5m, actions: [alert], workloads: ["tier:read"] }',
         '{ name: f, kind: time_window, hours: { from: "08:00", to: "18:00" }, days: [mon, tue], timezone: Europe/Paris, actions: [alert], mode: dry_run }',
         '{ name: g, kind: new_network, actions: [alert, block], cooldown: 1h }',
+        '{ name: h, kind: revocation_unverified }',
+        '{ name: i, kind: revocation_unverified, actions: [alert], cooldown: 1h }',
       ),
     ).toEqual([]);
+  });
+
+  it('lets revocation_unverified only alert', () => {
+    for (const action of ['block', 'require_approval']) {
+      expect(issues(`{ name: r, kind: revocation_unverified, actions: [${action}] }`)).toEqual([
+        expect.stringMatching(/^detections\[r\]\.actions(\.0|\[0\]): .*only alerts/),
+      ]);
+    }
   });
 
   it('refuses an unknown kind, an unknown action and an empty action list', () => {

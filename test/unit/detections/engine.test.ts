@@ -3,6 +3,7 @@ import { workloadSchema } from '../../../src/config/schema.js';
 import { type DetectionRuleConfig, detectionsSchema } from '../../../src/detections/config.js';
 import { DetectionEngine } from '../../../src/detections/engine.js';
 import { MemoryDetectionState } from '../../../src/detections/memory-state.js';
+import { eventFromLine, replay } from '../../../src/detections/replay.js';
 import { networkOf } from '../../../src/detections/rules/values.js';
 import type { BrokerEvent } from '../../../src/events/types.js';
 
@@ -185,6 +186,58 @@ describe('the detection engine', () => {
     const x = fail('replayed');
     const y = fail('revoked');
     expect(await run(e, [x, y])).toEqual([`f@${y.id}`]);
+  });
+
+  it('an unverified revocation fires once per cool-down, with its lease and check; a verified one never', async () => {
+    const e = engine([
+      { name: 'u', kind: 'revocation_unverified', cooldown: '10m', workloads: ['agent-a'] },
+    ]);
+    const unverified = (at: number, workload = 'agent-a') =>
+      event('revocation.unverified', at, {
+        workload,
+        outcome: 'failure',
+        lease_id: `lse_${at}`,
+        target: 'pg-app',
+        provider: 'postgres',
+        reason: 'workload_revoked',
+        detail: { verification: 'unverified', evidence: 'role still exists' },
+      });
+    const verified = event('revocation.verified', T0, { workload: 'agent-a', outcome: 'success' });
+    const a = unverified(T0);
+    const b = unverified(T0 + 1_000); // the same kill switch: the same incident
+    const other = unverified(T0 + 2_000, 'agent-b'); // a workload the rule does not cover
+    const c = unverified(T0 + 11 * 60_000);
+    const firings = [];
+    for (const ev of [verified, a, b, other, c]) firings.push(...(await e.observe(ev)));
+    expect(firings.map((f) => f.trigger.id)).toEqual([a.id, c.id]);
+    expect(firings[0]).toMatchObject({
+      kind: 'revocation_unverified',
+      actions: ['alert'],
+      evidence: {
+        lease_id: `lse_${T0}`,
+        target: 'pg-app',
+        provider: 'postgres',
+        revoke_reason: 'workload_revoked',
+        check: 'role still exists',
+      },
+    });
+  });
+
+  it('replay fires on recorded unverified revocations as the live engine does', async () => {
+    const rules = detectionsSchema.parse([
+      { name: 'u', kind: 'revocation_unverified', cooldown: '1m' },
+    ]) as DetectionRuleConfig[];
+    const lines = [T0 + 5_000, T0, T0 + 90_000].map((at) =>
+      JSON.stringify(
+        event('revocation.unverified', at, { workload: 'agent-b', outcome: 'failure' }),
+      ),
+    );
+    const events = lines.map((l) => eventFromLine(l)).filter((e) => e !== undefined);
+    const { firings } = await replay({ rules, workloads: WORKLOADS }, events);
+    expect(firings.map((f) => f.at)).toEqual([
+      new Date(T0).toISOString(),
+      new Date(T0 + 90_000).toISOString(),
+    ]);
   });
 
   it('first seen: a target new within the days fires, a known one does not, the first is learnt', async () => {
