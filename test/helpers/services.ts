@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 
 /**
  * Service-backed suites call these in `beforeAll`. Under `CI=true` a missing service fails
@@ -26,6 +27,19 @@ export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
     return false;
   } finally {
     client.disconnect();
+  }
+}
+
+/** True when the machine's PostgreSQL (PG_URL) accepts a connection. */
+export async function pgAvailable(url = PG_URL): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1500 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
   }
 }
 

@@ -13,7 +13,7 @@ import {
   revokeLease,
   revokeWorkload,
 } from '../helpers/lease-http.js';
-import { PG_URL, redisAvailable, requireService } from '../helpers/services.js';
+import { PG_URL, pgAvailable, redisAvailable, requireService } from '../helpers/services.js';
 
 /*
  * The aws provider end to end: the broker's HTTP API, the real @aws-sdk/client-sts and
@@ -25,18 +25,6 @@ import { PG_URL, redisAvailable, requireService } from '../helpers/services.js';
 const DENY_POLICY = 'jit-broker-revocations';
 const BUCKET = 'arn:aws:s3:::reports-2026';
 const OBJECT = `${BUCKET}/q3.csv`;
-
-async function pgAvailable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1500 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 const services =
   (await requireService('redis', await redisAvailable())) &&

@@ -13,7 +13,13 @@ import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { expectNoSecretOutput, revokeWorkload } from '../helpers/lease-http.js';
 import { dropAccounts, mysqlAccountExists, mysqlAvailable } from '../helpers/mariadb.js';
 import { type RedisProc, startOrSkip, startRedis } from '../helpers/redis-procs.js';
-import { MYSQL_URL, PG_URL, redisAvailable, requireService } from '../helpers/services.js';
+import {
+  MYSQL_URL,
+  PG_URL,
+  pgAvailable,
+  redisAvailable,
+  requireService,
+} from '../helpers/services.js';
 
 /*
  * Proof of revocation end to end: a broker with one target of every provider kind (the
@@ -24,18 +30,6 @@ import { MYSQL_URL, PG_URL, redisAvailable, requireService } from '../helpers/se
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const KEEPER = resolve(ROOT, 'test/fixtures/keeping-provider.ts');
-
-async function pgAvailable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 1500 });
-  try {
-    await client.connect();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => {});
-  }
-}
 
 const services =
   (await requireService('redis', await redisAvailable())) &&
