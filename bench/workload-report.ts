@@ -9,15 +9,14 @@
  * store, and stream entries (one in ten a denial of the workload) as the stream sink writes
  * them; then times each read `--runs` times.
  */
-import { performance } from 'node:perf_hooks';
 import { STREAM_FIELD } from '../src/events/sinks/redis-stream/index.js';
-import { createRedisClient, waitReady } from '../src/leases/redis-client.js';
-import { RedisLeaseStore } from '../src/leases/redis-store.js';
+import { waitReady } from '../src/leases/redis-client.js';
 import { RedisStreamHistory } from '../src/workloads/event-history.js';
 import { MAX_REPORT_LEASES, type ReportDeps, workloadReport } from '../src/workloads/report.js';
-import { realisticLease } from './lib/leases.js';
-import { adminClient, deletePrefix, REDIS_URL, redisVersion, runPrefix } from './lib/redis.js';
-import { heading, machine, ms, option, percentile, progress, table } from './lib/report.js';
+import { openLeaseStore } from './lib/lease-store.js';
+import { seedActiveLeases } from './lib/leases.js';
+import { adminClient, deletePrefix, redisVersion, runPrefix } from './lib/redis.js';
+import { heading, machine, option, progress, table, timedRows } from './lib/report.js';
 
 const leases = option('leases', MAX_REPORT_LEASES);
 const entries = option('stream', 50_000);
@@ -25,18 +24,7 @@ const runs = option('runs', 7);
 const prefix = runPrefix('report');
 const stream = `${prefix}:events`;
 const admin = adminClient();
-const redis = createRedisClient({
-  url: REDIS_URL,
-  key_prefix: prefix,
-  mode: 'standalone',
-} as never);
-const store = new RedisLeaseStore(redis, prefix, {
-  retentionMs: 3_600_000,
-  pendingTimeoutMs: 60_000,
-  claimTimeoutMs: 30_000,
-  maxAttempts: 5,
-  failedRetryMs: 60_000,
-});
+const { redis, store } = openLeaseStore(prefix);
 const history = new RedisStreamHistory(redis, stream);
 const WORKLOAD = 'w-report';
 
@@ -70,32 +58,20 @@ const deps = {
   }),
 } as unknown as ReportDeps;
 
-async function timed(run: () => Promise<unknown>): Promise<{ median: number; p90: number }> {
-  const samples: number[] = [];
-  for (let i = 0; i < runs; i += 1) {
-    const start = performance.now();
-    await run();
-    samples.push(performance.now() - start);
-  }
-  samples.sort((a, b) => a - b);
-  return { median: percentile(samples, 50), p90: percentile(samples, 90) };
-}
-
 try {
   await waitReady(redis, 10_000);
   progress(`seeding ${leases} active leases of ${WORKLOAD} and ${leases} of ten others`);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 64 }, async () => {
-      for (let i = next++; i < 2 * leases; i = next++) {
-        const workload = i < leases ? WORKLOAD : `other-${i % 10}`;
-        const lease = await store.create(
-          realisticLease({ workload, task: i, target: 't0', ttlMs: 3_600_000 }),
-        );
-        await store.activate(lease, 'sealed-handle');
-      }
+  await seedActiveLeases({
+    store,
+    count: 2 * leases,
+    concurrency: 64,
+    lease: (i) => ({
+      workload: i < leases ? WORKLOAD : `other-${i % 10}`,
+      task: i,
+      target: 't0',
+      ttlMs: 3_600_000,
     }),
-  );
+  });
   progress(`seeding ${entries} stream entries`);
   for (let i = 0; i < entries; i += 1_000) {
     const batch = redis.pipeline();
@@ -118,8 +94,7 @@ try {
     await batch.exec();
   }
   const since = Date.now() - 3_600_000;
-  const rows: string[][] = [];
-  for (const [label, run] of [
+  const rows = await timedRows(runs, [
     [
       `floor: store.list(${leases + 1}) of the workload`,
       () => store.list({ workload: WORKLOAD }, leases + 1),
@@ -132,11 +107,7 @@ try {
       'workloadReport (both reads, tallies, suggestions)',
       () => workloadReport(deps, WORKLOAD, 30 * 86_400_000),
     ],
-  ] as const) {
-    progress(label);
-    const { median, p90 } = await timed(run);
-    rows.push([label, ms(median), ms(p90)]);
-  }
+  ]);
   const report = await workloadReport(deps, WORKLOAD, 30 * 86_400_000);
   heading(`Workload report at its bounds: ${leases} leases, ${entries} stream entries`);
   console.log(machine(await redisVersion(admin)));

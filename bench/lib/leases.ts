@@ -40,12 +40,16 @@ export function realisticLease(spec: LeaseSpec): NewLease {
 
 export interface SeedOptions {
   store: LeaseStore;
-  sealer: HandleSealer;
+  /**
+   * Seals `handle` for each lease. Without it (a bench that never revokes) every lease is
+   * activated with a placeholder where the sealed handle would be.
+   */
+  sealer?: HandleSealer;
   count: number;
   /** The i-th lease. */
   lease: (index: number) => LeaseSpec;
   /** The revocation handle the provider would have returned for this lease id. */
-  handle: (leaseId: string) => RevocationHandle;
+  handle?: (leaseId: string) => RevocationHandle;
   /** Issuances in flight at once. */
   concurrency?: number;
   /** Called after each activation with the lease's index and id. */
@@ -72,7 +76,10 @@ export async function seedActiveLeases(options: SeedOptions): Promise<Seeded> {
   const worker = async () => {
     for (let index = next++; index < count; index = next++) {
       const lease = await store.create(realisticLease(options.lease(index)));
-      const sealed = sealer.seal(lease.id, options.handle(lease.id));
+      const sealed =
+        sealer === undefined || options.handle === undefined
+          ? 'sealed-handle'
+          : sealer.seal(lease.id, options.handle(lease.id));
       sealedBytes = sealed.length;
       const activated = await store.activate(lease, sealed);
       if (activated.outcome !== 'active') {

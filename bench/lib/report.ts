@@ -1,4 +1,5 @@
 import { availableParallelism, cpus } from 'node:os';
+import { performance } from 'node:perf_hooks';
 
 /** Markdown output, so a run's figures paste straight into bench/README.md. */
 
@@ -67,3 +68,26 @@ export function option(name: string, fallback: number): number {
 
 export const sleep = (milliseconds: number) =>
   new Promise<void>((resolve) => setTimeout(resolve, milliseconds));
+
+/**
+ * Times each case `runs` times in turn and returns its table row: label, median, p90.
+ * Progress names each case as it starts.
+ */
+export async function timedRows(
+  runs: number,
+  cases: readonly (readonly [string, () => Promise<unknown>])[],
+): Promise<string[][]> {
+  const rows: string[][] = [];
+  for (const [label, run] of cases) {
+    progress(label);
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i += 1) {
+      const start = performance.now();
+      await run();
+      samples.push(performance.now() - start);
+    }
+    samples.sort((a, b) => a - b);
+    rows.push([label, ms(percentile(samples, 50)), ms(percentile(samples, 90))]);
+  }
+  return rows;
+}
