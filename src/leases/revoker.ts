@@ -5,6 +5,7 @@ import type { Logger } from '../lib/logger.js';
 import { Semaphore } from '../lib/semaphore.js';
 import { untilDeadline, withTimeout } from '../lib/time-limit.js';
 import type { Metrics } from '../metrics.js';
+import { leaseEventFields } from './event-fields.js';
 import type { HandleSealer } from './sealing.js';
 import type {
   Claim,
@@ -374,16 +375,8 @@ export class Revoker {
   ): void {
     const { lease } = result;
     const base: Omit<EventInput, 'type' | 'outcome'> = {
-      workload: lease.workload,
-      subject: lease.subject,
-      issuer: lease.issuer,
-      target: lease.target,
-      provider: lease.provider,
-      lease_id: lease.id,
-      task: lease.task,
+      ...leaseEventFields(lease),
       reason: claim.reason,
-      policy: lease.policy,
-      policy_hash: lease.policyHash,
       ...(caller?.actor === undefined ? {} : { actor: caller.actor }),
       ...(caller === undefined ? {} : { request_id: caller.requestId }),
       ...(caller?.sourceIp === undefined ? {} : { source_ip: caller.sourceIp }),

@@ -1,6 +1,7 @@
 import type { Provider, RevocationHandle, RevocationProof } from '../../providers/provider.js';
 import { liveUntil } from '../broker/live-token.js';
 import type { EventEmitter, EventInput, EventType, Severity } from '../events/types.js';
+import { leaseEventFields } from '../leases/event-fields.js';
 import { safeMessage } from '../leases/revoker.js';
 import type { Lease, LeaseStore, RevokeReason } from '../leases/types.js';
 import type { Logger } from '../lib/logger.js';
@@ -153,16 +154,8 @@ export class RevocationVerifier {
       type,
       severity,
       outcome: answer.status === 'verified' ? 'success' : 'failure',
-      workload: lease.workload,
-      subject: lease.subject,
-      issuer: lease.issuer,
-      target: lease.target,
-      provider: lease.provider,
-      lease_id: lease.id,
-      task: lease.task,
+      ...leaseEventFields(lease),
       reason,
-      policy: lease.policy,
-      policy_hash: lease.policyHash,
       detail: {
         verification: answer.status,
         evidence: answer.evidence,
