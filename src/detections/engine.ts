@@ -70,16 +70,17 @@ export class DetectionEngine {
 
   /**
    * The firings of one event, in rule order. With the memory store the answer is there at
-   * once (no promise); with Redis it comes once the event's operations have run.
+   * once (no promise); with Redis it comes once the event's operations have run. `time` is
+   * the event's time in ms when the caller has parsed it already (replay sorts by it).
    */
-  observe(event: BrokerEvent): Maybe<Firing[]> {
+  observe(event: BrokerEvent, time?: number): Maybe<Firing[]> {
     if (!this.wants(event)) return [];
     if (event.type === 'credential.denied' && CONTROL_DENIALS.has(event.reason ?? '')) return [];
     const workload = this.#workloadOf(event);
     if (workload === undefined) return [];
     const rules = this.#rulesFor(event.type, workload);
     if (rules.length === 0) return [];
-    const at = Date.parse(event.time);
+    const at = time ?? Date.parse(event.time);
     if (!Number.isFinite(at)) return [];
     // Most events fire nothing: no array is made for them (replay runs millions).
     let results: Maybe<Firing | undefined>[] | undefined;

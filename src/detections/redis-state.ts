@@ -2,7 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { Script } from '../budgets/lib/script.js';
 import { slotTag } from '../lib/ids.js';
 import { RUN_OPERATIONS } from './scripts.js';
-import type { DetectionState, StateKey, WindowEntry } from './state.js';
+import type { DetectionState, Maybe, StateKey, WindowEntry } from './state.js';
 
 const RUN = new Script(RUN_OPERATIONS);
 
@@ -10,6 +10,19 @@ const RUN = new Script(RUN_OPERATIONS);
 const TAG_CACHE_SIZE = 10_000;
 
 type Part = 'w' | 'h' | 'b' | 'c';
+
+/**
+ * How long (event time) a value this replica has recorded in a history counts as known
+ * without asking Redis again. Steady traffic names the same targets, tools, scopes and
+ * networks over and over: their histories then cost no round trip and no promise. The
+ * price: Redis's last-seen time of such a value lags by at most this much (histories keep
+ * values for days), and a value Redis has just dropped from a full history (512 items) may
+ * pass as known for at most this long on this replica.
+ */
+export const KNOWN_FOR_MS = 60_000;
+/** Histories whose known values are kept (each at most its own bound, 512). */
+const KNOWN_CACHE_SIZE = 10_000;
+const NOTHING_FRESH: string[] = [];
 
 interface Pending {
   key: string;
@@ -30,6 +43,10 @@ export class RedisDetectionState implements DetectionState {
   readonly #redis: Redis | Cluster;
   readonly #prefix: string;
   readonly #tags = new Map<string, string>();
+  /** Each history's values this replica recorded, with the event time it recorded them at. */
+  readonly #known = new Map<string, Map<string, number>>();
+  /** Key strings per (rule, workload) key object and part, made once. */
+  readonly #keys = new WeakMap<StateKey, Partial<Record<Part, string>>>();
   #queue = new Map<string, Pending[]>();
   #scheduled = false;
 
@@ -49,7 +66,17 @@ export class RedisDetectionState implements DetectionState {
   }
 
   key(key: StateKey, part: Part): string {
-    return `${this.#prefix}:{${this.#tag(key.workload)}}:det:${key.rule}:${part}:${key.workload}`;
+    let parts = this.#keys.get(key);
+    if (parts === undefined) {
+      parts = {};
+      this.#keys.set(key, parts);
+    }
+    let name = parts[part];
+    if (name === undefined) {
+      name = `${this.#prefix}:{${this.#tag(key.workload)}}:det:${key.rule}:${part}:${key.workload}`;
+      parts[part] = name;
+    }
+    return name;
   }
 
   #run(key: StateKey, part: Part, args: string[]): Promise<unknown> {
@@ -114,21 +141,43 @@ export class RedisDetectionState implements DetectionState {
     return entries;
   }
 
-  async remember(
+  remember(
     key: StateKey,
     values: readonly string[],
     at: number,
     keepMs: number,
     max: number,
-  ): Promise<{ fresh: string[]; known: number }> {
-    const [known, fresh] = (await this.#run(key, 'h', [
+  ): Maybe<{ fresh: string[]; known: number }> {
+    const name = this.key(key, 'h');
+    const recorded = this.#known.get(name);
+    if (recorded !== undefined && values.every((v) => knownAt(recorded.get(v), at))) {
+      // Every value was recorded within KNOWN_FOR_MS: nothing is fresh, Redis need not say.
+      return { fresh: NOTHING_FRESH, known: recorded.size };
+    }
+    return this.#run(key, 'h', [
       String(at),
       String(at - keepMs),
       String(max),
       String(keepMs),
       ...values,
-    ])) as [number, string[]];
-    return { fresh, known: Number(known) };
+    ]).then((reply) => {
+      const [known, fresh] = reply as [number, string[]];
+      this.#record(name, values, at, max);
+      return { fresh, known: Number(known) };
+    });
+  }
+
+  #record(name: string, values: readonly string[], at: number, max: number): void {
+    let recorded = this.#known.get(name);
+    if (recorded === undefined) {
+      if (this.#known.size >= KNOWN_CACHE_SIZE) this.#known.clear();
+      recorded = new Map();
+      this.#known.set(name, recorded);
+    }
+    for (const value of values) {
+      if (!recorded.has(value) && recorded.size >= max) recorded.clear();
+      recorded.set(value, at);
+    }
   }
 
   async countInBucket(
@@ -149,4 +198,9 @@ export class RedisDetectionState implements DetectionState {
     const started = await this.#run(key, 'c', [String(at), String(cooldownMs)]);
     return Number(started) === 1;
   }
+}
+
+/** Recorded at `recordedAt` and `at` is within KNOWN_FOR_MS after it (never before it). */
+function knownAt(recordedAt: number | undefined, at: number): boolean {
+  return recordedAt !== undefined && at >= recordedAt && at - recordedAt < KNOWN_FOR_MS;
 }

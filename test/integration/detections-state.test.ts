@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_HISTORY } from '../../src/detections/config.js';
 import { MemoryDetectionState } from '../../src/detections/memory-state.js';
-import { RedisDetectionState } from '../../src/detections/redis-state.js';
+import { KNOWN_FOR_MS, RedisDetectionState } from '../../src/detections/redis-state.js';
 import type { DetectionState } from '../../src/detections/state.js';
 import {
   deletePrefix,
@@ -97,5 +97,35 @@ describe.skipIf(!ready)('detection state in Redis', () => {
     const tag = /\{(..)\}/.exec(history)?.[1];
     for (const part of ['w', 'b', 'c'] as const)
       expect(state.key(key('bound'), part)).toContain(`{${tag}}`);
+  });
+
+  it('a history value recorded within KNOWN_FOR_MS is known without a round trip; later ones refresh Redis', async () => {
+    const fresh = new RedisDetectionState(redis, prefix);
+    const k = key('known');
+    const history = fresh.key(k, 'h');
+    const keep = 86_400_000;
+    expect(await fresh.remember(k, ['tickets', 'billing'], T0, keep, MAX_HISTORY)).toEqual({
+      fresh: ['tickets', 'billing'],
+      known: 0,
+    });
+    // Known to this replica: answered at once, nothing fresh, Redis not asked (its score stays).
+    const cached = fresh.remember(k, ['billing', 'tickets'], T0 + 1_000, keep, MAX_HISTORY);
+    expect(cached).not.toBeInstanceOf(Promise);
+    expect(cached).toMatchObject({ fresh: [] });
+    expect(Number(await redis.zscore(history, 'tickets'))).toBe(T0);
+    // One value it has not recorded: Redis answers, and says which.
+    const asked = fresh.remember(k, ['tickets', 'payroll'], T0 + 2_000, keep, MAX_HISTORY);
+    expect(asked).toBeInstanceOf(Promise);
+    expect((await asked).fresh).toEqual(['payroll']);
+    // Past KNOWN_FOR_MS (event time) Redis is asked again, and its last-seen time moves on.
+    const later = T0 + 2_000 + KNOWN_FOR_MS;
+    const again = fresh.remember(k, ['tickets'], later, keep, MAX_HISTORY);
+    expect(again).toBeInstanceOf(Promise);
+    expect((await again).fresh).toEqual([]);
+    expect(Number(await redis.zscore(history, 'tickets'))).toBe(later);
+    // An event earlier than the recorded time is never taken as known.
+    const early = fresh.remember(k, ['billing'], T0 - 1, keep, MAX_HISTORY);
+    expect(early).toBeInstanceOf(Promise);
+    await early;
   });
 });

@@ -8,23 +8,25 @@ type Rule = Extract<DetectionRuleConfig, { kind: 'new_network' }>;
 export const newNetworkWatches = ['credential.issued', 'credential.denied'];
 
 const DAY_MS = 86_400_000;
+const NETWORKS_KEPT = 4_096;
 
 /**
  * A request from a source network (`ipv4_prefix`, `ipv6_prefix`) the workload has not used
  * within `days`; at most 512 networks per workload. The first network is learnt silently.
  */
 export function newNetwork(rule: Rule): RuleCheck {
-  // Requests come from few addresses: the last one's network is kept.
-  let lastIp: string | undefined;
-  let lastNetwork: string | undefined;
+  // Requests come from few addresses: their networks are kept (at most NETWORKS_KEPT, then
+  // started over), so an address is parsed once, not once per event.
+  const networks = new Map<string, string | undefined>();
   return (o) => {
     const ip = o.event.source_ip;
     if (ip === undefined) return undefined;
-    if (ip !== lastIp) {
-      lastIp = ip;
-      lastNetwork = networkOf(ip, rule.ipv4_prefix, rule.ipv6_prefix);
+    let network = networks.get(ip);
+    if (network === undefined && !networks.has(ip)) {
+      if (networks.size >= NETWORKS_KEPT) networks.clear();
+      network = networkOf(ip, rule.ipv4_prefix, rule.ipv6_prefix);
+      networks.set(ip, network);
     }
-    const network = lastNetwork;
     if (network === undefined) return undefined;
     const remembered = o.state.remember(o.key, [network], o.at, rule.days * DAY_MS, MAX_HISTORY);
     return andThen(remembered, ({ fresh, known }) => {
