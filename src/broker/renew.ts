@@ -1,15 +1,16 @@
 import { type Provider, ProviderError } from '../../providers/provider.js';
 import { BrokerError, mintFailure } from '../errors.js';
 import type { WorkloadPrincipal } from '../identity/types.js';
+import { leaseEventFields } from '../leases/event-fields.js';
 import { safeMessage } from '../leases/revoker.js';
 import type { Lease } from '../leases/types.js';
 import type { Caller } from '../lib/caller.js';
-import { reviewEventBase } from '../workloads/review-event.js';
 import { reviewGate } from '../workloads/review-gate.js';
 import type { BrokerDeps } from './deps.js';
 import { issuanceFrozen } from './incident.js';
 import { emitBestEffort, sourceIpField } from './lib/events.js';
 import { permittedLease } from './lib/permitted-lease.js';
+import { renewalEventFields } from './lib/renewal-event.js';
 
 /**
  * Extends a lease within its policy's `max_ttl` (counted from issuance) where the provider
@@ -78,15 +79,7 @@ export async function renewLease(
     type: 'lease.renewed',
     outcome: 'success',
     request_id: caller.requestId,
-    workload: extended.workload,
-    subject: extended.subject,
-    issuer: extended.issuer,
-    target: extended.target,
-    provider: extended.provider,
-    lease_id: extended.id,
-    task: extended.task,
-    policy: extended.policy,
-    policy_hash: extended.policyHash,
+    ...leaseEventFields(extended),
     expires_at: new Date(extended.expiresAt).toISOString(),
     ...sourceIpField(caller),
   });
@@ -117,17 +110,9 @@ async function decideRenewal(
       type: 'credential.denied',
       outcome: 'denied',
       reason: err.code,
-      request_id: caller.requestId,
-      workload: lease.workload,
-      subject: by.identity.subject,
-      issuer: by.identity.issuer,
-      target: lease.target,
-      lease_id: lease.id,
-      task: lease.task,
-      token_sha256: by.identity.tokenHash,
+      ...renewalEventFields(lease, by, caller),
       ...(policyHash === undefined ? {} : { policy_hash: policyHash }),
       detail: { renewal: true, ...(err.reasons.length > 0 ? { reasons: err.reasons } : {}) },
-      ...sourceIpField(caller),
     });
     throw err;
   };
@@ -137,7 +122,7 @@ async function decideRenewal(
     return deny(new BrokerError('workload_blocked', `workload ${lease.workload} is blocked`));
   }
   // A renewal extends a credential: a workload past its review date is refused it too.
-  const overdue = await reviewGate(deps, by.workload, reviewEventBase(lease, by, caller));
+  const overdue = await reviewGate(deps, by.workload, renewalEventFields(lease, by, caller));
   if (overdue) return deny(overdue);
   const decision = deps.runtime().policy.decide({
     workload: { id: by.workload.id, tier: by.workload.tier },
