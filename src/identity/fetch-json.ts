@@ -1,3 +1,5 @@
+import { readBounded } from '../lib/bounded-body.js';
+
 /**
  * The only way the identity layer talks to the network: JWKS and discovery documents. An
  * issuer's keys decide who the broker believes, so every fetch is pinned to HTTPS (plain
@@ -61,21 +63,9 @@ async function readCapped(response: Response, maxBytes: number): Promise<string>
     await response.body?.cancel();
     throw new Error(`response larger than ${maxBytes} bytes`);
   }
-  const reader = response.body?.getReader();
-  if (reader === undefined) return '';
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw new Error(`response larger than ${maxBytes} bytes`);
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+  const text = await readBounded(response.body, maxBytes);
+  if (text === null) throw new Error(`response larger than ${maxBytes} bytes`);
+  return text;
 }
 
 /** GETs (or POSTs for) a JSON object. Throws a plain Error naming the URL, never a token. */

@@ -7,6 +7,7 @@ import {
   type JWTVerifyGetKey,
   jwtVerify,
 } from 'jose';
+import { readBounded } from '../lib/bounded-body.js';
 import type { TokenHolder } from './revocation-cache.js';
 
 /** CAEP 1.0 events the guard acts on. */
@@ -188,7 +189,9 @@ export function setReceiver(
       throw new SetRefused('invalid_request', `the body must be ${SET_MEDIA_TYPE}`);
     const length = Number(request.headers.get('content-length') ?? '0');
     if (length > MAX_SET_BYTES) throw new SetRefused('invalid_request', 'the SET is too large');
-    const token = (await readBounded(request, MAX_SET_BYTES)).trim();
+    const body = await readBounded(request.body, MAX_SET_BYTES);
+    if (body === null) throw new SetRefused('invalid_request', 'the SET is too large');
+    const token = body.trim();
     let getKey: JWTVerifyGetKey;
     try {
       getKey = await keySet();
@@ -240,28 +243,6 @@ export function setReceiver(
 }
 
 class Unavailable extends Error {}
-
-/**
- * The body, read no further than `max` bytes: a body without `Content-Length` (chunked) that
- * runs on, or never ends, is cut off there rather than held in memory.
- */
-async function readBounded(request: Request, max: number): Promise<string> {
-  if (request.body === null) return '';
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > max) {
-      await reader.cancel().catch(() => undefined);
-      throw new SetRefused('invalid_request', 'the SET is too large');
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
 
 async function discover(options: ResolvedSsfOptions, fetcher: typeof fetch, timeoutMs: number) {
   const response = await fetcher(options.configurationUrl, {

@@ -1,3 +1,5 @@
+import { readBounded } from '../lib/bounded-body.js';
+
 /** RFC 8935 §2.2: the media type of a pushed SET. */
 export const SET_MEDIA_TYPE = 'application/secevent+jwt';
 
@@ -63,29 +65,12 @@ export async function pushSet(target: PushTarget, token: string): Promise<Delive
 
 async function errCode(response: Response): Promise<string | undefined> {
   try {
-    const body = JSON.parse(await readUpTo(response, MAX_ERROR_BYTES)) as { err?: unknown };
+    // A receiver's body past the bound is not read, and not parsed.
+    const text = await readBounded(response.body, MAX_ERROR_BYTES);
+    if (text === null) return undefined;
+    const body = JSON.parse(text) as { err?: unknown };
     return typeof body.err === 'string' && ERR_CODE.test(body.err) ? body.err : undefined;
   } catch {
     return undefined;
   }
-}
-
-/** At most `max` bytes of the body (a receiver's body past them is not read, and not parsed). */
-async function readUpTo(response: Response, max: number): Promise<string> {
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > max) throw new Error('error body too large');
-      chunks.push(value);
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
