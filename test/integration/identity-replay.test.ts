@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { issuerSchema } from '../../src/config/schema.js';
 import { BrokerError } from '../../src/errors.js';
 import { RedisReplayGuard } from '../../src/identity/replay-guard.js';
@@ -12,34 +12,12 @@ import {
   signToken,
   writeJwksFile,
 } from '../helpers/identity-support.js';
-import {
-  deletePrefix,
-  REDIS_URL,
-  redisAvailable,
-  requireService,
-  uniquePrefix,
-} from '../helpers/services.js';
+import { suiteRedis } from '../helpers/suite-redis.js';
 
 const ISS = 'https://minted-per-request.test.example';
-let redis: Redis | undefined;
-const prefix = uniquePrefix('jti');
-
-beforeAll(async () => {
-  if (!(await requireService('redis', await redisAvailable()))) return;
-  redis = new Redis(REDIS_URL);
-});
-
-afterAll(async () => {
-  if (redis) {
-    await deletePrefix(redis, `${prefix}:`);
-    redis.disconnect();
-  }
-});
-
-const client = (ctx: { skip: () => void }): Redis => {
-  if (!redis) ctx.skip();
-  return redis as Redis;
-};
+const redis = suiteRedis('jti');
+const { prefix } = redis;
+const client = (ctx: { skip: () => void }): Redis => redis.client(ctx);
 
 describe('one-time jti in Redis', () => {
   it('claims a jti once across guards (replicas), and lets Redis forget it at expiry', async (ctx) => {

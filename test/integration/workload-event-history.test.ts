@@ -1,16 +1,9 @@
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { toOcsf } from '../../src/events/ocsf.js';
 import { STREAM_FIELD } from '../../src/events/sinks/redis-stream/index.js';
 import type { BrokerEvent } from '../../src/events/types.js';
 import { RedisStreamHistory, streamHistory } from '../../src/workloads/event-history.js';
-import {
-  deletePrefix,
-  REDIS_URL,
-  redisAvailable,
-  requireService,
-  uniquePrefix,
-} from '../helpers/services.js';
+import { suiteRedis } from '../helpers/suite-redis.js';
 
 const event = (seq: number, workload: string): BrokerEvent => ({
   id: `evt-${seq}`,
@@ -26,14 +19,13 @@ const event = (seq: number, workload: string): BrokerEvent => ({
 });
 
 describe('the event stream read back for reports', () => {
-  let redis: Redis | undefined;
-  const prefix = uniquePrefix('history');
-  const stream = `${prefix}:events`;
+  const suite = suiteRedis('history');
+  const stream = `${suite.prefix}:events`;
   const base = Date.parse('2027-03-01T00:00:00Z');
 
   beforeAll(async () => {
-    if (!(await requireService('Redis', await redisAvailable()))) return;
-    redis = new Redis(REDIS_URL);
+    const redis = suite.connection;
+    if (redis === undefined) return;
     // Ten entries one second apart (ids are their write time); the last two in OCSF.
     for (let i = 0; i < 10; i += 1) {
       const e = event(i, i % 2 === 0 ? 'bot' : 'other');
@@ -42,15 +34,9 @@ describe('the event stream read back for reports', () => {
     }
     await redis.xadd(stream, `${base + 10_000}-0`, STREAM_FIELD, 'not an event');
   });
-  afterAll(async () => {
-    if (redis) {
-      await deletePrefix(redis, `${prefix}:`);
-      redis.disconnect();
-    }
-  });
 
   it('reads back to the window start, native and OCSF alike, skipping what is not an event', async (ctx) => {
-    if (!redis) return ctx.skip();
+    const redis = suite.client(ctx);
     const history = new RedisStreamHistory(redis, stream);
     const all = await history.since(base, 1_000, (e) => e.workload === 'bot');
     expect(all.truncated).toBe(false);
@@ -60,7 +46,7 @@ describe('the event stream read back for reports', () => {
   });
 
   it('stops at its bound and says the read was cut', async (ctx) => {
-    if (!redis) return ctx.skip();
+    const redis = suite.client(ctx);
     const history = new RedisStreamHistory(redis, stream);
     const cut = await history.since(base, 4, () => true);
     expect(cut.truncated).toBe(true);
@@ -71,9 +57,11 @@ describe('the event stream read back for reports', () => {
   });
 
   it('exists only for an enabled stream sink on Redis', (ctx) => {
-    if (!redis) return ctx.skip();
-    expect(streamHistory(undefined, prefix, {})).toBeUndefined();
-    expect(streamHistory(redis, prefix, { enabled: false })).toBeUndefined();
-    expect(streamHistory(redis, prefix, { stream: 'events' })).toBeInstanceOf(RedisStreamHistory);
+    const redis = suite.client(ctx);
+    expect(streamHistory(undefined, suite.prefix, {})).toBeUndefined();
+    expect(streamHistory(redis, suite.prefix, { enabled: false })).toBeUndefined();
+    expect(streamHistory(redis, suite.prefix, { stream: 'events' })).toBeInstanceOf(
+      RedisStreamHistory,
+    );
   });
 });

@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
 import type { BrokerConfig } from '../../src/config/schema.js';
@@ -9,13 +8,7 @@ import { RedisReviewNotices } from '../../src/workloads/review-notices.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
 import { configIssues } from '../helpers/config-issues.js';
 import { refusedCredential, requestTicketsRead } from '../helpers/lease-http.js';
-import {
-  deletePrefix,
-  REDIS_URL,
-  redisAvailable,
-  requireService,
-  uniquePrefix,
-} from '../helpers/services.js';
+import { suiteRedis } from '../helpers/suite-redis.js';
 
 const DAY = 86_400_000;
 const CLIENT_ASSERTION = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -157,21 +150,11 @@ describe('a workload past review_by is refused on every issuance path', () => {
 });
 
 describe('workload.review_due: once per workload per day across replicas (Redis)', () => {
-  let redis: Redis | undefined;
-  const prefix = uniquePrefix('review');
-  beforeAll(async () => {
-    if (!(await requireService('Redis', await redisAvailable()))) return;
-    redis = new Redis(REDIS_URL);
-  });
-  afterAll(async () => {
-    if (redis) {
-      await deletePrefix(redis, `${prefix}:`);
-      redis.disconnect();
-    }
-  });
+  const suite = suiteRedis('review');
+  const { prefix } = suite;
 
   it('two replicas racing on one day emit one warning; the next day emits another', async (ctx) => {
-    if (!redis) return ctx.skip();
+    const redis = suite.client(ctx);
     const reviewBy = '2027-03-10';
     const workload = {
       id: 'agent-r',
@@ -191,7 +174,7 @@ describe('workload.review_due: once per workload per day across replicas (Redis)
       },
       logger: { warn: () => undefined },
       runtime: () => ({ reviewWarningMs: 14 * DAY }),
-      reviewNotices: new RedisReviewNotices(redis as Redis, prefix),
+      reviewNotices: new RedisReviewNotices(redis, prefix),
     });
     const first = Date.parse('2027-03-05T08:00:00Z');
     const replicas = [replica(), replica()];
