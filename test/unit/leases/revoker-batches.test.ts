@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import type { Provider, RevocationHandle } from '../../../providers/provider.js';
 import type { EventInput } from '../../../src/events/types.js';
 import { Revoker } from '../../../src/leases/revoker.js';
 import { HandleSealer } from '../../../src/leases/sealing.js';
-import type { Claim, Lease, LeaseStore, RevokeOutcome } from '../../../src/leases/types.js';
+import type { Claim, LeaseStore, RevokeOutcome } from '../../../src/leases/types.js';
 import { newLeaseId } from '../../../src/lib/ids.js';
-import { createLogger } from '../../../src/lib/logger.js';
 import { Metrics } from '../../../src/metrics.js';
+import { silentLogger, stubLease, stubProvider } from '../../helpers/stub-lease.js';
 
 /*
  * How the revoker uses a provider's `revokeMany`: batches of `revokeBatchSize`, one
@@ -17,30 +15,16 @@ import { Metrics } from '../../../src/metrics.js';
  * `revoke` one by one; a lone claim through `revoke`.
  */
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
 const sealer = new HandleSealer([{ id: 'k1', key: randomBytes(32) }]);
 
 function claim(target = 't1'): Claim {
-  const now = Date.now();
   const id = newLeaseId('agent-a');
-  const lease: Lease = {
+  const lease = stubLease({
     id,
-    workload: 'agent-a',
-    subject: 'spiffe://test/agent-a',
-    issuer: 'test',
     target,
-    provider: 'module',
-    scope: {},
-    task: { id: 'task-1', intent: 'test' },
     state: 'revoking',
-    createdAt: now - 1000,
-    expiresAt: now + 60_000,
-    maxExpiresAt: now + 60_000,
-    attempts: 0,
-    policy: 'p',
-    policyHash: 'h',
     handle: sealer.seal(id, { account: `acct-${id}` }),
-  };
+  });
   return { lease, token: 'claim-token', reason: 'workload_revoked' };
 }
 
@@ -56,15 +40,7 @@ function provider(
   extra: Partial<Provider> = {},
 ): Provider {
   let inFlight = 0;
-  return {
-    kind: 'module',
-    target: 't1',
-    scope: z.unknown(),
-    ceiling: z.unknown(),
-    within: () => ({ ok: true }),
-    mint: async () => {
-      throw new Error('not used');
-    },
+  return stubProvider({
     revoke: async (_handle, leaseId) => {
       calls.singles.push(leaseId);
     },
@@ -85,10 +61,8 @@ function provider(
       }
     },
     revokeBatchSize: 3,
-    check: async () => ({ ok: true }),
-    revokeConcurrency: 1,
     ...extra,
-  };
+  });
 }
 
 function setup(p: Provider) {
@@ -115,7 +89,7 @@ function setup(p: Provider) {
       },
     },
     metrics: new Metrics(),
-    logger: createLogger({ level: 'silent', destination: quiet }),
+    logger: silentLogger(),
     backoffBaseMs: 1000,
     backoffMaxMs: 10_000,
     afterRevoke: (lease, _provider, handle) => after.push({ id: lease.id, handle }),

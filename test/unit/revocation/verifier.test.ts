@@ -1,54 +1,15 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { z } from 'zod';
 import { type Provider, ProviderError } from '../../../providers/provider.js';
 import type { EventInput } from '../../../src/events/types.js';
 import type { Lease, RevokeReason } from '../../../src/leases/types.js';
-import { createLogger } from '../../../src/lib/logger.js';
 import { Metrics } from '../../../src/metrics.js';
 import { revocationSchema } from '../../../src/revocation/config.js';
 import { RevocationVerifier } from '../../../src/revocation/verifier.js';
+import { silentLogger, stubLease, stubProvider } from '../../helpers/stub-lease.js';
 
-const quiet = new Writable({ write: (_c, _e, cb) => cb() });
-
-function lease(overrides: Partial<Lease> = {}): Lease {
-  const now = Date.now();
-  return {
-    id: `lse_aa${Math.random().toString(36).slice(2, 14).padEnd(26, 'a')}`,
-    workload: 'agent-a',
-    subject: 'spiffe://test/agent-a',
-    issuer: 'test',
-    target: 't1',
-    provider: 'module',
-    scope: { name: 'db' },
-    task: { id: 'task-1', intent: 'proof' },
-    state: 'revoked',
-    createdAt: now - 1000,
-    expiresAt: now + 60_000,
-    maxExpiresAt: now + 60_000,
-    attempts: 0,
-    policy: 'p',
-    policyHash: 'h',
-    ...overrides,
-  };
-}
-
-function provider(extra: Partial<Provider> = {}): Provider {
-  return {
-    kind: 'module',
-    target: 't1',
-    scope: z.unknown(),
-    ceiling: z.unknown(),
-    within: () => ({ ok: true }),
-    mint: async () => {
-      throw new Error('not used');
-    },
-    revoke: async () => {},
-    check: async () => ({ ok: true }),
-    revokeConcurrency: 4,
-    ...extra,
-  };
-}
+const lease = (overrides: Partial<Lease> = {}) => stubLease({ state: 'revoked', ...overrides });
+const provider = (extra: Partial<Provider> = {}) =>
+  stubProvider({ revokeConcurrency: 4, ...extra });
 
 function setup(config: Record<string, unknown> = {}, stored: Lease | null = null) {
   const events: EventInput[] = [];
@@ -62,7 +23,7 @@ function setup(config: Record<string, unknown> = {}, stored: Lease | null = null
       },
     },
     metrics,
-    logger: createLogger({ level: 'silent', destination: quiet }),
+    logger: silentLogger(),
   });
   const run = async (
     l: Lease,
