@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,7 +84,19 @@ describe('the dashboard and the alert rules against a real scrape', () => {
 
   beforeAll(async () => {
     if (!(await requireService('redis', await redisAvailable()))) return;
-    h = await startHarness({ store: 'redis' });
+    h = await startHarness({
+      store: 'redis',
+      // A transmitter with no receivers: its metric families are exported, as in production.
+      configure: (raw) => {
+        raw.ssf = {
+          signing_key: {
+            private_key: generateKeyPairSync('ec', { namedCurve: 'P-256' })
+              .privateKey.export({ type: 'pkcs8', format: 'pem' })
+              .toString(),
+          },
+        };
+      },
+    });
     // Real traffic: issue, deny, a refused token, revoke, the kill switch, a freeze.
     const agent = await h.workloadToken('spiffe://test/agent-a');
     const body = {
