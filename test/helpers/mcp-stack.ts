@@ -8,6 +8,7 @@ import type { Refusal } from '../../src/mcp/index.js';
 import { type GitHubFake, startGitHubFake } from '../fakes/github.js';
 import { type Harness, startHarness } from './broker-harness.js';
 import { freePort } from './free-port.js';
+import { githubTarget } from './github-fake-target.js';
 
 export const MCP_TARGET = 'mcp-github-server';
 export const GITHUB_TARGET = 'github-acme';
@@ -84,15 +85,7 @@ export async function startMcpStack(options: McpStackOptions = {}): Promise<McpS
           keys: [{ kid: 'mcp-1', private_key: signingKey, state: 'active' }],
           resource_servers: ['mcp-github'],
         },
-        {
-          name: GITHUB_TARGET,
-          provider: 'github',
-          app_id: github.appId,
-          installation_id: github.installationId,
-          private_key: github.privateKeyPem,
-          owner: 'acme',
-          base_url: github.url,
-        },
+        githubTarget(github, GITHUB_TARGET),
       );
       raw.resources = [{ uri: resource, target: MCP_TARGET, scopes: ['files:read'] }];
       (raw.policies as unknown[]).push(

@@ -4,6 +4,7 @@ import type { GithubCredential } from '../../providers/github/index.js';
 import { type GitHubFake, startGitHubFake } from '../fakes/github.js';
 import { startTargetBroker, type TargetBroker } from '../helpers/account-drills.js';
 import { sleep } from '../helpers/broker-harness.js';
+import { githubTarget } from '../helpers/github-fake-target.js';
 import {
   activeLeases,
   eventually,
@@ -37,16 +38,7 @@ describe('github installation tokens over the HTTP API', () => {
     secrets.push(fake.privateKeyPem.split('\n')[1] ?? 'x'.repeat(16));
     broker = await startTargetBroker({
       store: 'memory',
-      target: {
-        name: 'github-acme',
-        provider: 'github',
-        app_id: fake.appId,
-        installation_id: fake.installationId,
-        private_key: fake.privateKeyPem,
-        owner: 'acme',
-        base_url: fake.url,
-        revoke_concurrency: 4,
-      },
+      target: githubTarget(fake, 'github-acme', { revoke_concurrency: 4 }),
       policy: {
         name: 'agents-read-code',
         workloads: ['agent-a', 'agent-b'],

@@ -10,6 +10,7 @@ import { type GitHubFake, startGitHubFake } from '../fakes/github.js';
 import { held } from '../fixtures/keeping-provider.js';
 import { awsTarget, useBrokerCredentials } from '../helpers/aws-fake-target.js';
 import { type Harness, startHarness } from '../helpers/broker-harness.js';
+import { githubTarget } from '../helpers/github-fake-target.js';
 import { expectNoSecretOutput, revokeWorkload } from '../helpers/lease-http.js';
 import { dropAccounts, mysqlAccountExists, mysqlAvailable } from '../helpers/mariadb.js';
 import { type RedisProc, startOrSkip, startRedis } from '../helpers/redis-procs.js';
@@ -166,15 +167,7 @@ describe.skipIf(!services || aclNode === null)('proof of revocation', () => {
             connect: { host: '127.0.0.1', port: acl.port },
             user_prefix: 'jrp_',
           },
-          {
-            name: 'github-proof',
-            provider: 'github',
-            app_id: github.appId,
-            installation_id: github.installationId,
-            private_key: github.privateKeyPem,
-            owner: 'acme',
-            base_url: github.url,
-          },
+          githubTarget(github, 'github-proof'),
           awsTarget(aws, role.arn),
           { name: 'module-ok', provider: 'module', module: KEEPER },
           { name: 'module-keeps', provider: 'module', module: KEEPER, keeps: true },
