@@ -4,6 +4,9 @@
  * alternate, and each round's process CPU (the broker, its detections, and the client, the
  * same for both) is divided by its requests, after the detection queue had time to drain.
  * (2) Replay: 20 rules over synthetic recorded events with the memory state, events/s.
+ * (3) Evaluation alone: the live engine with the Redis state on issuance events, process CPU
+ * per event with the 20 rules, and with none (the floor: the loop and the events), in the
+ * same run, rounds alternating.
  *
  *   npx tsx bench/detections.ts [--rounds 6] [--requests 400] [--concurrency 8] [--events 200000]
  */
@@ -14,6 +17,8 @@ import { parseArgs } from 'node:util';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { workloadSchema } from '../src/config/schema.js';
 import { detectionsSchema } from '../src/detections/config.js';
+import { DetectionEngine } from '../src/detections/engine.js';
+import { RedisDetectionState } from '../src/detections/redis-state.js';
 import { eventFromLine, replay } from '../src/detections/replay.js';
 import type { BrokerEvent } from '../src/events/types.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -345,6 +350,65 @@ async function replayRate(): Promise<void> {
   console.log(`\nfirings: ${best.firings}\n`);
 }
 
+/** Process CPU per event of the live engine (Redis state) over issuance events. */
+async function evaluationCpu(): Promise<void> {
+  const redis = adminClient();
+  const prefix = runPrefix('deteval');
+  const workloads = [
+    workloadSchema.parse({ id: 'agent', issuer: 'bench', subject: 's', tier: 'write' }),
+  ];
+  const engineOf = (rules: object[]) =>
+    new DetectionEngine({
+      rules: detectionsSchema.parse(rules),
+      workloads,
+      state: new RedisDetectionState(redis, prefix),
+    });
+  const engines = { none: engineOf([]), twenty: engineOf(twentyRules()) };
+  let seq = 0;
+  const issued = (): BrokerEvent => {
+    seq += 1;
+    return {
+      id: `evt_${seq}`,
+      seq,
+      instance: 'bench',
+      prev: '',
+      time: new Date().toISOString(),
+      severity: 'info',
+      type: 'credential.issued',
+      outcome: 'success',
+      workload: 'agent',
+      target: JWT_TARGET,
+      scope: { scopes: ['tickets:read'] },
+      task: { id: `t-${seq}`, intent: 'triage' },
+      source_ip: '127.0.0.1',
+    };
+  };
+  const PER_ROUND = 3_000;
+  const cpu: Record<keyof typeof engines, number[]> = { none: [], twenty: [] };
+  for (let round = 0; round < ROUNDS + 1; round++) {
+    const order = round % 2 ? (['twenty', 'none'] as const) : (['none', 'twenty'] as const);
+    for (const name of order) {
+      const began = process.cpuUsage();
+      for (let i = 0; i < PER_ROUND; i++) await engines[name].observe(issued());
+      const used = process.cpuUsage(began);
+      // Round 0 warms up.
+      if (round > 0) cpu[name].push((used.user + used.system) / PER_ROUND);
+    }
+  }
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  console.log('## Detection evaluation alone: 0 vs 20 rules\n');
+  console.log(
+    `${ROUNDS} interleaved rounds × ${PER_ROUND} issuance events, the live engine with the Redis state; process CPU per event, median of rounds\n`,
+  );
+  console.log('| run | CPU µs/event |');
+  console.log('|---|---|');
+  console.log(`| floor: 0 rules | ${median(cpu.none).toFixed(1)} |`);
+  console.log(`| 20 rules | ${median(cpu.twenty).toFixed(1)} |`);
+  console.log(`| the rules' own cost | ${(median(cpu.twenty) - median(cpu.none)).toFixed(1)} |\n`);
+}
+
 async function main(): Promise<void> {
   const { loadavg, cpus } = await import('node:os');
   console.log(
@@ -353,6 +417,7 @@ async function main(): Promise<void> {
       .join(' ')} on ${cpus().length} CPUs\n`,
   );
   await replayRate();
+  await evaluationCpu();
   await issuanceCpu();
 }
 
