@@ -139,7 +139,9 @@ describe('npm pack', () => {
     expect([...sources].filter((source) => !existsSync(join(ROOT, source)))).toEqual([]);
     expect(compiled.length).toBeLessThanOrEqual(2 * sources.size);
     expect(packed.entryCount - compiled.length).toBeLessThan(60);
-    expect(packed.size).toBeLessThan(512 * 1024);
+    // About 600 KiB gzipped today (code, declarations, README, console): a bound with room,
+    // which a stray bundle or data file would still break.
+    expect(packed.size).toBeLessThan(768 * 1024);
   });
 });
 
