@@ -4,6 +4,7 @@ import { chmod, chown, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { freePort } from './free-port.js';
 import { requireService } from './services.js';
 
@@ -22,6 +23,8 @@ export interface PgCluster {
   readonly superuserPassword: string;
   /** Connection URL as the superuser (test set-up only; the provider never gets it). */
   url(database?: string, user?: string, password?: string): string;
+  /** One statement (or several, without params) as the superuser on `database`, on a connection of its own. */
+  asSuperuser(database: string, sql: string, params?: unknown[]): Promise<pg.QueryResult>;
   /** The server's log so far. */
   readLog(): Promise<string>;
   stop(): Promise<void>;
@@ -99,13 +102,22 @@ async function startCluster(): Promise<PgCluster> {
     ]);
 
     let stopped = false;
+    const url = (database = 'postgres', user = superuser, password = superuserPassword) =>
+      `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
     return {
       host: '127.0.0.1',
       port,
       superuser,
       superuserPassword,
-      url(database = 'postgres', user = superuser, password = superuserPassword) {
-        return `postgres://${encodeURIComponent(user)}:${encodeURIComponent(password)}@127.0.0.1:${port}/${encodeURIComponent(database)}`;
+      url,
+      async asSuperuser(database, sql, params = []) {
+        const client = new pg.Client(url(database));
+        await client.connect();
+        try {
+          return await client.query(sql, params);
+        } finally {
+          await client.end();
+        }
       },
       readLog: () => readFile(log, 'utf8'),
       async stop() {

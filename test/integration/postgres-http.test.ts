@@ -112,15 +112,8 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
     return Number(rows[0]?.n);
   }
 
-  async function asSuperuser(database: string, sql: string, params: unknown[] = []) {
-    const client = new pg.Client(c.url(database));
-    await client.connect();
-    try {
-      return await client.query(sql, params);
-    } finally {
-      await client.end();
-    }
-  }
+  const asSuperuser = (database: string, sql: string, params: unknown[] = []) =>
+    c.asSuperuser(database, sql, params);
 
   beforeAll(async () => {
     su = new pg.Client(c.url('postgres'));

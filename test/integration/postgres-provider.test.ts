@@ -96,15 +96,7 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
     return created;
   }
 
-  async function asSuperuser(database: string, sql: string): Promise<void> {
-    const client = new pg.Client(c.url(database));
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  }
+  const asSuperuser = (database: string, sql: string) => c.asSuperuser(database, sql);
 
   async function roleRow(role: string) {
     const { rows } = await su.query<{

@@ -85,15 +85,7 @@ describe.skipIf(cluster === null)('postgres kill switch in batches', () => {
     return rows[0];
   }
 
-  async function asSuperuser(database: string, sql: string) {
-    const client = new pg.Client(c.url(database));
-    await client.connect();
-    try {
-      return await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  }
+  const asSuperuser = (database: string, sql: string) => c.asSuperuser(database, sql);
 
   beforeAll(async () => {
     su = new pg.Client(c.url('postgres'));
