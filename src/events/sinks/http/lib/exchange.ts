@@ -1,3 +1,4 @@
+import { readPrefix } from '../../../../lib/bounded-body.js';
 import { scrubSecrets } from '../../../../lib/scrub-secrets.js';
 
 /**
@@ -87,7 +88,7 @@ export function openExchange(
         // A redirect is reported as its status, not followed: the URL is configuration.
         redirect: 'manual',
       });
-      return { status: response.status, text: await readCapped(response) };
+      return { status: response.status, text: await readPrefix(response.body, MAX_ANSWER_BYTES) };
     } catch (err) {
       if (closing.signal.aborted) throw fail(`${what} aborted: the sink is closed`);
       if (timedOut) throw fail(`${what} got no answer within ${ms} ms`);
@@ -116,27 +117,4 @@ function describe(err: unknown): string {
         ? cause.message
         : undefined;
   return code === undefined ? err.message : `${err.message} (${code})`;
-}
-
-async function readCapped(response: Response): Promise<string> {
-  const body = response.body;
-  if (body === null) return '';
-  const reader = body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      size += value.byteLength;
-      if (size >= MAX_ANSWER_BYTES) {
-        await reader.cancel();
-        break;
-      }
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ANSWER_BYTES);
 }
