@@ -149,3 +149,23 @@ export async function startPgCluster(): Promise<PgCluster | null> {
     return null;
   }
 }
+
+/**
+ * The broker's admin login with exactly the PostgreSQL 15 grants docs/providers/postgres.md
+ * lists: CREATEROLE, pg_signal_backend, membership of the role that reclaims a dropped
+ * login's objects, and ADMIN OPTION on each grantable role (created here, NOLOGIN).
+ */
+export async function createPgBrokerAdmin(
+  su: pg.Client,
+  admin: { user: string; password: string; owner: string },
+  roles: readonly string[],
+): Promise<void> {
+  await su.query(`
+    CREATE ROLE ${admin.user} LOGIN CREATEROLE PASSWORD '${admin.password}';
+    GRANT pg_signal_backend TO ${admin.user};
+    ${roles.map((role) => `CREATE ROLE ${role} NOLOGIN;`).join('\n    ')}
+    CREATE ROLE ${admin.owner} NOLOGIN;
+    GRANT ${roles.join(', ')} TO ${admin.user} WITH ADMIN OPTION;
+    GRANT ${admin.owner} TO ${admin.user};
+  `);
+}

@@ -13,7 +13,7 @@ import {
 } from '../helpers/account-drills.js';
 import type { Harness } from '../helpers/broker-harness.js';
 import { issueCredential, refusedCredential, revokeLease } from '../helpers/lease-http.js';
-import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
+import { createPgBrokerAdmin, type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
 /*
@@ -119,17 +119,12 @@ describe.skipIf(cluster === null)('postgres credentials over the HTTP API', () =
     su = new pg.Client(c.url('postgres'));
     await su.connect();
     // Exactly the PostgreSQL 15 grants docs/providers/postgres.md lists, nothing more.
-    await su.query(`
-      CREATE ROLE ${ADMIN} LOGIN CREATEROLE PASSWORD '${ADMIN_PASSWORD}';
-      GRANT pg_signal_backend TO ${ADMIN};
-      CREATE ROLE app_readonly NOLOGIN;
-      CREATE ROLE app_readwrite NOLOGIN;
-      CREATE ROLE app_audit NOLOGIN;
-      CREATE ROLE ${OWNER} NOLOGIN;
-      GRANT app_readonly, app_readwrite, app_audit TO ${ADMIN} WITH ADMIN OPTION;
-      GRANT ${OWNER} TO ${ADMIN};
-      CREATE ROLE app_owner NOLOGIN;
-    `);
+    await createPgBrokerAdmin(su, { user: ADMIN, password: ADMIN_PASSWORD, owner: OWNER }, [
+      'app_readonly',
+      'app_readwrite',
+      'app_audit',
+    ]);
+    await su.query('CREATE ROLE app_owner NOLOGIN');
     for (const database of DATABASES) {
       await su.query(`CREATE DATABASE ${database}`);
       await asSuperuser(

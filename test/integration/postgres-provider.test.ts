@@ -9,7 +9,7 @@ import { scramSha256Verifier } from '../../providers/postgres/lib/scram.js';
 import { COMMENT_PATTERN, mintStatements } from '../../providers/postgres/mint.js';
 import { type MintRequest, ProviderError } from '../../providers/provider.js';
 import { newLeaseId } from '../../src/lib/ids.js';
-import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
+import { createPgBrokerAdmin, type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 
 /**
  * Runs against a private cluster with scram-sha-256 authentication and `log_statement=all`,
@@ -129,14 +129,11 @@ describe.skipIf(cluster === null)('postgres provider (private scram-sha-256 clus
     su = new pg.Client(c.url('postgres'));
     await su.connect();
     // Exactly the PostgreSQL 15 grants docs/providers/postgres.md lists, nothing more.
+    await createPgBrokerAdmin(su, { user: ADMIN, password: ADMIN_PASSWORD, owner: OWNER }, [
+      'app_readonly',
+      'app_readwrite',
+    ]);
     await su.query(`
-      CREATE ROLE ${ADMIN} LOGIN CREATEROLE PASSWORD '${ADMIN_PASSWORD}';
-      GRANT pg_signal_backend TO ${ADMIN};
-      CREATE ROLE app_readonly NOLOGIN;
-      CREATE ROLE app_readwrite NOLOGIN;
-      CREATE ROLE ${OWNER} NOLOGIN;
-      GRANT app_readonly, app_readwrite TO ${ADMIN} WITH ADMIN OPTION;
-      GRANT ${OWNER} TO ${ADMIN};
       CREATE ROLE app_danger NOLOGIN;
       GRANT pg_read_server_files TO app_danger;
       CREATE ROLE app_creator NOLOGIN CREATEDB;

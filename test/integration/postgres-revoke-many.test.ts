@@ -8,7 +8,7 @@ import {
 } from '../../providers/postgres/index.js';
 import { startTargetBroker, type TargetBroker } from '../helpers/account-drills.js';
 import { issueCredential, revokeWorkload } from '../helpers/lease-http.js';
-import { type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
+import { createPgBrokerAdmin, type PgCluster, startPgCluster } from '../helpers/pg-cluster.js';
 import { redisAvailable, requireService } from '../helpers/services.js';
 
 /*
@@ -90,15 +90,9 @@ describe.skipIf(cluster === null)('postgres kill switch in batches', () => {
   beforeAll(async () => {
     su = new pg.Client(c.url('postgres'));
     await su.connect();
-    // Exactly the PostgreSQL 15 grants docs/providers/postgres.md lists.
-    await su.query(`
-      CREATE ROLE ${ADMIN} LOGIN CREATEROLE PASSWORD '${ADMIN_PASSWORD}';
-      GRANT pg_signal_backend TO ${ADMIN};
-      CREATE ROLE app_readwrite NOLOGIN;
-      CREATE ROLE ${OWNER} NOLOGIN;
-      GRANT app_readwrite TO ${ADMIN} WITH ADMIN OPTION;
-      GRANT ${OWNER} TO ${ADMIN};
-    `);
+    await createPgBrokerAdmin(su, { user: ADMIN, password: ADMIN_PASSWORD, owner: OWNER }, [
+      'app_readwrite',
+    ]);
     for (const database of [...DATABASES, UNLISTED]) {
       await su.query(`CREATE DATABASE ${database}`);
       await asSuperuser(
