@@ -38,6 +38,7 @@ import { listen } from './wiring/listen.js';
 import { openLeaseStore, storeSettings } from './wiring/open-store.js';
 import { brokerUrl, providerContext } from './wiring/provider-context.js';
 import { createReadiness } from './wiring/readiness.js';
+import { type ReviewSweepTimer, reviewSweepTimer } from './wiring/review-notices.js';
 import { revocationProof } from './wiring/revocation-proof.js';
 import { createSsf } from './wiring/ssf.js';
 import { optionalHistory, streamHistory } from './workloads/event-history.js';
@@ -55,6 +56,8 @@ export interface StartOptions {
   /** Bind the HTTP server (false: in-process app only). */
   listen?: boolean;
   reaper?: boolean;
+  /** Delay of the first review sweep (default 30s; it starts with the reaper). */
+  reviewSweepFirstMs?: number;
   /** Refuse to start when Redis keeps no AOF (also `redis.require_aof`). */
   requireAof?: boolean;
   /** Load `provider: module` targets' code (`serve --allow-provider-modules`). */
@@ -88,6 +91,8 @@ export interface RunningBroker {
   verifier: RevocationVerifier;
   reaper: Reaper;
   sweeper: Sweeper;
+  /** The periodic `workload.review_due` sweep over the configured workloads. */
+  reviewSweep: ReviewSweepTimer;
   metrics: Metrics;
   runtime(): Runtime;
   /** Swaps policies, workloads, issuers and targets atomically (SIGHUP). */
@@ -221,6 +226,9 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     metrics,
     logger,
   });
+  const reviewNotices = opened.redis
+    ? new RedisReviewNotices(opened.redis, config.redis.key_prefix)
+    : new MemoryReviewNotices();
   const broker = new Broker({
     store,
     sealer: () => runtime.sealer,
@@ -237,9 +245,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     budgets: opened.redis
       ? new RedisBudgetStore(opened.redis, config.redis.key_prefix)
       : new MemoryBudgetStore(),
-    reviewNotices: opened.redis
-      ? new RedisReviewNotices(opened.redis, config.redis.key_prefix)
-      : new MemoryReviewNotices(),
+    reviewNotices,
     ...optionalHistory(
       streamHistory(opened.redis, config.redis.key_prefix, config.events.redis_stream),
     ),
@@ -265,6 +271,11 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     logger,
     intervalMs: config.leases.sweep_interval,
     graceMs: config.leases.sweep_grace,
+  });
+  const reviewSweep = reviewSweepTimer({
+    deps: { events: emitter, logger, runtime: () => runtime },
+    notices: reviewNotices,
+    ...(options.reviewSweepFirstMs === undefined ? {} : { firstMs: options.reviewSweepFirstMs }),
   });
   const readiness = createReadiness({ store, providers: () => runtime.providers });
   const authFailures = new AuthFailureAggregator({
@@ -369,6 +380,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
   if (options.reaper !== false) {
     reaper.start();
     sweeper.start();
+    reviewSweep.start();
   }
 
   return {
@@ -381,6 +393,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     verifier: proof.verifier,
     reaper,
     sweeper,
+    reviewSweep,
     metrics,
     runtime: () => runtime,
     reload(next: BrokerConfig) {
@@ -404,6 +417,7 @@ export async function startBroker(options: StartOptions): Promise<RunningBroker>
     async close() {
       opened.stop();
       sweeper.stop();
+      await reviewSweep.stop();
       await reaper.stop();
       revoker.flushInPlace();
       // Verifications in flight report before the chain's final checkpoint (bounded).

@@ -1,11 +1,11 @@
 import type { BrokerDeps } from '../broker/deps.js';
-import { emitBestEffort } from '../broker/lib/events.js';
 import type { WorkloadConfig } from '../config/schema.js';
 import { BrokerError } from '../errors.js';
 import type { EventInput } from '../events/types.js';
 import { safeMessage } from '../leases/revoker.js';
-import { reviewState, utcDay } from './review-date.js';
+import { reviewState } from './review-date.js';
 import { MemoryReviewNotices } from './review-notices.js';
+import { warnOncePerDay } from './review-warning.js';
 
 /** The default of `review_warning`, for a runtime built without it. */
 export const DEFAULT_REVIEW_WARNING_MS = 14 * 86_400_000;
@@ -15,8 +15,8 @@ const fallbackNotices = new MemoryReviewNotices();
 /**
  * The review rule of issuance and renewal: a workload past its `review_by` day gets
  * `workload_review_overdue` (returned, for the caller's own denial path); within the warning
- * lead time it is served, and the first request of each UTC day, across replicas, emits
- * `workload.review_due`. A warning that cannot be recorded never refuses a request.
+ * lead time it is served, and the first request of each UTC day, across replicas and the
+ * periodic sweep (`review-sweep.ts`), emits `workload.review_due`. A warning that cannot be recorded never refuses a request.
  */
 export async function reviewGate(
   deps: Pick<BrokerDeps, 'events' | 'logger' | 'runtime' | 'reviewNotices'>,
@@ -34,25 +34,10 @@ export async function reviewGate(
     );
   }
   if (review.state !== 'due') return undefined;
-  let first: boolean;
   try {
-    first = await (deps.reviewNotices ?? fallbackNotices).firstOfDay(workload.id, utcDay(now));
+    await warnOncePerDay(deps, deps.reviewNotices ?? fallbackNotices, workload, review, base, now);
   } catch (err) {
     deps.logger.warn({ workload: workload.id, err: safeMessage(err) }, 'review warning not kept');
-    return undefined;
-  }
-  if (first) {
-    await emitBestEffort(deps, {
-      ...base,
-      type: 'workload.review_due',
-      outcome: 'success',
-      reason: 'review_due',
-      detail: {
-        review_by: workload.review_by,
-        deadline: new Date(review.deadline).toISOString(),
-        ...(workload.owner === undefined ? {} : { owner: workload.owner }),
-      },
-    });
   }
   return undefined;
 }
