@@ -10,22 +10,18 @@
  *
  *   npx tsx bench/detections.ts [--rounds 6] [--requests 400] [--concurrency 8] [--events 200000]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { workloadSchema } from '../src/config/schema.js';
 import { detectionsSchema } from '../src/detections/config.js';
 import { DetectionEngine } from '../src/detections/engine.js';
 import { RedisDetectionState } from '../src/detections/redis-state.js';
 import { eventFromLine, replay } from '../src/detections/replay.js';
 import type { BrokerEvent } from '../src/events/types.js';
-import { createLogger } from '../src/lib/logger.js';
-import { type RunningBroker, startBroker } from '../src/server.js';
-import { benchRawConfig, JWT_TARGET, parseConfig } from './lib/config.js';
+import type { RunningBroker } from '../src/server.js';
+import { agentIssuance, issuanceRound } from './lib/agent-issuance.js';
+import { JWT_TARGET } from './lib/config.js';
 import { adminClient, deletePrefix, runPrefix } from './lib/redis.js';
-import { Collector } from './lib/wiring.js';
 
 const { values } = parseArgs({
   options: {
@@ -41,8 +37,6 @@ const CONCURRENCY = Number(values.concurrency);
 const EVENTS = Number(values.events);
 /** After each round, time for the detection queue to drain (counted in both runs alike). */
 const SETTLE_MS = 250;
-
-const ISSUER = 'https://issuer.bench.example';
 
 /** 20 rules, five of each kind an issuance reaches; none fires on the bench's steady traffic. */
 function twentyRules(): object[] {
@@ -78,96 +72,17 @@ function twentyRules(): object[] {
 }
 
 async function issuanceCpu(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'jb-detections-'));
-  const keys = await generateKeyPair('ES256');
-  writeFileSync(
-    join(dir, 'jwks.json'),
-    JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'w1', alg: 'ES256' }] }),
-  );
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid: 'w1' })
-    .setIssuer(ISSUER)
-    .setAudience('jit-broker')
-    .setSubject('spiffe://bench/agent')
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(keys.privateKey);
-
-  const prefixes: string[] = [];
-  const start = async (rules: object[]): Promise<RunningBroker> => {
-    const prefix = runPrefix(rules.length > 0 ? 'det' : 'nod');
-    prefixes.push(prefix);
-    const raw = await benchRawConfig({ prefix });
-    Object.assign(raw, {
-      issuers: [
-        {
-          name: 'bench',
-          issuer: ISSUER,
-          audience: 'jit-broker',
-          jwks_file: join(dir, 'jwks.json'),
-          algorithms: ['ES256'],
-        },
-      ],
-      workloads: [
-        {
-          id: 'agent',
-          issuer: 'bench',
-          subject: 'spiffe://bench/agent',
-          tier: 'write',
-          max_active_leases: 1_000_000,
-        },
-      ],
-      policies: [
-        {
-          name: 'agent-tickets',
-          workloads: ['agent'],
-          target: JWT_TARGET,
-          allow: { scopes: ['tickets:read'] },
-          intents: ['triage'],
-          default_ttl: '10m',
-          max_ttl: '1h',
-        },
-      ],
-      detections: rules,
-    });
-    return startBroker({
-      config: parseConfig(raw),
-      store: 'redis',
-      logger: createLogger({ level: 'warn', destination: new Collector() }),
-      eventsOut: new Collector(),
-      listen: true,
-      reaper: false,
-    });
-  };
+  const agent = await agentIssuance('detections');
+  const { dir, token, prefixes } = agent;
+  const start = (rules: object[]): Promise<RunningBroker> =>
+    agent.start({ label: rules.length > 0 ? 'det' : 'nod', extra: { detections: rules } });
   const none = await start([]);
   const twenty = await start(twentyRules());
   if (twenty.runtime().config.detections.length !== 20) throw new Error('expected 20 rules');
 
-  let task = 0;
   async function round(broker: RunningBroker): Promise<{ latencies: number[]; cpuUs: number }> {
-    const latencies: number[] = [];
-    let next = 0;
     const cpu = process.cpuUsage();
-    const worker = async () => {
-      while (next < REQUESTS) {
-        next += 1;
-        task += 1;
-        const began = performance.now();
-        const res = await fetch(`${broker.url}/v1/credentials`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            target: JWT_TARGET,
-            scope: { scopes: ['tickets:read'] },
-            task: { id: `t-${task % 50}`, intent: 'triage' },
-          }),
-        });
-        await res.arrayBuffer();
-        if (res.status !== 201) throw new Error(`issuance answered ${res.status}`);
-        latencies.push(performance.now() - began);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const latencies = await issuanceRound(broker, token, REQUESTS, CONCURRENCY);
     await new Promise((r) => setTimeout(r, SETTLE_MS));
     const used = process.cpuUsage(cpu);
     return { latencies, cpuUs: used.user + used.system };

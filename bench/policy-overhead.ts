@@ -5,22 +5,11 @@
  *
  *   npx tsx bench/policy-overhead.ts [--rounds 6] [--requests 400] [--concurrency 8]
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { createLogger } from '../src/lib/logger.js';
-import { type RunningBroker, startBroker } from '../src/server.js';
-import { benchRawConfig, JWT_TARGET, parseConfig } from './lib/config.js';
-import {
-  adminClient,
-  type CommandStat,
-  commandStats,
-  deletePrefix,
-  runPrefix,
-} from './lib/redis.js';
-import { Collector } from './lib/wiring.js';
+import type { RunningBroker } from '../src/server.js';
+import { agentIssuance, issuanceRound } from './lib/agent-issuance.js';
+import { adminClient, type CommandStat, commandStats, deletePrefix } from './lib/redis.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,103 +22,20 @@ const ROUNDS = Number(values.rounds);
 const REQUESTS = Number(values.requests);
 const CONCURRENCY = Number(values.concurrency);
 
-const ISSUER = 'https://issuer.bench.example';
 const BUDGETS = {
   requests: { per_workload: 1_000_000, per_task: 1_000_000, per_policy: 1_000_000, window: '1h' },
   live_leases: { per_workload: 1_000_000, per_task: 1_000_000, per_policy: 1_000_000 },
 };
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), 'jb-policy-overhead-'));
-  const keys = await generateKeyPair('ES256');
-  writeFileSync(
-    join(dir, 'jwks.json'),
-    JSON.stringify({ keys: [{ ...(await exportJWK(keys.publicKey)), kid: 'w1', alg: 'ES256' }] }),
-  );
-  const token = await new SignJWT({})
-    .setProtectedHeader({ alg: 'ES256', kid: 'w1' })
-    .setIssuer(ISSUER)
-    .setAudience('jit-broker')
-    .setSubject('spiffe://bench/agent')
-    .setIssuedAt()
-    .setExpirationTime('2h')
-    .sign(keys.privateKey);
-
-  const prefixes: string[] = [];
-  const start = async (budgets: boolean): Promise<RunningBroker> => {
-    const prefix = runPrefix(budgets ? 'pob' : 'pon');
-    prefixes.push(prefix);
-    const raw = await benchRawConfig({ prefix });
-    Object.assign(raw, {
-      issuers: [
-        {
-          name: 'bench',
-          issuer: ISSUER,
-          audience: 'jit-broker',
-          jwks_file: join(dir, 'jwks.json'),
-          algorithms: ['ES256'],
-        },
-      ],
-      workloads: [
-        {
-          id: 'agent',
-          issuer: 'bench',
-          subject: 'spiffe://bench/agent',
-          tier: 'write',
-          max_active_leases: 1_000_000,
-        },
-      ],
-      policies: [
-        {
-          name: 'agent-tickets',
-          workloads: ['agent'],
-          target: JWT_TARGET,
-          allow: { scopes: ['tickets:read'] },
-          intents: ['triage'],
-          default_ttl: '10m',
-          max_ttl: '1h',
-          ...(budgets ? { budgets: BUDGETS } : {}),
-        },
-      ],
-    });
-    return startBroker({
-      config: parseConfig(raw),
-      store: 'redis',
-      logger: createLogger({ level: 'warn', destination: new Collector() }),
-      eventsOut: new Collector(),
-      listen: true,
-      reaper: false,
-    });
-  };
+  const agent = await agentIssuance('policy-overhead');
+  const { dir, token, prefixes } = agent;
+  const start = (budgets: boolean): Promise<RunningBroker> =>
+    agent.start({ label: budgets ? 'pob' : 'pon', policy: budgets ? { budgets: BUDGETS } : {} });
   const plain = await start(false);
   const budgeted = await start(true);
 
-  let task = 0;
-  async function round(broker: RunningBroker): Promise<number[]> {
-    const latencies: number[] = [];
-    let next = 0;
-    const worker = async () => {
-      while (next < REQUESTS) {
-        next += 1;
-        task += 1;
-        const began = performance.now();
-        const res = await fetch(`${broker.url}/v1/credentials`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-          body: JSON.stringify({
-            target: JWT_TARGET,
-            scope: { scopes: ['tickets:read'] },
-            task: { id: `t-${task % 50}`, intent: 'triage' },
-          }),
-        });
-        await res.arrayBuffer();
-        if (res.status !== 201) throw new Error(`issuance answered ${res.status}`);
-        latencies.push(performance.now() - began);
-      }
-    };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return latencies;
-  }
+  const round = (broker: RunningBroker) => issuanceRound(broker, token, REQUESTS, CONCURRENCY);
 
   const results = { plain: [] as number[][], budgeted: [] as number[][] };
   // Redis work per issuance, from `INFO commandstats` around each round. The server is shared,
