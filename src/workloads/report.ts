@@ -52,7 +52,7 @@ export interface WorkloadReport {
   /** What it requested and received in the window. */
   used: Usage & { leases: number; live_leases: number; leases_read: number; truncated: boolean };
   denied: DenialSummary;
-  /** Grants never used in the window. */
+  /** Grants never used in the window; empty, as not known, when `used.truncated`. */
   unused: { policies: { policy: string; target: string }[]; targets: string[] };
   suggestions: CeilingSuggestion[];
 }
@@ -118,8 +118,17 @@ export async function workloadReport(
       truncated,
     },
     denied: await denials(deps, workload, from),
-    unused: unusedGrants(allowed, leases),
-    suggestions: suggestCeilings(allowed, leases, runtime.providers),
+    // A cut read holds an arbitrary subset of the leases (their ids are random): a grant
+    // missing from it may still be in use, and a ceiling built from it may drop a used scope.
+    unused: truncated ? { policies: [], targets: [] } : unusedGrants(allowed, leases),
+    suggestions: truncated
+      ? suggestCeilings(allowed, leases, runtime.providers).map((s) => ({
+          policy: s.policy,
+          target: s.target,
+          status: 'no_suggestion' as const,
+          reason: 'leases not all read',
+        }))
+      : suggestCeilings(allowed, leases, runtime.providers),
   };
 }
 

@@ -114,6 +114,31 @@ describe('workloadReport', () => {
     ]);
   });
 
+  it('suggests no ceiling and claims no grant unused when the leases were not all read', async () => {
+    const { deps, lease } = setup({
+      one: {
+        ...readable,
+        suggestCeiling: (used) => ({
+          scopes: [...new Set(used.flatMap((s) => (s as { scopes: string[] }).scopes))].sort(),
+        }),
+      },
+    });
+    await lease('one', ['a']);
+    await lease('one', ['b']);
+    // Every lease read: both scopes are in use, the ceiling is already what was used.
+    const all = await workloadReport(deps, 'bot', 7 * DAY);
+    expect(all.suggestions.map((s) => s.status)).toEqual(['already_tight']);
+    expect(all.unused.policies.map((p) => p.policy)).toEqual(['p-two']);
+    // One lease of two read: a ceiling built from it would drop a scope still in use.
+    const cut = await workloadReport(deps, 'bot', 7 * DAY, 1);
+    expect(cut.used.truncated).toBe(true);
+    expect(cut.suggestions.some((s) => s.status === 'suggested')).toBe(false);
+    expect(cut.suggestions).toEqual([
+      { policy: 'p-one', target: 'one', status: 'no_suggestion', reason: 'leases not all read' },
+    ]);
+    expect(cut.unused).toEqual({ policies: [], targets: [] });
+  });
+
   it('refuses a window outside 1h..365d and a workload nobody knows', async () => {
     const { deps } = setup({});
     await expect(workloadReport(deps, 'bot', 59 * 60_000)).rejects.toMatchObject({
