@@ -11,7 +11,7 @@ import { readHandle } from './read-handle.js';
  * `*:<lease id>`) lasting until the session's end, or a kill-switch entry for its workload whose
  * cutoff is later than the session's issue time by more than the clock skew. The role read is
  * the target's: a session minted from another role id is not proven. A session past the
- * lease's expiry is dead by its own session policy.
+ * lease's expiry by more than the clock skew is dead by its own session policy.
  */
 export async function verifySessionDenied(
   target: AwsTarget,
@@ -20,7 +20,9 @@ export async function verifySessionDenied(
   now = Date.now(),
 ): Promise<RevocationProof> {
   const handle = readHandle(raw);
-  if (handle !== undefined && handle.expires_at <= now) {
+  // AWS checks the session policy's expiry against aws:CurrentTime on its own clock.
+  const skewMs = target.config.clock_skew_seconds * 1000;
+  if (handle !== undefined && handle.expires_at + skewMs <= now) {
     return { gone: true, evidence: 'the session policy denies everything past the lease expiry' };
   }
   // The Deny read back is the target's role's own: it binds no session of another role (the
@@ -62,7 +64,6 @@ export async function verifySessionDenied(
   if (handle !== undefined) {
     // STS stamps the issue time on its own clock: the cutoff must pass the broker's bound on
     // it by the configured clock skew, as the revocation itself assumes.
-    const skewMs = target.config.clock_skew_seconds * 1000;
     const cutoff = entries.workloads.get(handle.workload);
     if (cutoff !== undefined && cutoff > handle.issued_before + skewMs) {
       return {

@@ -83,6 +83,16 @@ describe('verifySessionDenied', () => {
     ).resolves.toMatchObject({ gone: true });
   });
 
+  it('a session just past its expiry on the broker clock, within the clock skew, is not proven gone', async () => {
+    const t = targetWith({});
+    await expect(
+      verifySessionDenied(t, handle({ expires_at: NOW - 1000 }), LEASE, NOW),
+    ).resolves.toMatchObject({ gone: false });
+    await expect(
+      verifySessionDenied(t, handle({ expires_at: NOW - 31_000 }), LEASE, NOW),
+    ).resolves.toMatchObject({ gone: true });
+  });
+
   it("another workload's cutoff proves nothing", async () => {
     const t = targetWith({ workloads: [['agent-b', NOW + 60_000]] });
     await expect(verifySessionDenied(t, handle(), LEASE, NOW)).resolves.toMatchObject({
