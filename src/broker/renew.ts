@@ -95,8 +95,9 @@ export async function renewLease(
  * the grant away, or lowered the workload's tier, ends renewals too. The actor assertion is
  * not presented again: a lease issued with one satisfies `require_actor` by its subject, but
  * a condition on the actor's claims cannot be re-proven and denies the renewal. Frozen
- * issuance and a blocked workload refuse renewals as they refuse issuance. Returns the
- * deciding policy's `max_ttl`.
+ * issuance and a blocked workload refuse renewals as they refuse issuance; a workload held by a
+ * `require_approval` detection is refused renewals (`policy_denied`) while the hold stands.
+ * Returns the deciding policy's `max_ttl`.
  */
 async function decideRenewal(
   deps: BrokerDeps,
@@ -120,6 +121,16 @@ async function decideRenewal(
   if (freeze) return deny(issuanceFrozen(freeze));
   if (await deps.store.isBlocked(lease.workload)) {
     return deny(new BrokerError('workload_blocked', `workload ${lease.workload} is blocked`));
+  }
+  // A `require_approval` detection's hold: a renewal cannot wait for an approver, so it is
+  // refused while the hold stands (and when the hold store cannot answer: fail closed).
+  if (await heldByDetection(deps, lease.workload)) {
+    return deny(
+      new BrokerError(
+        'policy_denied',
+        `workload ${lease.workload} is held by a detection: its leases are not renewed while the hold stands; a new credential waits for an approver`,
+      ),
+    );
   }
   // A renewal extends a credential: a workload past its review date is refused it too.
   const overdue = await reviewGate(deps, by.workload, renewalEventFields(lease, by, caller));
@@ -147,4 +158,13 @@ async function decideRenewal(
     );
   }
   return decision.maxTtlMs;
+}
+
+async function heldByDetection(deps: BrokerDeps, workload: string): Promise<boolean> {
+  if (deps.detectionHolds === undefined) return false;
+  try {
+    return (await deps.detectionHolds.held(workload)) !== undefined;
+  } catch {
+    return true;
+  }
 }

@@ -188,6 +188,35 @@ describe.skipIf(!ready)('detections on the live path', () => {
     expect(other.status).toBe(201);
   });
 
+  it('a held workload cannot renew a lease issued before the hold', async () => {
+    const h = await start([
+      {
+        name: 'hold',
+        kind: 'scope_escalation',
+        count: 2,
+        window: '1m',
+        actions: ['require_approval'],
+      },
+    ]);
+    const agent = await h.workloadToken('spiffe://test/agent-a');
+    const issued = await requestTicketsRead(h, agent, task('before'));
+    expect(issued.status).toBe(201);
+    const { lease_id: leaseId } = (await issued.json()) as { lease_id: string };
+    for (let i = 0; i < 2; i++) await beyond(h, agent, `t-${i}`);
+    expect(await eventually(async () => fired(await h.flushedEvents()).length === 1)).toBe(true);
+    const renewed = await h.request(`/v1/leases/${leaseId}/renew`, {
+      method: 'POST',
+      token: agent,
+      json: { ttl: 600 },
+    });
+    expect(renewed.status).toBe(403);
+    expect(((await renewed.json()) as { code: string }).code).toBe('policy_denied');
+    const denied = (await h.flushedEvents()).filter(
+      (e) => e.type === 'credential.denied' && e.detail?.renewal === true,
+    );
+    expect(denied).toHaveLength(1);
+  });
+
   it('an admin lifts a hold before it ends: listed while it stands, the release names the operator', async () => {
     const h = await start([
       {
