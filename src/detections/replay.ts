@@ -2,6 +2,7 @@ import { namedPath, nameIssue } from '../config/issue-path.js';
 import { workloadSchema } from '../config/schema.js';
 import { fromOcsf } from '../events/ocsf.js';
 import type { BrokerEvent } from '../events/types.js';
+import { replaceControlCharacters } from '../lib/control-characters.js';
 import { type DetectionRuleConfig, detectionReferenceIssues, detectionsSchema } from './config.js';
 import { DetectionEngine } from './engine.js';
 import { MemoryDetectionState } from './memory-state.js';
@@ -111,11 +112,17 @@ export async function replay(
   return { firings, read, replayed };
 }
 
-/** One line per firing: when, which rule, whose, what it would have done, on which evidence. */
+/**
+ * One line per firing: when, which rule, whose, what it would have done, on which evidence.
+ * Its strings come from the replayed file: control characters are replaced, so none of them
+ * drives the terminal it is printed on or forges a second line.
+ */
 export function firingLine(f: Firing): string {
   const evidence = Object.entries(f.evidence)
     .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
     .join(' ');
   const actions = f.mode === 'dry_run' ? `dry_run (${f.actions.join(',')})` : f.actions.join(',');
-  return `${f.at}  ${f.rule} (${f.kind})  workload=${f.workload}  would=${actions}  trigger=${f.trigger.id}  ${evidence}`;
+  return replaceControlCharacters(
+    `${f.at}  ${f.rule} (${f.kind})  workload=${f.workload}  would=${actions}  trigger=${f.trigger.id}  ${evidence}`,
+  );
 }

@@ -3,7 +3,7 @@ import { workloadSchema } from '../../../src/config/schema.js';
 import { type DetectionRuleConfig, detectionsSchema } from '../../../src/detections/config.js';
 import { DetectionEngine } from '../../../src/detections/engine.js';
 import { MemoryDetectionState } from '../../../src/detections/memory-state.js';
-import { eventFromLine, replay } from '../../../src/detections/replay.js';
+import { eventFromLine, firingLine, replay } from '../../../src/detections/replay.js';
 import { networkOf } from '../../../src/detections/rules/values.js';
 import type { BrokerEvent } from '../../../src/events/types.js';
 
@@ -238,6 +238,26 @@ describe('the detection engine', () => {
       new Date(T0).toISOString(),
       new Date(T0 + 90_000).toISOString(),
     ]);
+  });
+
+  it('replay prints a firing with the control characters of the replayed file escaped', async () => {
+    const rules = detectionsSchema.parse([
+      { name: 'u', kind: 'revocation_unverified', cooldown: '1m' },
+    ]) as DetectionRuleConfig[];
+    const line = JSON.stringify(
+      event('revocation.unverified', T0, {
+        id: 'evt_\u001b]0;x\u0007',
+        workload: 'agent-b',
+        outcome: 'failure',
+        reason: 'gone\u009b2J',
+      }),
+    );
+    const events = [eventFromLine(line)].filter((e) => e !== undefined);
+    const { firings } = await replay({ rules, workloads: WORKLOADS }, events);
+    expect(firings).toHaveLength(1);
+    const printed = firings.map(firingLine).join('\n');
+    expect(printed).toContain('trigger=evt_');
+    expect(printed).not.toMatch(/\p{Cc}/u);
   });
 
   it('first seen: a target new within the days fires, a known one does not, the first is learnt', async () => {
