@@ -82,6 +82,8 @@ export function resolveSsfOptions(options: McpSsfOptions, resource: URL): Resolv
   const maxAge = options.maxAgeSeconds ?? 300;
   if (!Number.isInteger(maxAge) || maxAge < 1 || maxAge > 3_600)
     throw new TypeError('mcp guard: ssf.maxAgeSeconds must be an integer from 1 to 3600');
+  if (options.authorization !== undefined && options.authorization.length === 0)
+    throw new TypeError('mcp guard: ssf.authorization must not be empty');
   const size = options.jtiCacheSize ?? 10_000;
   if (!Number.isInteger(size) || size < 1 || size > 1_000_000)
     throw new TypeError('mcp guard: ssf.jtiCacheSize must be an integer from 1 to 1000000');
@@ -244,6 +246,9 @@ export function setReceiver(
 
 class Unavailable extends Error {}
 
+/** A transmitter's metadata document is a few hundred bytes; more is not read. */
+const MAX_METADATA_BYTES = 16_384;
+
 async function discover(options: ResolvedSsfOptions, fetcher: typeof fetch, timeoutMs: number) {
   const response = await fetcher(options.configurationUrl, {
     headers: { accept: 'application/json' },
@@ -251,7 +256,9 @@ async function discover(options: ResolvedSsfOptions, fetcher: typeof fetch, time
     signal: AbortSignal.timeout(timeoutMs),
   });
   if (!response.ok) throw new Error(`ssf metadata: http ${response.status}`);
-  const metadata = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
+  const text = await readBounded(response.body, MAX_METADATA_BYTES);
+  if (text === null) throw new Error('ssf metadata: larger than 16 KiB');
+  const metadata = JSON.parse(text) as { issuer?: unknown; jwks_uri?: unknown };
   // The metadata must be the pinned transmitter's own, or its keys prove nothing.
   if (metadata.issuer !== options.issuer) throw new Error('ssf metadata names another issuer');
   if (typeof metadata.jwks_uri !== 'string') throw new Error('ssf metadata has no jwks_uri');

@@ -530,4 +530,42 @@ describe('attacks on the push path', () => {
     expect(await settlesBefore(response, 2_000)).toBe(true);
     expect((await response).status).toBe(503);
   });
+
+  it('metadata larger than 16 KiB is not read to its end: 503', async () => {
+    const endless: typeof fetch = async () =>
+      new Response(
+        new ReadableStream<Uint8Array>({
+          pull(controller) {
+            controller.enqueue(new TextEncoder().encode(' '.repeat(4_096)));
+          },
+        }),
+        { headers: { 'content-type': 'application/json' } },
+      );
+    const receiver = setReceiver(
+      resolveSsfOptions({ issuer: ISSUER }, new URL(RESOURCE)),
+      {
+        fetch: endless,
+        now: broker.clock.now,
+        clockToleranceSeconds: 5,
+        discoveryTimeoutMs: 60_000,
+      },
+      () => undefined,
+    );
+    const { token } = await set(leaseSignals('lse_huge')[0] as Signal);
+    const response = receiver.receive(
+      new Request(PUSH, {
+        method: 'POST',
+        headers: { 'content-type': 'application/secevent+jwt' },
+        body: token,
+      }),
+    );
+    expect(await settlesBefore(response, 5_000)).toBe(true);
+    expect((await response).status).toBe(503);
+  });
+
+  it('an empty push authorization is refused when the guard is built', () => {
+    expect(() =>
+      resolveSsfOptions({ issuer: ISSUER, authorization: '' }, new URL(RESOURCE)),
+    ).toThrow(/authorization/);
+  });
 });
